@@ -1,0 +1,21 @@
+// The node behind every leaf that requires grad: sums incoming gradients into `.grad`.
+#pragma once
+#include "autograd/node.h"
+
+namespace cg::autograd {
+
+class AccumulateGrad : public Node {
+ public:
+  explicit AccumulateGrad(Tensor variable);
+  TensorList apply(TensorList&& grads) override;
+  std::string name() const override { return "AccumulateGrad"; }
+
+  Tensor variable;
+};
+
+// Runs the leaf's own hooks (Tensor.register_hook on a leaf) over its incoming gradient.
+Tensor run_leaf_hooks(const Tensor& leaf, Tensor grad);
+// Adds `grad` into `t.grad` (in place without create_graph; recorded with it).
+void accumulate_into_grad(const Tensor& t, const Tensor& grad);
+
+}  // namespace cg::autograd

@@ -1,0 +1,261 @@
+#include "autograd/engine.h"
+
+#include <queue>
+#include <unordered_map>
+
+#include "autograd/accumulate_grad.h"
+#include "autograd/graph_task.h"
+#include "autograd/grad_mode.h"
+#include "autograd/meta.h"
+#include "ops/ops.h"
+
+namespace cg::autograd {
+
+namespace {
+thread_local const GraphTask* t_current_task = nullptr;
+
+struct NodeState {
+  int64_t dependencies = 0;
+  TensorList buffer;  // summed gradients of the node's forward outputs
+};
+
+// Adds a gradient into a node's input slot: the first one is kept as is, later ones summed.
+void accumulate(TensorList& buffer, size_t slot, size_t size, Tensor grad) {
+  if (buffer.size() < size) buffer.resize(size);
+  Tensor& cur = buffer[slot];
+  if (!cur.defined()) cur = std::move(grad);
+  else cur = ops::add(cur, grad);
+}
+
+Tensor ones_for(const Tensor& root) { return Tensor::full(root.shape(), 1, root.dtype()); }
+
+struct Capture {
+  const Node* fn;
+  uint32_t input_nr;
+  size_t index;  // position in `inputs`
+};
+
+// Hooks the user registered on the tensor whose gradient is slot `slot` of `node`.
+Tensor run_tensor_hooks(Node& node, uint32_t slot, Tensor grad) {
+  if (!grad.defined()) return grad;
+  if (auto* acc = dynamic_cast<AccumulateGrad*>(&node)) return run_leaf_hooks(acc->variable, std::move(grad));
+  if (!node.tensor_hooks.empty()) {
+    auto hooks = node.tensor_hooks.items;
+    for (auto& [id, entry] : hooks) {
+      if (entry.output_nr != slot) continue;
+      Tensor r = entry.fn(grad);
+      if (r.defined()) grad = r;
+    }
+  }
+  return grad;
+}
+
+void retain_grads(Node& node, TensorList& grads) {
+  for (auto& [slot, weak] : node.retained) {
+    auto impl = weak.lock();
+    if (!impl || slot >= grads.size() || !grads[slot].defined()) continue;
+    Tensor t(impl);
+    AutogradMeta& m = meta_mut(t);
+    if (!m.grad.defined()) m.grad = GradMode::is_enabled() ? grads[slot] : ops::clone(detach(grads[slot]));
+    else m.grad = ops::add(m.grad, grads[slot]);
+  }
+}
+
+}  // namespace
+
+const GraphTask* GraphTask::current() { return t_current_task; }
+GraphTask::Scope::Scope(const GraphTask* task) : prev_(t_current_task) { t_current_task = task; }
+GraphTask::Scope::~Scope() { t_current_task = prev_; }
+
+TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, const TensorList& inputs,
+                        const BackwardOptions& opt) {
+  // 1. Root edges and their gradients, checked as PyTorch checks them.
+  std::vector<Edge> root_edges;
+  TensorList root_grads;
+  for (size_t i = 0; i < roots.size(); ++i) {
+    const Tensor& r = roots[i];
+    Edge e = gradient_edge(r);
+    if (!e.valid())
+      throw RuntimeError(::cg::msg("element ", i, " of tensors does not require grad and does not have a grad_fn"));
+    Tensor g = i < grad_roots.size() ? grad_roots[i] : Tensor();
+    if (!g.defined()) {
+      if (r.numel() != 1) throw RuntimeError("grad can be implicitly created only for scalar outputs");
+      g = ones_for(r);
+    } else {
+      if (g.shape() != r.shape())
+        throw RuntimeError(::cg::msg("Mismatch in shape: grad_output[", i, "] has a shape of ", size_str(g.shape()),
+                               " and output[", i, "] has a shape of ", size_str(r.shape()), "."));
+      if (g.dtype() != r.dtype()) g = ops::to_dtype(g, r.dtype());
+    }
+    root_edges.push_back(std::move(e));
+    root_grads.push_back(std::move(g));
+  }
+
+  // 2. Count dependencies with an explicit stack (never recursion: graphs may be 10^6 deep).
+  std::unordered_map<Node*, NodeState> state;
+  {
+    std::vector<Node*> stack;
+    for (auto& e : root_edges) {
+      auto [it, fresh] = state.try_emplace(e.fn.get());
+      it->second.dependencies++;
+      if (fresh) stack.push_back(e.fn.get());
+    }
+    while (!stack.empty()) {
+      Node* n = stack.back();
+      stack.pop_back();
+      for (auto& e : n->next_edges) {
+        if (!e.valid()) continue;
+        auto [it, fresh] = state.try_emplace(e.fn.get());
+        it->second.dependencies++;
+        if (fresh) stack.push_back(e.fn.get());
+      }
+    }
+  }
+
+  // 3. With `inputs`, find what lies on a path to them; everything else is skipped.
+  GraphTask task;
+  std::vector<Capture> captures;
+  std::vector<Tensor> capture_targets;  // non-leaf inputs of backward(inputs=) accumulate into .grad
+  if (!inputs.empty()) {
+    task.filtered = true;
+    std::unordered_set<const Node*> targets;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const Tensor& x = inputs[i];
+      if (!requires_grad(x)) throw RuntimeError("One of the differentiated Tensors does not require grad");
+      Edge e = gradient_edge(x);
+      bool reached = state.count(e.fn.get()) > 0;
+      if (!reached) {
+        if (!opt.accumulate_grad && !opt.allow_unused && !opt.materialize_grads)
+          throw RuntimeError(::cg::msg("The differentiated Tensor at index ", i,
+                                 " appears to not have been used in the graph. Set allow_unused=True if this is "
+                                 "the desired behavior. (input ", i, ": ", legacy_type_name(x.dtype()), " ",
+                                 shape_str(x.shape()), ", is_leaf=", is_leaf(x) ? "True" : "False", ")"));
+        continue;
+      }
+      if (opt.accumulate_grad && is_leaf(x)) {
+        targets.insert(e.fn.get());  // its AccumulateGrad runs
+        task.needed.insert(e.fn.get());
+      } else {
+        captures.push_back({e.fn.get(), e.input_nr, i});
+        targets.insert(e.fn.get());
+      }
+    }
+    // Post-order walk: a node is needed if any edge leads to a target or a needed node.
+    std::unordered_map<const Node*, bool> done;
+    std::vector<std::pair<Node*, size_t>> stack;
+    for (auto& e : root_edges) stack.emplace_back(e.fn.get(), 0);
+    while (!stack.empty()) {
+      auto& [n, child] = stack.back();
+      if (child == 0 && done.count(n)) { stack.pop_back(); continue; }
+      if (child < n->next_edges.size()) {
+        Node* next = n->next_edges[child++].fn.get();
+        if (next && !done.count(next)) stack.emplace_back(next, 0);
+        continue;
+      }
+      bool need = task.needed.count(n) > 0;
+      for (auto& e : n->next_edges)
+        if (e.valid() && (task.needed.count(e.fn.get()) || targets.count(e.fn.get()))) need = true;
+      if (need) task.needed.insert(n);
+      done[n] = true;
+      stack.pop_back();
+    }
+    for (const Node* t : targets) task.needed.insert(t);  // captures read their buffers
+  }
+
+  // 4. Seed the buffers with the root gradients and run nodes as their dependencies clear.
+  GraphTask::Scope scope(&task);
+  GradModeGuard grad_mode(opt.create_graph);
+  auto later_first = [](Node* a, Node* b) { return a->sequence_nr() < b->sequence_nr(); };
+  std::priority_queue<Node*, std::vector<Node*>, decltype(later_first)> ready(later_first);
+  for (size_t i = 0; i < root_edges.size(); ++i) {
+    Node* n = root_edges[i].fn.get();
+    NodeState& s = state[n];
+    accumulate(s.buffer, root_edges[i].input_nr, std::max<size_t>(n->output_meta.size(), 1), root_grads[i]);
+    if (--s.dependencies == 0) ready.push(n);
+  }
+  TensorList captured(inputs.size());
+  while (!ready.empty()) {
+    Node* node = ready.top();
+    ready.pop();
+    auto it = state.find(node);
+    TensorList grads = std::move(it->second.buffer);
+    const size_t n_out = std::max<size_t>(node->output_meta.size(), 1);
+    grads.resize(n_out);
+
+    // Tensor hooks see the gradient first, then retain_grad and captures read it.
+    for (uint32_t slot = 0; slot < grads.size(); ++slot) grads[slot] = run_tensor_hooks(*node, slot, grads[slot]);
+    retain_grads(*node, grads);
+    for (auto& c : captures)
+      if (c.fn == node && c.input_nr < grads.size()) captured[c.index] = grads[c.input_nr];
+
+    // Filtered runs execute a node only if it feeds something needed; a leaf's accumulator
+    // runs only when backward(inputs=) asked for that leaf (autograd.grad captures instead).
+    bool run = true;
+    if (task.filtered) {
+      if (dynamic_cast<AccumulateGrad*>(node)) {
+        run = opt.accumulate_grad && task.needed.count(node);
+      } else {
+        run = false;
+        for (auto& e : node->next_edges)
+          if (e.valid() && task.needed.count(e.fn.get())) run = true;
+      }
+    }
+    bool any_defined = false;
+    for (auto& g : grads) any_defined |= g.defined();
+
+    TensorList outputs;
+    if (run && any_defined) {
+      if (!node->pre_hooks.empty()) {
+        auto hooks = node->pre_hooks.items;
+        for (auto& [id, fn] : hooks) {
+          TensorList r = fn(grads);
+          if (!r.empty()) grads = std::move(r);
+        }
+      }
+      for (size_t i = 0; i < grads.size(); ++i)
+        if (!grads[i].defined() && i < node->output_meta.size())
+          grads[i] = Tensor::zeros(node->output_meta[i].shape, node->output_meta[i].dtype);
+      TensorList grads_in = node->post_hooks.empty() ? TensorList() : grads;
+      outputs = node->apply(std::move(grads));
+      if (!node->post_hooks.empty()) {
+        auto hooks = node->post_hooks.items;
+        for (auto& [id, fn] : hooks) {
+          TensorList r = fn(outputs, grads_in);
+          if (!r.empty()) outputs = std::move(r);
+        }
+      }
+      if (!opt.keep_graph) node->release_saved();
+    }
+    state.erase(it);
+    for (size_t i = 0; i < node->next_edges.size(); ++i) {
+      const Edge& e = node->next_edges[i];
+      if (!e.valid()) continue;
+      auto nit = state.find(e.fn.get());
+      if (nit == state.end()) continue;
+      NodeState& s = nit->second;
+      if (i < outputs.size() && outputs[i].defined())
+        accumulate(s.buffer, e.input_nr, std::max<size_t>(e.fn->output_meta.size(), 1), std::move(outputs[i]));
+      if (--s.dependencies == 0) ready.push(e.fn.get());
+    }
+  }
+
+  // 5. autograd.grad returns the captures; backward(inputs=) adds non-leaf ones into .grad.
+  for (auto& c : captures) {
+    const Tensor& x = inputs[c.index];
+    Tensor& g = captured[c.index];
+    if (!g.defined() && opt.materialize_grads) g = Tensor::zeros(x.shape(), x.dtype());
+    if (opt.accumulate_grad) {
+      if (g.defined()) accumulate_into_grad(x, g);
+    } else if (!g.defined() && !opt.allow_unused && !opt.materialize_grads) {
+      throw RuntimeError(::cg::msg("The differentiated Tensor at index ", c.index,
+                             " appears to not have been used in the graph. Set allow_unused=True if this is the "
+                             "desired behavior."));
+    }
+  }
+  if (!opt.accumulate_grad && opt.materialize_grads)
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (!captured[i].defined()) captured[i] = Tensor::zeros(inputs[i].shape(), inputs[i].dtype());
+  return captured;
+}
+
+}  // namespace cg::autograd

@@ -1,0 +1,61 @@
+// Per-tensor autograd state (requires_grad, grad, grad_fn, hooks, view base) and the
+// functions ops use to connect their outputs to the graph.
+#pragma once
+#include <memory>
+
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+
+namespace cg::autograd {
+
+struct AutogradMeta : AutogradMetaBase {
+  bool requires_grad = false;      // set on leaves by the user
+  Tensor grad;
+  std::shared_ptr<Node> grad_fn;   // null for leaves
+  uint32_t output_nr = 0;
+  std::weak_ptr<Node> grad_accumulator;  // leaves: their AccumulateGrad, created on first use
+  bool retains_grad = false;
+  HookList<TensorHook> hooks;      // leaf hooks (non-leaf hooks live on grad_fn)
+  HookList<std::function<void(const Tensor&)>> post_accumulate_hooks;
+  // Views: the tensor this one views into (in-place writes through a view rebase the base).
+  Tensor view_base;
+  bool is_view = false;
+  std::string name;                // optional label used in error messages and graph pictures
+};
+
+AutogradMeta* meta(const Tensor& t);          // null when the tensor has no autograd state
+AutogradMeta& meta_mut(const Tensor& t);      // creates it when missing
+
+bool requires_grad(const Tensor& t);
+bool is_leaf(const Tensor& t);
+void set_requires_grad(const Tensor& t, bool value);
+const std::shared_ptr<Node>& grad_fn(const Tensor& t);
+
+// Where the gradient of `t` goes: (grad_fn, output_nr), or the leaf's accumulator.
+Edge gradient_edge(const Tensor& t);
+std::shared_ptr<Node> grad_accumulator(const Tensor& t);
+
+// Whether an op on these inputs should record a node.
+inline bool any_requires_grad(std::initializer_list<const Tensor*> ts) {
+  if (!GradMode::is_enabled()) return false;
+  for (const Tensor* t : ts)
+    if (t && t->defined() && requires_grad(*t)) return true;
+  return false;
+}
+
+// Creates node T with one edge per input (invalid for inputs that need no gradient).
+template <typename T, typename... Args>
+std::shared_ptr<T> make_grad_node(std::initializer_list<const Tensor*> inputs, Args&&... args) {
+  auto node = make_node<T>(std::forward<Args>(args)...);
+  node->next_edges.reserve(inputs.size());
+  for (const Tensor* t : inputs) node->next_edges.push_back(t && t->defined() ? gradient_edge(*t) : Edge{});
+  return node;
+}
+
+// Makes `out` the output `output_nr` of `node` (records its shape/dtype on the node).
+void set_history(const Tensor& out, const std::shared_ptr<Node>& node);
+
+// A tensor sharing `t`'s memory and version counter with no autograd history.
+Tensor detach(const Tensor& t);
+
+}  // namespace cg::autograd

@@ -1,0 +1,27 @@
+#include "autograd/node.h"
+
+#include <atomic>
+
+#include "autograd/graph_task.h"
+
+namespace cg::autograd {
+
+namespace {
+// Creation order decides execution order among ready nodes; per thread like PyTorch's.
+thread_local uint64_t t_next_sequence_nr = 0;
+std::atomic<int64_t> g_live_nodes{0};  // diagnostic counter for leak tests
+}  // namespace
+
+Node::Node() : sequence_nr_(t_next_sequence_nr++) { g_live_nodes.fetch_add(1, std::memory_order_relaxed); }
+
+Node::~Node() { g_live_nodes.fetch_sub(1, std::memory_order_relaxed); }
+
+int64_t Node::live_count() { return g_live_nodes.load(); }
+
+bool Node::should_compute_output(size_t i) const {
+  if (i >= next_edges.size() || !next_edges[i].valid()) return false;
+  const GraphTask* task = GraphTask::current();
+  return task == nullptr || task->is_needed(next_edges[i].fn.get());
+}
+
+}  // namespace cg::autograd

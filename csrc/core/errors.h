@@ -1,0 +1,32 @@
+// Exceptions the core raises; the bindings map each to the Python type of the same name.
+#pragma once
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace cg {
+
+struct RuntimeError : std::runtime_error { using std::runtime_error::runtime_error; };
+struct IndexError : std::runtime_error { using std::runtime_error::runtime_error; };
+struct TypeError : std::runtime_error { using std::runtime_error::runtime_error; };
+struct ValueError : std::runtime_error { using std::runtime_error::runtime_error; };
+
+// Concatenates anything streamable: msg("got ", n, " dims").
+template <typename... Args>
+std::string msg(Args&&... args) {
+  std::ostringstream os;
+  (os << ... << std::forward<Args>(args));
+  return os.str();
+}
+
+#define CG_CHECK(cond, ...) \
+  do { if (!(cond)) throw ::cg::RuntimeError(::cg::msg(__VA_ARGS__)); } while (0)
+#define CG_CHECK_INDEX(cond, ...) \
+  do { if (!(cond)) throw ::cg::IndexError(::cg::msg(__VA_ARGS__)); } while (0)
+#define CG_CHECK_TYPE(cond, ...) \
+  do { if (!(cond)) throw ::cg::TypeError(::cg::msg(__VA_ARGS__)); } while (0)
+#define CG_CHECK_VALUE(cond, ...) \
+  do { if (!(cond)) throw ::cg::ValueError(::cg::msg(__VA_ARGS__)); } while (0)
+
+}  // namespace cg

@@ -1,0 +1,101 @@
+// Tensor: a cheap, shared handle to a TensorImpl (storage + shape/strides/offset + dtype).
+// Views share the storage and the version counter of their base. The core knows nothing of
+// autograd: it only carries an opaque AutogradMetaBase slot that csrc/autograd fills in.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/dtype.h"
+#include "core/scalar.h"
+#include "core/shape.h"
+#include "core/storage.h"
+
+namespace cg {
+
+// Bumped by every in-place write; shared by a tensor and all of its views.
+struct VersionCounter {
+  std::atomic<uint32_t> value{0};
+};
+
+struct AutogradMetaBase {
+  virtual ~AutogradMetaBase() = default;
+};
+
+class TensorImpl {
+ public:
+  TensorImpl(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset, DType dtype,
+             std::shared_ptr<VersionCounter> version);
+  ~TensorImpl();
+
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  Shape strides;  // in elements
+  int64_t offset;  // in elements
+  DType dtype;
+  std::shared_ptr<VersionCounter> version;
+  std::unique_ptr<AutogradMetaBase> autograd;  // owned by csrc/autograd; null for plain data
+
+  static int64_t live_count();
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // Creation (no autograd). `empty` leaves memory uninitialised.
+  static Tensor empty(const Shape& shape, DType dtype);
+  static Tensor zeros(const Shape& shape, DType dtype);
+  static Tensor full(const Shape& shape, Scalar value, DType dtype);
+  static Tensor scalar(Scalar value, DType dtype) { return full({}, value, dtype); }
+  static Tensor from_blob(void* data, const Shape& shape, const Shape& strides, DType dtype,
+                          std::shared_ptr<void> owner, size_t nbytes);
+
+  bool defined() const { return impl_ != nullptr; }
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
+
+  const Shape& shape() const { return impl_->shape; }
+  const Shape& strides() const { return impl_->strides; }
+  int64_t offset() const { return impl_->offset; }
+  DType dtype() const { return impl_->dtype; }
+  int64_t dim() const { return static_cast<int64_t>(impl_->shape.size()); }
+  int64_t size(int64_t d) const { return impl_->shape[wrap_dim(d, dim())]; }
+  int64_t stride(int64_t d) const { return impl_->strides[wrap_dim(d, dim())]; }
+  int64_t numel() const { return numel_of(impl_->shape); }
+  size_t itemsize() const { return cg::itemsize(impl_->dtype); }
+  bool is_contiguous() const;
+  // True when the elements are packed without gaps in some order (any permutation of dims).
+  bool is_non_overlapping_and_dense() const;
+
+  char* data_bytes() const {
+    return static_cast<char*>(impl_->storage->data()) + impl_->offset * static_cast<int64_t>(itemsize());
+  }
+  template <typename T> T* data() const { return reinterpret_cast<T*>(data_bytes()); }
+  const std::shared_ptr<Storage>& storage() const { return impl_->storage; }
+
+  uint32_t version() const { return impl_->version->value.load(std::memory_order_relaxed); }
+  void bump_version() const { impl_->version->value.fetch_add(1, std::memory_order_relaxed); }
+
+  // Metadata-only views: share storage and version counter, carry no autograd state.
+  Tensor as_strided(const Shape& shape, const Shape& strides, int64_t offset) const;
+  Tensor alias() const { return as_strided(shape(), strides(), offset()); }
+  // Same memory, a fresh version counter (what `.data` gives in PyTorch).
+  Tensor alias_with_new_version() const;
+
+  // Reads element 0 of a one-element tensor as double (for item() and scalar checks).
+  double item_double() const;
+  int64_t item_int() const;
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+std::shared_ptr<TensorImpl> make_tensor_impl(std::shared_ptr<Storage> storage, Shape shape, Shape strides,
+                                             int64_t offset, DType dtype,
+                                             std::shared_ptr<VersionCounter> version = nullptr);
+
+}  // namespace cg

@@ -1,0 +1,47 @@
+// Elementwise kernels over strided buffers. Callers allocate `out` (of the broadcast shape) and
+// pass inputs already in the compute dtype; these functions only compute.
+#pragma once
+#include <optional>
+
+#include "core/tensor.h"
+
+namespace cg::kernels {
+
+enum class Unary {
+  Neg, Abs, Sign, Sqrt, Rsqrt, Square, Reciprocal, Exp, Expm1, Log, Log1p, Log2, Sin, Cos, Tan,
+  Tanh, Sigmoid, Relu, Silu, Gelu, Softplus, Erf, Floor, Ceil, Round, Trunc, LogicalNot, IsNan, IsInf
+};
+enum class Binary {
+  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, FloorDivide, Atan2,
+  Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor
+};
+
+bool is_comparison(Binary op);  // result is bool
+const char* unary_name(Unary op);
+const char* binary_name(Binary op);
+
+void unary(Unary op, const Tensor& x, const Tensor& out);
+void binary(Binary op, const Tensor& a, const Tensor& b, const Tensor& out);
+// a (op) s, or s (op) a when `scalar_first`; `s` is converted to a's dtype.
+void binary_scalar(Binary op, const Tensor& a, Scalar s, const Tensor& out, bool scalar_first = false);
+// out = a + alpha * b (one pass; the engine's gradient accumulation and axpy-style updates use it).
+void add_scaled(const Tensor& a, const Tensor& b, double alpha, const Tensor& out);
+
+void copy(const Tensor& dst, const Tensor& src);  // broadcasts src to dst, converts dtype
+void fill(const Tensor& dst, Scalar value);
+void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
+void clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi, const Tensor& out);
+void leaky_relu(const Tensor& x, double slope, const Tensor& out);
+void elu(const Tensor& x, double alpha, const Tensor& out);
+
+// Fused gradient kernels: one pass instead of a chain of temporaries.
+void tanh_backward(const Tensor& grad, const Tensor& y, const Tensor& out);      // g * (1 - y^2)
+void sigmoid_backward(const Tensor& grad, const Tensor& y, const Tensor& out);   // g * y * (1 - y)
+void threshold_backward(const Tensor& grad, const Tensor& x, double threshold, const Tensor& out);  // x > t ? g : 0
+void leaky_relu_backward(const Tensor& grad, const Tensor& x, double slope, const Tensor& out);
+void elu_backward(const Tensor& grad, const Tensor& x, double alpha, const Tensor& out);
+void silu_backward(const Tensor& grad, const Tensor& x, const Tensor& out);
+void gelu_backward(const Tensor& grad, const Tensor& x, const Tensor& out);
+void softplus_backward(const Tensor& grad, const Tensor& x, const Tensor& out);   // g * sigmoid(x)
+
+}  // namespace cg::kernels

@@ -1,0 +1,121 @@
+#include "kernels/linalg.h"
+
+#include <cblas.h>
+
+#include "kernels/elementwise.h"
+#include "kernels/parallel.h"
+
+namespace cg::kernels {
+
+namespace {
+
+// How BLAS can read a 2-D operand: row-major with leading dim, possibly transposed.
+struct BlasView {
+  bool ok = false;
+  bool trans = false;
+  blasint ld = 0;
+};
+
+BlasView blas_view(const Tensor& t) {
+  const int64_t r = t.shape()[0], c = t.shape()[1];
+  const int64_t s0 = t.strides()[0], s1 = t.strides()[1];
+  BlasView v;
+  if ((s1 == 1 || c == 1) && s0 >= std::max<int64_t>(1, c)) {
+    v.ok = true;
+    v.ld = static_cast<blasint>(std::max<int64_t>(s0, std::max<int64_t>(1, c)));
+  } else if ((s0 == 1 || r == 1) && s1 >= std::max<int64_t>(1, r)) {
+    v.ok = true;
+    v.trans = true;
+    v.ld = static_cast<blasint>(std::max<int64_t>(s1, std::max<int64_t>(1, r)));
+  }
+  return v;
+}
+
+Tensor packed(const Tensor& t) {
+  Tensor c = Tensor::empty(t.shape(), t.dtype());
+  copy(c, t);
+  return c;
+}
+
+template <typename T>
+void naive_gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
+  const int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+  const T* A = a.data<T>();
+  const T* B = b.data<T>();
+  T* C = c.data<T>();
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      T acc = 0;
+      for (int64_t p = 0; p < k; ++p) acc += A[i * a.strides()[0] + p * a.strides()[1]] * B[p * b.strides()[0] + j * b.strides()[1]];
+      T& dst = C[i * c.strides()[0] + j * c.strides()[1]];
+      dst = beta == 0.0 ? acc : static_cast<T>(beta) * dst + acc;
+    }
+}
+
+}  // namespace
+
+void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
+  const int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (beta == 0.0) fill(c, 0);
+    return;
+  }
+  if (!is_floating(a.dtype())) {
+    CG_DISPATCH_NUMERIC(a.dtype(), "mm", [&] { naive_gemm<scalar_t>(a, b, c, beta); });
+    return;
+  }
+  BlasView va = blas_view(a), vb = blas_view(b), vc = blas_view(c);
+  if (!vc.ok || vc.trans) {
+    Tensor tmp = packed(c);
+    gemm(a, b, tmp, beta);
+    copy(c, tmp);
+    return;
+  }
+  Tensor ap = va.ok ? a : packed(a), bp = vb.ok ? b : packed(b);
+  if (!va.ok) va = blas_view(ap);
+  if (!vb.ok) vb = blas_view(bp);
+  const auto ta = va.trans ? CblasTrans : CblasNoTrans;
+  const auto tb = vb.trans ? CblasTrans : CblasNoTrans;
+  if (a.dtype() == DType::Float32) {
+    scipy_cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, ap.data<float>(), va.ld, bp.data<float>(), vb.ld,
+                static_cast<float>(beta), c.data<float>(), vc.ld);
+  } else {
+    scipy_cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, ap.data<double>(), va.ld, bp.data<double>(), vb.ld, beta,
+                c.data<double>(), vc.ld);
+  }
+}
+
+void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& c) {
+  const int64_t batch = c.shape()[0];
+  auto slice = [](const Tensor& t, int64_t i) {
+    return t.as_strided({t.shape()[1], t.shape()[2]}, {t.strides()[1], t.strides()[2]},
+                        t.offset() + i * t.strides()[0]);
+  };
+  // Small matrices: one thread per batch entry beats threading inside each tiny gemm.
+  const int64_t work = a.shape()[1] * a.shape()[2] * b.shape()[2];
+  if (work < 64 * 64 * 64 && batch > 1) {
+    parallel_for(batch, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, work)), [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) gemm(slice(a, i), slice(b, i), slice(c, i));
+    });
+  } else {
+    for (int64_t i = 0; i < batch; ++i) gemm(slice(a, i), slice(b, i), slice(c, i));
+  }
+}
+
+void dot(const Tensor& a, const Tensor& b, const Tensor& out) {
+  const int64_t n = a.shape()[0];
+  if (a.dtype() == DType::Float32) {
+    *out.data<float>() = scipy_cblas_sdot(n, a.data<float>(), a.strides()[0], b.data<float>(), b.strides()[0]);
+  } else if (a.dtype() == DType::Float64) {
+    *out.data<double>() = scipy_cblas_ddot(n, a.data<double>(), a.strides()[0], b.data<double>(), b.strides()[0]);
+  } else {
+    CG_DISPATCH_NUMERIC(a.dtype(), "dot", [&] {
+      scalar_t acc = 0;
+      for (int64_t i = 0; i < n; ++i) acc += a.data<scalar_t>()[i * a.strides()[0]] * b.data<scalar_t>()[i * b.strides()[0]];
+      *out.data<scalar_t>() = acc;
+    });
+  }
+}
+
+}  // namespace cg::kernels

@@ -1,0 +1,55 @@
+#include "ops/common.h"
+
+#include "kernels/elementwise.h"
+#include "ops/ops.h"
+
+namespace cg::ops {
+
+namespace {
+int category(DType t) { return t == DType::Bool ? 0 : (t == DType::Int64 ? 1 : 2); }
+}  // namespace
+
+DType result_type(const Tensor& a, const Tensor& b) {
+  const bool a0 = a.dim() == 0, b0 = b.dim() == 0;
+  if (a0 == b0) return promote_types(a.dtype(), b.dtype());
+  const Tensor& dimmed = a0 ? b : a;
+  const Tensor& zero = a0 ? a : b;
+  if (category(zero.dtype()) > category(dimmed.dtype())) return zero.dtype();
+  return dimmed.dtype();
+}
+
+DType result_type(const Tensor& a, const Scalar& s) { return promote_with_scalar(a.dtype(), s.kind()); }
+
+Tensor cast_data(const Tensor& t, DType dtype) {
+  if (t.dtype() == dtype) return t;
+  Tensor out = Tensor::empty(t.shape(), dtype);
+  kernels::copy(out, t);
+  return out;
+}
+
+Tensor sum_to(const Tensor& grad, const Shape& shape, DType dtype) {
+  Tensor g = grad;
+  if (g.shape() != shape) {
+    const int64_t lead = g.dim() - static_cast<int64_t>(shape.size());
+    Dims dims;
+    for (int64_t d = 0; d < g.dim(); ++d)
+      if (d < lead || (shape[d - lead] == 1 && g.shape()[d] != 1)) dims.push_back(d);
+    if (!dims.empty()) g = sum(g, dims, true);
+    if (g.shape() != shape) g = reshape(g, shape);
+  }
+  if (g.dtype() != dtype && is_floating(dtype)) g = to_dtype(g, dtype);
+  return g;
+}
+
+std::vector<bool> dims_mask(const std::vector<int64_t>& dims, int64_t ndim) {
+  std::vector<bool> mask(ndim, false);
+  for (int64_t d : dims) {
+    int64_t w = wrap_dim(d, ndim);
+    if (ndim == 0) continue;
+    CG_CHECK(!mask[w], "dim ", w, " appears multiple times in the list of dims");
+    mask[w] = true;
+  }
+  return mask;
+}
+
+}  // namespace cg::ops

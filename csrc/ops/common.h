@@ -1,0 +1,36 @@
+// Shared pieces of the differentiable operators: type promotion, dtype casts, and undoing
+// broadcasting in gradients (the one place that reduces a gradient back to an input's shape).
+#pragma once
+#include <vector>
+
+#include "autograd/meta.h"
+#include "autograd/saved.h"
+#include "core/tensor.h"
+
+namespace cg::ops {
+
+using autograd::Node;
+using autograd::SavedTensor;
+using autograd::TensorList;
+
+// PyTorch's result_type: dimensioned tensors decide unless a 0-d one is of a higher category.
+DType result_type(const Tensor& a, const Tensor& b);
+DType result_type(const Tensor& a, const Scalar& s);
+
+// A copy of `t` in `dtype` when it differs, else `t` itself (no autograd: kernels' inputs).
+Tensor cast_data(const Tensor& t, DType dtype);
+
+// Sums `grad` over broadcast dims so it has `shape`, and casts it to `dtype` (differentiable).
+Tensor sum_to(const Tensor& grad, const Shape& shape, DType dtype);
+inline Tensor sum_to(const Tensor& grad, const Tensor& like) { return sum_to(grad, like.shape(), like.dtype()); }
+
+// A node whose VJP is a lambda-free subclass: helpers to save inputs only when needed.
+inline SavedTensor save_if(bool needed, const Tensor& t, bool is_output = false) {
+  return needed ? SavedTensor(t, is_output) : SavedTensor();
+}
+inline bool needs(const Tensor& t) { return t.defined() && autograd::requires_grad(t); }
+
+// The first argument check every op applies to dims.
+std::vector<bool> dims_mask(const std::vector<int64_t>& dims, int64_t ndim);
+
+}  // namespace cg::ops

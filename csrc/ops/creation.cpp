@@ -1,0 +1,180 @@
+#include "ops/creation.h"
+
+#include <cmath>
+#include <random>
+
+#include "kernels/elementwise.h"
+#include "ops/common.h"
+
+namespace cg::ops {
+
+// ---- to(dtype): the gradient is cast back to the input's dtype ------------------------------
+struct ToCopyBackward0 : Node {
+  DType src_dtype;
+  TensorList apply(TensorList&& g) override { return {to_dtype(g[0], src_dtype)}; }
+  std::string name() const override { return "ToCopyBackward0"; }
+};
+
+Tensor to_dtype(const Tensor& t, DType dtype) {
+  if (t.dtype() == dtype) return t;
+  Tensor out = cast_data(t, dtype);
+  if (is_floating(dtype) && autograd::any_requires_grad({&t})) {
+    auto node = autograd::make_grad_node<ToCopyBackward0>({&t});
+    node->src_dtype = t.dtype();
+    autograd::set_history(out, node);
+  }
+  return out;
+}
+
+// ---- clone / contiguous ----------------------------------------------------------------------
+struct CloneBackward0 : Node {
+  TensorList apply(TensorList&& g) override { return {g[0]}; }
+  std::string name() const override { return "CloneBackward0"; }
+};
+
+Tensor clone(const Tensor& t) {
+  Tensor out = Tensor::empty(t.shape(), t.dtype());
+  kernels::copy(out, t);
+  if (autograd::any_requires_grad({&t})) autograd::set_history(out, autograd::make_grad_node<CloneBackward0>({&t}));
+  return out;
+}
+
+Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone(t); }
+
+Tensor detach(const Tensor& t) { return autograd::detach(t); }
+
+// ---- ranges ----------------------------------------------------------------------------------
+Tensor arange(double start, double end, double step, DType dtype) {
+  CG_CHECK(step != 0, "step must be nonzero");
+  CG_CHECK((step > 0 && end >= start) || (step < 0 && end <= start),
+           "upper bound and larger bound inconsistent with step sign");
+  const int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
+  Tensor out = Tensor::empty({n}, dtype);
+  CG_DISPATCH_ALL(dtype, [&] {
+    scalar_t* p = out.data<scalar_t>();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<scalar_t>(start + static_cast<double>(i) * step);
+  });
+  return out;
+}
+
+Tensor linspace(double start, double end, int64_t steps, DType dtype) {
+  CG_CHECK(steps >= 0, "number of steps must be non-negative");
+  Tensor out = Tensor::empty({steps}, dtype);
+  const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+  const int64_t half = steps / 2;
+  CG_DISPATCH_ALL(dtype, [&] {
+    scalar_t* p = out.data<scalar_t>();
+    // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
+    for (int64_t i = 0; i < steps; ++i)
+      p[i] = static_cast<scalar_t>(i < half ? start + step * static_cast<double>(i)
+                                            : end - step * static_cast<double>(steps - 1 - i));
+  });
+  return out;
+}
+
+Tensor eye(int64_t n, int64_t m, DType dtype) {
+  CG_CHECK(n >= 0 && m >= 0, "n and m must be non-negative, got n=", n, " m=", m);
+  Tensor out = Tensor::zeros({n, m}, dtype);
+  CG_DISPATCH_ALL(dtype, [&] {
+    scalar_t* p = out.data<scalar_t>();
+    for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = scalar_t(1);
+  });
+  return out;
+}
+
+// ---- random numbers --------------------------------------------------------------------------
+// The generator is std::mt19937_64 (64-bit Mersenne Twister), one per thread, seeded with
+// manual_seed (default seed 0x5eed). Uniform floats take the top 24 (float32) or 53 (float64)
+// bits; normals come from the Box-Muller transform. Streams differ from PyTorch's.
+namespace {
+struct Generator {
+  std::mt19937_64 engine{0x5eed};
+  uint64_t seed = 0x5eed;
+};
+thread_local Generator t_gen;
+
+inline double uniform01() { return static_cast<double>(t_gen.engine() >> 11) * 0x1.0p-53; }
+}  // namespace
+
+void manual_seed(uint64_t seed) {
+  t_gen.engine.seed(seed);
+  t_gen.seed = seed;
+}
+uint64_t initial_seed() { return t_gen.seed; }
+
+Tensor& uniform_(Tensor& t, double lo, double hi) {
+  Tensor tmp = Tensor::empty(t.shape(), t.dtype());
+  CG_DISPATCH_FLOAT(t.dtype(), "uniform_", [&] {
+    scalar_t* p = tmp.data<scalar_t>();
+    for (int64_t i = 0, n = tmp.numel(); i < n; ++i) {
+      double u = std::is_same_v<scalar_t, float> ? static_cast<double>(t_gen.engine() >> 40) * 0x1.0p-24 : uniform01();
+      p[i] = static_cast<scalar_t>(lo + (hi - lo) * u);
+    }
+  });
+  kernels::copy(t, tmp);
+  t.bump_version();
+  return t;
+}
+
+Tensor& normal_(Tensor& t, double mean, double std) {
+  Tensor tmp = Tensor::empty(t.shape(), t.dtype());
+  CG_DISPATCH_FLOAT(t.dtype(), "normal_", [&] {
+    scalar_t* p = tmp.data<scalar_t>();
+    const int64_t n = tmp.numel();
+    for (int64_t i = 0; i < n; i += 2) {
+      double u1 = 1.0 - uniform01(), u2 = uniform01();
+      double r = std::sqrt(-2.0 * std::log(u1));
+      p[i] = static_cast<scalar_t>(mean + std * r * std::cos(2 * M_PI * u2));
+      if (i + 1 < n) p[i + 1] = static_cast<scalar_t>(mean + std * r * std::sin(2 * M_PI * u2));
+    }
+  });
+  kernels::copy(t, tmp);
+  t.bump_version();
+  return t;
+}
+
+Tensor rand(const Shape& shape, DType dtype) {
+  Tensor t = Tensor::empty(shape, dtype);
+  return uniform_(t, 0.0, 1.0);
+}
+
+Tensor randn(const Shape& shape, DType dtype) {
+  Tensor t = Tensor::empty(shape, dtype);
+  return normal_(t, 0.0, 1.0);
+}
+
+Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {
+  CG_CHECK(high > low, "random_ expects 'from' to be less than 'to', but got from=", low, " >= to=", high);
+  Tensor t = Tensor::empty(shape, dtype);
+  const uint64_t range = static_cast<uint64_t>(high - low);
+  CG_DISPATCH_ALL(dtype, [&] {
+    scalar_t* p = t.data<scalar_t>();
+    for (int64_t i = 0, n = t.numel(); i < n; ++i)
+      p[i] = static_cast<scalar_t>(low + static_cast<int64_t>(t_gen.engine() % range));
+  });
+  return t;
+}
+
+Tensor randperm(int64_t n) {
+  Tensor t = arange(0, static_cast<double>(n), 1, DType::Int64);
+  int64_t* p = t.data<int64_t>();
+  for (int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[t_gen.engine() % static_cast<uint64_t>(i + 1)]);
+  return t;
+}
+
+Tensor bernoulli(const Tensor& prob) {
+  Tensor u = rand(prob.shape(), prob.dtype());
+  Tensor out = Tensor::empty(prob.shape(), prob.dtype());
+  Tensor pc = prob.is_contiguous() ? prob : cast_data(prob, prob.dtype());
+  CG_DISPATCH_FLOAT(prob.dtype(), "bernoulli", [&] {
+    const scalar_t* up = u.data<scalar_t>();
+    Tensor pcc = Tensor::empty(prob.shape(), prob.dtype());
+    kernels::copy(pcc, prob);
+    const scalar_t* pp = pcc.data<scalar_t>();
+    scalar_t* o = out.data<scalar_t>();
+    for (int64_t i = 0, n = out.numel(); i < n; ++i) o[i] = up[i] < pp[i] ? scalar_t(1) : scalar_t(0);
+  });
+  return out;
+}
+
+}  // namespace cg::ops

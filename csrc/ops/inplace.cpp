@@ -1,0 +1,90 @@
+#include "ops/inplace.h"
+
+#include "kernels/elementwise.h"
+#include "ops/common.h"
+#include "ops/ops.h"
+
+namespace cg::ops {
+
+namespace {
+const char* type_word(DType t) {
+  switch (t) {
+    case DType::Bool: return "Bool";
+    case DType::Int64: return "Long";
+    case DType::Float32: return "Float";
+    case DType::Float64: return "Double";
+  }
+  return "?";
+}
+
+// Gradient routing for a base tensor whose region (a view) was overwritten in place:
+// the old base gets the gradient with the region zeroed, the new values get the region.
+struct CopySlices : Node {
+  Shape base_shape, view_shape, view_strides;
+  int64_t view_offset = 0;  // relative to the base's offset
+  DType dtype = DType::Float32;
+  TensorList apply(TensorList&& g) override {
+    TensorList out(2);
+    Tensor grad = contiguous(g[0]);
+    if (should_compute_output(0)) {
+      Tensor mask = Tensor::full(base_shape, 1, grad.dtype());
+      kernels::fill(mask.as_strided(view_shape, view_strides, view_offset), 0);
+      out[0] = mul(grad, mask);
+    }
+    if (should_compute_output(1)) out[1] = clone(as_strided(grad, view_shape, view_strides, grad.offset() + view_offset));
+    return out;
+  }
+  std::string name() const override { return "CopySlices"; }
+};
+}  // namespace
+
+void check_can_cast(DType from, DType to) {
+  if (from > to && !(from == DType::Float64 && to == DType::Float32))
+    throw RuntimeError(::cg::msg("result type ", type_word(from), " can't be cast to the desired output type ", type_word(to)));
+}
+
+void check_inplace(const Tensor& self) {
+  if (!autograd::GradMode::is_enabled()) return;
+  const autograd::AutogradMeta* m = autograd::meta(self);
+  if (!m) return;
+  if (m->is_view && m->view_base.defined() && autograd::is_leaf(m->view_base) && autograd::requires_grad(m->view_base))
+    throw RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.");
+  if (!m->grad_fn && m->requires_grad)
+    throw RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.");
+}
+
+bool inplace_records(const Tensor& self, std::initializer_list<const Tensor*> others) {
+  check_inplace(self);
+  if (!autograd::GradMode::is_enabled()) return false;
+  if (needs(self)) return true;
+  for (const Tensor* t : others)
+    if (t && needs(*t)) return true;
+  return false;
+}
+
+void commit_inplace(const Tensor& self, const Tensor& result) {
+  kernels::copy(self, result);
+  self.bump_version();
+  if (!autograd::requires_grad(result)) return;
+  autograd::AutogradMeta& m = autograd::meta_mut(self);
+  if (m.is_view && m.view_base.defined()) {
+    const Tensor& base = m.view_base;
+    auto node = autograd::make_grad_node<CopySlices>({&base, &result});
+    node->base_shape = base.shape();
+    node->view_shape = self.shape();
+    node->view_strides = self.strides();
+    node->view_offset = self.offset() - base.offset();
+    CG_CHECK(base.is_contiguous(), "in-place write through a view of a non-contiguous base is not supported");
+    autograd::AutogradMeta& bm = autograd::meta_mut(base);
+    bm.grad_fn = node;
+    bm.output_nr = 0;
+    bm.requires_grad = false;
+    node->output_meta.push_back({base.shape(), base.dtype()});
+  }
+  const autograd::AutogradMeta* rm = autograd::meta(result);
+  m.grad_fn = rm->grad_fn;
+  m.output_nr = rm->output_nr;
+  m.requires_grad = false;
+}
+
+}  // namespace cg::ops

@@ -1,0 +1,11 @@
+// The differentiable operators: chaingrad's C++ API. Each family lives in its own file with
+// every op's forward next to its VJP node.
+#pragma once
+#include "ops/arithmetic.h"
+#include "ops/creation.h"
+#include "ops/indexing.h"
+#include "ops/linalg.h"
+#include "ops/losses.h"
+#include "ops/reduction.h"
+#include "ops/shape.h"
+#include "ops/unary.h"

@@ -1,0 +1,490 @@
+// Reductions with their VJPs. A reduction's gradient is the incoming gradient broadcast back
+// over the reduced dims (unsqueezed when keepdim was false), times the op's local derivative.
+#include "ops/reduction.h"
+
+#include <cmath>
+#include <limits>
+
+#include "kernels/reduce.h"
+#include "ops/common.h"
+#include "ops/ops.h"
+
+namespace cg::ops {
+
+using autograd::any_requires_grad;
+using autograd::make_grad_node;
+using autograd::set_history;
+using kernels::Binary;
+using kernels::Reduce;
+
+namespace {
+
+Dims all_dims(const Tensor& x) {
+  Dims d(x.dim());
+  for (int64_t i = 0; i < x.dim(); ++i) d[i] = i;
+  return d;
+}
+
+Shape keepdim_shape(const Tensor& x, const std::vector<bool>& mask) {
+  Shape s = x.shape();
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (mask[d]) s[d] = 1;
+  return s;
+}
+
+Shape drop_dims(const Shape& shape, const std::vector<bool>& mask) {
+  Shape s;
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (!mask[d]) s.push_back(shape[d]);
+  return s;
+}
+
+// Runs the reduction kernel and returns the result in keepdim or squeezed form.
+Tensor reduce_data(Reduce op, const Tensor& x, const std::vector<bool>& mask, bool keepdim, DType out_dtype) {
+  Tensor in = cast_data(x, out_dtype == DType::Bool ? x.dtype() : out_dtype);
+  Tensor out = Tensor::empty(keepdim_shape(x, mask), out_dtype);
+  kernels::reduce(op, in, mask, out);
+  if (keepdim) return out;
+  Shape s = drop_dims(x.shape(), mask);
+  return out.as_strided(s, contiguous_strides(s), 0);
+}
+
+// Brings a reduced gradient back to keepdim form so it broadcasts against the input.
+Tensor unsqueeze_to(const Tensor& g, const Shape& input_shape, const std::vector<bool>& mask, bool keepdim) {
+  if (keepdim || input_shape.empty()) return g;
+  return reshape(g, [&] {
+    Shape s = input_shape;
+    for (size_t d = 0; d < s.size(); ++d)
+      if (mask[d]) s[d] = 1;
+    return s;
+  }());
+}
+
+DType sum_dtype(const Tensor& x, std::optional<DType> dtype) {
+  if (dtype) return *dtype;
+  return is_floating(x.dtype()) ? x.dtype() : DType::Int64;
+}
+
+}  // namespace
+
+// ---- sum / mean ------------------------------------------------------------------------------
+struct SumBackward : Node {
+  Shape input_shape;
+  DType input_dtype = DType::Float32;
+  std::vector<bool> mask;
+  bool keepdim = false;
+  double scale = 1.0;  // 1/n for mean
+  const char* node_name = "SumBackward0";
+  TensorList apply(TensorList&& g) override {
+    Tensor gi = unsqueeze_to(g[0], input_shape, mask, keepdim);
+    if (scale != 1.0) gi = mul(gi, scale);
+    Tensor e = expand(gi, input_shape);
+    return {e.dtype() == input_dtype ? e : to_dtype(e, input_dtype)};
+  }
+  std::string name() const override { return node_name; }
+};
+
+static Tensor sum_impl(const Tensor& x, const std::vector<bool>& mask, bool keepdim, DType dt, double scale,
+                       const char* name) {
+  Tensor out = reduce_data(Reduce::Sum, x, mask, keepdim, dt);
+  if (scale != 1.0) kernels::binary_scalar(Binary::Mul, out, scale, out);
+  if (is_floating(dt) && any_requires_grad({&x})) {
+    auto node = make_grad_node<SumBackward>({&x});
+    node->input_shape = x.shape();
+    node->input_dtype = x.dtype();
+    node->mask = mask;
+    node->keepdim = keepdim;
+    node->scale = scale;
+    node->node_name = name;
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor sum(const Tensor& x, std::optional<DType> dtype) {
+  return sum_impl(x, std::vector<bool>(x.dim(), true), false, sum_dtype(x, dtype), 1.0, "SumBackward0");
+}
+
+Tensor sum(const Tensor& x, const Dims& dims, bool keepdim, std::optional<DType> dtype) {
+  std::vector<bool> mask = dims.empty() ? std::vector<bool>(x.dim(), true) : dims_mask(dims, x.dim());
+  return sum_impl(x, mask, keepdim, sum_dtype(x, dtype), 1.0, "SumBackward1");
+}
+
+static void check_mean_dtype(const Tensor& x) {
+  if (!is_floating(x.dtype()))
+    throw RuntimeError(::cg::msg("mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                           "complex dtype. Got: ", x.dtype() == DType::Bool ? "Bool" : "Long"));
+}
+
+Tensor mean(const Tensor& x) {
+  check_mean_dtype(x);
+  const double n = static_cast<double>(x.numel());
+  return sum_impl(x, std::vector<bool>(x.dim(), true), false, x.dtype(), n == 0 ? NAN : 1.0 / n, "MeanBackward0");
+}
+
+Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
+  check_mean_dtype(x);
+  std::vector<bool> mask = dims.empty() ? std::vector<bool>(x.dim(), true) : dims_mask(dims, x.dim());
+  int64_t n = 1;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (mask[d]) n *= x.shape()[d];
+  return sum_impl(x, mask, keepdim, x.dtype(), n == 0 ? NAN : 1.0 / static_cast<double>(n), "MeanBackward1");
+}
+
+// ---- prod ------------------------------------------------------------------------------------
+struct ProdBackward : Node {
+  SavedTensor self_, result_;
+  std::vector<bool> mask;
+  bool keepdim = false;
+  const char* node_name = "ProdBackward0";
+  TensorList apply(TensorList&& g) override {
+    Tensor x = self_.unpack(*this), y = result_.unpack(*this);
+    Tensor gi = unsqueeze_to(g[0], x.shape(), mask, keepdim);
+    Tensor yi = unsqueeze_to(y, x.shape(), mask, keepdim);
+    // d prod / d x_i = prod / x_i where x_i != 0; with zeros, the product of the others.
+    Tensor zero = compare(static_cast<int>(Binary::Eq), x, Scalar(0.0));
+    bool has_zero = any(zero, std::nullopt, false).item_double() != 0;
+    if (!has_zero) return {mul(gi, div(yi, x))};
+    // Slow exact path: product of all other elements via masking one at a time along reduced dims.
+    Tensor ones = Tensor::full({}, 1, x.dtype());
+    Tensor flat = reshape(x, {-1});
+    Tensor result = Tensor::zeros(x.shape(), x.dtype());
+    Dims dims;
+    for (size_t d = 0; d < mask.size(); ++d)
+      if (mask[d]) dims.push_back(static_cast<int64_t>(d));
+    // prod of others = prod(where(x==0 at i, 1, x)) handled per-zero: use exclusive products.
+    Tensor nz = where(zero, ones, x);
+    Tensor prod_nz = dims.empty() ? nz : prod_keep(nz, dims);
+    Tensor zero_count = sum(to_dtype(zero, x.dtype()), dims, true);
+    // Elements that are the only zero get prod of the non-zeros; everything else gets 0 (or y/x).
+    Tensor only_zero = compare(static_cast<int>(Binary::LogicalAnd), zero,
+                               compare(static_cast<int>(Binary::Eq), zero_count, Scalar(1.0)));
+    Tensor none_zero = compare(static_cast<int>(Binary::Eq), zero_count, Scalar(0.0));
+    Tensor others = where(only_zero, expand(prod_nz, x.shape()),
+                          where(none_zero, div(expand(prod_nz, x.shape()), nz), Tensor::zeros({}, x.dtype())));
+    (void)flat;
+    (void)result;
+    return {mul(gi, others)};
+  }
+  static Tensor prod_keep(const Tensor& t, const Dims& dims) {
+    Tensor r = t;
+    for (int64_t d : dims) r = prod(r, d, true);
+    return r;
+  }
+  void release_saved() override { self_.release(); result_.release(); }
+  std::string name() const override { return node_name; }
+};
+
+static Tensor prod_impl(const Tensor& x, const std::vector<bool>& mask, bool keepdim, const char* name) {
+  DType dt = sum_dtype(x, std::nullopt);
+  Tensor out = reduce_data(Reduce::Prod, x, mask, keepdim, dt);
+  if (is_floating(dt) && any_requires_grad({&x})) {
+    auto node = make_grad_node<ProdBackward>({&x});
+    node->mask = mask;
+    node->keepdim = keepdim;
+    node->node_name = name;
+    node->self_ = SavedTensor(x, false);
+    set_history(out, node);
+    node->result_ = SavedTensor(out, true);
+  }
+  return out;
+}
+
+Tensor prod(const Tensor& x) { return prod_impl(x, std::vector<bool>(x.dim(), true), false, "ProdBackward0"); }
+Tensor prod(const Tensor& x, int64_t dim, bool keepdim) {
+  return prod_impl(x, dims_mask({dim}, x.dim()), keepdim, "ProdBackward1");
+}
+
+// ---- amax / amin / max / min -----------------------------------------------------------------
+// Gradient goes to every element equal to the extreme, split evenly among ties (amax/amin and
+// whole-tensor max/min); max/min over a dim with indices send it to the returned index.
+struct AmaxBackward : Node {
+  SavedTensor self_, result_;
+  std::vector<bool> mask;
+  bool keepdim = false;
+  const char* node_name = "AmaxBackward0";
+  TensorList apply(TensorList&& g) override {
+    Tensor x = self_.unpack(*this), y = result_.unpack(*this);
+    Tensor gi = unsqueeze_to(g[0], x.shape(), mask, keepdim);
+    Tensor yi = unsqueeze_to(y, x.shape(), mask, keepdim);
+    Tensor hit = to_dtype(compare(static_cast<int>(Binary::Eq), x, yi), x.dtype());
+    Dims dims;
+    for (size_t d = 0; d < mask.size(); ++d)
+      if (mask[d]) dims.push_back(static_cast<int64_t>(d));
+    Tensor count = dims.empty() ? hit : sum(hit, dims, true);
+    return {div(mul(gi, hit), count)};
+  }
+  void release_saved() override { self_.release(); result_.release(); }
+  std::string name() const override { return node_name; }
+};
+
+static Tensor amax_impl(const Tensor& x, const std::vector<bool>& mask, bool keepdim, bool is_max, const char* name) {
+  CG_CHECK(x.numel() > 0 || x.dim() > 0, is_max ? "max" : "min",
+           "(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.");
+  for (int64_t d = 0; d < x.dim(); ++d)
+    CG_CHECK_INDEX(!mask[d] || x.shape()[d] > 0, is_max ? "amax" : "amin",
+                   "(): Expected reduction dim ", d, " to have non-zero size.");
+  Tensor out = reduce_data(is_max ? Reduce::Max : Reduce::Min, x, mask, keepdim, x.dtype());
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<AmaxBackward>({&x});
+    node->mask = mask;
+    node->keepdim = keepdim;
+    node->node_name = name;
+    node->self_ = SavedTensor(x, false);
+    set_history(out, node);
+    node->result_ = SavedTensor(out, true);
+  }
+  return out;
+}
+
+Tensor amax(const Tensor& x, const Dims& dims, bool keepdim) {
+  return amax_impl(x, dims.empty() ? std::vector<bool>(x.dim(), true) : dims_mask(dims, x.dim()), keepdim, true, "AmaxBackward0");
+}
+Tensor amin(const Tensor& x, const Dims& dims, bool keepdim) {
+  return amax_impl(x, dims.empty() ? std::vector<bool>(x.dim(), true) : dims_mask(dims, x.dim()), keepdim, false, "AminBackward0");
+}
+Tensor max(const Tensor& x) {
+  CG_CHECK(x.numel() > 0, "max(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.");
+  return amax_impl(x, std::vector<bool>(x.dim(), true), false, true, "MaxBackward1");
+}
+Tensor min(const Tensor& x) {
+  CG_CHECK(x.numel() > 0, "min(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.");
+  return amax_impl(x, std::vector<bool>(x.dim(), true), false, false, "MinBackward1");
+}
+
+struct MaxDimBackward : Node {
+  SavedTensor indices_;
+  Shape input_shape;
+  int64_t dim = 0;
+  bool keepdim = false;
+  const char* node_name = "MaxBackward0";
+  TensorList apply(TensorList&& g) override {
+    Tensor idx = indices_.unpack(*this);
+    Tensor gi = g[0], ii = idx;
+    if (!keepdim && !input_shape.empty()) {
+      gi = unsqueeze(gi, dim);
+      ii = unsqueeze(ii, dim);
+    }
+    Tensor zeros = Tensor::zeros(input_shape, g[0].dtype());
+    return {scatter_add(zeros, dim, ii, gi)};
+  }
+  void release_saved() override { indices_.release(); }
+  std::string name() const override { return node_name; }
+};
+
+static std::tuple<Tensor, Tensor> max_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_max) {
+  int64_t d = wrap_dim(dim, x.dim());
+  Shape ks = x.shape();
+  if (x.dim()) ks[d] = 1;
+  Tensor values = Tensor::empty(ks, x.dtype());
+  Tensor indices = Tensor::empty(ks, DType::Int64);
+  kernels::arg_reduce(is_max, x, d, values, indices);
+  if (!keepdim && x.dim()) {
+    Shape s = x.shape();
+    s.erase(s.begin() + d);
+    values = values.as_strided(s, contiguous_strides(s), 0);
+    indices = indices.as_strided(s, contiguous_strides(s), 0);
+  }
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<MaxDimBackward>({&x});
+    node->input_shape = x.shape();
+    node->dim = d;
+    node->keepdim = keepdim;
+    node->node_name = is_max ? "MaxBackward0" : "MinBackward0";
+    node->indices_ = SavedTensor(indices, false);
+    set_history(values, node);
+  }
+  return {values, indices};
+}
+
+std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) { return max_dim(x, dim, keepdim, true); }
+std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) { return max_dim(x, dim, keepdim, false); }
+
+static Tensor arg_impl(const Tensor& x, std::optional<int64_t> dim, bool keepdim, bool is_max) {
+  if (!dim) {
+    Tensor flat = reshape(autograd::detach(x), {-1});
+    CG_CHECK(flat.numel() > 0, is_max ? "argmax" : "argmin", "(): Expected reduction dim to be specified for input.numel() == 0.");
+    Tensor idx = std::get<1>(max_dim(flat, 0, false, is_max));
+    if (keepdim) return reshape(idx, Shape(x.dim(), 1));
+    return idx;
+  }
+  return std::get<1>(max_dim(autograd::detach(x), *dim, keepdim, is_max));
+}
+Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) { return arg_impl(x, dim, keepdim, true); }
+Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) { return arg_impl(x, dim, keepdim, false); }
+
+// ---- var / std / norm / logsumexp (compositions: their VJPs come from the parts) ------------
+Tensor var(const Tensor& x, const std::optional<Dims>& dims, double correction, bool keepdim) {
+  CG_CHECK(is_floating(x.dtype()), "std and var only support floating point and complex dtypes");
+  Dims ds = dims && !dims->empty() ? *dims : all_dims(x);
+  std::vector<bool> mask = dims_mask(ds, x.dim());
+  int64_t n = 1;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (mask[d]) n *= x.shape()[d];
+  Tensor centered = sub(x, mean(x, ds, true));
+  Tensor ss = sum(mul(centered, centered), ds, keepdim);
+  return div(ss, std::max(0.0, static_cast<double>(n) - correction));
+}
+
+Tensor std(const Tensor& x, const std::optional<Dims>& dims, double correction, bool keepdim) {
+  return sqrt(var(x, dims, correction, keepdim));
+}
+
+struct NormBackward : Node {  // p-norm for finite p >= 1 (p = 2 is the common case)
+  SavedTensor self_, result_;
+  std::vector<bool> mask;
+  bool keepdim = false;
+  double p = 2;
+  TensorList apply(TensorList&& g) override {
+    Tensor x = self_.unpack(*this), y = result_.unpack(*this);
+    Tensor gi = unsqueeze_to(g[0], x.shape(), mask, keepdim);
+    Tensor yi = unsqueeze_to(y, x.shape(), mask, keepdim);
+    Tensor zero = Tensor::zeros({}, x.dtype());
+    Tensor safe_y = where(compare(static_cast<int>(Binary::Eq), yi, Scalar(0.0)), Tensor::full({}, 1, x.dtype()), yi);
+    Tensor local;
+    if (p == 2) local = div(x, safe_y);
+    else if (p == 1) local = sign(x);
+    else local = div(mul(sign(x), pow(abs(x), Scalar(p - 1))), pow(safe_y, Scalar(p - 1)));
+    Tensor r = mul(gi, local);
+    if (p != 1) r = where(compare(static_cast<int>(Binary::Eq), yi, Scalar(0.0)), zero, r);
+    return {r};
+  }
+  void release_saved() override { self_.release(); result_.release(); }
+  std::string name() const override { return "NormBackward1"; }
+};
+
+Tensor norm(const Tensor& x, double p, const std::optional<Dims>& dims, bool keepdim) {
+  CG_CHECK(is_floating(x.dtype()), "linalg.vector_norm: Expected a floating point or complex tensor as input. Got ",
+           x.dtype() == DType::Bool ? "Bool" : "Long");
+  Dims ds = dims && !dims->empty() ? *dims : all_dims(x);
+  std::vector<bool> mask = dims_mask(ds, x.dim());
+  if (std::isinf(p)) return p > 0 ? amax(abs(x), ds, keepdim) : amin(abs(x), ds, keepdim);
+  if (p == 0) return sum(to_dtype(compare(static_cast<int>(Binary::Ne), x, Scalar(0.0)), x.dtype()), ds, keepdim);
+  Tensor out;
+  {
+    autograd::GradModeGuard no_grad(false);
+    Tensor ax = abs(x);
+    if (p == 2) out = sqrt(sum(mul(ax, ax), ds, keepdim));
+    else if (p == 1) out = sum(ax, ds, keepdim);
+    else out = pow(sum(pow(ax, Scalar(p)), ds, keepdim), Scalar(1.0 / p));
+  }
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<NormBackward>({&x});
+    node->mask = mask;
+    node->keepdim = keepdim;
+    node->p = p;
+    node->self_ = SavedTensor(x, false);
+    set_history(out, node);
+    node->result_ = SavedTensor(out, true);
+  }
+  return out;
+}
+
+Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
+  Dims ds = dims.empty() ? all_dims(x) : dims;
+  Tensor m = autograd::detach(amax(x, ds, true));
+  Tensor finite_m = where(unary(kernels::Unary::IsInf, m), Tensor::zeros({}, m.dtype()), m);
+  Tensor s = log(sum(exp(sub(x, finite_m)), ds, true));
+  Tensor out = add(s, finite_m);
+  if (!keepdim) out = squeeze(out, ds);
+  return out;
+}
+
+// ---- cumsum / cumprod ------------------------------------------------------------------------
+struct CumsumBackward0 : Node {
+  int64_t dim = 0;
+  TensorList apply(TensorList&& g) override { return {flip(cumsum(flip(g[0], {dim}), dim), {dim})}; }
+  std::string name() const override { return "CumsumBackward0"; }
+};
+
+Tensor cumsum(const Tensor& x, int64_t dim) {
+  int64_t d = wrap_dim(dim, x.dim());
+  DType dt = sum_dtype(x, std::nullopt);
+  Tensor in = cast_data(x, dt);
+  Tensor out = Tensor::empty(x.shape(), dt);
+  kernels::scan(kernels::Scan::Sum, in, d, out);
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<CumsumBackward0>({&x});
+    node->dim = d;
+    set_history(out, node);
+  }
+  return out;
+}
+
+struct CumprodBackward0 : Node {  // exact for inputs without zeros: sum_{j>=i} g_j y_j / x_i
+  SavedTensor self_, result_;
+  int64_t dim = 0;
+  TensorList apply(TensorList&& g) override {
+    Tensor x = self_.unpack(*this), y = result_.unpack(*this);
+    Tensor rev = flip(cumsum(flip(mul(g[0], y), {dim}), dim), {dim});
+    return {div(rev, x)};
+  }
+  void release_saved() override { self_.release(); result_.release(); }
+  std::string name() const override { return "CumprodBackward0"; }
+};
+
+Tensor cumprod(const Tensor& x, int64_t dim) {
+  int64_t d = wrap_dim(dim, x.dim());
+  DType dt = sum_dtype(x, std::nullopt);
+  Tensor in = cast_data(x, dt);
+  Tensor out = Tensor::empty(x.shape(), dt);
+  kernels::scan(kernels::Scan::Prod, in, d, out);
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<CumprodBackward0>({&x});
+    node->dim = d;
+    node->self_ = SavedTensor(x, false);
+    set_history(out, node);
+    node->result_ = SavedTensor(out, true);
+  }
+  return out;
+}
+
+// ---- softmax / log_softmax (fused kernels both ways) ------------------------------------------
+struct SoftmaxBackward : Node {
+  SavedTensor result_;
+  int64_t dim = 0;
+  bool log = false;
+  TensorList apply(TensorList&& g) override {
+    Tensor y = result_.unpack(*this);
+    if (any_requires_grad({&g[0], &y})) {
+      // Composed form so that higher-order gradients exist.
+      if (log) return {sub(g[0], mul(exp(y), sum(g[0], {dim}, true)))};
+      return {mul(y, sub(g[0], sum(mul(g[0], y), {dim}, true)))};
+    }
+    Tensor out = Tensor::empty(y.shape(), y.dtype());
+    kernels::softmax_backward(contiguous(g[0]), y, dim, log, out);
+    return {out};
+  }
+  void release_saved() override { result_.release(); }
+  std::string name() const override { return log ? "LogSoftmaxBackward0" : "SoftmaxBackward0"; }
+};
+
+static Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
+  int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : 0;
+  Tensor in = is_floating(x.dtype()) ? x : cast_data(x, DType::Float32);
+  Tensor out = Tensor::empty(x.shape(), in.dtype());
+  if (x.numel() > 0) kernels::softmax(in, d, log, out);
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<SoftmaxBackward>({&x});
+    node->dim = d;
+    node->log = log;
+    set_history(out, node);
+    node->result_ = SavedTensor(out, true);
+  }
+  return out;
+}
+
+Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, false); }
+Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, true); }
+
+// ---- any / all -------------------------------------------------------------------------------
+Tensor any(const Tensor& x, const std::optional<Dims>& dims, bool keepdim) {
+  std::vector<bool> mask = dims && !dims->empty() ? dims_mask(*dims, x.dim()) : std::vector<bool>(x.dim(), true);
+  return reduce_data(Reduce::Any, autograd::detach(x), mask, keepdim, DType::Bool);
+}
+Tensor all(const Tensor& x, const std::optional<Dims>& dims, bool keepdim) {
+  std::vector<bool> mask = dims && !dims->empty() ? dims_mask(*dims, x.dim()) : std::vector<bool>(x.dim(), true);
+  return reduce_data(Reduce::All, autograd::detach(x), mask, keepdim, DType::Bool);
+}
+
+}  // namespace cg::ops

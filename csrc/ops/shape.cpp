@@ -1,0 +1,524 @@
+// Views and shape ops. A view shares its input's storage; its VJP maps the gradient back
+// to the input's shape. Views remember their base so in-place writes through them rebase it.
+#include "ops/shape.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "kernels/elementwise.h"
+#include "ops/common.h"
+#include "ops/ops.h"
+
+namespace cg::ops {
+
+using autograd::any_requires_grad;
+using autograd::make_grad_node;
+using autograd::set_history;
+
+namespace {
+
+// Marks `out` as a view of `input` (of its base, when `input` is a view itself).
+Tensor finish_view(const Tensor& input, Tensor out) {
+  if (!autograd::GradMode::is_enabled()) return out;
+  const autograd::AutogradMeta* im = autograd::meta(input);
+  autograd::AutogradMeta& m = autograd::meta_mut(out);
+  m.is_view = true;
+  m.view_base = (im && im->is_view && im->view_base.defined()) ? im->view_base : input;
+  return out;
+}
+
+struct ReshapeBackward : Node {  // view, reshape, flatten, squeeze, unsqueeze
+  Shape input_shape;
+  const char* node_name = "ViewBackward0";
+  TensorList apply(TensorList&& g) override { return {reshape(g[0], input_shape)}; }
+  std::string name() const override { return node_name; }
+};
+
+Tensor record_reshape(const Tensor& x, Tensor out, const char* name) {
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<ReshapeBackward>({&x});
+    node->input_shape = x.shape();
+    node->node_name = name;
+    set_history(out, node);
+  }
+  return finish_view(x, std::move(out));
+}
+
+// Gradient of a strided window into the input: scatter it into zeros of the input's shape.
+// Geometry (shape/strides/offset) is expressed on a contiguous layout of the input.
+struct WindowBackward : Node {
+  Shape input_shape, shape, strides;
+  int64_t offset = 0;
+  const char* node_name = "AsStridedBackward0";
+  TensorList apply(TensorList&& g) override;
+  std::string name() const override { return node_name; }
+};
+
+// zeros(input_shape) with the window set to g; differentiable (its VJP reads the window back).
+struct WindowScatterBackward : Node {
+  Shape shape, strides;
+  int64_t offset = 0;
+  TensorList apply(TensorList&& g) override {
+    return {as_strided(contiguous(g[0]), shape, strides, contiguous(g[0]).offset() + offset)};
+  }
+  std::string name() const override { return "AsStridedScatterBackward0"; }
+};
+
+Tensor window_scatter(const Tensor& g, const Shape& input_shape, const Shape& shape, const Shape& strides,
+                      int64_t offset) {
+  Tensor out = Tensor::zeros(input_shape, g.dtype());
+  Tensor window = out.as_strided(shape, strides, offset);
+  // Overlapping windows (expand-like strides) accumulate, non-overlapping ones just copy.
+  kernels::add_scaled(window, g, 1.0, window);
+  if (any_requires_grad({&g})) {
+    auto node = make_grad_node<WindowScatterBackward>({&g});
+    node->shape = shape;
+    node->strides = strides;
+    node->offset = offset;
+    set_history(out, node);
+  }
+  return out;
+}
+
+TensorList WindowBackward::apply(TensorList&& g) { return {window_scatter(g[0], input_shape, shape, strides, offset)}; }
+
+Tensor record_window(const Tensor& x, Tensor out, const Shape& shape, const Shape& cstrides, int64_t coffset,
+                     const char* name) {
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<WindowBackward>({&x});
+    node->input_shape = x.shape();
+    node->shape = shape;
+    node->strides = cstrides;
+    node->offset = coffset;
+    node->node_name = name;
+    set_history(out, node);
+  }
+  return finish_view(x, std::move(out));
+}
+
+}  // namespace
+
+// ---- reshape family --------------------------------------------------------------------------
+Tensor view(const Tensor& x, const Shape& shape) {
+  Shape target = infer_size(shape, x.numel());
+  Shape strides;
+  if (!compute_view_strides(x.shape(), x.strides(), target, strides))
+    throw RuntimeError(
+        "view size is not compatible with input tensor's size and stride (at least one dimension spans across two "
+        "contiguous subspaces). Use .reshape(...) instead.");
+  return record_reshape(x, x.as_strided(target, strides, x.offset()), "ViewBackward0");
+}
+
+Tensor reshape(const Tensor& x, const Shape& shape) {
+  Shape target = infer_size(shape, x.numel());
+  Shape strides;
+  if (compute_view_strides(x.shape(), x.strides(), target, strides))
+    return record_reshape(x, x.as_strided(target, strides, x.offset()), "ViewBackward0");
+  Tensor c = clone(x);
+  return record_reshape(c, c.as_strided(target, contiguous_strides(target), c.offset()), "UnsafeViewBackward0");
+}
+
+Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
+  if (x.dim() == 0) return reshape(x, {1});
+  int64_t s = wrap_dim(start_dim, x.dim()), e = wrap_dim(end_dim, x.dim());
+  CG_CHECK(s <= e, "flatten() has invalid args: start_dim cannot come after end_dim");
+  if (s == e) return x;
+  Shape shape(x.shape().begin(), x.shape().begin() + s);
+  int64_t n = 1;
+  for (int64_t d = s; d <= e; ++d) n *= x.shape()[d];
+  shape.push_back(n);
+  shape.insert(shape.end(), x.shape().begin() + e + 1, x.shape().end());
+  return reshape(x, shape);
+}
+
+Tensor squeeze(const Tensor& x) {
+  Shape shape, strides;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (x.shape()[d] != 1) { shape.push_back(x.shape()[d]); strides.push_back(x.strides()[d]); }
+  return record_reshape(x, x.as_strided(shape, strides, x.offset()), "SqueezeBackward0");
+}
+
+Tensor squeeze(const Tensor& x, const std::vector<int64_t>& dims) {
+  std::vector<bool> drop = dims_mask(dims, x.dim());
+  Shape shape, strides;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (!(drop[d] && x.shape()[d] == 1)) { shape.push_back(x.shape()[d]); strides.push_back(x.strides()[d]); }
+  return record_reshape(x, x.as_strided(shape, strides, x.offset()), "SqueezeBackward1");
+}
+
+Tensor unsqueeze(const Tensor& x, int64_t dim) {
+  int64_t d = wrap_dim(dim, x.dim() + 1);
+  Shape shape = x.shape(), strides = x.strides();
+  int64_t st = d < x.dim() ? x.strides()[d] * x.shape()[d] : 1;
+  shape.insert(shape.begin() + d, 1);
+  strides.insert(strides.begin() + d, st);
+  return record_reshape(x, x.as_strided(shape, strides, x.offset()), "UnsqueezeBackward0");
+}
+
+// ---- transpose / permute / expand ------------------------------------------------------------
+struct PermuteBackward0 : Node {
+  std::vector<int64_t> inverse;
+  const char* node_name = "PermuteBackward0";
+  TensorList apply(TensorList&& g) override { return {permute(g[0], inverse)}; }
+  std::string name() const override { return node_name; }
+};
+
+static Tensor permute_named(const Tensor& x, const std::vector<int64_t>& dims, const char* name) {
+  CG_CHECK(static_cast<int64_t>(dims.size()) == x.dim(),
+           "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired "
+           "ordering of dimensions i.e. input.dim() = ", x.dim(), " is not equal to len(dims) = ", dims.size());
+  std::vector<bool> seen(x.dim(), false);
+  Shape shape(x.dim()), strides(x.dim());
+  std::vector<int64_t> inverse(x.dim());
+  for (int64_t i = 0; i < x.dim(); ++i) {
+    int64_t d = wrap_dim(dims[i], x.dim());
+    CG_CHECK(!seen[d], "permute(): duplicate dims are not allowed.");
+    seen[d] = true;
+    shape[i] = x.shape()[d];
+    strides[i] = x.strides()[d];
+    inverse[d] = i;
+  }
+  Tensor out = x.as_strided(shape, strides, x.offset());
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<PermuteBackward0>({&x});
+    node->inverse = inverse;
+    node->node_name = name;
+    set_history(out, node);
+  }
+  return finish_view(x, std::move(out));
+}
+
+Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) { return permute_named(x, dims, "PermuteBackward0"); }
+
+Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
+  if (x.dim() == 0) return x;
+  int64_t a = wrap_dim(d0, x.dim()), b = wrap_dim(d1, x.dim());
+  std::vector<int64_t> dims(x.dim());
+  std::iota(dims.begin(), dims.end(), 0);
+  std::swap(dims[a], dims[b]);
+  return permute_named(x, dims, "TransposeBackward0");
+}
+
+Tensor t(const Tensor& x) {
+  CG_CHECK(x.dim() <= 2, "t() expects a tensor with <= 2 dimensions, but self is ", x.dim(), "D");
+  if (x.dim() < 2) return x;
+  return permute_named(x, {1, 0}, "TBackward0");
+}
+
+struct ExpandBackward0 : Node {
+  Shape input_shape;
+  DType dtype = DType::Float32;
+  TensorList apply(TensorList&& g) override { return {sum_to(g[0], input_shape, dtype)}; }
+  std::string name() const override { return "ExpandBackward0"; }
+};
+
+Tensor expand(const Tensor& x, const Shape& shape) {
+  CG_CHECK(shape.size() >= static_cast<size_t>(x.dim()), "expand(", legacy_type_name(x.dtype()), "{",
+           shape_str(x.shape()), "}, size=", shape_str(shape),
+           "): the number of sizes provided (", shape.size(), ") must be greater or equal to the number of dimensions in the tensor (",
+           x.dim(), ")");
+  const int64_t lead = static_cast<int64_t>(shape.size()) - x.dim();
+  Shape out_shape(shape.size()), strides(shape.size());
+  for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
+    if (i < lead) {
+      CG_CHECK(shape[i] >= 0, "The expanded size of the tensor (", shape[i], ") isn't allowed in a leading, non-existing dimension ", i);
+      out_shape[i] = shape[i];
+      strides[i] = 0;
+      continue;
+    }
+    int64_t have = x.shape()[i - lead];
+    int64_t want = shape[i] == -1 ? have : shape[i];
+    if (have == want) {
+      out_shape[i] = have;
+      strides[i] = x.strides()[i - lead];
+    } else {
+      CG_CHECK(have == 1, "The expanded size of the tensor (", want, ") must match the existing size (", have,
+               ") at non-singleton dimension ", i, ".  Target sizes: ", shape_str(shape), ".  Tensor sizes: ",
+               shape_str(x.shape()));
+      out_shape[i] = want;
+      strides[i] = 0;
+    }
+  }
+  Tensor out = x.as_strided(out_shape, strides, x.offset());
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<ExpandBackward0>({&x});
+    node->input_shape = x.shape();
+    node->dtype = x.dtype();
+    set_history(out, node);
+  }
+  return finish_view(x, std::move(out));
+}
+
+// ---- windows: narrow / select / slice / diagonal / as_strided ---------------------------------
+Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step) {
+  CG_CHECK(x.dim() > 0, "slice() cannot be applied to a 0-dim tensor.");
+  CG_CHECK_VALUE(step > 0, "step must be greater than zero");
+  int64_t d = wrap_dim(dim, x.dim());
+  const int64_t n = x.shape()[d];
+  if (start < 0) start += n;
+  if (stop < 0) stop += n;
+  start = std::clamp<int64_t>(start, 0, n);
+  stop = std::clamp<int64_t>(stop, start, n);
+  const int64_t len = (stop - start + step - 1) / step;
+  Shape shape = x.shape(), strides = x.strides();
+  shape[d] = len;
+  strides[d] *= step;
+  Tensor out = x.as_strided(shape, strides, x.offset() + start * x.strides()[d]);
+  Shape cs = contiguous_strides(x.shape());
+  Shape cstr = cs;
+  cstr[d] *= step;
+  return record_window(x, out, shape, cstr, start * cs[d], "SliceBackward0");
+}
+
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
+  CG_CHECK(x.dim() > 0, "narrow() cannot be applied to a 0-dim tensor.");
+  int64_t d = wrap_dim(dim, x.dim());
+  const int64_t n = x.shape()[d];
+  if (start < 0) start += n;
+  CG_CHECK_INDEX(start >= 0 && start <= n, "start out of range (expected to be in range of [", -n, ", ", n, "], but got ", start, ")");
+  CG_CHECK(length >= 0 && start + length <= n, "start (", start, ") + length (", length, ") exceeds dimension size (", n, ").");
+  return slice(x, d, start, start + length, 1);
+}
+
+Tensor select(const Tensor& x, int64_t dim, int64_t index) {
+  CG_CHECK_INDEX(x.dim() > 0, "select() cannot be applied to a 0-dim tensor.");
+  int64_t d = wrap_dim(dim, x.dim());
+  const int64_t n = x.shape()[d];
+  CG_CHECK_INDEX(index >= -n && index < n, "index ", index, " is out of bounds for dimension ", d, " with size ", n);
+  if (index < 0) index += n;
+  Shape shape = x.shape(), strides = x.strides();
+  shape.erase(shape.begin() + d);
+  strides.erase(strides.begin() + d);
+  Tensor out = x.as_strided(shape, strides, x.offset() + index * x.strides()[d]);
+  Shape cs = contiguous_strides(x.shape());
+  int64_t coff = index * cs[d];
+  cs.erase(cs.begin() + d);
+  return record_window(x, out, shape, cs, coff, "SelectBackward0");
+}
+
+Tensor diagonal(const Tensor& x, int64_t offset, int64_t d0, int64_t d1) {
+  int64_t a = wrap_dim(d0, x.dim()), b = wrap_dim(d1, x.dim());
+  CG_CHECK(a != b, "diagonal dimensions cannot be identical ", d0, ", ", d1);
+  int64_t len = offset >= 0 ? std::max<int64_t>(0, std::min(x.shape()[a], x.shape()[b] - offset))
+                            : std::max<int64_t>(0, std::min(x.shape()[a] + offset, x.shape()[b]));
+  auto geometry = [&](const Shape& st, Shape& shape, Shape& strides, int64_t& off) {
+    off = len == 0 ? 0 : (offset >= 0 ? offset * st[b] : -offset * st[a]);
+    for (int64_t d = 0; d < x.dim(); ++d)
+      if (d != a && d != b) { shape.push_back(x.shape()[d]); strides.push_back(st[d]); }
+    shape.push_back(len);
+    strides.push_back(st[a] + st[b]);
+  };
+  Shape shape, strides, cshape, cstrides;
+  int64_t off, coff;
+  geometry(x.strides(), shape, strides, off);
+  geometry(contiguous_strides(x.shape()), cshape, cstrides, coff);
+  return record_window(x, x.as_strided(shape, strides, x.offset() + off), cshape, cstrides, coff, "DiagonalBackward0");
+}
+
+Tensor as_strided(const Tensor& x, const Shape& shape, const Shape& strides, int64_t offset) {
+  // `offset` is absolute in x's storage; the window geometry is taken relative to x's own layout.
+  CG_CHECK(shape.size() == strides.size(), "mismatch in length of strides and shape");
+  Tensor out = x.as_strided(shape, strides, offset);
+  CG_CHECK(x.is_contiguous() || !any_requires_grad({&x}), "as_strided backward needs a contiguous input");
+  return record_window(x, out, shape, strides, offset - x.offset(), "AsStridedBackward0");
+}
+
+// ---- cat / stack / split ---------------------------------------------------------------------
+struct CatBackward0 : Node {
+  int64_t dim = 0;
+  std::vector<int64_t> sizes;
+  std::vector<Shape> shapes;
+  TensorList apply(TensorList&& g) override {
+    TensorList r(sizes.size());
+    int64_t start = 0;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      if (should_compute_output(i)) r[i] = shapes[i].size() == 1 && shapes[i][0] == 0 && g[0].dim() > 1
+                                               ? Tensor::zeros(shapes[i], g[0].dtype())
+                                               : narrow(g[0], dim, start, sizes[i]);
+      start += sizes[i];
+    }
+    return r;
+  }
+  std::string name() const override { return "CatBackward0"; }
+};
+
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
+  CG_CHECK(!xs.empty(), "torch.cat(): expected a non-empty list of Tensors");
+  // 1-D empty tensors are skipped, as in PyTorch's legacy rule.
+  const Tensor* ref = nullptr;
+  DType dt = xs[0].dtype();
+  for (const Tensor& x : xs) {
+    dt = promote_types(dt, x.dtype());
+    if (!(x.dim() == 1 && x.numel() == 0) && !ref) ref = &x;
+  }
+  if (!ref) ref = &xs[0];
+  CG_CHECK(ref->dim() > 0, "zero-dimensional tensor (at position 0) cannot be concatenated");
+  int64_t d = wrap_dim(dim, ref->dim());
+  Shape shape = ref->shape();
+  int64_t total = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const Tensor& x = xs[i];
+    if (x.dim() == 1 && x.numel() == 0) continue;
+    CG_CHECK(x.dim() == ref->dim(), "Tensors must have same number of dimensions: got ", ref->dim(), " and ", x.dim());
+    for (int64_t k = 0; k < x.dim(); ++k)
+      CG_CHECK(k == d || x.shape()[k] == shape[k], "Sizes of tensors must match except in dimension ", d,
+               ". Expected size ", shape[k], " but got size ", x.shape()[k], " for tensor number ", i, " in the list.");
+    total += x.shape()[d];
+  }
+  shape[d] = total;
+  Tensor out = Tensor::empty(shape, dt);
+  int64_t start = 0;
+  std::vector<int64_t> sizes;
+  std::vector<Shape> shapes;
+  for (const Tensor& x : xs) {
+    bool skip = x.dim() == 1 && x.numel() == 0;
+    int64_t len = skip ? 0 : x.shape()[d];
+    sizes.push_back(len);
+    shapes.push_back(x.shape());
+    if (skip) continue;
+    Shape st = out.strides();
+    Shape sh = out.shape();
+    sh[d] = len;
+    kernels::copy(out.as_strided(sh, st, start * st[d]), x);
+    start += len;
+  }
+  bool any = false;
+  for (const Tensor& x : xs) any |= any_requires_grad({&x});
+  if (any) {
+    auto node = autograd::make_node<CatBackward0>();
+    for (const Tensor& x : xs) node->next_edges.push_back(autograd::requires_grad(x) ? autograd::gradient_edge(x) : autograd::Edge{});
+    node->dim = d;
+    node->sizes = sizes;
+    node->shapes = shapes;
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
+  CG_CHECK(!xs.empty(), "stack expects a non-empty TensorList");
+  int64_t d = wrap_dim(dim, xs[0].dim() + 1);
+  std::vector<Tensor> us;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    CG_CHECK(xs[i].shape() == xs[0].shape(), "stack expects each tensor to be equal size, but got ",
+             shape_str(xs[0].shape()), " at entry 0 and ", shape_str(xs[i].shape()), " at entry ", i);
+    us.push_back(unsqueeze(xs[i], d));
+  }
+  return cat(us, d);
+}
+
+std::vector<Tensor> split_sizes(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
+  int64_t d = wrap_dim(dim, x.dim());
+  int64_t total = 0;
+  for (int64_t s : sizes) total += s;
+  CG_CHECK(total == x.shape()[d], "split_with_sizes expects split_sizes to sum exactly to ", x.shape()[d],
+           " (input tensor's size at dimension ", d, "), but got split_sizes=", shape_str(sizes));
+  std::vector<Tensor> out;
+  int64_t start = 0;
+  for (int64_t s : sizes) {
+    out.push_back(narrow(x, d, start, s));
+    start += s;
+  }
+  return out;
+}
+
+std::vector<Tensor> split(const Tensor& x, int64_t size, int64_t dim) {
+  CG_CHECK(size > 0 || x.numel() == 0, "split_size can only be 0 if dimension size is 0, but got dimension size of ", x.size(dim));
+  int64_t d = wrap_dim(dim, x.dim());
+  const int64_t n = x.shape()[d];
+  std::vector<int64_t> sizes;
+  for (int64_t s = 0; s < n; s += size) sizes.push_back(std::min(size, n - s));
+  if (sizes.empty()) sizes.push_back(0);
+  return split_sizes(x, sizes, d);
+}
+
+std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
+  CG_CHECK(chunks > 0, "chunk expects `chunks` to be greater than 0, got: ", chunks);
+  int64_t d = wrap_dim(dim, x.dim());
+  int64_t size = (x.shape()[d] + chunks - 1) / chunks;
+  return split(x, std::max<int64_t>(size, 1), d);
+}
+
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
+  int64_t d = wrap_dim(dim, x.dim());
+  std::vector<Tensor> out;
+  for (int64_t i = 0; i < x.shape()[d]; ++i) out.push_back(select(x, d, i));
+  return out;
+}
+
+// ---- repeat / flip ---------------------------------------------------------------------------
+struct RepeatBackward0 : Node {
+  Shape input_shape, repeats;
+  TensorList apply(TensorList&& g) override {
+    // View the gradient as [r0, s0, r1, s1, ...] and sum the repeat axes.
+    const int64_t lead = static_cast<int64_t>(repeats.size() - input_shape.size());
+    Shape padded(lead, 1);
+    padded.insert(padded.end(), input_shape.begin(), input_shape.end());
+    Shape split_shape;
+    Dims dims;
+    for (size_t i = 0; i < repeats.size(); ++i) {
+      dims.push_back(static_cast<int64_t>(split_shape.size()));
+      split_shape.push_back(repeats[i]);
+      split_shape.push_back(padded[i]);
+    }
+    Tensor s = sum(reshape(g[0], split_shape), dims, false);
+    return {reshape(s, input_shape)};
+  }
+  std::string name() const override { return "RepeatBackward0"; }
+};
+
+Tensor repeat(const Tensor& x, const Shape& repeats) {
+  CG_CHECK(repeats.size() >= static_cast<size_t>(x.dim()),
+           "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor");
+  const int64_t lead = static_cast<int64_t>(repeats.size()) - x.dim();
+  Shape padded(lead, 1);
+  padded.insert(padded.end(), x.shape().begin(), x.shape().end());
+  // Expand a [1, s0, 1, s1, ...] view to [r0, s0, r1, s1, ...] and copy.
+  Shape inter, expanded, out_shape;
+  for (size_t i = 0; i < repeats.size(); ++i) {
+    inter.push_back(1);
+    inter.push_back(padded[i]);
+    expanded.push_back(repeats[i]);
+    expanded.push_back(padded[i]);
+    out_shape.push_back(repeats[i] * padded[i]);
+  }
+  Tensor xd = autograd::detach(x);
+  Tensor src = expand(reshape(contiguous(xd), inter), expanded);
+  Tensor out = Tensor::empty(expanded, x.dtype());
+  kernels::copy(out, src);
+  out = out.as_strided(out_shape, contiguous_strides(out_shape), 0);
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<RepeatBackward0>({&x});
+    node->input_shape = x.shape();
+    node->repeats = repeats;
+    set_history(out, node);
+  }
+  return out;
+}
+
+struct FlipBackward0 : Node {
+  std::vector<int64_t> dims;
+  TensorList apply(TensorList&& g) override { return {flip(g[0], dims)}; }
+  std::string name() const override { return "FlipBackward0"; }
+};
+
+Tensor flip(const Tensor& x, const std::vector<int64_t>& dims) {
+  std::vector<bool> mask = dims_mask(dims, x.dim());
+  Shape strides = x.strides();
+  int64_t offset = x.offset();
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (mask[d] && x.shape()[d] > 0) {
+      offset += (x.shape()[d] - 1) * strides[d];
+      strides[d] = -strides[d];
+    }
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  kernels::copy(out, x.as_strided(x.shape(), strides, offset));
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<FlipBackward0>({&x});
+    node->dims = dims;
+    set_history(out, node);
+  }
+  return out;
+}
+
+}  // namespace cg::ops

@@ -1,0 +1,29 @@
+// Elementwise math and activations.
+#pragma once
+#include "core/tensor.h"
+#include "kernels/elementwise.h"
+
+namespace cg::ops {
+
+// Every pointwise op from kernels::Unary, with its VJP (a table in unary.cpp).
+Tensor unary(kernels::Unary op, const Tensor& x);
+Tensor& unary_(kernels::Unary op, Tensor& x);
+
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor sign(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, double slope);
+Tensor elu(const Tensor& x, double alpha);
+Tensor gelu(const Tensor& x);
+Tensor silu(const Tensor& x);
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
+
+}  // namespace cg::ops

@@ -1,0 +1,278 @@
+// Autograd bindings: graph nodes, hooks, grad modes, the engine entry point (run with the GIL
+// released) and the node behind Python autograd.Function subclasses.
+#include <pybind11/functional.h>
+
+#include "autograd/accumulate_grad.h"
+#include "autograd/engine.h"
+#include "autograd/meta.h"
+#include "autograd/saved.h"
+#include "python/bindings.h"
+
+namespace cg::python {
+
+using autograd::Node;
+using autograd::TensorList;
+
+namespace {
+
+// A Python callable owned from C++: released under the GIL whatever thread drops it.
+struct PyCallable {
+  py::object fn;
+  explicit PyCallable(py::object f) : fn(std::move(f)) {}
+  ~PyCallable() {
+    if (!Py_IsInitialized()) {
+      fn.release();  // interpreter gone: leak rather than touch it
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    fn = py::object();
+  }
+};
+
+py::tuple to_tuple(const TensorList& ts) {
+  py::tuple t(ts.size());
+  for (size_t i = 0; i < ts.size(); ++i) t[i] = py::cast(ts[i]);
+  return t;
+}
+
+TensorList from_result(py::handle r, size_t expected, const std::string& who) {
+  TensorList out;
+  if (r.is_none()) return out;
+  if (is_tensor(r)) {
+    out.push_back(r.cast<Tensor>());
+  } else {
+    for (auto item : py::reinterpret_borrow<py::sequence>(r)) out.push_back(item.is_none() ? Tensor() : item.cast<Tensor>());
+  }
+  CG_CHECK(expected == 0 || out.size() == expected, "hook '", who, "' has returned an incorrect number of values (got ",
+           out.size(), ", but expected ", expected, ")");
+  return out;
+}
+
+autograd::TensorHook tensor_hook(py::object fn) {
+  auto holder = std::make_shared<PyCallable>(std::move(fn));
+  return [holder](const Tensor& g) -> Tensor {
+    py::gil_scoped_acquire gil;
+    py::object r = holder->fn(g);
+    if (r.is_none()) return Tensor();
+    CG_CHECK_TYPE(is_tensor(r), "hook should return a Tensor or None");
+    return r.cast<Tensor>();
+  };
+}
+
+// Handle returned by every register_*hook: remove() detaches the hook.
+struct RemovableHandle {
+  std::function<void()> remover;
+  bool removed = false;
+  void remove() {
+    if (!removed && remover) remover();
+    removed = true;
+  }
+};
+
+// The node of a Python autograd.Function: calls the class's backward under the GIL.
+struct PyFunctionNode : Node {
+  std::shared_ptr<PyCallable> backward;  // callable(*grads) -> tuple, one entry per forward arg
+  std::vector<int64_t> tensor_positions;  // forward-arg index of each edge
+  int64_t num_args = 0;
+  std::vector<autograd::SavedTensor> saved;
+  std::string cls_name;
+
+  TensorList apply(TensorList&& grads) override {
+    py::gil_scoped_acquire gil;
+    py::object r = backward->fn(*to_tuple(grads));
+    py::tuple res = r.is_none() || is_tensor(r) ? py::make_tuple(r) : py::tuple(py::reinterpret_borrow<py::sequence>(r));
+    if (static_cast<int64_t>(res.size()) != num_args)
+      throw RuntimeError(msg("function ", name(), " returned an incorrect number of gradients (expected ", num_args,
+                             ", got ", res.size(), ")"));
+    TensorList out(tensor_positions.size());
+    for (size_t e = 0; e < tensor_positions.size(); ++e) {
+      py::handle g = res[tensor_positions[e]];
+      if (g.is_none()) continue;
+      CG_CHECK_TYPE(is_tensor(g), "function ", name(), " returned a gradient that is not a Tensor or None");
+      Tensor gt = g.cast<Tensor>();
+      const autograd::Edge& edge = next_edges[e];
+      if (edge.valid() && edge.fn->output_meta.size() > edge.input_nr) {
+        const auto& meta = edge.fn->output_meta[edge.input_nr];
+        if (gt.shape() != meta.shape)
+          throw RuntimeError(msg("Function ", name(), " returned an invalid gradient at index ", tensor_positions[e],
+                                 " - got ", shape_str(gt.shape()), " but expected shape compatible with ",
+                                 shape_str(meta.shape)));
+      }
+      out[e] = gt;
+    }
+    return out;
+  }
+  void release_saved() override {
+    for (auto& s : saved) s.release();
+  }
+  std::string name() const override { return cls_name + "Backward"; }
+};
+
+struct NodeRef {
+  std::weak_ptr<Node> node;
+};
+
+}  // namespace
+
+void register_autograd(py::module_& m) {
+  py::class_<RemovableHandle, std::shared_ptr<RemovableHandle>>(m, "RemovableHandle")
+      .def("remove", &RemovableHandle::remove)
+      .def("__enter__", [](std::shared_ptr<RemovableHandle> h) { return h; })
+      .def("__exit__", [](RemovableHandle& h, py::args) { h.remove(); });
+
+  py::class_<Node, std::shared_ptr<Node>>(m, "Node", py::dynamic_attr())
+      .def("name", &Node::name)
+      .def_property_readonly("next_functions", [](const Node& n) {
+        py::tuple t(n.next_edges.size());
+        for (size_t i = 0; i < n.next_edges.size(); ++i)
+          t[i] = py::make_tuple(n.next_edges[i].fn ? py::cast(n.next_edges[i].fn) : py::none(), n.next_edges[i].input_nr);
+        return t;
+      })
+      .def_property_readonly("variable", [](Node& n) -> py::object {
+        if (auto* acc = dynamic_cast<autograd::AccumulateGrad*>(&n)) return py::cast(acc->variable);
+        throw py::attribute_error("'" + n.name() + "' object has no attribute 'variable'");
+      })
+      .def("_sequence_nr", &Node::sequence_nr)
+      .def("_saved_items", [](Node& n) {
+        py::dict d;
+        for (auto& [k, v] : n.saved_tensors_for_inspection()) d[py::str(k)] = py::cast(v);
+        return d;
+      })
+      .def("register_hook", [](std::shared_ptr<Node> n, py::object fn) {
+        auto holder = std::make_shared<PyCallable>(std::move(fn));
+        std::string who = n->name();
+        int id = n->post_hooks.add([holder, who](const TensorList& gin, const TensorList& gout) {
+          py::gil_scoped_acquire gil;
+          return from_result(holder->fn(to_tuple(gin), to_tuple(gout)), gin.size(), who);
+        });
+        std::weak_ptr<Node> w = n;
+        return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
+          if (auto p = w.lock()) p->post_hooks.remove(id);
+        }});
+      })
+      .def("register_prehook", [](std::shared_ptr<Node> n, py::object fn) {
+        auto holder = std::make_shared<PyCallable>(std::move(fn));
+        std::string who = n->name();
+        int id = n->pre_hooks.add([holder, who](const TensorList& gout) {
+          py::gil_scoped_acquire gil;
+          return from_result(holder->fn(to_tuple(gout)), gout.size(), who);
+        });
+        std::weak_ptr<Node> w = n;
+        return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
+          if (auto p = w.lock()) p->pre_hooks.remove(id);
+        }});
+      });
+
+  m.def("_register_tensor_hook", [](const Tensor& t, py::object fn) {
+    CG_CHECK(autograd::requires_grad(t), "cannot register a hook on a tensor that doesn't require gradient");
+    if (autograd::is_leaf(t)) {
+      int id = autograd::meta_mut(t).hooks.add(tensor_hook(std::move(fn)));
+      std::weak_ptr<TensorImpl> w = t.impl_ptr();
+      return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
+        if (auto p = w.lock()) autograd::meta_mut(Tensor(p)).hooks.remove(id);
+      }});
+    }
+    const auto& meta = *autograd::meta(t);
+    std::shared_ptr<Node> fnode = meta.grad_fn;
+    int id = fnode->tensor_hooks.add({meta.output_nr, tensor_hook(std::move(fn))});
+    std::weak_ptr<Node> w = fnode;
+    return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
+      if (auto p = w.lock()) p->tensor_hooks.remove(id);
+    }});
+  });
+  m.def("_register_post_accumulate_grad_hook", [](const Tensor& t, py::object fn) {
+    CG_CHECK(autograd::requires_grad(t), "cannot register a hook on a tensor that doesn't require gradient");
+    CG_CHECK(autograd::is_leaf(t), "post accumulate grad hooks cannot be registered on non-leaf tensors");
+    auto holder = std::make_shared<PyCallable>(std::move(fn));
+    int id = autograd::meta_mut(t).post_accumulate_hooks.add([holder](const Tensor& v) {
+      py::gil_scoped_acquire gil;
+      holder->fn(v);
+    });
+    std::weak_ptr<TensorImpl> w = t.impl_ptr();
+    return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
+      if (auto p = w.lock()) autograd::meta_mut(Tensor(p)).post_accumulate_hooks.remove(id);
+    }});
+  });
+
+  // ---- grad modes ----
+  m.def("is_grad_enabled", &autograd::GradMode::is_enabled);
+  m.def("_set_grad_enabled", &autograd::GradMode::set_enabled);
+  m.def("is_inference_mode_enabled", &autograd::GradMode::is_inference);
+  m.def("_set_inference_mode", &autograd::GradMode::set_inference);
+
+  // ---- the engine ----
+  m.def("_run_backward", [](const std::vector<Tensor>& roots, const std::vector<std::optional<Tensor>>& grads,
+                            const std::vector<Tensor>& inputs, bool keep_graph, bool create_graph, bool accumulate,
+                            bool allow_unused, bool materialize) {
+    TensorList gs;
+    for (const auto& g : grads) gs.push_back(g ? *g : Tensor());
+    autograd::BackwardOptions opt{keep_graph, create_graph, accumulate, allow_unused, materialize};
+    TensorList result;
+    {
+      py::gil_scoped_release release;
+      result = autograd::run_backward(roots, gs, inputs, opt);
+    }
+    py::tuple out(result.size());
+    for (size_t i = 0; i < result.size(); ++i) out[i] = py::cast(result[i]);
+    return out;
+  });
+
+  // ---- autograd.Function ----
+  py::class_<NodeRef>(m, "_NodeRef");
+  m.def("_function_record", [](py::object backward, const std::string& cls_name, py::sequence args,
+                               py::sequence outputs, py::sequence non_differentiable, py::sequence to_save) {
+    // Inputs that are tensors get edges; outputs that require grad get this node as history.
+    auto node = autograd::make_node<PyFunctionNode>();
+    node->backward = std::make_shared<PyCallable>(std::move(backward));
+    node->cls_name = cls_name;
+    node->num_args = static_cast<int64_t>(args.size());
+    bool any_grad = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!is_tensor(args[i])) continue;
+      Tensor t = args[i].cast<Tensor>();
+      node->tensor_positions.push_back(static_cast<int64_t>(i));
+      node->next_edges.push_back(autograd::requires_grad(t) ? autograd::gradient_edge(t) : autograd::Edge{});
+      any_grad |= autograd::requires_grad(t);
+    }
+    std::vector<Tensor> outs;
+    for (auto o : outputs) outs.push_back(o.cast<Tensor>());
+    std::vector<bool> nondiff(outs.size(), false);
+    for (auto nd : non_differentiable) {
+      Tensor t = nd.cast<Tensor>();
+      for (size_t i = 0; i < outs.size(); ++i)
+        if (outs[i].is_same(t)) nondiff[i] = true;
+    }
+    if (any_grad && autograd::GradMode::is_enabled()) {
+      for (size_t i = 0; i < outs.size(); ++i) {
+        if (nondiff[i] || !is_floating(outs[i].dtype())) {
+          node->output_meta.push_back({outs[i].shape(), outs[i].dtype()});
+          continue;
+        }
+        autograd::set_history(outs[i], node);
+      }
+    }
+    for (auto s : to_save) {
+      if (s.is_none()) {
+        node->saved.emplace_back();
+        continue;
+      }
+      Tensor t = s.cast<Tensor>();
+      bool is_output = false;
+      for (const Tensor& o : outs) is_output |= o.is_same(t);
+      node->saved.emplace_back(t, is_output && any_grad);
+    }
+    return py::make_tuple(NodeRef{node}, any_grad ? py::cast(std::static_pointer_cast<Node>(node)) : py::none());
+  });
+  m.def("_function_saved", [](const NodeRef& ref) {
+    auto node = std::dynamic_pointer_cast<PyFunctionNode>(ref.node.lock());
+    CG_CHECK(node, "Trying to backward through the graph a second time (or directly access saved tensors after they "
+                   "have already been freed). Saved intermediate values of the graph are freed when you call "
+                   ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+                   "graph a second time or if you need to access saved tensors after calling backward.");
+    py::tuple t(node->saved.size());
+    for (size_t i = 0; i < node->saved.size(); ++i) t[i] = py::cast(node->saved[i].unpack(*node));
+    return t;
+  });
+}
+
+}  // namespace cg::python

@@ -1,0 +1,118 @@
+// Module-level functions: creation, random numbers, joins, nn.functional kernels, threads,
+// fused optimizer steps and diagnostics.
+#include "autograd/node.h"
+#include "kernels/optim.h"
+#include "kernels/parallel.h"
+#include "ops/ops.h"
+#include "python/bindings.h"
+
+namespace cg::python {
+
+namespace {
+DType dtype_or(py::handle dt, DType fallback) { return dt.is_none() ? fallback : to_dtype(dt); }
+std::optional<Tensor> opt_tensor(py::handle h) {
+  if (h.is_none()) return std::nullopt;
+  return h.cast<Tensor>();
+}
+std::vector<Tensor> tensor_list(py::handle seq) {
+  std::vector<Tensor> out;
+  CG_CHECK_TYPE(py::isinstance<py::sequence>(seq) && !is_tensor(seq),
+                "expected a sequence of Tensors, got ", std::string(py::str(py::type::handle_of(seq).attr("__name__"))));
+  for (auto item : py::reinterpret_borrow<py::sequence>(seq)) {
+    CG_CHECK_TYPE(is_tensor(item), "expected Tensor as element in the sequence, but got ",
+                  std::string(py::str(py::type::handle_of(item).attr("__name__"))));
+    out.push_back(item.cast<Tensor>());
+  }
+  return out;
+}
+}  // namespace
+
+void register_functions(py::module_& m) {
+  // ---- creation (shape given as a tuple by the Python layer) ----
+  m.def("_empty", [](const Shape& s, py::handle dt) { return Tensor::empty(s, dtype_or(dt, DType::Float32)); });
+  m.def("_zeros", [](const Shape& s, py::handle dt) { return Tensor::zeros(s, dtype_or(dt, DType::Float32)); });
+  m.def("_full", [](const Shape& s, py::handle v, py::handle dt) {
+    Scalar sv = to_scalar(v);
+    return Tensor::full(s, sv, dtype_or(dt, sv.default_dtype()));
+  });
+  m.def("_arange", [](double start, double end, double step, py::handle dt) {
+    return ops::arange(start, end, step, dtype_or(dt, DType::Float32));
+  });
+  m.def("_linspace", [](double start, double end, int64_t steps, py::handle dt) {
+    return ops::linspace(start, end, steps, dtype_or(dt, DType::Float32));
+  });
+  m.def("_eye", [](int64_t n, int64_t mm, py::handle dt) { return ops::eye(n, mm, dtype_or(dt, DType::Float32)); });
+  m.def("_rand", [](const Shape& s, py::handle dt) { return ops::rand(s, dtype_or(dt, DType::Float32)); });
+  m.def("_randn", [](const Shape& s, py::handle dt) { return ops::randn(s, dtype_or(dt, DType::Float32)); });
+  m.def("_randint", [](int64_t lo, int64_t hi, const Shape& s, py::handle dt) {
+    return ops::randint(lo, hi, s, dtype_or(dt, DType::Int64));
+  });
+  m.def("randperm", [](int64_t n) { return ops::randperm(n); }, py::arg("n"));
+  m.def("manual_seed", [](int64_t seed) { ops::manual_seed(static_cast<uint64_t>(seed)); }, py::arg("seed"));
+  m.def("initial_seed", [] { return ops::initial_seed(); });
+  m.def("bernoulli", [](const Tensor& p) { return ops::bernoulli(p); }, py::arg("input"));
+
+  // ---- joins and multi-tensor ops ----
+  m.def("cat", [](py::handle ts, int64_t dim) { return ops::cat(tensor_list(ts), dim); }, py::arg("tensors"),
+        py::arg("dim") = 0);
+  m.def("stack", [](py::handle ts, int64_t dim) { return ops::stack(tensor_list(ts), dim); }, py::arg("tensors"),
+        py::arg("dim") = 0);
+  m.def("_where", [](const Tensor& c, const Tensor& a, const Tensor& b) { return ops::where(c, a, b); });
+
+  // ---- nn.functional kernels ----
+  m.def("_linear", [](const Tensor& x, const Tensor& w, py::handle b) {
+    MaybeReleaseGil g(x.numel() * w.shape()[0]);
+    return ops::linear(x, w, opt_tensor(b));
+  });
+  m.def("_cross_entropy", [](const Tensor& x, const Tensor& t, py::handle w, const std::string& r, int64_t ignore, double ls) {
+    return ops::cross_entropy(x, t, opt_tensor(w), ops::reduction_from(r), ignore, ls);
+  });
+  m.def("_nll_loss", [](const Tensor& x, const Tensor& t, py::handle w, const std::string& r, int64_t ignore) {
+    return ops::nll_loss(x, t, opt_tensor(w), ops::reduction_from(r), ignore);
+  });
+  m.def("_mse_loss", [](const Tensor& x, const Tensor& t, const std::string& r) {
+    return ops::mse_loss(x, t, ops::reduction_from(r));
+  });
+  m.def("_l1_loss", [](const Tensor& x, const Tensor& t, const std::string& r) {
+    return ops::l1_loss(x, t, ops::reduction_from(r));
+  });
+  m.def("_binary_cross_entropy", [](const Tensor& x, const Tensor& t, py::handle w, const std::string& r) {
+    return ops::binary_cross_entropy(x, t, opt_tensor(w), ops::reduction_from(r));
+  });
+  m.def("_binary_cross_entropy_with_logits", [](const Tensor& x, const Tensor& t, py::handle w, py::handle pw,
+                                                const std::string& r) {
+    return ops::binary_cross_entropy_with_logits(x, t, opt_tensor(w), opt_tensor(pw), ops::reduction_from(r));
+  });
+  m.def("_dropout", [](const Tensor& x, double p, bool training) { return ops::dropout(x, p, training); });
+
+  // ---- fused optimizer steps (argument order documented in chaingrad/optim/_functional.py) ----
+  m.def("_sgd_step_", [](const Tensor& p, const Tensor& g, py::handle buf, double lr, double momentum,
+                         double dampening, bool nesterov, double wd, bool maximize, bool first) {
+    MaybeReleaseGil gil(p.numel());
+    kernels::sgd_step(p, g, buf.is_none() ? Tensor() : buf.cast<Tensor>(),
+                      {lr, momentum, dampening, wd, nesterov, maximize, first});
+    p.bump_version();
+  });
+  m.def("_adam_step_", [](const Tensor& p, const Tensor& g, const Tensor& m1, const Tensor& m2, py::handle vmax,
+                          int64_t step, double lr, double b1, double b2, double eps, double wd, bool amsgrad,
+                          bool decoupled, bool maximize) {
+    MaybeReleaseGil gil(p.numel());
+    kernels::adam_step(p, g, m1, m2, vmax.is_none() ? Tensor() : vmax.cast<Tensor>(),
+                       {lr, b1, b2, eps, wd, step, amsgrad, decoupled, maximize});
+    p.bump_version();
+  });
+
+  // ---- threads and diagnostics ----
+  m.def("get_num_threads", &get_num_threads);
+  m.def("set_num_threads", &set_num_threads, py::arg("num"));
+  m.def("_live_counts", [] {
+    py::dict d;
+    d["nodes"] = autograd::Node::live_count();
+    d["storages"] = Storage::live_count();
+    d["storage_bytes"] = Storage::live_bytes();
+    d["tensors"] = TensorImpl::live_count();
+    return d;
+  });
+}
+
+}  // namespace cg::python

@@ -1,0 +1,225 @@
+// The Tensor class: properties, autograd state and argument parsing helpers.
+#include <pybind11/numpy.h>
+
+#include "autograd/meta.h"
+#include "ops/ops.h"
+#include "python/bindings.h"
+
+namespace cg::python {
+
+using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
+
+// ---- dtypes ----------------------------------------------------------------------------------
+namespace {
+struct DTypeObject {
+  DType type;
+};
+PyObject* g_dtype_objects[4] = {nullptr, nullptr, nullptr, nullptr};  // interned singletons
+}  // namespace
+
+py::object dtype_object(DType t) { return py::reinterpret_borrow<py::object>(g_dtype_objects[static_cast<int>(t)]); }
+
+DType to_dtype(py::handle h) {
+  if (py::isinstance<DTypeObject>(h)) return h.cast<const DTypeObject&>().type;
+  if (h.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) return DType::Float64;
+  if (h.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type)) return DType::Int64;
+  if (h.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) return DType::Bool;
+  // numpy dtypes and type objects (np.float32, np.dtype('int64')).
+  try {
+    std::string name = py::str(py::module_::import("numpy").attr("dtype")(h).attr("name"));
+    if (name == "float32") return DType::Float32;
+    if (name == "float64") return DType::Float64;
+    if (name == "int64") return DType::Int64;
+    if (name == "bool") return DType::Bool;
+  } catch (const py::error_already_set&) {
+  }
+  throw TypeError(msg("expected a chaingrad dtype (float32, float64, int64 or bool), got ", std::string(py::repr(h))));
+}
+
+void register_dtypes(py::module_& m) {
+  py::class_<DTypeObject>(m, "dtype")
+      .def("__repr__", [](const DTypeObject& d) { return std::string("chaingrad.") + dtype_name(d.type); })
+      .def_property_readonly("is_floating_point", [](const DTypeObject& d) { return is_floating(d.type); })
+      .def_property_readonly("itemsize", [](const DTypeObject& d) { return itemsize(d.type); })
+      .def("__reduce__", [](const DTypeObject& d) { return std::string(dtype_name(d.type)); });
+  for (DType t : {DType::Bool, DType::Int64, DType::Float32, DType::Float64}) {
+    py::object o = py::cast(DTypeObject{t});
+    g_dtype_objects[static_cast<int>(t)] = o.release().ptr();  // interned for the process lifetime
+    m.attr(dtype_name(t)) = dtype_object(t);
+  }
+}
+
+// ---- argument parsing ------------------------------------------------------------------------
+bool is_tensor(py::handle h) { return py::isinstance<TensorImpl>(h); }
+
+bool is_scalar(py::handle h) {
+  if (PyBool_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr())) return true;
+  return py::hasattr(h, "__index__") || (py::hasattr(h, "__float__") && !is_tensor(h) && !py::hasattr(h, "__len__"));
+}
+
+Scalar to_scalar(py::handle h) {
+  PyObject* o = h.ptr();
+  if (PyBool_Check(o)) return Scalar(o == Py_True);
+  if (PyFloat_Check(o)) return Scalar(PyFloat_AS_DOUBLE(o));
+  if (PyLong_Check(o)) return Scalar(static_cast<int64_t>(PyLong_AsLongLong(o)));
+  if (is_tensor(h)) {
+    Tensor t = h.cast<Tensor>();
+    if (t.dtype() == DType::Bool) return Scalar(t.item_int() != 0);
+    if (t.dtype() == DType::Int64) return Scalar(t.item_int());
+    return Scalar(t.item_double());
+  }
+  std::string tname = py::str(py::type::handle_of(h).attr("__name__"));
+  py::object o_ = py::reinterpret_borrow<py::object>(h);
+  if (tname.rfind("bool", 0) == 0) return Scalar(py::bool_(o_).cast<bool>());
+  if (py::hasattr(h, "__index__") && !py::hasattr(h, "is_integer")) return Scalar(py::int_(o_).cast<int64_t>());
+  if (py::hasattr(h, "__float__")) return Scalar(py::float_(o_).cast<double>());
+  throw TypeError(msg("expected a number, got ", tname));
+}
+
+Shape to_shape(py::handle h) {
+  Shape s;
+  if (is_tensor(h)) {
+    Tensor t = h.cast<Tensor>();
+    CG_CHECK_TYPE(t.dtype() == DType::Int64 && t.dim() <= 1, "expected a sequence of integers for a shape");
+    Tensor c = ops::contiguous(t);
+    for (int64_t i = 0; i < c.numel(); ++i) s.push_back(c.data<int64_t>()[i]);
+    return s;
+  }
+  if (PyLong_Check(h.ptr())) return {h.cast<int64_t>()};
+  CG_CHECK_TYPE(py::isinstance<py::sequence>(h), "expected a sequence of integers, got ",
+                std::string(py::str(py::type::handle_of(h).attr("__name__"))));
+  for (auto item : py::reinterpret_borrow<py::sequence>(h)) {
+    CG_CHECK_TYPE(!PyFloat_Check(item.ptr()), "expected an integer in a shape, but got float");
+    s.push_back(py::int_(item.attr("__index__")()).cast<int64_t>());
+  }
+  return s;
+}
+
+Shape shape_from_args(const py::args& args) {
+  if (args.size() == 1 && !PyLong_Check(args[0].ptr())) return to_shape(args[0]);
+  Shape s;
+  for (auto a : args) {
+    CG_CHECK_TYPE(!PyFloat_Check(a.ptr()), "expected an integer size, but got float");
+    s.push_back(py::int_(a.attr("__index__")()).cast<int64_t>());
+  }
+  return s;
+}
+
+std::vector<int64_t> to_dims(py::handle h) {
+  if (PyLong_Check(h.ptr())) return {h.cast<int64_t>()};
+  return to_shape(h);
+}
+
+py::tuple shape_tuple(const Shape& s) {
+  py::tuple t(s.size());
+  for (size_t i = 0; i < s.size(); ++i) t[i] = py::int_(s[i]);
+  return t;
+}
+
+// ---- the class -------------------------------------------------------------------------------
+void register_tensor(py::module_& m) {
+  TensorClass cls(m, "Tensor", py::dynamic_attr());
+  cls.doc() = "A multi-dimensional array with PyTorch's autograd semantics.";
+  // Tensor(data_tensor, requires_grad) aliases data (used by Tensor._make_subclass for
+  // nn.Parameter); Tensor(list) copies like the legacy float constructor; Tensor(*sizes) allocates.
+  cls.def(py::init([](py::args args) -> std::shared_ptr<TensorImpl> {
+    if (args.size() >= 1 && is_tensor(args[0])) {
+      Tensor src = args[0].cast<Tensor>();
+      Tensor alias = src.alias();
+      if (args.size() > 1 && args[1].cast<bool>()) autograd::set_requires_grad(alias, true);
+      return alias.impl_ptr();
+    }
+    if (args.size() == 1 && !PyLong_Check(args[0].ptr())) {
+      py::object t = py::module_::import("chaingrad").attr("tensor")(args[0], py::arg("dtype") = dtype_object(DType::Float32));
+      return t.cast<Tensor>().alias().impl_ptr();
+    }
+    return Tensor::empty(shape_from_args(args), DType::Float32).impl_ptr();
+  }));
+  cls.def_property_readonly("_shape", [](const Tensor& t) { return shape_tuple(t.shape()); })
+      .def_property_readonly("dtype", [](const Tensor& t) { return dtype_object(t.dtype()); })
+      .def_property_readonly("ndim", [](const Tensor& t) { return t.dim(); })
+      .def("dim", [](const Tensor& t) { return t.dim(); })
+      .def("ndimension", [](const Tensor& t) { return t.dim(); })
+      .def("numel", [](const Tensor& t) { return t.numel(); })
+      .def("nelement", [](const Tensor& t) { return t.numel(); })
+      .def("element_size", [](const Tensor& t) { return t.itemsize(); })
+      .def("stride", [](const Tensor& t, py::object dim) -> py::object {
+             if (dim.is_none()) return shape_tuple(t.strides());
+             return py::int_(t.stride(dim.cast<int64_t>()));
+           }, py::arg("dim") = py::none())
+      .def("storage_offset", [](const Tensor& t) { return t.offset(); })
+      .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.data_bytes()); })
+      .def("is_contiguous", [](const Tensor& t) { return t.is_contiguous(); })
+      .def("is_floating_point", [](const Tensor& t) { return is_floating(t.dtype()); })
+      .def_property_readonly("_version", [](const Tensor& t) { return t.version(); })
+      .def("_storage_id", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.storage().get()); })
+      .def("_is_view", [](const Tensor& t) {
+        auto* m = autograd::meta(t);
+        return m && m->is_view;
+      })
+      .def("_base_tensor", [](const Tensor& t) -> Tensor {
+        auto* m = autograd::meta(t);
+        return m && m->is_view ? m->view_base : Tensor();
+      })
+      // autograd state
+      .def_property("requires_grad", [](const Tensor& t) { return autograd::requires_grad(t); },
+                    [](const Tensor& t, bool v) { autograd::set_requires_grad(t, v); })
+      .def_property_readonly("is_leaf", [](const Tensor& t) { return autograd::is_leaf(t); })
+      .def_property_readonly("grad_fn", [](const Tensor& t) { return autograd::grad_fn(t); })
+      .def_property("_grad", [](const Tensor& t) -> Tensor {
+             auto* m = autograd::meta(t);
+             return m ? m->grad : Tensor();
+           },
+           [](const Tensor& t, py::object g) {
+             if (g.is_none()) {
+               if (autograd::meta(t)) autograd::meta_mut(t).grad = Tensor();
+               return;
+             }
+             Tensor gt = g.cast<Tensor>();
+             CG_CHECK(gt.dtype() == t.dtype(), "assigned grad has data of a different type");
+             CG_CHECK(gt.shape() == t.shape(), "assigned grad has data of a different size");
+             autograd::meta_mut(t).grad = gt;
+           })
+      .def_property_readonly("retains_grad", [](const Tensor& t) {
+        auto* m = autograd::meta(t);
+        return m && m->retains_grad;
+      })
+      .def("retain_grad", [](const Tensor& t) {
+        CG_CHECK(autograd::requires_grad(t), "can't retain_grad on Tensor that has requires_grad=False");
+        if (autograd::is_leaf(t)) return;
+        auto& m = autograd::meta_mut(t);
+        if (m.retains_grad) return;
+        m.retains_grad = true;
+        m.grad_fn->retained.emplace_back(m.output_nr, t.impl_ptr());
+      })
+      .def("requires_grad_", [](const Tensor& t, bool v) {
+             autograd::set_requires_grad(t, v);
+             return t;
+           }, py::arg("requires_grad") = true)
+      .def("detach", [](const Tensor& t) { return autograd::detach(t); })
+      .def("detach_", [](const Tensor& t) {
+        auto* m = autograd::meta(t);
+        if (m) {
+          CG_CHECK(!m->is_view || !m->grad_fn, "Can't detach views in-place. Use detach() instead.");
+          m->grad_fn = nullptr;
+          m->requires_grad = false;
+        }
+        return t;
+      })
+      .def_property("data", [](const Tensor& t) { return t.alias_with_new_version(); },
+                    [](const Tensor& t, const Tensor& src) {
+                      // Rebinds the storage/geometry, keeping autograd state (PyTorch's `.data =`).
+                      CG_CHECK(src.dtype() == t.dtype() || true, "");
+                      TensorImpl* i = t.impl();
+                      i->storage = src.storage();
+                      i->shape = src.shape();
+                      i->strides = src.strides();
+                      i->offset = src.offset();
+                      i->dtype = src.dtype();
+                    })
+      .def("_set_name", [](const Tensor& t, const std::string& n) { autograd::meta_mut(t).name = n; });
+  register_tensor_ops(m, cls);
+  register_interop(m, cls);
+}
+
+}  // namespace cg::python

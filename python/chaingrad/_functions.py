@@ -1,0 +1,98 @@
+"""Module-level forms of tensor methods (``chaingrad.exp(x)`` is ``x.exp()``) and the few
+functions that are not methods (``where``, ``allclose``, ...)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import _C
+from ._C import Tensor
+
+_METHOD_FUNCTIONS = [
+    "abs", "absolute", "add", "all", "amax", "amin", "any", "argmax", "argmin", "atan2", "bmm", "ceil", "chunk",
+    "clamp", "clone", "cos", "cumprod", "cumsum", "detach", "diagonal", "div", "dot", "eq", "erf", "exp", "expm1",
+    "flatten", "flip", "floor", "gather", "ge", "gt", "index_select", "isinf", "isnan", "le", "log", "log1p",
+    "log2", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp", "lt",
+    "masked_fill", "masked_select", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "narrow",
+    "ne", "neg", "negative", "nonzero", "norm", "numel", "outer", "permute", "pow", "prod", "reciprocal", "relu",
+    "remainder", "repeat", "reshape", "round", "rsqrt", "scatter", "scatter_add", "select", "sigmoid", "sign", "sin",
+    "softmax", "split", "sqrt", "square", "squeeze", "std", "sub", "sum", "swapaxes", "t", "tan", "tanh",
+    "transpose", "trace", "trunc", "unbind", "unsqueeze", "var", "silu", "gelu",
+]
+
+
+def _method_function(name: str) -> Callable[..., Any]:
+    method = getattr(Tensor, name)
+
+    def f(input: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+        return method(input, *args, **kwargs)
+
+    f.__name__ = name
+    f.__qualname__ = name
+    f.__doc__ = f"Function form of :meth:`Tensor.{name}`."
+    return f
+
+
+def export(namespace: dict) -> None:
+    """Defines every method-backed function in ``namespace`` (the package's globals)."""
+    for name in _METHOD_FUNCTIONS:
+        namespace[name] = _method_function(name)
+
+
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
+    """Elements of ``input`` where ``condition`` holds, else of ``other`` (numbers allowed)."""
+    if input is None and other is None:
+        return tuple(condition.nonzero().t())
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        dt = _C.float32 if isinstance(input, float) or isinstance(other, float) else _C.int64
+        input, other = _C._full((), input, dt), _C._full((), other, dt)
+    elif not isinstance(input, Tensor):
+        input = _C._full((), input, other.dtype if isinstance(input, (int, bool)) or other.is_floating_point()
+                         else _C.float32)
+    elif not isinstance(other, Tensor):
+        other = _C._full((), other, input.dtype if isinstance(other, (int, bool)) or input.is_floating_point()
+                         else _C.float32)
+    return _C._where(condition, input, other)
+
+
+def clip(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Alias of ``clamp``."""
+    return input.clamp(min, max)
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """Whether all elements are close: |a - b| <= atol + rtol * |b|."""
+    return bool(np.allclose(input.detach().numpy(), other.detach().numpy(), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """Elementwise closeness as a bool tensor."""
+    return _C.from_numpy(np.isclose(input.detach().numpy(), other.detach().numpy(), rtol=rtol, atol=atol,
+                                    equal_nan=equal_nan))
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True if both tensors have the same shape and elements."""
+    return tuple(input.shape) == tuple(other.shape) and bool((input == other).all())
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a chaingrad tensor."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    """Whether the tensor's dtype is float32 or float64."""
+    return input.is_floating_point()
+
+
+def concat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Alias of ``cat``."""
+    return _C.cat(tensors, dim)
+
+
+concatenate = concat

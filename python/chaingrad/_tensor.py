@@ -1,0 +1,322 @@
+"""The Python face of ``chaingrad.Tensor``: methods written in Python are attached here to the
+native class (repr, backward, hooks, conversions, keyword aliases), so every tensor the core
+returns has them."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Iterator, Optional
+
+from . import _C, _tensor_str
+from ._C import Tensor
+from ._size import Size
+
+_DEFAULT_DTYPES = {"float32", "int64", "bool"}
+_NODE_CLASSES: dict = {}
+
+
+def _node_class(name: str) -> type:
+    """A Python subclass of the native node type named like PyTorch's (``MulBackward0``)."""
+    cls = _NODE_CLASSES.get(name)
+    if cls is None:
+        cls = type(name, (_C.Node,), {"__slots__": (), "__module__": "chaingrad.autograd"})
+        _NODE_CLASSES[name] = cls
+    return cls
+
+
+def _named_node(node: Any) -> Any:
+    if node is not None:
+        cls = _node_class(node.name())
+        if type(node) is not cls:
+            node.__class__ = cls
+    return node
+
+
+def _node_getattr(self: Any, name: str) -> Any:
+    if name.startswith("_saved_"):
+        items = self._saved_items()
+        key = name[len("_saved_"):]
+        if key in items:
+            return items[key]
+    raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+
+def _node_next_functions(self: Any) -> tuple:
+    return tuple((_named_node(n), i) for n, i in _C.Node._raw_next_functions.__get__(self))
+
+
+_C.Node._raw_next_functions = _C.Node.next_functions
+_C.Node.next_functions = property(_node_next_functions)
+_C.Node.__getattr__ = _node_getattr
+_C.Node.__dir__ = lambda self: list(object.__dir__(self)) + [f"_saved_{k}" for k in self._saved_items()]
+_C.Node.__repr__ = lambda self: f"<{type(self).__name__} object at {hex(id(self))}>"
+
+
+# ---- properties --------------------------------------------------------------------------------
+def _shape(self: Tensor) -> Size:
+    return Size(self._shape)
+
+
+def _size(self: Tensor, dim: Optional[int] = None) -> Any:
+    if dim is None:
+        return Size(self._shape)
+    n = len(self._shape)
+    if not -max(n, 1) <= dim < max(n, 1):
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(n, 1)}, {max(n, 1) - 1}], "
+                         f"but got {dim})")
+    return self._shape[dim] if n else 1
+
+
+def _get_grad(self: Tensor) -> Optional[Tensor]:
+    g = self._grad
+    if g is None and not self.is_leaf and not self.retains_grad and self.requires_grad:
+        warnings.warn(
+            "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+            "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+            "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf "
+            "Tensor by mistake, make sure you access the leaf Tensor instead. See "
+            "github.com/pytorch/pytorch/pull/30531 for more informations.", UserWarning, stacklevel=2)
+    return g
+
+
+def _set_grad(self: Tensor, value: Optional[Tensor]) -> None:
+    self._grad = value
+
+
+def _grad_fn(self: Tensor) -> Any:
+    return _named_node(_C.Tensor._raw_grad_fn.__get__(self))
+
+
+class _Device:
+    """The only device chaingrad computes on."""
+
+    type = "cpu"
+    index = None
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+    def __str__(self) -> str:
+        return "cpu"
+
+    def __eq__(self, other: Any) -> bool:
+        return str(other) == "cpu" or isinstance(other, _Device)
+
+    def __hash__(self) -> int:
+        return hash("cpu")
+
+
+_CPU = _Device()
+
+
+# ---- repr ----------------------------------------------------------------------------------------
+def _repr(self: Tensor, *, tensor_contents: Any = None) -> str:
+    values = self.detach().numpy()
+    dtype = str(self.dtype).split(".")[-1]
+    suffixes = []
+    fn = self.grad_fn
+    if fn is not None:
+        suffixes.append(f"grad_fn=<{fn.name()}>")
+    elif self.requires_grad:
+        suffixes.append("requires_grad=True")
+    return _tensor_str.format_tensor(values, dtype_name=dtype, is_default_dtype=dtype in _DEFAULT_DTYPES,
+                                     suffixes=suffixes, module_name="chaingrad")
+
+
+# ---- autograd ------------------------------------------------------------------------------------
+def _backward(self: Tensor, gradient: Optional[Tensor] = None, retain_graph: Optional[bool] = None,
+              create_graph: bool = False, inputs: Any = None) -> None:
+    """Computes the gradient of this tensor w.r.t. the graph leaves (see autograd.backward)."""
+    from .autograd import backward
+
+    backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+
+def _register_hook(self: Tensor, hook: Callable[[Tensor], Optional[Tensor]]) -> Any:
+    """Registers ``hook(grad)``, called with this tensor's gradient; it may return a replacement."""
+    return _C._register_tensor_hook(self, hook)
+
+
+def _register_post_accumulate_grad_hook(self: Tensor, hook: Callable[[Tensor], None]) -> Any:
+    """Registers ``hook(tensor)``, called after the gradient was accumulated into ``.grad``."""
+    return _C._register_post_accumulate_grad_hook(self, hook)
+
+
+# ---- conversions ---------------------------------------------------------------------------------
+def _to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    dtype = kwargs.get("dtype")
+    copy = kwargs.get("copy", False)
+    for a in args:
+        if isinstance(a, _C.dtype) or a in (float, int, bool):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, (str, _Device)) or a is None:
+            if str(a) not in ("cpu", "None") and a is not None:
+                raise RuntimeError(f"chaingrad only supports the CPU device, got '{a}'")
+        else:
+            raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
+    dev = kwargs.get("device")
+    if dev is not None and str(dev) != "cpu":
+        raise RuntimeError(f"chaingrad only supports the CPU device, got '{dev}'")
+    out = self if dtype is None else self._to_dtype(dtype)
+    return out.clone() if copy and out is self else out
+
+
+def _iter(self: Tensor) -> Iterator[Tensor]:
+    if self.dim() == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return (self[i] for i in range(self._shape[0]))
+
+
+def _len(self: Tensor) -> int:
+    if self.dim() == 0:
+        raise TypeError("len() of a 0-d tensor")
+    return self._shape[0]
+
+
+def _bool(self: Tensor) -> bool:
+    n = self.numel()
+    if n == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if n > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(self.item())
+
+
+def _float(self: Tensor) -> float:
+    return float(self.item())
+
+
+def _int(self: Tensor) -> int:
+    return int(self.item())
+
+
+def _index(self: Tensor) -> int:
+    if self.dtype not in (_C.int64, _C.bool) or self.numel() != 1:
+        raise TypeError("only integer tensors of a single element can be converted to an index")
+    return int(self.item())
+
+
+def _format(self: Tensor, spec: str) -> str:
+    if self.dim() == 0:
+        return format(self.item(), spec)
+    return object.__format__(self, spec) if not spec else format(str(self), spec)
+
+
+def _deepcopy(self: Tensor, memo: dict) -> Tensor:
+    if id(self) in memo:
+        return memo[id(self)]
+    with _C_no_grad():
+        out = self.detach().clone()
+    out.requires_grad_(self.requires_grad) if self.is_leaf else None
+    if self._grad is not None:
+        out._grad = self._grad.detach().clone()
+    memo[id(self)] = out
+    return out
+
+
+class _C_no_grad:
+    def __enter__(self) -> None:
+        self.prev = _C.is_grad_enabled()
+        _C._set_grad_enabled(False)
+
+    def __exit__(self, *a: Any) -> None:
+        _C._set_grad_enabled(self.prev)
+
+
+def _reduce_ex(self: Tensor, protocol: int) -> Any:
+    from . import tensor
+
+    return (_rebuild, (self.detach().numpy().copy(), self.requires_grad))
+
+
+def _rebuild(values: Any, requires_grad: bool) -> Tensor:
+    t = _C._tensor_from_numpy_copy(values, None)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _make_subclass(cls: type, data: Tensor, require_grad: bool = False) -> Tensor:
+    """A ``cls`` instance sharing ``data``'s memory (how ``nn.Parameter`` is built)."""
+    obj = Tensor.__new__(cls)
+    Tensor.__init__(obj, data.detach(), bool(require_grad))
+    return obj
+
+
+def _type(self: Tensor, dtype: Any = None) -> Any:
+    if dtype is None:
+        return {"float32": "chaingrad.FloatTensor", "float64": "chaingrad.DoubleTensor",
+                "int64": "chaingrad.LongTensor", "bool": "chaingrad.BoolTensor"}[str(self.dtype).split(".")[-1]]
+    return self.to(dtype)
+
+
+def _new_factory(kind: str) -> Callable[..., Tensor]:
+    def f(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+        from . import _factories
+
+        dt = self.dtype if dtype is None else dtype
+        if kind == "tensor":
+            return _factories.tensor(size[0], dtype=dt, requires_grad=requires_grad)
+        if kind == "full":
+            shape, value = size[0], size[1]
+            return _factories.full(shape, value, dtype=dt, requires_grad=requires_grad)
+        return getattr(_factories, kind)(*size, dtype=dt, requires_grad=requires_grad)
+
+    f.__name__ = f"new_{kind}"
+    return f
+
+
+# Keyword aliases numpy users write (axis=, keepdims=) on reductions.
+def _with_axis_alias(method: Callable[..., Any]) -> Callable[..., Any]:
+    def f(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        if "axis" in kwargs:
+            kwargs["dim"] = kwargs.pop("axis")
+        if "keepdims" in kwargs:
+            kwargs["keepdim"] = kwargs.pop("keepdims")
+        if isinstance(kwargs.get("dim"), list):
+            kwargs["dim"] = tuple(kwargs["dim"])
+        return method(self, *args, **kwargs)
+
+    f.__name__ = method.__name__
+    f.__doc__ = method.__doc__
+    return f
+
+
+def install() -> None:
+    """Attaches the Python-level methods to the native class."""
+    T = Tensor
+    T._raw_grad_fn = T.grad_fn
+    T.grad_fn = property(_grad_fn)
+    T.shape = property(_shape)
+    T.size = _size
+    T.grad = property(_get_grad, _set_grad)
+    T.device = property(lambda self: _CPU)
+    T.is_cuda = property(lambda self: False)
+    T.layout = property(lambda self: "strided")
+    T.__repr__ = _repr
+    T.__str__ = _repr
+    T.backward = _backward
+    T.register_hook = _register_hook
+    T.register_post_accumulate_grad_hook = _register_post_accumulate_grad_hook
+    T.to = _to
+    T.cpu = lambda self: self
+    T.__iter__ = _iter
+    T.__len__ = _len
+    T.__bool__ = _bool
+    T.__float__ = _float
+    T.__int__ = _int
+    T.__index__ = _index
+    T.__format__ = _format
+    T.__deepcopy__ = _deepcopy
+    T.__reduce_ex__ = _reduce_ex
+    T.__array_priority__ = 1000
+    T._make_subclass = staticmethod(_make_subclass)
+    T.type = _type
+    T._base = property(lambda self: self._base_tensor())
+    for kind in ("zeros", "ones", "empty", "full", "tensor"):
+        setattr(T, f"new_{kind}", _new_factory(kind))
+    for name in ("sum", "mean", "cumsum", "cumprod", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
+                 "var", "std", "norm", "any", "all", "logsumexp", "softmax", "log_softmax", "squeeze"):
+        setattr(T, name, _with_axis_alias(getattr(T, name)))

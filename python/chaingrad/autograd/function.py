@@ -1,0 +1,116 @@
+"""``chaingrad.autograd.Function``: user-defined operations with a Python backward.
+
+``apply`` runs ``forward`` with grad mode off, then records one graph node in the C++ engine
+whose VJP calls the class's ``backward`` (under the GIL, the only time the engine needs it).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+from .. import _C
+from .._C import Tensor
+from .grad_mode import no_grad
+
+__all__ = ["Function", "FunctionCtx", "once_differentiable"]
+
+
+class FunctionCtx:
+    """The ``ctx`` object passed to ``forward`` and ``backward``."""
+
+    def __init__(self) -> None:
+        self._to_save: Tuple[Optional[Tensor], ...] = ()
+        self._non_differentiable: Tuple[Tensor, ...] = ()
+        self._node_ref: Any = None
+        self.needs_input_grad: Tuple[bool, ...] = ()
+        self.materialize_grads = True
+
+    def save_for_backward(self, *tensors: Optional[Tensor]) -> None:
+        """Saves tensors for ``backward``; they are checked for in-place changes on use."""
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError("save_for_backward can only save variables, but argument is of type "
+                                f"{type(t).__name__}")
+        self._to_save = tuple(tensors)
+
+    @property
+    def saved_tensors(self) -> Tuple[Optional[Tensor], ...]:
+        """The tensors given to ``save_for_backward``."""
+        if self._node_ref is None:
+            return self._to_save
+        return _C._function_saved(self._node_ref)
+
+    def mark_non_differentiable(self, *tensors: Tensor) -> None:
+        """Marks outputs that never require grad."""
+        self._non_differentiable = tuple(tensors)
+
+    def mark_dirty(self, *tensors: Tensor) -> None:
+        """Accepted for compatibility; in-place outputs are versioned by the core."""
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Accepted for compatibility: undefined gradients always arrive as zeros."""
+        self.materialize_grads = bool(value)
+
+
+class _FunctionMeta(type):
+    def __init__(cls, name: str, bases: Any, ns: Any) -> None:
+        super().__init__(name, bases, ns)
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class for custom differentiable operations (static ``forward``/``backward``)."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
+        raise NotImplementedError("You must implement either the backward or vjp method for your custom "
+                                  "autograd.Function to use it with backward mode AD.")
+
+    @staticmethod
+    def setup_context(ctx: FunctionCtx, inputs: Tuple[Any, ...], output: Any) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any) -> Any:
+        """Runs ``forward`` and connects its outputs to the graph."""
+        ctx = FunctionCtx()
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        uses_setup = cls.setup_context is not Function.setup_context
+        with no_grad():
+            if uses_setup:
+                output = cls.forward(*args)
+            else:
+                output = cls.forward(ctx, *args)
+        if uses_setup:
+            cls.setup_context(ctx, args, output)
+        is_tuple = isinstance(output, tuple)
+        outputs = output if is_tuple else (output,)
+        # An input returned as is becomes a new tensor sharing its memory (its own history).
+        fixed = []
+        for o in outputs:
+            if isinstance(o, Tensor) and any(o is a for a in args):
+                o = o.detach()
+            fixed.append(o)
+        tensor_outputs = [o for o in fixed if isinstance(o, Tensor)]
+
+        def backward(*grads: Tensor) -> Any:
+            return cls.backward(ctx, *grads)
+
+        ref, _node = _C._function_record(backward, cls.__name__, args, tensor_outputs,
+                                         ctx._non_differentiable, ctx._to_save)
+        ctx._node_ref = ref
+        ctx._to_save = ()
+        return tuple(fixed) if is_tuple else fixed[0]
+
+
+def once_differentiable(fn: Any) -> Any:
+    """Decorator accepted for compatibility: runs ``backward`` with grad mode off."""
+
+    def wrapper(ctx: FunctionCtx, *args: Any) -> Any:
+        with no_grad():
+            return fn(ctx, *args)
+
+    return wrapper

@@ -1,0 +1,455 @@
+"""``chaingrad.nn.functional``: stateless layers and losses with PyTorch's signatures.
+
+Every function here is a composition of chaingrad tensor operations, so autograd differentiates
+it like any other code.  Signatures, argument checks, error messages and formulas follow
+``torch.nn.functional``; performance-critical ones may later be replaced by fused kernels with
+identical behaviour.
+
+Known differences from PyTorch's fused kernels (exact ties only): at inputs of exactly 0 or 1,
+:func:`binary_cross_entropy`'s gradient is the derivative of the clamped formula rather than
+PyTorch's ``(x - y) / max(x (1 - x), 1e-12)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, List, Optional, Tuple
+
+import chaingrad
+
+Tensor = chaingrad.Tensor
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "l1_loss",
+    "linear",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}
+
+
+# ---------------------------------------------------------------------------- helpers
+def _type_name(dtype: Any) -> str:
+    """PyTorch's scalar-type name ("Float", "Long", ...) used in its error messages."""
+    short = str(dtype).rsplit(".", 1)[-1]
+    return _TYPE_NAMES.get(short, short)
+
+
+def _legacy_reduction(size_average: Optional[bool], reduce: Optional[bool]) -> str:
+    """Map the deprecated ``size_average``/``reduce`` pair to a ``reduction`` string."""
+    if size_average is None:
+        size_average = True
+    if reduce is None:
+        reduce = True
+    if size_average and reduce:
+        return "mean"
+    if reduce:
+        return "sum"
+    return "none"
+
+
+def _resolve_reduction(size_average: Optional[bool], reduce: Optional[bool], reduction: str) -> str:
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _shape(t: Tensor) -> List[int]:
+    return [int(s) for s in t.shape]
+
+
+def _warn_size_mismatch(input: Tensor, target: Tensor) -> None:
+    if _shape(target) != _shape(input):
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            stacklevel=3,
+        )
+
+
+def _get_softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. "
+        "Change the call to include dim=X as an argument.",
+        stacklevel=stacklevel,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+# ---------------------------------------------------------------------------- layers
+def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+    """``input @ weight.T + bias``.  ``weight`` is ``(out_features, in_features)``; ``input``
+    is ``(*, in_features)``.  Mixed dtypes raise like ``matmul`` does."""
+    return chaingrad._C._linear(input, weight, bias)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(input, 0)`` element-wise (in place with ``inplace=True``)."""
+    return input.relu_() if inplace else input.relu()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """``1 / (1 + exp(-input))`` element-wise."""
+    return input.sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent element-wise."""
+    return input.tanh()
+
+
+def softmax(
+    input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3, dtype: Any = None
+) -> Tensor:
+    """Softmax along ``dim`` (after casting to ``dtype`` when given).  Omitting ``dim`` is
+    deprecated and picks PyTorch's legacy default with a warning."""
+    if dim is None:
+        dim = _get_softmax_dim("softmax", input.dim(), _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)
+    return input.softmax(dim)
+
+
+def log_softmax(
+    input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3, dtype: Any = None
+) -> Tensor:
+    """``log(softmax(input, dim))`` computed stably."""
+    if dim is None:
+        dim = _get_softmax_dim("log_softmax", input.dim(), _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)
+    return input.log_softmax(dim)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """In training, zero each element with probability ``p`` and scale survivors by
+    ``1 / (1 - p)``; otherwise return ``input`` unchanged."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        noise = chaingrad.zeros_like(input)
+    else:
+        keep = 1.0 - p
+        noise = (chaingrad.rand_like(input) < keep).to(input.dtype).div_(keep)
+    return input.mul_(noise) if inplace else input * noise
+
+
+# ---------------------------------------------------------------------------- losses
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    weight: Optional[Tensor] = None,
+) -> Tensor:
+    """Absolute error ``|input - target|``, reduced; with ``weight`` (same shape as input),
+    ``mean`` is ``sum(w * err) / sum(w)``."""
+    _warn_size_mismatch(input, target)
+    err = (input - target).abs()
+    return _weighted_pointwise(err, input, reduction, size_average, reduce, weight)
+
+
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    weight: Optional[Tensor] = None,
+) -> Tensor:
+    """Squared error ``(input - target)**2``, reduced; with ``weight`` (same shape as input),
+    ``mean`` is ``sum(w * err) / sum(w)``."""
+    _warn_size_mismatch(input, target)
+    diff = input - target
+    return _weighted_pointwise(diff * diff, input, reduction, size_average, reduce, weight)
+
+
+def _weighted_pointwise(
+    err: Tensor,
+    input: Tensor,
+    reduction: str,
+    size_average: Optional[bool],
+    reduce: Optional[bool],
+    weight: Optional[Tensor],
+) -> Tensor:
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    if weight is None:
+        return _reduce(err, _resolve_reduction(None, None, reduction))
+    if _shape(weight) != _shape(input):
+        raise ValueError("Weights and input must have the same size.")
+    err = err * weight
+    if reduction == "none":
+        return err
+    if reduction == "sum":
+        return err.sum()
+    if reduction == "mean":
+        return err.sum() / weight.sum()
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+
+
+def _check_class_weight(weight: Tensor, n_classes: int, input: Tensor) -> None:
+    if weight.dim() != 1 or int(weight.shape[0]) != n_classes:
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {n_classes} classes or no "
+            f"classes but got weight tensor of shape: {_shape(weight)}"
+        )
+    if weight.dtype != input.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_type_name(input.dtype)} but found {_type_name(weight.dtype)}"
+        )
+
+
+def _check_nll_args(input: Tensor, target: Tensor, weight: Optional[Tensor]) -> int:
+    """Validate nll_loss arguments like PyTorch; return the number of classes."""
+    ndim = input.dim()
+    if ndim < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {ndim})")
+    if ndim != 1:
+        if target.dim() == 0:
+            raise ValueError(
+                f"Expected input batch_size ({int(input.shape[0])}) to match target "
+                "batch_size (got a 0-d target)."
+            )
+        if int(input.shape[0]) != int(target.shape[0]):
+            raise ValueError(
+                f"Expected input batch_size ({int(input.shape[0])}) to match target "
+                f"batch_size ({int(target.shape[0])})."
+            )
+    if target.dtype != chaingrad.int64:
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {_type_name(target.dtype)}"
+        )
+    if not input.is_floating_point():
+        raise RuntimeError(f"\"nll_loss\" not implemented for '{_type_name(input.dtype)}'")
+    if ndim == 1:
+        if target.dim() > 1 or target.numel() != 1:
+            raise RuntimeError(
+                f"size mismatch (got input: {_shape(input)}, target: {_shape(target)})"
+            )
+    elif ndim == 2:
+        if target.dim() != 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    else:
+        expected = [int(input.shape[0])] + _shape(input)[2:]
+        if _shape(target) != expected:
+            raise RuntimeError(f"Expected target size {expected}, got {_shape(target)}")
+    n_classes = int(input.shape[0 if ndim == 1 else 1])
+    if weight is not None:
+        _check_class_weight(weight, n_classes, input)
+    return n_classes
+
+
+def _valid_and_safe_target(
+    target: Tensor, ignore_index: int, n_classes: int
+) -> Tuple[Tensor, Tensor]:
+    """(mask of non-ignored entries, target with ignored entries replaced by class 0);
+    raises IndexError for out-of-range targets like PyTorch."""
+    valid = target != ignore_index
+    bad = valid & ((target < 0) | (target >= n_classes))
+    if bool(bad.any()):
+        values = target.detach().numpy()[bad.numpy()]
+        raise IndexError(f"Target {int(values.reshape(-1)[0])} is out of bounds.")
+    safe = chaingrad.where(valid, target, chaingrad.zeros_like(target))
+    return valid, safe
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Optional[Tensor] = None,
+    size_average: Optional[bool] = None,
+    ignore_index: int = -100,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood: ``-w[y] * input[n, y]`` for each sample.
+
+    ``input`` holds log-probabilities of shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)``;
+    ``target`` holds int64 class indices of shape ``()``, ``(N,)`` or ``(N, d1, ...)``.
+    Entries equal to ``ignore_index`` contribute nothing; ``mean`` divides by the total weight
+    of the non-ignored entries (NaN when every entry is ignored, like PyTorch).
+    """
+    reduction = _resolve_reduction(size_average, reduce, reduction)
+    n_classes = _check_nll_args(input, target, weight)
+    target_shape = tuple(int(d) for d in target.shape)
+    if input.dim() == 1:
+        input = input.unsqueeze(0)
+        target = target.reshape((1,))
+    valid, safe = _valid_and_safe_target(target, ignore_index, n_classes)
+    picked = input.gather(1, safe.unsqueeze(1)).squeeze(1)
+    if weight is None:
+        w = valid.to(input.dtype)
+    else:
+        w = weight.gather(0, safe.reshape((-1,))).reshape(safe.shape) * valid.to(input.dtype)
+    loss = -(picked * w)
+    if reduction == "none":
+        return loss.reshape(target_shape)
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / w.sum()
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Optional[Tensor] = None,
+    size_average: Optional[bool] = None,
+    ignore_index: int = -100,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross entropy between logits ``input`` (classes along dim 1, or dim 0 for 1-D input)
+    and ``target``.
+
+    * ``target`` of a different shape than ``input``: int64 class indices, computed as
+      ``nll_loss(log_softmax(input))`` with ``weight``/``ignore_index``; ``label_smoothing``
+      ``e`` mixes in ``e / C`` times the (weighted) sum of ``-log_softmax`` over classes.
+    * ``target`` of the same shape: class probabilities (floating point);
+      ``label_smoothing`` replaces them by ``t (1 - e) + e / C``; ``mean`` divides by the
+      number of samples.
+    """
+    reduction = _resolve_reduction(size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if input.dim() == 0:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
+    class_dim = 0 if input.dim() == 1 else 1
+    n_classes = int(input.shape[class_dim])
+    logp = input.log_softmax(class_dim)
+    weight_view = None
+    if weight is not None:
+        _check_class_weight(weight, n_classes, input)
+        view_shape = [1] * input.dim()
+        view_shape[class_dim] = n_classes
+        weight_view = weight.reshape(tuple(view_shape))
+
+    if _shape(input) == _shape(target):  # class probabilities
+        if not target.is_floating_point():
+            raise RuntimeError(
+                "Expected floating point type for target with class probabilities, got "
+                f"{_type_name(target.dtype)}"
+            )
+        if label_smoothing > 0.0:
+            target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
+        prod = logp * target
+        if weight_view is not None:
+            prod = prod * weight_view
+        if reduction == "none":
+            return -prod.sum(class_dim)
+        if reduction == "sum":
+            return -prod.sum()
+        return -prod.sum() / (input.numel() / n_classes)
+
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing == 0.0:
+        return nll
+    smooth = (
+        -(logp * weight_view).sum(class_dim) if weight_view is not None else -logp.sum(class_dim)
+    )
+    valid = target != ignore_index
+    smooth = chaingrad.where(valid, smooth, chaingrad.zeros_like(smooth))
+    if reduction == "none":
+        ret = smooth
+    elif reduction == "sum":
+        ret = smooth.sum()
+    elif weight is not None:
+        safe = chaingrad.where(valid, target, chaingrad.zeros_like(target)).reshape((-1,))
+        total = (weight.gather(0, safe) * valid.reshape((-1,)).to(weight.dtype)).sum()
+        ret = smooth.sum() / total
+    else:
+        ret = smooth.sum() / valid.sum()
+    return nll * (1.0 - label_smoothing) + ret * (label_smoothing / n_classes)
+
+
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Optional[Tensor] = None,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``-w (y log(x) + (1 - y) log(1 - x))`` with each log clamped at ``-100`` (PyTorch's
+    convention, so saturated probabilities give finite losses and gradients).  ``input`` and
+    ``target`` must have the same shape and lie in ``[0, 1]``."""
+    reduction = _resolve_reduction(size_average, reduce, reduction)
+    if _shape(target) != _shape(input):
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}) is deprecated. Please ensure they have the same size."
+        )
+    with chaingrad.no_grad():
+        if not bool(((input >= 0) & (input <= 1)).all()):
+            raise RuntimeError("all elements of input should be between 0 and 1")
+        if not bool(((target >= 0) & (target <= 1)).all()):
+            raise RuntimeError("all elements of target should be between 0 and 1")
+    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def _clamped_log(x: Tensor) -> Tensor:
+    """``max(log(x), -100)`` for ``x >= 0`` whose gradient is finite at ``x == 0``: the log
+    is evaluated on 1 where ``x == 0`` and the result there replaced by -100."""
+    positive = x > 0
+    safe = chaingrad.where(positive, x, chaingrad.ones_like(x))
+    pos = positive.to(x.dtype)
+    return (safe.log() * pos + (pos - 1) * 100.0).clamp(min=-100.0)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Optional[Tensor] = None,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    pos_weight: Optional[Tensor] = None,
+) -> Tensor:
+    """``-w (p y log(sigmoid(x)) + (1 - y) log(1 - sigmoid(x)))`` computed stably from logits
+    ``x``; ``pos_weight`` ``p`` (broadcast along the last dimension) weighs positives."""
+    reduction = _resolve_reduction(size_average, reduce, reduction)
+    if _shape(target) != _shape(input):
+        raise ValueError(
+            f"Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
+    # softplus(-x) = -log(sigmoid(x)) = m + log1p(exp(-x - 2m)) with m = max(-x, 0):
+    # exact gradients everywhere (including x == 0) and no overflow.
+    m = (-input).clamp(min=0)
+    softplus_neg = m + (-input - m * 2).exp().log1p()
+    if pos_weight is not None:
+        log_weight = (pos_weight - 1) * target + 1
+        loss = (1 - target) * input + log_weight * softplus_neg
+    else:
+        loss = (1 - target) * input + softplus_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)

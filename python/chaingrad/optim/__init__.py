@@ -1,0 +1,11 @@
+"""``chaingrad.optim``: optimizers with PyTorch's algorithms and ``state_dict`` format.
+
+Every parameter update is a single call to a fused compiled kernel when the core provides it
+(see :mod:`chaingrad.optim._functional`).
+"""
+
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer"]

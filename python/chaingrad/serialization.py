@@ -1,0 +1,600 @@
+"""``chaingrad.save`` / ``chaingrad.load``: checkpoints in the safetensors format.
+
+Nothing is ever pickled or unpickled, so loading a file never runs code from it.
+
+File layout
+-----------
+A standard safetensors file (https://huggingface.co/docs/safetensors):
+
+* every tensor in ``obj`` is stored under its *path* in the structure: dict keys and list /
+  tuple indices joined by ``"."`` (``{"layer": {"weight": t}}`` -> ``"layer.weight"``,
+  ``[[a, b]]`` -> ``"0.1"``); a bare tensor is stored as ``"tensor"``.  Should two paths
+  collide, later ones get a ``"#1"``, ``"#2"``... suffix.  The same tensor object reached
+  twice is stored once and comes back as one object.
+* ``__metadata__["chaingrad.structure"]`` holds JSON describing the containers and plain
+  values (``int``, ``float`` including nan/inf, ``str``, ``bool``, ``None``; dict keys may be
+  any of these, so e.g. the int keys of an optimizer state dict survive), with tensors as
+  references to their names.  ``__metadata__["format"] = "pt"`` is set for the benefit of
+  tools that expect it.
+
+A flat ``dict`` of tensors with string keys therefore reads back with
+``safetensors.numpy.load_file`` as the same dict, and a safetensors file written by any other
+tool (no ``chaingrad.structure``) loads as a flat ``dict`` of tensors.
+
+Tensors
+-------
+Tensors are saved as their own data (a view saves just its elements, a non-leaf tensor its
+current values) with dtype and shape (0-d and empty included).  ``requires_grad`` is not
+stored: loaded tensors are leaves without grad.  (PyTorch's pickle format does record
+``requires_grad``, so ``torch.load`` of a saved non-leaf gives a leaf that requires grad;
+chaingrad deliberately keeps weights-only semantics.)
+
+dtypes: chaingrad has float32, float64, int64 and bool, written as F32, F64, I64 and BOOL.
+Foreign files may hold other dtypes; those chaingrad can represent *exactly* are widened on
+load: F16 and BF16 to float32, I8/I16/I32/U8/U16/U32 to int64, U64 to int64 when every value
+fits.  Anything else (float8 variants, complex, sub-byte floats) raises :class:`LoadError`
+naming the tensor and dtype.
+
+Validation
+----------
+Before safetensors parses a file, :func:`load` checks the header itself and raises
+:class:`LoadError` (a ``ValueError``) naming the file and the problem for: files shorter than
+8 bytes, a header length beyond the file or over 100 MB, a header that is not UTF-8 JSON
+object text, JSON nested more than 64 levels (header or structure metadata), duplicate names,
+malformed entries, unknown dtype strings, and ``data_offsets`` that are out of range, overlap,
+leave gaps or trailing bytes, or disagree with ``shape`` x dtype size.  PyTorch pickle / zip
+checkpoints are recognised and reported as such.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import struct
+from collections import OrderedDict
+from typing import IO, Any, Dict, List, Optional, Set, Tuple, Union
+
+import chaingrad
+import numpy as np
+
+__all__ = ["LoadError", "load", "save"]
+
+STRUCTURE_KEY = "chaingrad.structure"
+FORMAT_VERSION = 1
+MAX_HEADER_BYTES = 100_000_000
+MAX_JSON_DEPTH = 64
+ROOT_TENSOR_NAME = "tensor"
+
+FileLike = Union[str, "os.PathLike[str]", IO[bytes]]
+
+# chaingrad's own dtypes: numpy dtype name -> safetensors name.
+_SAVE_DTYPES = {"float32": "F32", "float64": "F64", "int64": "I64", "bool": "BOOL"}
+
+# Every dtype of the safetensors format, with its size in bits.
+_ST_BITS = {
+    "BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8,
+    "I16": 16, "U16": 16, "F16": 16, "BF16": 16,
+    "I32": 32, "U32": 32, "F32": 32,
+    "I64": 64, "U64": 64, "F64": 64, "C64": 64,
+    "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6,
+}  # fmt: skip
+
+# safetensors dtype -> (numpy dtype of the stored bytes, numpy dtype chaingrad loads it as).
+_LOAD_DTYPES = {
+    "F32": ("<f4", "float32"),
+    "F64": ("<f8", "float64"),
+    "I64": ("<i8", "int64"),
+    "BOOL": ("u1", "bool"),
+    "F16": ("<f2", "float32"),
+    "BF16": ("<u2", "float32"),
+    "I8": ("i1", "int64"),
+    "I16": ("<i2", "int64"),
+    "I32": ("<i4", "int64"),
+    "U8": ("u1", "int64"),
+    "U16": ("<u2", "int64"),
+    "U32": ("<u4", "int64"),
+    "U64": ("<u8", "int64"),
+}
+
+_NO_STRUCTURE = object()
+
+_TORCH_KWARGS = {
+    "pickle_module",
+    "pickle_protocol",
+    "_use_new_zipfile_serialization",
+    "_disable_byteorder_record",
+}
+
+
+class LoadError(ValueError):
+    """A file given to :func:`chaingrad.load` is not a valid (or supported) safetensors file."""
+
+
+# ============================================================================ save
+class _Encoder:
+    """Turns a Python object into (JSON structure, {name: ndarray})."""
+
+    def __init__(self) -> None:
+        self.arrays: Dict[str, np.ndarray] = {}
+        self.names_by_id: Dict[int, str] = {}
+        self.keepalive: List[Any] = []
+        self.active: Set[int] = set()
+
+    def tensor_name(self, t: Any, path: str) -> str:
+        existing = self.names_by_id.get(id(t))
+        if existing is not None:
+            return existing
+        base = path if path else ROOT_TENSOR_NAME
+        name = base
+        n = 0
+        while name in self.arrays or name == "__metadata__":
+            n += 1
+            name = f"{base}#{n}"
+        self.arrays[name] = _to_numpy(t, path or "<root>")
+        self.names_by_id[id(t)] = name
+        self.keepalive.append(t)
+        return name
+
+    def encode(self, obj: Any, path: str, depth: int) -> Any:
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(
+                f"chaingrad.save: object nesting at '{path}' is too deep to store "
+                f"(the structure JSON is limited to {MAX_JSON_DEPTH} levels)"
+            )
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, np.bool_):
+            return bool(obj)
+        if isinstance(obj, (int, np.integer)):
+            return int(obj)
+        if isinstance(obj, (float, np.floating)):
+            value = float(obj)
+            if math.isfinite(value):
+                return value
+            return {"float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+        if isinstance(obj, chaingrad.Tensor):
+            return {"tensor": self.tensor_name(obj, path)}
+        if isinstance(obj, (dict, list, tuple)):
+            if id(obj) in self.active:
+                raise ValueError(f"chaingrad.save: the container at '{path}' contains itself")
+            self.active.add(id(obj))
+            try:
+                return self._encode_container(obj, path, depth)
+            finally:
+                self.active.discard(id(obj))
+        hint = ""
+        if hasattr(obj, "state_dict"):
+            hint = " (save its state_dict() instead)"
+        raise TypeError(
+            f"chaingrad.save cannot store an object of type {type(obj).__qualname__} at "
+            f"'{path or '<root>'}'{hint}; supported: tensors, dict, list, tuple, int, float, "
+            "str, bool and None"
+        )
+
+    def _encode_container(self, obj: Any, path: str, depth: int) -> Any:
+        prefix = path + "." if path else ""
+        if isinstance(obj, dict):
+            items = []
+            for key, value in obj.items():
+                if not (key is None or isinstance(key, (bool, str, int, float))):
+                    raise TypeError(
+                        f"chaingrad.save: dict key {key!r} at '{path or '<root>'}' has type "
+                        f"{type(key).__qualname__}; keys must be str, int, float, bool or None"
+                    )
+                encoded_key = self.encode(key, path, depth + 3)
+                encoded_value = self.encode(value, prefix + str(key), depth + 3)
+                items.append([encoded_key, encoded_value])
+            return {"odict" if isinstance(obj, OrderedDict) else "dict": items}
+        tag = "tuple" if isinstance(obj, tuple) else "list"
+        return {tag: [self.encode(v, prefix + str(i), depth + 2) for i, v in enumerate(obj)]}
+
+
+def _to_numpy(t: Any, where: str) -> np.ndarray:
+    data = t.detach()
+    if not data.is_contiguous():
+        data = data.contiguous()
+    arr = data.numpy()
+    if not arr.flags.c_contiguous:  # (np.ascontiguousarray would turn 0-d into 1-d)
+        arr = arr.copy(order="C")
+    if arr.dtype.name not in _SAVE_DTYPES:
+        raise TypeError(f"chaingrad.save: tensor at '{where}' has unsupported dtype {t.dtype}")
+    return arr
+
+
+def save(obj: Any, f: FileLike, **kwargs: Any) -> None:
+    """Save ``obj`` (a tensor, or nested dicts/lists/tuples of tensors and plain values, e.g. a
+    ``state_dict``) to ``f`` (a path or a writable binary file object) as safetensors.
+
+    Keyword arguments of ``torch.save`` (``pickle_module``, ``pickle_protocol``, ...) are
+    accepted and ignored.  See the module docstring for the layout.
+    """
+    unknown = set(kwargs) - _TORCH_KWARGS
+    if unknown:
+        raise TypeError(f"save() got unexpected keyword argument(s): {sorted(unknown)}")
+    import safetensors.numpy as stnp
+
+    encoder = _Encoder()
+    root = encoder.encode(obj, "", 1)
+    structure = json.dumps(
+        {"version": FORMAT_VERSION, "root": root}, separators=(",", ":"), allow_nan=False
+    )
+    metadata = {STRUCTURE_KEY: structure, "format": "pt"}
+    if isinstance(f, (str, os.PathLike)):
+        stnp.save_file(encoder.arrays, os.fspath(f), metadata=metadata)
+    elif hasattr(f, "write"):
+        f.write(stnp.save(encoder.arrays, metadata=metadata))
+    else:
+        raise TypeError(
+            f"save(): f must be a path or a writable binary file, got {type(f).__qualname__}"
+        )
+
+
+# ============================================================================ load
+_STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+
+
+def _json_depth(text: str) -> int:
+    """Maximum bracket nesting of JSON ``text`` (brackets inside strings ignored), computed
+    without recursion so that a depth bomb cannot exhaust the stack."""
+    skeleton = _STRING_RE.sub('""', text).encode("utf-8", "replace")
+    if not skeleton:
+        return 0
+    arr = np.frombuffer(skeleton, dtype=np.uint8)
+    delta = ((arr == 0x5B) | (arr == 0x7B)).astype(np.int64)
+    delta -= ((arr == 0x5D) | (arr == 0x7D)).astype(np.int64)
+    return int(np.cumsum(delta).max())
+
+
+def _looks_like_torch_checkpoint(head: bytes) -> bool:
+    return (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5) or head[:4] in (
+        b"PK\x03\x04",
+        b"PK\x05\x06",
+    )
+
+
+def _torch_checkpoint_error(source: str) -> LoadError:
+    return LoadError(
+        f"{source}: this looks like a PyTorch pickle/zip checkpoint (torch.save format), not "
+        "a safetensors file. chaingrad only reads safetensors files and never unpickles "
+        "(unpickling can run arbitrary code). Convert it once with PyTorch, e.g. "
+        "safetensors.torch.save_file(torch.load(path, weights_only=True), 'model.safetensors') "
+        "for a flat dict of tensors."
+    )
+
+
+def _reject_duplicates(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _parse_json(text: str, what: str, source: str) -> Any:
+    depth = _json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise LoadError(
+            f"{source}: {what} JSON is nested {depth} levels deep (limit {MAX_JSON_DEPTH}); "
+            "refusing to parse it"
+        )
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicates)
+    except (ValueError, RecursionError) as exc:
+        raise LoadError(f"{source}: {what} is not valid JSON ({exc})") from None
+
+
+class _Entry:
+    __slots__ = ("name", "dtype", "shape", "begin", "end")
+
+    def __init__(self, name: str, dtype: str, shape: List[int], begin: int, end: int) -> None:
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.begin = begin
+        self.end = end
+
+
+def _is_uint(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
+def _parse_header(
+    head: bytes, read: Any, total_size: int, source: str
+) -> Tuple[Dict[str, str], List[_Entry], int]:
+    """Validate a safetensors header.  ``head`` is the first (up to) 8 bytes, ``read(n)``
+    returns the next ``n`` bytes.  Returns (metadata, entries in header order, data start)."""
+    if total_size < 8:
+        if _looks_like_torch_checkpoint(head):
+            raise _torch_checkpoint_error(source)
+        raise LoadError(
+            f"{source}: file is too short to be a safetensors file ({total_size} bytes; it "
+            "must start with an 8-byte header length)"
+        )
+    (n,) = struct.unpack("<Q", head[:8])
+    if n > MAX_HEADER_BYTES:
+        if _looks_like_torch_checkpoint(head):
+            raise _torch_checkpoint_error(source)
+        raise LoadError(
+            f"{source}: header length field says {n} bytes, over the 100 MB limit; the file is "
+            "corrupt or not a safetensors file"
+        )
+    if 8 + n > total_size:
+        if _looks_like_torch_checkpoint(head):
+            raise _torch_checkpoint_error(source)
+        raise LoadError(
+            f"{source}: header length field says {n} bytes but the file has only "
+            f"{total_size - 8} bytes after it; the file is truncated or not a safetensors file"
+        )
+    raw = read(n)
+    if len(raw) != n:
+        raise LoadError(f"{source}: could not read the {n}-byte header (file truncated?)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        if _looks_like_torch_checkpoint(head):
+            raise _torch_checkpoint_error(source) from None
+        raise LoadError(f"{source}: header is not valid UTF-8 text") from None
+    if not text.lstrip().startswith("{"):
+        if _looks_like_torch_checkpoint(head):
+            raise _torch_checkpoint_error(source)
+        raise LoadError(f"{source}: header is not a JSON object")
+    header = _parse_json(text, "header", source)
+    if not isinstance(header, dict):
+        raise LoadError(f"{source}: header is not a JSON object")
+
+    metadata = header.pop("__metadata__", None)
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise LoadError(f"{source}: __metadata__ must be a JSON object of strings to strings")
+
+    data_len = total_size - 8 - n
+    entries: List[_Entry] = []
+    for name, info in header.items():
+        if not isinstance(info, dict):
+            raise LoadError(f"{source}: entry for tensor {name!r} is not a JSON object")
+        missing = {"dtype", "shape", "data_offsets"} - set(info)
+        if missing:
+            raise LoadError(f"{source}: tensor {name!r} lacks {sorted(missing)}")
+        dtype = info["dtype"]
+        if not isinstance(dtype, str) or dtype not in _ST_BITS:
+            raise LoadError(f"{source}: tensor {name!r} has unknown dtype {dtype!r}")
+        shape = info["shape"]
+        if not isinstance(shape, list) or not all(_is_uint(s) for s in shape):
+            raise LoadError(
+                f"{source}: tensor {name!r} has invalid shape {shape!r} (expected a list of "
+                "non-negative integers)"
+            )
+        offsets = info["data_offsets"]
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(_is_uint(o) for o in offsets)
+            or offsets[0] > offsets[1]
+        ):
+            raise LoadError(
+                f"{source}: tensor {name!r} has invalid data_offsets {offsets!r} (expected "
+                "[begin, end] with 0 <= begin <= end)"
+            )
+        begin, end = offsets
+        if end > data_len:
+            raise LoadError(
+                f"{source}: tensor {name!r} has data_offsets [{begin}, {end}] beyond the end "
+                f"of the data section ({data_len} bytes)"
+            )
+        numel = math.prod(shape)
+        bits = numel * _ST_BITS[dtype]
+        if bits % 8 != 0 or bits // 8 != end - begin:
+            raise LoadError(
+                f"{source}: tensor {name!r} has data_offsets [{begin}, {end}] ({end - begin} "
+                f"bytes) but shape {shape} of {dtype} needs {bits / 8:g} bytes"
+            )
+        entries.append(_Entry(name, dtype, shape, begin, end))
+
+    pos = 0
+    previous = None
+    for entry in sorted(entries, key=lambda e: (e.begin, e.end)):
+        if entry.begin < pos:
+            raise LoadError(
+                f"{source}: tensors {previous!r} and {entry.name!r} have overlapping data_offsets"
+            )
+        if entry.begin > pos:
+            raise LoadError(
+                f"{source}: bytes {pos}..{entry.begin} of the data section belong to no tensor "
+                f"(gap before {entry.name!r})"
+            )
+        pos = entry.end
+        previous = entry.name
+    if pos != data_len:
+        raise LoadError(
+            f"{source}: the data section has {data_len - pos} trailing bytes that belong to no "
+            "tensor"
+        )
+    return metadata, entries, 8 + n
+
+
+def _convert(entry: _Entry, raw: bytes, source: str) -> Any:
+    """Bytes of one tensor -> chaingrad tensor (widening dtypes as documented)."""
+    spec = _LOAD_DTYPES.get(entry.dtype)
+    if spec is None:
+        raise LoadError(
+            f"{source}: tensor {entry.name!r} has dtype {entry.dtype}, which chaingrad cannot "
+            "represent (chaingrad has float32, float64, int64 and bool; F16/BF16 are widened to "
+            "float32 and smaller integer types to int64)"
+        )
+    stored, target = spec
+    arr = np.frombuffer(raw, dtype=np.dtype(stored)).reshape(entry.shape)
+    if entry.dtype == "BOOL":
+        out = arr != 0
+    elif entry.dtype == "BF16":
+        out = (arr.astype(np.uint32) << 16).view(np.float32)
+    elif entry.dtype == "U64":
+        if arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+            raise LoadError(
+                f"{source}: tensor {entry.name!r} (U64) holds values above 2**63 - 1, which "
+                "int64 cannot represent"
+            )
+        out = arr.astype(np.int64)
+    else:
+        out = arr.astype(np.dtype(target))  # astype copies: the result owns writable memory
+    out = np.array(out, dtype=np.dtype(target), copy=True, order="C")
+    return chaingrad.from_numpy(out)
+
+
+class _Decoder:
+    def __init__(self, tensors: Dict[str, Any], source: str) -> None:
+        self.tensors = tensors
+        self.source = source
+
+    def bad(self, why: str) -> LoadError:
+        return LoadError(f"{self.source}: malformed {STRUCTURE_KEY} metadata: {why}")
+
+    def decode(self, node: Any) -> Any:
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if not isinstance(node, dict) or len(node) != 1:
+            raise self.bad(f"unexpected node {str(node)[:80]}")
+        ((tag, payload),) = node.items()
+        if tag == "tensor":
+            if not isinstance(payload, str) or payload not in self.tensors:
+                raise self.bad(f"reference to missing tensor {payload!r}")
+            return self.tensors[payload]
+        if tag == "float":
+            if payload not in ("nan", "inf", "-inf"):
+                raise self.bad(f"bad float {payload!r}")
+            return float(payload)
+        if tag in ("list", "tuple"):
+            if not isinstance(payload, list):
+                raise self.bad(f"{tag} payload is not a list")
+            values = [self.decode(v) for v in payload]
+            return tuple(values) if tag == "tuple" else values
+        if tag in ("dict", "odict"):
+            if not isinstance(payload, list):
+                raise self.bad("dict payload is not a list")
+            out: Dict[Any, Any] = OrderedDict() if tag == "odict" else {}
+            for item in payload:
+                if not isinstance(item, list) or len(item) != 2:
+                    raise self.bad("dict item is not a [key, value] pair")
+                key = self.decode(item[0])
+                if not (key is None or isinstance(key, (bool, int, float, str))):
+                    raise self.bad("dict key is not a plain value")
+                out[key] = self.decode(item[1])
+            return out
+        raise self.bad(f"unknown tag {tag!r}")
+
+
+def _read_source(f: Any) -> Tuple[Optional[str], Optional[bytes], str]:
+    """(path, None, label) for paths; (None, data, label) for bytes and file objects."""
+    if isinstance(f, (str, os.PathLike)):
+        path = os.fspath(f)
+        return path, None, repr(path)
+    if isinstance(f, (bytes, bytearray, memoryview)):
+        return None, bytes(f), "<bytes>"
+    if hasattr(f, "read"):
+        data = f.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("load(): the file object must be opened in binary mode")
+        return None, bytes(data), f"<{type(f).__name__}>"
+    raise TypeError(f"load(): f must be a path, bytes or a binary file, got {type(f).__qualname__}")
+
+
+def _check_map_location(map_location: Any) -> None:
+    if map_location is None or callable(map_location) or isinstance(map_location, dict):
+        return  # everything lives on the CPU already
+    name = str(map_location)
+    if name not in ("cpu", "cpu:0"):
+        raise RuntimeError(f"chaingrad only supports the CPU device, got map_location={name!r}")
+
+
+def load(
+    f: Union[FileLike, bytes],
+    map_location: Any = None,
+    pickle_module: Any = None,
+    *,
+    weights_only: Optional[bool] = None,
+    mmap: Optional[bool] = None,
+    **kwargs: Any,
+) -> Any:
+    """Load what :func:`save` wrote (or any safetensors file) from a path, ``bytes`` or a
+    binary file object.
+
+    Files with chaingrad structure metadata give back the saved object; other safetensors
+    files give a flat ``dict`` of tensors in header order.  The header is validated before
+    any tensor is read; problems raise :class:`LoadError`.  ``torch.load`` arguments
+    (``map_location`` for the CPU, ``weights_only``, ``mmap``) are accepted; loading is always
+    weights-only.
+    """
+    if kwargs:
+        raise TypeError(f"load() got unexpected keyword argument(s): {sorted(kwargs)}")
+    _check_map_location(map_location)
+    path, data, source = _read_source(f)
+    if path is not None:
+        with open(path, "rb") as fh:
+            total = os.fstat(fh.fileno()).st_size
+            head = fh.read(8)
+            metadata, entries, data_start = _parse_header(head, fh.read, total, source)
+    else:
+        assert data is not None
+        buf = io.BytesIO(data)
+        head = buf.read(8)
+        metadata, entries, data_start = _parse_header(head, buf.read, len(data), source)
+
+    structure: Any = _NO_STRUCTURE
+    if STRUCTURE_KEY in metadata:
+        doc = _parse_json(metadata[STRUCTURE_KEY], STRUCTURE_KEY + " metadata", source)
+        if not isinstance(doc, dict) or "root" not in doc:
+            raise LoadError(f"{source}: malformed {STRUCTURE_KEY} metadata: no root")
+        version = doc.get("version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise LoadError(
+                f"{source}: {STRUCTURE_KEY} format version {version!r} is not supported by "
+                f"this chaingrad (supports up to {FORMAT_VERSION})"
+            )
+        structure = doc["root"]
+
+    tensors = _read_tensors(path, data, entries, data_start, source)
+    if structure is _NO_STRUCTURE:
+        return tensors
+    return _Decoder(tensors, source).decode(structure)
+
+
+def _read_tensors(
+    path: Optional[str],
+    data: Optional[bytes],
+    entries: List[_Entry],
+    data_start: int,
+    source: str,
+) -> Dict[str, Any]:
+    # Reject unsupported dtypes before reading any data.
+    for entry in entries:
+        if entry.dtype not in _LOAD_DTYPES:
+            _convert(entry, b"", source)
+    out: Dict[str, Any] = {}
+    if data is not None:
+        view = memoryview(data)
+        for e in entries:
+            out[e.name] = _convert(e, view[data_start + e.begin : data_start + e.end], source)
+        return out
+    assert path is not None
+    from safetensors import SafetensorError, safe_open
+
+    direct = {"F32", "F64", "I64"}
+    try:
+        with safe_open(path, framework="np") as sf, open(path, "rb") as fh:
+            for e in entries:
+                if e.dtype in direct:
+                    arr = sf.get_tensor(e.name)
+                    arr = np.array(arr, copy=True, order="C")
+                    out[e.name] = chaingrad.from_numpy(arr.reshape(e.shape))
+                else:
+                    fh.seek(data_start + e.begin)
+                    out[e.name] = _convert(e, fh.read(e.end - e.begin), source)
+    except SafetensorError as exc:
+        raise LoadError(f"{source}: safetensors could not read the file ({exc})") from None
+    return out

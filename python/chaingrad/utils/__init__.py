@@ -1,0 +1,1 @@
+"""Utilities (``chaingrad.utils.checkpoint``)."""
