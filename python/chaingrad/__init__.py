@@ -7,6 +7,12 @@ package only exposes and wraps them.
 
 from __future__ import annotations
 
+import os as _os
+
+# Idle OpenMP workers sleep instead of spinning, so they do not steal the cores OpenBLAS's
+# threads (and other processes) need between parallel loops. Must be set before _C loads libgomp.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import scipy_openblas32 as _openblas  # noqa: F401  (loads libscipy_openblas before _C needs it)
 
 from . import _C
