@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "autograd/anomaly.h"
 #include "autograd/graph_task.h"
 
 namespace cg::autograd {
@@ -12,9 +13,16 @@ thread_local uint64_t t_next_sequence_nr = 0;
 std::atomic<int64_t> g_live_nodes{0};  // diagnostic counter for leak tests
 }  // namespace
 
-Node::Node() : sequence_nr_(t_next_sequence_nr++) { g_live_nodes.fetch_add(1, std::memory_order_relaxed); }
+Node::Node() : sequence_nr_(t_next_sequence_nr++) {
+  g_live_nodes.fetch_add(1, std::memory_order_relaxed);
+  if (AnomalyMode::is_enabled()) creation_trace = capture_creation_trace();  // where the forward call was
+}
 
-Node::~Node() { g_live_nodes.fetch_sub(1, std::memory_order_relaxed); }
+Node::~Node() {
+  // Hand the links to the next nodes to the iterative releaser: no recursion on long chains.
+  for (Edge& e : next_edges) defer_release(std::move(e.fn));
+  g_live_nodes.fetch_sub(1, std::memory_order_relaxed);
+}
 
 int64_t Node::live_count() { return g_live_nodes.load(); }
 

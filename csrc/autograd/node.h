@@ -94,7 +94,7 @@ class Node : public std::enable_shared_from_this<Node> {
 
 template <typename T, typename... Args>
 std::shared_ptr<T> make_node(Args&&... args) {
-  return make_deferred<T>(std::forward<Args>(args)...);
+  return std::make_shared<T>(std::forward<Args>(args)...);
 }
 
 }  // namespace cg::autograd

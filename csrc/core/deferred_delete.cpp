@@ -7,23 +7,24 @@ namespace cg {
 namespace {
 struct Pending {
   bool draining = false;
-  std::vector<std::pair<void*, void (*)(void*)>> queue;
+  std::vector<std::shared_ptr<void>> queue;
 };
 thread_local Pending t_pending;
 }  // namespace
 
-void deferred_delete(void* object, void (*destroy)(void*)) noexcept {
+void defer_release(std::shared_ptr<void> link) noexcept {
+  if (!link) return;
   Pending& p = t_pending;
   if (p.draining) {
-    p.queue.emplace_back(object, destroy);
+    p.queue.push_back(std::move(link));
     return;
   }
   p.draining = true;
-  destroy(object);
+  link.reset();
   while (!p.queue.empty()) {
-    auto [next, fn] = p.queue.back();
+    std::shared_ptr<void> next = std::move(p.queue.back());
     p.queue.pop_back();
-    fn(next);
+    next.reset();  // may queue more links; never recurses
   }
   p.draining = false;
 }

@@ -1,8 +1,12 @@
 #include "core/storage.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
+
+#include "core/errors.h"
 
 namespace cg {
 
@@ -10,32 +14,58 @@ namespace {
 // Process-wide diagnostic counters (not state the computation depends on).
 std::atomic<int64_t> g_live_count{0};
 std::atomic<int64_t> g_live_bytes{0};
+std::atomic<int64_t> g_peak_bytes{0};
+
+void add_live_bytes(int64_t n) {
+  const int64_t now = g_live_bytes.fetch_add(n, std::memory_order_relaxed) + n;
+  int64_t peak = g_peak_bytes.load(std::memory_order_relaxed);
+  while (now > peak && !g_peak_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
 constexpr size_t kAlignment = 64;  // a cache line, and enough for any SIMD load
+// Large buffers are 2 MiB aligned and marked for transparent huge pages: a fresh 40 MB tensor
+// then costs ~20 page faults instead of ~10,000 (what dominates large elementwise steps).
+constexpr size_t kHugePage = size_t{2} << 20;
 }  // namespace
 
 Storage::Storage(size_t nbytes, bool zero) : nbytes_(nbytes) {
-  size_t padded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (padded == 0) padded = kAlignment;
-  data_ = std::aligned_alloc(kAlignment, padded);
-  if (!data_) throw std::bad_alloc();
-  if (zero) std::memset(data_, 0, padded);
-  owner_ = std::shared_ptr<void>(data_, [](void* p) { std::free(p); });
+  if (nbytes > static_cast<size_t>(PTRDIFF_MAX) - kHugePage)
+    throw RuntimeError(msg("Storage size calculation overflowed: ", nbytes, " bytes"));
+  if (nbytes <= kInlineBytes) {
+    data_ = inline_;
+    if (zero) std::memset(inline_, 0, kInlineBytes);
+  } else {
+    const size_t align = nbytes >= kHugePage ? kHugePage : kAlignment;
+    const size_t padded = (nbytes + align - 1) / align * align;
+    data_ = std::aligned_alloc(align, padded);
+    // RuntimeError (not MemoryError) like PyTorch's allocator, so the same except clauses work.
+    if (!data_)
+      throw RuntimeError(msg("DefaultCPUAllocator: can't allocate memory: you tried to allocate ", nbytes, " bytes."));
+    owns_heap_ = true;
+#ifdef MADV_HUGEPAGE
+    if (align == kHugePage) madvise(data_, padded, MADV_HUGEPAGE);
+#endif
+    if (zero) std::memset(data_, 0, padded);
+  }
   g_live_count.fetch_add(1, std::memory_order_relaxed);
-  g_live_bytes.fetch_add(static_cast<int64_t>(nbytes_), std::memory_order_relaxed);
+  add_live_bytes(static_cast<int64_t>(nbytes_));
 }
 
 Storage::Storage(void* data, size_t nbytes, std::shared_ptr<void> owner)
     : data_(data), nbytes_(nbytes), owner_(std::move(owner)) {
   g_live_count.fetch_add(1, std::memory_order_relaxed);
-  g_live_bytes.fetch_add(static_cast<int64_t>(nbytes_), std::memory_order_relaxed);
+  add_live_bytes(static_cast<int64_t>(nbytes_));
 }
 
 Storage::~Storage() {
+  if (owns_heap_) std::free(data_);
   g_live_count.fetch_sub(1, std::memory_order_relaxed);
   g_live_bytes.fetch_sub(static_cast<int64_t>(nbytes_), std::memory_order_relaxed);
 }
 
 int64_t Storage::live_count() { return g_live_count.load(); }
 int64_t Storage::live_bytes() { return g_live_bytes.load(); }
+int64_t Storage::peak_bytes() { return g_peak_bytes.load(); }
+void Storage::reset_peak_bytes() { g_peak_bytes.store(g_live_bytes.load()); }
 
 }  // namespace cg

@@ -1,5 +1,5 @@
-// A reference-counted byte buffer: owned (aligned allocation) or borrowed from another
-// library (numpy, DLPack), in which case `owner` keeps the lender's object alive.
+// A reference-counted byte buffer: owned (aligned allocation, or inline for tiny tensors) or
+// borrowed from another library (numpy, DLPack), in which case `owner` keeps the lender alive.
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -7,6 +7,11 @@
 #include <memory>
 
 namespace cg {
+
+// Bumped by every in-place write; shared by a tensor and all of its views.
+struct VersionCounter {
+  std::atomic<uint32_t> value{0};
+};
 
 class Storage {
  public:
@@ -18,15 +23,29 @@ class Storage {
 
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
+  // The version counter of tensors created over this storage (views share it; `.data` aliases
+  // get their own). Living here saves tiny tensors an allocation.
+  VersionCounter& version() { return version_; }
 
   // Live storages and their bytes in this process: leak tests and memory reports read these.
   static int64_t live_count();
   static int64_t live_bytes();
+  // High-water mark of live_bytes() since the process started or the last reset_peak_bytes()
+  // (memory reports, e.g. activation checkpointing); reset sets it to the current live bytes.
+  static int64_t peak_bytes();
+  static void reset_peak_bytes();
 
  private:
+  // Up to this many bytes live inside the Storage object itself (0-d and tiny tensors):
+  // creating such a tensor then costs one allocation less.
+  static constexpr size_t kInlineBytes = 32;
+
   void* data_;
   size_t nbytes_;
-  std::shared_ptr<void> owner_;
+  bool owns_heap_ = false;        // data_ came from aligned_alloc
+  std::shared_ptr<void> owner_;  // borrowed memory's lender
+  VersionCounter version_;
+  alignas(16) unsigned char inline_[kInlineBytes];
 };
 
 }  // namespace cg

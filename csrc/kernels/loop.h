@@ -126,7 +126,24 @@ void map(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inpu
   std::array<const Tensor*, N> ops;
   ops[0] = &out;
   for (size_t k = 0; k < sizeof...(In); ++k) ops[k + 1] = inputs[k];
-  if (out.numel() == 0) return;
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  // Fast path: every operand is contiguous with out's shape (or a single element), so the whole
+  // loop is one flat run; no plan (and none of its small allocations) is needed.
+  bool flat = out.is_contiguous();
+  for (size_t k = 1; k < N && flat; ++k)
+    flat = ops[k]->numel() == n && ops[k]->is_contiguous() && (n == 1 || ops[k]->shape() == out.shape());
+  if (flat) {
+    std::array<int64_t, N> s;
+    for (size_t k = 0; k < N; ++k) s[k] = static_cast<int64_t>(ops[k]->itemsize());
+    auto inner = [&](int64_t b, int64_t e) {
+      std::array<char*, N> p;
+      for (size_t k = 0; k < N; ++k) p[k] = ops[k]->data_bytes() + b * s[k];
+      detail::map_inner<Out, In...>(p, s, e - b, f, std::index_sequence_for<In...>{});
+    };
+    parallel_for(n, std::max<int64_t>(1, kGrainSize / cost), inner);
+    return;
+  }
   auto plan = plan_loop<N>(out.shape(), ops);
   run_loop<N>(plan, [&](const std::array<char*, N>& p, const std::array<int64_t, N>& s, int64_t n) {
     detail::map_inner<Out, In...>(p, s, n, f, std::index_sequence_for<In...>{});
