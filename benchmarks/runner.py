@@ -14,6 +14,7 @@ import argparse
 import datetime as _dt
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -57,7 +58,7 @@ def probe_system(name: str, timeout: float = 300.0) -> Dict[str, Any]:
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return {"available": False, "error": f"import timed out after {timeout:.0f} s"}
+        return {"available": False, "error": f"import timed out after {timeout:g} s"}
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["import failed"])[-1]
         return {"available": False, "error": last}
@@ -95,7 +96,7 @@ def run_child(
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return {"system": system, "workload": workload, "error": f"timed out after {timeout:.0f} s"}
+        return {"system": system, "workload": workload, "error": f"timed out after {timeout:g} s"}
     wall = time.perf_counter() - t0
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_MARKER):
@@ -103,11 +104,17 @@ def run_child(
             record["process_wall_s"] = wall
             return record
     tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+    how = f"exited with code {proc.returncode}"
+    if proc.returncode < 0:  # killed by a signal: a crash (SIGSEGV) or the OOM killer
+        try:
+            how = f"killed by {signal.Signals(-proc.returncode).name}"
+        except ValueError:
+            how = f"killed by signal {-proc.returncode}"
     return {
         "system": system,
         "workload": workload,
         "process_wall_s": wall,
-        "error": f"child exited with code {proc.returncode}: {tail}",
+        "error": f"child {how}: {tail}",
     }
 
 
@@ -139,16 +146,23 @@ def run_group(
         if not available[s]["available"]:
             errors[s] = f"not available ({available[s].get('error', 'import failed')})"
     name = wl.key + (f" ({variant_label})" if variant_label else "")
+    stopped: Dict[str, bool] = {s: s in errors for s in systems}
     for rep in range(args.reps):
         for s in systems:
-            if s in errors:
+            if stopped[s]:
                 continue
             rec = run_child(s, wl.key, threads, args.quick, args.seed, args.timeout)
             runs[s].append(rec)
             _log(f"  {name} rep {rep + 1}/{args.reps} {s}: {_short(rec, wl)}")
             if "error" in rec:
-                # A failing workload fails every time; don't spend the remaining reps on it.
-                errors[s] = rec["error"].splitlines()[0]
+                errors.setdefault(s, rec["error"].splitlines()[0])
+                # A Python exception or a timeout repeats every time: skip the remaining reps.
+                # A crash (signal) may be intermittent: keep going and count it.
+                stopped[s] = "killed by" not in rec["error"]
+    for s in systems:
+        failed = sum(1 for r in runs[s] if "error" in r)
+        if runs[s] and failed:
+            errors[s] += f" [{failed} of {len(runs[s])} runs failed]"
     group: Dict[str, Any] = {
         "workload": wl.key,
         "title": wl.title,

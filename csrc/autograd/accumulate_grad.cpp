@@ -6,9 +6,10 @@
 namespace cg::autograd {
 
 // Leaf accumulation runs as soon as it is ready (PyTorch gives it the highest priority too).
-AccumulateGrad::AccumulateGrad(Tensor v) : variable(std::move(v)) { sequence_nr_ = UINT64_MAX; }
+AccumulateGrad::AccumulateGrad(const Tensor& v) : variable_(v.impl_ptr()) { sequence_nr_ = UINT64_MAX; }
 
 Tensor run_leaf_hooks(const Tensor& leaf, Tensor grad) {
+  if (!leaf.defined()) return grad;
   AutogradMeta* m = meta(leaf);
   if (!m || m->hooks.empty()) return grad;
   // Copy: a hook may register or remove hooks while running.
@@ -41,7 +42,8 @@ void accumulate_into_grad(const Tensor& t, const Tensor& grad) {
 TensorList AccumulateGrad::apply(TensorList&& grads) {
   // The leaf's own hooks already ran in the engine (they also apply to captured gradients).
   Tensor g = std::move(grads[0]);
-  if (!g.defined()) return {};
+  Tensor variable = this->variable();
+  if (!g.defined() || !variable.defined()) return {};
   accumulate_into_grad(variable, g);
   AutogradMeta& m = meta_mut(variable);
   if (!m.post_accumulate_hooks.empty()) {

@@ -6,11 +6,16 @@ namespace cg::autograd {
 
 class AccumulateGrad : public Node {
  public:
-  explicit AccumulateGrad(Tensor variable);
+  explicit AccumulateGrad(const Tensor& variable);
   TensorList apply(TensorList&& grads) override;
   std::string name() const override { return "AccumulateGrad"; }
 
-  Tensor variable;
+  // The leaf, held weakly: a strong reference would make leaf -> .grad (with create_graph) ->
+  // graph -> this node -> leaf a cycle. Undefined once the leaf is gone (nothing to accumulate).
+  Tensor variable() const { return Tensor(variable_.lock()); }
+
+ private:
+  std::weak_ptr<TensorImpl> variable_;
 };
 
 // Runs the leaf's own hooks (Tensor.register_hook on a leaf) over its incoming gradient.

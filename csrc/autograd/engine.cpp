@@ -1,9 +1,12 @@
 #include "autograd/engine.h"
 
 #include <queue>
+#include <set>
 #include <unordered_map>
 
 #include "autograd/accumulate_grad.h"
+#include "autograd/anomaly.h"
+#include "autograd/diagnostics.h"
 #include "autograd/graph_task.h"
 #include "autograd/grad_mode.h"
 #include "autograd/meta.h"
@@ -38,7 +41,7 @@ struct Capture {
 // Hooks the user registered on the tensor whose gradient is slot `slot` of `node`.
 Tensor run_tensor_hooks(Node& node, uint32_t slot, Tensor grad) {
   if (!grad.defined()) return grad;
-  if (auto* acc = dynamic_cast<AccumulateGrad*>(&node)) return run_leaf_hooks(acc->variable, std::move(grad));
+  if (auto* acc = dynamic_cast<AccumulateGrad*>(&node)) return run_leaf_hooks(acc->variable(), std::move(grad));
   if (!node.tensor_hooks.empty()) {
     auto hooks = node.tensor_hooks.items;
     for (auto& [id, entry] : hooks) {
@@ -76,10 +79,12 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
     const Tensor& r = roots[i];
     Edge e = gradient_edge(r);
     if (!e.valid())
-      throw RuntimeError(::cg::msg("element ", i, " of tensors does not require grad and does not have a grad_fn"));
+      throw RuntimeError(with_culprit(::cg::msg("element ", i, " of tensors does not require grad and does not have a grad_fn"),
+                                       root_without_grad_culprit(i, r)));
     Tensor g = i < grad_roots.size() ? grad_roots[i] : Tensor();
     if (!g.defined()) {
-      if (r.numel() != 1) throw RuntimeError("grad can be implicitly created only for scalar outputs");
+      if (r.numel() != 1)
+        throw RuntimeError(with_culprit("grad can be implicitly created only for scalar outputs", implicit_grad_culprit(i, r)));
       g = ones_for(r);
     } else {
       if (g.shape() != r.shape())
@@ -119,17 +124,37 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
   if (!inputs.empty()) {
     task.filtered = true;
     std::unordered_set<const Node*> targets;
+    std::vector<Edge> input_edges;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!requires_grad(inputs[i])) throw RuntimeError("One of the differentiated Tensors does not require grad");
+      input_edges.push_back(gradient_edge(inputs[i]));
+    }
+    // Which (node, slot) pairs some edge of the graph feeds: an input whose node is reached
+    // through another of its outputs only (e.g. one half of a split) gets no gradient either.
+    // Checked here, before any node runs, like the unreached case.
+    std::set<std::pair<const Node*, uint32_t>> fed;
+    {
+      std::unordered_set<const Node*> multi;
+      for (auto& e : input_edges)
+        if (state.count(e.fn.get()) && !dynamic_cast<AccumulateGrad*>(e.fn.get())) multi.insert(e.fn.get());
+      if (!multi.empty()) {
+        for (auto& e : root_edges)
+          if (multi.count(e.fn.get())) fed.emplace(e.fn.get(), e.input_nr);
+        for (auto& [n, st] : state)
+          for (auto& e : n->next_edges)
+            if (e.valid() && multi.count(e.fn.get())) fed.emplace(e.fn.get(), e.input_nr);
+      }
+    }
     for (size_t i = 0; i < inputs.size(); ++i) {
       const Tensor& x = inputs[i];
-      if (!requires_grad(x)) throw RuntimeError("One of the differentiated Tensors does not require grad");
-      Edge e = gradient_edge(x);
+      const Edge& e = input_edges[i];
       bool reached = state.count(e.fn.get()) > 0;
+      if (reached && !dynamic_cast<AccumulateGrad*>(e.fn.get())) reached = fed.count({e.fn.get(), e.input_nr}) > 0;
       if (!reached) {
         if (!opt.accumulate_grad && !opt.allow_unused && !opt.materialize_grads)
-          throw RuntimeError(::cg::msg("The differentiated Tensor at index ", i,
+          throw RuntimeError(with_culprit(::cg::msg("The differentiated Tensor at index ", i,
                                  " appears to not have been used in the graph. Set allow_unused=True if this is "
-                                 "the desired behavior. (input ", i, ": ", legacy_type_name(x.dtype()), " ",
-                                 shape_str(x.shape()), ", is_leaf=", is_leaf(x) ? "True" : "False", ")"));
+                                 "the desired behavior."), unused_input_culprit(i, x, e, state.count(e.fn.get()) > 0)));
         continue;
       }
       if (opt.accumulate_grad && is_leaf(x)) {
@@ -170,6 +195,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
   for (size_t i = 0; i < root_edges.size(); ++i) {
     Node* n = root_edges[i].fn.get();
     NodeState& s = state[n];
+    if (!task.is_needed(n)) continue;  // a root with no path to the requested inputs
     accumulate(s.buffer, root_edges[i].input_nr, std::max<size_t>(n->output_meta.size(), 1), root_grads[i]);
     if (--s.dependencies == 0) ready.push(n);
   }
@@ -177,6 +203,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
   while (!ready.empty()) {
     Node* node = ready.top();
     ready.pop();
+    AnomalyNodeGuard anomaly_guard(*node);  // anomaly mode: an error below shows where `node` was created
     auto it = state.find(node);
     TensorList grads = std::move(it->second.buffer);
     const size_t n_out = std::max<size_t>(node->output_meta.size(), 1);
@@ -224,12 +251,15 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
           if (!r.empty()) outputs = std::move(r);
         }
       }
+      check_node_outputs(*node, outputs);  // anomaly mode's check_nan / set_nan_check
       if (!opt.keep_graph) node->release_saved();
     }
     state.erase(it);
     for (size_t i = 0; i < node->next_edges.size(); ++i) {
       const Edge& e = node->next_edges[i];
       if (!e.valid()) continue;
+      // Nodes off every path to the requested inputs are never queued (nor their hooks run).
+      if (!task.is_needed(e.fn.get())) continue;
       auto nit = state.find(e.fn.get());
       if (nit == state.end()) continue;
       NodeState& s = nit->second;
@@ -247,9 +277,10 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
     if (opt.accumulate_grad) {
       if (g.defined()) accumulate_into_grad(x, g);
     } else if (!g.defined() && !opt.allow_unused && !opt.materialize_grads) {
-      throw RuntimeError(::cg::msg("The differentiated Tensor at index ", c.index,
+      throw RuntimeError(with_culprit(::cg::msg("The differentiated Tensor at index ", c.index,
                              " appears to not have been used in the graph. Set allow_unused=True if this is the "
-                             "desired behavior."));
+                             "desired behavior."), ::cg::msg("input ", c.index, " (", describe_tensor(x),
+                             ") is in the graph, but the gradients flowing to it were all undefined.")));
     }
   }
   if (!opt.accumulate_grad && opt.materialize_grads)

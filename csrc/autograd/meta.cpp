@@ -1,6 +1,7 @@
 #include "autograd/meta.h"
 
 #include "autograd/accumulate_grad.h"
+#include "ops/shape.h"
 
 namespace cg::autograd {
 
@@ -12,19 +13,56 @@ AutogradMeta& meta_mut(const Tensor& t) {
   return *static_cast<AutogradMeta*>(slot.get());
 }
 
+namespace {
+// A view whose base was written in place after the view's history was recorded (the shared
+// version counter moved on), or whose base gained a history (y[0] = x) while the view had none.
+inline bool view_is_stale(const Tensor& t, const AutogradMeta* m) {
+  if (!m || !m->is_view || !m->view_base.defined()) return false;
+  if (m->grad_fn) return m->attr_version != t.version();
+  const AutogradMeta* bm = meta(m->view_base);
+  return bm && bm->grad_fn;
+}
+}  // namespace
+
+void refresh_view_history(const Tensor& t) {
+  AutogradMeta* m = meta(t);
+  if (!view_is_stale(t, m)) return;
+  const Tensor base = m->view_base;
+  const uint32_t version = t.version();
+  if (!requires_grad(base)) {
+    m->grad_fn = nullptr;
+  } else if (base.is_contiguous()) {
+    // PyTorch's rule: the view's values are now a strided window of the base's current values.
+    GradModeGuard enable(true);
+    Tensor window = ops::as_strided(base, t.shape(), t.strides(), t.offset());
+    m->grad_fn = meta(window)->grad_fn;
+    m->output_nr = 0;
+    m->requires_grad = false;
+  }
+  m->attr_version = version;
+}
+
 bool requires_grad(const Tensor& t) {
   const AutogradMeta* m = meta(t);
-  return m && (m->requires_grad || m->grad_fn);
+  if (!m) return false;
+  if (m->requires_grad || m->grad_fn) return true;
+  if (m->is_view) {
+    refresh_view_history(t);
+    return m->grad_fn != nullptr;
+  }
+  return false;
 }
 
 bool is_leaf(const Tensor& t) {
   const AutogradMeta* m = meta(t);
+  if (m && m->is_view) refresh_view_history(t);
   return !m || !m->grad_fn;
 }
 
 const std::shared_ptr<Node>& grad_fn(const Tensor& t) {
   static const std::shared_ptr<Node> none;
   const AutogradMeta* m = meta(t);
+  if (m && m->is_view) refresh_view_history(t);
   return m ? m->grad_fn : none;
 }
 
@@ -53,6 +91,7 @@ std::shared_ptr<Node> grad_accumulator(const Tensor& t) {
 Edge gradient_edge(const Tensor& t) {
   const AutogradMeta* m = meta(t);
   if (!m) return {};
+  if (m->is_view) refresh_view_history(t);
   if (m->grad_fn) return {m->grad_fn, m->output_nr};
   if (m->requires_grad) return {grad_accumulator(t), 0};
   return {};
@@ -63,6 +102,7 @@ void set_history(const Tensor& out, const std::shared_ptr<Node>& node) {
   m.grad_fn = node;
   m.output_nr = static_cast<uint32_t>(node->output_meta.size());
   m.requires_grad = false;
+  m.attr_version = out.version();
   node->output_meta.push_back({out.shape(), out.dtype()});
 }
 

@@ -9,6 +9,13 @@
 namespace cg::autograd {
 
 struct AutogradMeta : AutogradMetaBase {
+  // Links to other graph objects are released iteratively (see core/deferred_delete.h).
+  ~AutogradMeta() override {
+    defer_release(std::move(grad_fn));
+    defer_release(std::move(grad.impl_ptr_mut()));
+    defer_release(std::move(view_base.impl_ptr_mut()));
+  }
+
   bool requires_grad = false;      // set on leaves by the user
   Tensor grad;
   std::shared_ptr<Node> grad_fn;   // null for leaves
@@ -20,7 +27,14 @@ struct AutogradMeta : AutogradMetaBase {
   // Views: the tensor this one views into (in-place writes through a view rebase the base).
   Tensor view_base;
   bool is_view = false;
+  // Views: the version counter's value when grad_fn was last set. An in-place write to the base
+  // (or to another view of it) bumps the shared counter, so a mismatch means the view's history
+  // is stale and is rebuilt lazily as AsStridedBackward0 of the base's current history.
+  uint32_t attr_version = 0;
   std::string name;                // optional label used in error messages and graph pictures
+  // SavedTensor: the data-only alias that nodes saving this leaf/view keep instead of the tensor
+  // itself (no cycle through .grad); shared by all of them while any lives.
+  std::weak_ptr<TensorImpl> saved_alias;
 };
 
 AutogradMeta* meta(const Tensor& t);          // null when the tensor has no autograd state
@@ -28,6 +42,8 @@ AutogradMeta& meta_mut(const Tensor& t);      // creates it when missing
 
 bool requires_grad(const Tensor& t);
 bool is_leaf(const Tensor& t);
+// Rebuilds a view's history from its base after the base was modified in place (no-op otherwise).
+void refresh_view_history(const Tensor& t);
 void set_requires_grad(const Tensor& t, bool value);
 const std::shared_ptr<Node>& grad_fn(const Tensor& t);
 

@@ -20,6 +20,14 @@ std::string msg(Args&&... args) {
   return os.str();
 }
 
+// Details naming the culprit (node, input, shape, dtype, versions) follow PyTorch's message after
+// this marker. The bindings raise PyTorch's text as the exception message and attach the details
+// as an exception note (PEP 678), so `str(e)` stays PyTorch's while tracebacks show both.
+inline constexpr const char kCulpritMarker[] = "\nCulprit: ";
+inline std::string with_culprit(const std::string& message, const std::string& culprit) {
+  return message + kCulpritMarker + culprit;
+}
+
 #define CG_CHECK(cond, ...) \
   do { if (!(cond)) throw ::cg::RuntimeError(::cg::msg(__VA_ARGS__)); } while (0)
 #define CG_CHECK_INDEX(cond, ...) \

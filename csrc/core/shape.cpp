@@ -1,13 +1,30 @@
 #include "core/shape.h"
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <sstream>
 
 namespace cg {
 
 int64_t numel_of(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t s : shape) n *= s;
+  for (int64_t s : shape)
+    if (__builtin_mul_overflow(n, s, &n)) throw RuntimeError("numel: integer multiplication overflow");
   return n;
+}
+
+size_t storage_nbytes(const Shape& shape, size_t itemsize) {
+  uint64_t n = itemsize;
+  bool overflow = false;
+  for (int64_t s : shape) {
+    if (s < 0) throw RuntimeError(msg("Trying to create tensor with negative dimension ", s, ": ", shape_str(shape)));
+    overflow = overflow || __builtin_mul_overflow(n, static_cast<uint64_t>(s), &n);
+  }
+  // Sizes beyond PTRDIFF_MAX could not be indexed with signed offsets (the same bound PyTorch applies).
+  if (overflow || n > static_cast<uint64_t>(PTRDIFF_MAX))
+    throw RuntimeError(msg("Storage size calculation overflowed with sizes=", shape_str(shape)));
+  return static_cast<size_t>(n);
 }
 
 Shape contiguous_strides(const Shape& shape) {
@@ -31,18 +48,21 @@ std::string shape_str(const Shape& shape) {
 std::string size_str(const Shape& shape) { return "chaingrad.Size(" + shape_str(shape) + ")"; }
 
 Shape broadcast_shapes(const Shape& a, const Shape& b) {
-  size_t n = std::max(a.size(), b.size());
+  const size_t n = std::max(a.size(), b.size());
   Shape out(n);
-  for (size_t i = 0; i < n; ++i) {
-    int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
-    int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+  // From the last dim backwards, as PyTorch does, so the same mismatch is the one reported.
+  for (size_t i = n; i-- > 0;) {
+    const int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    const int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
     if (da == db || db == 1) {
       out[i] = da;
     } else if (da == 1) {
       out[i] = db;
     } else {
+      // PyTorch's wording, then both full shapes (the sizes alone rarely locate the bug).
       throw RuntimeError(msg("The size of tensor a (", da, ") must match the size of tensor b (", db,
-                             ") at non-singleton dimension ", i));
+                             ") at non-singleton dimension ", i, " (shapes ", shape_str(a), " and ",
+                             shape_str(b), ")"));
     }
   }
   return out;
@@ -85,7 +105,16 @@ Shape infer_size(const Shape& requested, int64_t numel) {
 bool compute_view_strides(const Shape& shape, const Shape& strides, const Shape& new_shape,
                           Shape& new_strides) {
   new_strides.assign(new_shape.size(), 0);
+  if (shape.empty()) {
+    // A 0-d tensor (one element) views as any all-ones shape; strides are then arbitrary.
+    new_strides = contiguous_strides(new_shape);
+    return numel_of(new_shape) == 1;
+  }
   if (numel_of(shape) == 0) {
+    if (shape == new_shape) {  // PyTorch keeps the strides of an unchanged empty shape
+      new_strides = strides;
+      return true;
+    }
     new_strides = contiguous_strides(new_shape);
     return true;
   }

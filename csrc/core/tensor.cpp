@@ -19,7 +19,8 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, Shape shape_, Shape st
       strides(std::move(strides_)),
       offset(offset_),
       dtype(dtype_),
-      version(version_ ? std::move(version_) : std::make_shared<VersionCounter>()) {
+      // By default the storage's own counter, shared without an allocation (aliasing constructor).
+      version(version_ ? std::move(version_) : std::shared_ptr<VersionCounter>(storage, &storage->version())) {
   g_live_impls.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -30,20 +31,17 @@ int64_t TensorImpl::live_count() { return g_live_impls.load(); }
 std::shared_ptr<TensorImpl> make_tensor_impl(std::shared_ptr<Storage> storage, Shape shape, Shape strides,
                                              int64_t offset, DType dtype,
                                              std::shared_ptr<VersionCounter> version) {
-  return std::shared_ptr<TensorImpl>(
-      new TensorImpl(std::move(storage), std::move(shape), std::move(strides), offset, dtype, std::move(version)),
-      DeferredDeleter<TensorImpl>{});
+  return std::make_shared<TensorImpl>(std::move(storage), std::move(shape), std::move(strides), offset, dtype,
+                                      std::move(version));
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
-  for (int64_t s : shape) CG_CHECK(s >= 0, "Trying to create tensor with negative dimension ", s, ": ", shape_str(shape));
-  auto storage = std::make_shared<Storage>(static_cast<size_t>(numel_of(shape)) * cg::itemsize(dtype));
+  auto storage = std::make_shared<Storage>(storage_nbytes(shape, cg::itemsize(dtype)));
   return Tensor(make_tensor_impl(std::move(storage), shape, contiguous_strides(shape), 0, dtype));
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype) {
-  for (int64_t s : shape) CG_CHECK(s >= 0, "Trying to create tensor with negative dimension ", s, ": ", shape_str(shape));
-  auto storage = std::make_shared<Storage>(static_cast<size_t>(numel_of(shape)) * cg::itemsize(dtype), true);
+  auto storage = std::make_shared<Storage>(storage_nbytes(shape, cg::itemsize(dtype)), true);
   return Tensor(make_tensor_impl(std::move(storage), shape, contiguous_strides(shape), 0, dtype));
 }
 
@@ -63,13 +61,14 @@ Tensor Tensor::from_blob(void* data, const Shape& shape, const Shape& strides, D
   return Tensor(make_tensor_impl(std::move(storage), shape, strides, 0, dtype));
 }
 
+// PyTorch's rule: size-1 dims may have any stride and a tensor without elements is contiguous.
 bool Tensor::is_contiguous() const {
   int64_t expected = 1;
   const Shape& sh = shape();
   const Shape& st = strides();
+  if (std::find(sh.begin(), sh.end(), 0) != sh.end()) return true;
   for (size_t i = sh.size(); i-- > 0;) {
     if (sh[i] == 1) continue;
-    if (sh[i] == 0) return true;
     if (st[i] != expected) return false;
     expected *= sh[i];
   }
@@ -79,6 +78,7 @@ bool Tensor::is_contiguous() const {
 bool Tensor::is_non_overlapping_and_dense() const {
   const Shape& sh = shape();
   const Shape& st = strides();
+  if (std::find(sh.begin(), sh.end(), 0) != sh.end()) return true;  // no elements: nothing overlaps
   std::vector<size_t> perm(sh.size());
   std::iota(perm.begin(), perm.end(), 0);
   std::sort(perm.begin(), perm.end(), [&](size_t a, size_t b) {
@@ -101,7 +101,8 @@ Tensor Tensor::as_strided(const Shape& shape, const Shape& strides, int64_t offs
 }
 
 Tensor Tensor::alias_with_new_version() const {
-  return Tensor(make_tensor_impl(impl_->storage, shape(), strides(), offset(), dtype()));
+  return Tensor(make_tensor_impl(impl_->storage, shape(), strides(), offset(), dtype(),
+                                std::make_shared<VersionCounter>()));
 }
 
 double Tensor::item_double() const {

@@ -14,11 +14,6 @@
 
 namespace cg {
 
-// Bumped by every in-place write; shared by a tensor and all of its views.
-struct VersionCounter {
-  std::atomic<uint32_t> value{0};
-};
-
 struct AutogradMetaBase {
   virtual ~AutogradMetaBase() = default;
 };
@@ -56,6 +51,7 @@ class Tensor {
   bool defined() const { return impl_ != nullptr; }
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  std::shared_ptr<TensorImpl>& impl_ptr_mut() { return impl_; }
   bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
 
   const Shape& shape() const { return impl_->shape; }
@@ -63,8 +59,9 @@ class Tensor {
   int64_t offset() const { return impl_->offset; }
   DType dtype() const { return impl_->dtype; }
   int64_t dim() const { return static_cast<int64_t>(impl_->shape.size()); }
-  int64_t size(int64_t d) const { return impl_->shape[wrap_dim(d, dim())]; }
-  int64_t stride(int64_t d) const { return impl_->strides[wrap_dim(d, dim())]; }
+  // A 0-d tensor has no dims to ask about (wrap_dim alone would accept 0 and -1 for it).
+  int64_t size(int64_t d) const { return impl_->shape[checked_dim(d)]; }
+  int64_t stride(int64_t d) const { return impl_->strides[checked_dim(d)]; }
   int64_t numel() const { return numel_of(impl_->shape); }
   size_t itemsize() const { return cg::itemsize(impl_->dtype); }
   bool is_contiguous() const;
@@ -73,6 +70,10 @@ class Tensor {
 
   char* data_bytes() const {
     return static_cast<char*>(impl_->storage->data()) + impl_->offset * static_cast<int64_t>(itemsize());
+  }
+  int64_t checked_dim(int64_t d) const {
+    if (dim() == 0) throw IndexError(msg("Dimension specified as ", d, " but tensor has no dimensions"));
+    return wrap_dim(d, dim());
   }
   template <typename T> T* data() const { return reinterpret_cast<T*>(data_bytes()); }
   const std::shared_ptr<Storage>& storage() const { return impl_->storage; }

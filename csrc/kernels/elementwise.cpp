@@ -9,6 +9,16 @@
 namespace cg::kernels {
 
 Shape broadcast_strides(const Tensor& t, const Shape& shape) {
+  // Callers size `out` by broadcasting; an operand that does not broadcast to it is a bug upstream,
+  // reported instead of reading or writing out of bounds.
+  bool ok = t.shape().size() <= shape.size();
+  for (size_t i = 0; ok && i < t.shape().size(); ++i) {
+    const int64_t have = t.shape()[i], want = shape[shape.size() - t.shape().size() + i];
+    ok = have == want || have == 1;
+  }
+  if (!ok)
+    throw RuntimeError(msg("output with shape ", shape_str(shape), " doesn't match the broadcast shape ",
+                           shape_str(broadcast_shapes(shape, t.shape()))));
   Shape out(shape.size(), 0);
   size_t off = shape.size() - t.shape().size();
   for (size_t i = 0; i < t.shape().size(); ++i)
@@ -307,7 +317,8 @@ void clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi, 
     using T = scalar_t;
     const T l = lo ? static_cast<T>(*lo) : T(0);
     const T h = hi ? static_cast<T>(*hi) : T(0);
-    if (lo && hi) map<T, T>(out, in, [l, h](T v) { return v != v ? v : (v < l ? l : (v > h ? h : v)); });
+    // min(max(v, lo), hi): when lo > hi every element becomes hi, as in PyTorch.
+    if (lo && hi) map<T, T>(out, in, [l, h](T v) { return v != v ? v : ((v < l ? l : v) > h ? h : (v < l ? l : v)); });
     else if (lo) map<T, T>(out, in, [l](T v) { return v != v ? v : (v < l ? l : v); });
     else if (hi) map<T, T>(out, in, [h](T v) { return v != v ? v : (v > h ? h : v); });
     else copy(out, x);

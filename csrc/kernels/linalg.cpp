@@ -105,15 +105,19 @@ void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& c) {
 
 void dot(const Tensor& a, const Tensor& b, const Tensor& out) {
   const int64_t n = a.shape()[0];
-  if (a.dtype() == DType::Float32) {
+  // BLAS reads negative or zero increments differently from strides: those take the plain loop.
+  const bool blas_ok = n > 0 && a.strides()[0] > 0 && b.strides()[0] > 0;
+  if (blas_ok && a.dtype() == DType::Float32) {
     *out.data<float>() = scipy_cblas_sdot(n, a.data<float>(), a.strides()[0], b.data<float>(), b.strides()[0]);
-  } else if (a.dtype() == DType::Float64) {
+  } else if (blas_ok && a.dtype() == DType::Float64) {
     *out.data<double>() = scipy_cblas_ddot(n, a.data<double>(), a.strides()[0], b.data<double>(), b.strides()[0]);
   } else {
     CG_DISPATCH_NUMERIC(a.dtype(), "dot", [&] {
-      scalar_t acc = 0;
-      for (int64_t i = 0; i < n; ++i) acc += a.data<scalar_t>()[i * a.strides()[0]] * b.data<scalar_t>()[i * b.strides()[0]];
-      *out.data<scalar_t>() = acc;
+      using Acc = std::conditional_t<std::is_same_v<scalar_t, float>, double, scalar_t>;
+      Acc acc = 0;
+      for (int64_t i = 0; i < n; ++i)
+        acc += static_cast<Acc>(a.data<scalar_t>()[i * a.strides()[0]]) * b.data<scalar_t>()[i * b.strides()[0]];
+      *out.data<scalar_t>() = static_cast<scalar_t>(acc);
     });
   }
 }

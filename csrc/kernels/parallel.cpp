@@ -4,6 +4,8 @@
 
 #include <atomic>
 
+#include "core/errors.h"
+
 extern "C" void scipy_openblas_set_num_threads(int);
 
 namespace cg {
@@ -23,7 +25,7 @@ int get_num_threads() {
 }
 
 void set_num_threads(int n) {
-  if (n < 1) n = 1;
+  if (n < 1) throw RuntimeError("set_num_threads expects a positive integer");
   g_num_threads.store(n, std::memory_order_relaxed);
   scipy_openblas_set_num_threads(n);
 }

@@ -6,7 +6,8 @@
 namespace cg {
 
 int get_num_threads();
-void set_num_threads(int n);  // also sets OpenBLAS's pool so both stay in line
+// Also sets OpenBLAS's pool so both stay in line; RuntimeError unless n >= 1 (as PyTorch).
+void set_num_threads(int n);
 
 // Below this many elements of simple work a loop runs on the calling thread.
 constexpr int64_t kGrainSize = 32768;

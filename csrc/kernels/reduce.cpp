@@ -132,24 +132,24 @@ void reduce_impl(const Tensor& x, const std::vector<bool>& reduced, const Tensor
   if (os.empty()) {
     // Full reduction: split the outermost reduced dim across threads when large.
     if (n_red > kGrainSize && !rs.empty() && get_num_threads() > 1) {
-      const int64_t threads = get_num_threads();
-      std::vector<A> partial(threads, init);
-      // Flatten contiguous input to one run so every chunk is a contiguous slice.
-      if (x.is_contiguous()) {
-        parallel_for(n_red, kGrainSize, [&](int64_t b, int64_t e) {
-          int tid = static_cast<int>(b * threads / n_red);
-          partial[tid] = reduce_run<T, K>(xb + b, e - b, 1, init);
-        });
-      } else {
-        const int64_t n0 = rs[0];
-        Shape rs1(rs.begin() + 1, rs.end()), rst1(rst.begin() + 1, rst.end());
-        parallel_for(n0, 1, [&](int64_t b, int64_t e) {
-          int tid = static_cast<int>(b * threads / n0);
-          A acc = init;
-          for (int64_t i = b; i < e; ++i) acc = reduce_block<T, K>(xb + i * rst[0], rs1, rst1, acc);
-          partial[tid] = acc;
-        });
-      }
+      // One partial result per chunk (chunk c covers [n c / C, n (c + 1) / C)), combined in order.
+      const bool flat = x.is_contiguous();
+      const int64_t n = flat ? n_red : rs[0];
+      const int64_t chunks = std::min<int64_t>(get_num_threads(), flat ? (n + kGrainSize - 1) / kGrainSize : n);
+      std::vector<A> partial(chunks, init);
+      Shape rs1(rs.begin() + 1, rs.end()), rst1(rst.begin() + 1, rst.end());
+      parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {
+        for (int64_t c = cb; c < ce; ++c) {
+          const int64_t b = n * c / chunks, e = n * (c + 1) / chunks;
+          if (flat) {
+            partial[c] = reduce_run<T, K>(xb + b, e - b, 1, init);
+          } else {
+            A acc = init;
+            for (int64_t i = b; i < e; ++i) acc = reduce_block<T, K>(xb + i * rst[0], rs1, rst1, acc);
+            partial[c] = acc;
+          }
+        }
+      });
       A acc = init;
       for (A v : partial) acc = combine<T, K>(acc, v);
       *ob = static_cast<T>(acc);
@@ -208,6 +208,7 @@ void reduce_impl(const Tensor& x, const std::vector<bool>& reduced, const Tensor
 
 void reduce(Reduce op, const Tensor& x, const std::vector<bool>& reduced, const Tensor& out) {
   if (x.numel() == 0) {
+    if (out.numel() == 0) return;
     CG_CHECK(op == Reduce::Sum || op == Reduce::Prod || op == Reduce::Any || op == Reduce::All,
              "Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.");
     fill(out, (op == Reduce::Prod || op == Reduce::All) ? 1 : 0);

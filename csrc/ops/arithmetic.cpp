@@ -40,6 +40,21 @@ struct InputInfo {
 };
 Tensor reduce(const Tensor& g, const InputInfo& info) { return sum_to(g, info.shape, info.dtype); }
 
+// -s and b * alpha keeping the Python kind (an int stays an int, so int tensors stay int).
+Scalar negated(Scalar s) { return s.kind() == ScalarKind::Float ? Scalar(-s.to_double()) : Scalar(-s.to_int()); }
+Scalar scaled(Scalar b, Scalar alpha) {
+  return b.kind() == ScalarKind::Float || alpha.kind() == ScalarKind::Float ? Scalar(b.to_double() * alpha.to_double())
+                                                                              : Scalar(b.to_int() * alpha.to_int());
+}
+
+// PyTorch refuses `-` when either side is bool.
+void check_sub_bool(bool a_bool, bool b_bool) {
+  CG_CHECK(!(a_bool && b_bool), "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                                "`logical_xor()` operator instead.");
+  CG_CHECK(!(a_bool || b_bool), "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                                "to invert a mask, use the `~` or `logical_not()` operator instead.");
+}
+
 }  // namespace
 
 // ---- add / sub -------------------------------------------------------------------------------
@@ -79,9 +94,7 @@ Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
-  CG_CHECK(a.dtype() != DType::Bool || b.dtype() != DType::Bool,
-           "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` "
-           "operator instead.");
+  check_sub_bool(a.dtype() == DType::Bool, b.dtype() == DType::Bool);
   DType dt = result_type(a, b);
   Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape()), dt);
   kernels::add_scaled(cast_data(a, dt), cast_data(b, dt), -alpha.to_double(), out);
@@ -108,9 +121,7 @@ struct ScalarAddBackward : Node {
 
 Tensor add(const Tensor& a, Scalar b, Scalar alpha) {
   DType dt = result_type(a, b);
-  Scalar s = b.kind() == ScalarKind::Float || alpha.kind() == ScalarKind::Float
-                 ? Scalar(b.to_double() * alpha.to_double()) : Scalar(b.to_int() * alpha.to_int());
-  Tensor out = scalar_data(Binary::Add, a, s, dt, dt);
+  Tensor out = scalar_data(Binary::Add, a, scaled(b, alpha), dt, dt);
   if (any_requires_grad({&a})) {
     auto node = make_grad_node<ScalarAddBackward>({&a});
     node->self = InputInfo(a);
@@ -121,13 +132,15 @@ Tensor add(const Tensor& a, Scalar b, Scalar alpha) {
 }
 
 Tensor sub(const Tensor& a, Scalar b, Scalar alpha) {
-  Tensor out = add(a, b.kind() == ScalarKind::Float ? Scalar(-b.to_double()) : Scalar(-b.to_int()), alpha);
+  check_sub_bool(a.dtype() == DType::Bool, b.kind() == ScalarKind::Bool);
+  Tensor out = add(a, negated(b), alpha);
   if (autograd::requires_grad(out) && autograd::GradMode::is_enabled())
     static_cast<ScalarAddBackward*>(autograd::grad_fn(out).get())->node_name = "SubBackward0";
   return out;
 }
 
 Tensor rsub(const Tensor& a, Scalar b) {
+  check_sub_bool(a.dtype() == DType::Bool, b.kind() == ScalarKind::Bool);
   DType dt = result_type(a, b);
   Tensor out = scalar_data(Binary::Sub, a, b, dt, dt, /*scalar_first=*/true);
   if (any_requires_grad({&a})) {
@@ -247,7 +260,7 @@ struct RdivBackward : Node {  // c / x: d/dx = -c / x^2 = -out / x
     return {reduce(neg(div(mul(g[0], y), x)), self)};
   }
   void release_saved() override { self_.release(); result_.release(); }
-  std::string name() const override { return "DivBackward0"; }
+  std::string name() const override { return "MulBackward0"; }  // PyTorch computes c / x as x.reciprocal() * c
 };
 
 Tensor rdiv(const Tensor& a, Scalar b) {
@@ -282,8 +295,11 @@ struct PowBackward0 : Node {  // x ** c
   std::string name() const override { return "PowBackward0"; }
 };
 
+static const char* kPowBool = "\"pow\" not implemented for 'Bool'";
+
 Tensor pow(const Tensor& a, Scalar b) {
   DType dt = result_type(a, b);
+  if (dt == DType::Bool) return b.to_int() ? clone(autograd::detach(a)) : Tensor::full(a.shape(), true, DType::Bool);
   if (!is_floating(dt) && b.kind() == ScalarKind::Int && b.to_int() < 0)
     throw RuntimeError("Integers to negative integer powers are not allowed.");
   Tensor out = scalar_data(Binary::Pow, a, b, dt, dt);
@@ -303,11 +319,17 @@ struct PowBackward1 : Node {  // x ** y
   TensorList apply(TensorList&& g) override {
     TensorList r(2);
     Tensor x = self_.unpack(*this), y = exponent_.unpack(*this);
-    if (should_compute_output(0)) r[0] = reduce(mul(g[0], mul(y, pow(x, sub(y, 1)))), self);
+    if (should_compute_output(0)) {
+      // y == 0 contributes 0 (not 0 * x^-1, nan at x == 0), as in PyTorch.
+      Tensor d = mul(y, pow(x, sub(y, 1)));
+      Tensor y_zero = compare(static_cast<int>(Binary::Eq), y, Scalar(0.0));
+      r[0] = reduce(mul(g[0], where(y_zero, Tensor::zeros({}, d.dtype()), d)), self);
+    }
     if (should_compute_output(1)) {
       Tensor out = result_.unpack(*this);
       // 0 ** y contributes 0 (not nan) to dy for y >= 0, as in PyTorch.
-      Tensor zero_base = compare(static_cast<int>(Binary::Eq), x, Scalar(0.0));
+      Tensor zero_base = compare(static_cast<int>(Binary::LogicalAnd), compare(static_cast<int>(Binary::Eq), x, Scalar(0.0)),
+                                 compare(static_cast<int>(Binary::Ge), y, Scalar(0.0)));
       Tensor term = where(zero_base, Tensor::zeros({}, out.dtype()), mul(out, log(x)));
       r[1] = reduce(mul(g[0], term), exponent);
     }
@@ -319,6 +341,7 @@ struct PowBackward1 : Node {  // x ** y
 
 Tensor pow(const Tensor& a, const Tensor& b) {
   DType dt = result_type(a, b);
+  CG_CHECK(dt != DType::Bool, kPowBool);
   Tensor out = binary_data(Binary::Pow, a, b, dt, dt);
   if (any_requires_grad({&a, &b})) {
     auto node = make_grad_node<PowBackward1>({&a, &b});
@@ -337,6 +360,10 @@ struct PowBackward2 : Node {  // c ** y
   InputInfo exponent;
   double base = 1;
   TensorList apply(TensorList&& g) override {
+    if (base == 0.0) {  // 0 ** y: PyTorch's gradient is 0 where y >= 0 (log(0) * 0 otherwise)
+      Tensor y = result_.unpack(*this);
+      return {reduce(Tensor::zeros(y.shape(), y.dtype()), exponent)};
+    }
     return {reduce(mul(g[0], mul(result_.unpack(*this), std::log(base))), exponent)};
   }
   void release_saved() override { result_.release(); }
@@ -345,6 +372,7 @@ struct PowBackward2 : Node {  // c ** y
 
 Tensor pow(Scalar a, const Tensor& b) {
   DType dt = result_type(b, a);
+  CG_CHECK(dt != DType::Bool, kPowBool);
   Tensor out = scalar_data(Binary::Pow, b, a, dt, dt, true);
   if (any_requires_grad({&b})) {
     auto node = make_grad_node<PowBackward2>({&b});
@@ -533,8 +561,12 @@ struct ClampBackward1 : Node {
 
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   CG_CHECK(lo || hi, "torch.clamp: At least one of 'min' or 'max' must not be None");
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  kernels::clamp(x, lo, hi, out);
+  auto is_int = [](double v) { return v == static_cast<double>(static_cast<int64_t>(v)); };
+  DType dt = x.dtype();
+  if ((lo && !is_int(*lo)) || (hi && !is_int(*hi))) dt = promote_with_scalar(dt, ScalarKind::Float);
+  else if (dt == DType::Bool) dt = DType::Int64;
+  Tensor out = Tensor::empty(x.shape(), dt);
+  kernels::clamp(cast_data(x, dt), lo, hi, out);
   if (any_requires_grad({&x})) {
     auto node = make_grad_node<ClampBackward1>({&x});
     node->lo = lo;
@@ -545,10 +577,59 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
   return out;
 }
 
+// Tensor bounds: each of x, min, max gets the gradient where it is the value chosen (min > max picks max).
+struct ClampBackward0 : Node {
+  SavedTensor self_, min_, max_;
+  InputInfo self, lo_info, hi_info;
+  bool has_lo = false, has_hi = false;
+  TensorList apply(TensorList&& g) override {
+    Tensor x = self_.unpack(*this);
+    Tensor lo = has_lo ? min_.unpack(*this) : Tensor(), hi = has_hi ? max_.unpack(*this) : Tensor();
+    auto cmp = [](Binary op, const Tensor& a, const Tensor& b) { return compare(static_cast<int>(op), a, b); };
+    auto land = [&](const Tensor& a, const Tensor& b) { return cmp(Binary::LogicalAnd, a, b); };
+    Tensor zero = Tensor::zeros({}, g[0].dtype());
+    TensorList r(3);
+    if (should_compute_output(0)) {
+      Tensor pass;
+      if (has_lo) pass = cmp(Binary::Ge, x, lo);
+      if (has_hi) pass = pass.defined() ? land(pass, cmp(Binary::Le, x, hi)) : cmp(Binary::Le, x, hi);
+      r[0] = reduce(where(pass, g[0], zero), self);
+    }
+    if (should_compute_output(1)) {
+      Tensor pick = cmp(Binary::Lt, x, lo);
+      if (has_hi) pick = land(pick, cmp(Binary::Lt, lo, hi));
+      r[1] = reduce(where(pick, g[0], zero), lo_info);
+    }
+    if (should_compute_output(2)) {
+      Tensor pick = cmp(Binary::Gt, x, hi);
+      if (has_lo) pick = cmp(Binary::LogicalOr, pick, cmp(Binary::Lt, hi, lo));
+      r[2] = reduce(where(pick, g[0], zero), hi_info);
+    }
+    return r;
+  }
+  void release_saved() override { self_.release(); min_.release(); max_.release(); }
+  std::string name() const override { return "ClampBackward0"; }
+};
+
 Tensor clamp(const Tensor& x, const Tensor& lo, const Tensor& hi) {
-  Tensor out = x;
-  if (lo.defined()) out = maximum(out, lo);
-  if (hi.defined()) out = minimum(out, hi);
+  CG_CHECK(lo.defined() || hi.defined(), "torch.clamp: At least one of 'min' or 'max' must not be None");
+  Tensor out;
+  {
+    autograd::GradModeGuard no_grad(false);
+    out = x;
+    if (lo.defined()) out = maximum(out, lo);
+    if (hi.defined()) out = minimum(out, hi);
+  }
+  if (any_requires_grad({&x, &lo, &hi})) {
+    auto node = make_grad_node<ClampBackward0>({&x, &lo, &hi});
+    node->self = InputInfo(x);
+    node->self_ = SavedTensor(x, false);
+    node->has_lo = lo.defined();
+    node->has_hi = hi.defined();
+    if (lo.defined()) { node->lo_info = InputInfo(lo); node->min_ = SavedTensor(lo, false); }
+    if (hi.defined()) { node->hi_info = InputInfo(hi); node->max_ = SavedTensor(hi, false); }
+    set_history(out, node);
+  }
   return out;
 }
 
@@ -584,6 +665,11 @@ namespace {
 template <typename Fast, typename Recorded>
 Tensor& inplace(Tensor& self, std::initializer_list<const Tensor*> others, DType result_dtype, const Fast& fast,
                 const Recorded& recorded) {
+  for (const Tensor* o : others) {  // the result is written into self: it may not grow
+    Shape b = broadcast_shapes(self.shape(), o->shape());
+    CG_CHECK(b == self.shape(), "output with shape ", shape_str(self.shape()), " doesn't match the broadcast shape ",
+             shape_str(b));
+  }
   check_can_cast(result_dtype, self.dtype());
   if (inplace_records(self, others)) {
     commit_inplace(self, to_dtype(recorded(), self.dtype()));
@@ -602,14 +688,16 @@ Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha) {
 }
 Tensor& add_(Tensor& self, Scalar other, Scalar alpha) {
   return inplace(self, {}, result_type(self, other),
-                 [&] { kernels::binary_scalar(Binary::Add, self, Scalar(other.to_double() * alpha.to_double()), self); },
+                 [&] { kernels::binary_scalar(Binary::Add, self, scaled(other, alpha), self); },
                  [&] { return add(self, other, alpha); });
 }
 Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
-  return add_(self, other, Scalar(-alpha.to_double()));
+  check_sub_bool(self.dtype() == DType::Bool, other.dtype() == DType::Bool);
+  return add_(self, other, negated(alpha));
 }
 Tensor& sub_(Tensor& self, Scalar other, Scalar alpha) {
-  return add_(self, Scalar(-other.to_double()), alpha);
+  check_sub_bool(self.dtype() == DType::Bool, other.kind() == ScalarKind::Bool);
+  return add_(self, negated(other), alpha);
 }
 Tensor& mul_(Tensor& self, const Tensor& other) {
   return inplace(self, {&other}, result_type(self, other),

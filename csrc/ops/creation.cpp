@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <random>
+#include <sstream>
 
 #include "kernels/elementwise.h"
 #include "ops/common.h"
@@ -32,14 +33,21 @@ struct CloneBackward0 : Node {
   std::string name() const override { return "CloneBackward0"; }
 };
 
-Tensor clone(const Tensor& t) {
-  Tensor out = Tensor::empty(t.shape(), t.dtype());
+// A row-major copy, or (keep_layout) one with t's strides when t is dense (PyTorch's
+// memory_format=preserve: a transposed tensor clones to a transposed tensor).
+static Tensor copy_of(const Tensor& t, bool keep_layout) {
+  bool keep = keep_layout && !t.is_contiguous() && t.is_non_overlapping_and_dense();
+  for (int64_t s : t.strides()) keep = keep && s >= 0;
+  Tensor out = keep ? Tensor::empty({t.numel()}, t.dtype()).as_strided(t.shape(), t.strides(), 0)
+                    : Tensor::empty(t.shape(), t.dtype());
   kernels::copy(out, t);
   if (autograd::any_requires_grad({&t})) autograd::set_history(out, autograd::make_grad_node<CloneBackward0>({&t}));
   return out;
 }
 
-Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone(t); }
+Tensor clone(const Tensor& t) { return copy_of(t, true); }
+
+Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : copy_of(t, false); }
 
 Tensor detach(const Tensor& t) { return autograd::detach(t); }
 
@@ -101,6 +109,28 @@ void manual_seed(uint64_t seed) {
   t_gen.seed = seed;
 }
 uint64_t initial_seed() { return t_gen.seed; }
+
+std::vector<uint64_t> get_rng_state() {
+  std::ostringstream os;
+  os << t_gen.engine;  // the standard's textual form: the state words, then the position
+  std::istringstream is(os.str());
+  std::vector<uint64_t> state;
+  for (uint64_t word; is >> word;) state.push_back(word);
+  state.push_back(t_gen.seed);
+  return state;
+}
+
+void set_rng_state(const std::vector<uint64_t>& state) {
+  CG_CHECK(state.size() >= 2, "set_rng_state: invalid generator state (", state.size(), " words)");
+  std::ostringstream os;
+  for (size_t i = 0; i + 1 < state.size(); ++i) os << state[i] << ' ';
+  std::istringstream is(os.str());
+  std::mt19937_64 engine;
+  is >> engine;
+  CG_CHECK(!is.fail(), "set_rng_state: invalid generator state (", state.size(), " words)");
+  t_gen.engine = engine;
+  t_gen.seed = state.back();
+}
 
 Tensor& uniform_(Tensor& t, double lo, double hi) {
   Tensor tmp = Tensor::empty(t.shape(), t.dtype());

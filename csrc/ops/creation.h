@@ -1,6 +1,7 @@
 // Creation and conversion: dtype casts, copies, random numbers, ranges.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -18,6 +19,10 @@ Tensor eye(int64_t n, int64_t m, DType dtype);
 // The generator: a per-process Philox-free, documented PCG64-style stream (see creation.cpp).
 void manual_seed(uint64_t seed);
 uint64_t initial_seed();
+// The generator's whole state (the Mersenne Twister's words, its position, then the seed), so a
+// computation can be replayed with the same random numbers (checkpointing with dropout).
+std::vector<uint64_t> get_rng_state();
+void set_rng_state(const std::vector<uint64_t>& state);
 Tensor rand(const Shape& shape, DType dtype);
 Tensor randn(const Shape& shape, DType dtype);
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype);

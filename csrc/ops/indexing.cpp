@@ -69,11 +69,18 @@ struct IndexSelectBackward0 : Node {
 };
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
-  check_index_dtype(index, "index_select");
+  CG_CHECK(index.dtype() == DType::Int64, "index_select(): Expected dtype int32 or int64 for index");
   CG_CHECK_INDEX(index.dim() <= 1, "index_select(): Index is supposed to be a vector");
   int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : 0;
   const int64_t size = x.dim() ? x.shape()[d] : 1;
-  Tensor idx = kernels::checked_index(index, size, d);
+  CG_CHECK(x.dim() > 0 || index.numel() == 1, "index_select(): Index to scalar can have only 1 value, got ",
+           index.numel(), " value(s)");
+  Tensor idx;
+  try {
+    idx = kernels::checked_index(index, size, d);
+  } catch (const IndexError&) {
+    throw IndexError("index out of range in self");
+  }
   Shape oshape = x.shape();
   if (x.dim()) oshape[d] = idx.numel();
   Tensor out = Tensor::empty(oshape, x.dtype());
@@ -109,8 +116,30 @@ struct IndexAddBackward0 : Node {
   std::string name() const override { return "IndexAddBackward0"; }
 };
 
+static void check_index_rows(const Tensor& x, int64_t d, const Tensor& index, const Tensor& src, const char* op) {
+  CG_CHECK_INDEX(index.dim() <= 1, op, "(): Index is supposed to be a vector, but got dim: ", index.dim(),
+                 " with type: ", index.dtype() == DType::Int64 ? "Long" : "Float", " and size: ", shape_str(index.shape()));
+  CG_CHECK(index.dtype() == DType::Int64, op, "(): Expected dtype int32/int64 for index");
+  CG_CHECK(x.dim() == src.dim() || (x.dim() <= 1 && src.dim() <= 1),
+           "source tensor shape must match self tensor shape, excluding the specified dimension. Got self.shape = ",
+           shape_str(x.shape()), " source.shape = ", shape_str(src.shape()));
+  const int64_t n_src = src.dim() ? src.shape()[d] : 1;
+  CG_CHECK(index.numel() == n_src, op, "(): Number of indices (", index.numel(), ") should be equal to source.size(dim): (",
+           n_src, "), for dim: ", d);
+  for (int64_t k = 0; k < x.dim(); ++k)
+    CG_CHECK(k == d || x.shape()[k] == src.shape()[k],
+             "source tensor shape must match self tensor shape, excluding the specified dimension. Got self.shape = ",
+             shape_str(x.shape()), " source.shape = ", shape_str(src.shape()));
+  try {
+    kernels::checked_index(index, x.dim() ? x.shape()[d] : 1, d);
+  } catch (const IndexError& e) {
+    throw RuntimeError(e.what());
+  }
+}
+
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
   int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : 0;
+  check_index_rows(x, d, index, src, "index_add_");
   Tensor out = rows_op(x, d, index, src, true);
   if (any_requires_grad({&x, &src})) {
     auto node = make_grad_node<IndexAddBackward0>({&x, nullptr, &src});
@@ -140,6 +169,7 @@ struct IndexCopyBackward0 : Node {
 
 Tensor index_copy(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
   int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : 0;
+  check_index_rows(x, d, index, src, "index_copy_");
   Tensor out = rows_op(x, d, index, src, false);
   if (any_requires_grad({&x, &src})) {
     auto node = make_grad_node<IndexCopyBackward0>({&x, nullptr, &src});
@@ -163,13 +193,29 @@ struct GatherBackward0 : Node {
 };
 
 static void check_gather_shapes(const Tensor& x, int64_t dim, const Tensor& index, const char* op) {
-  check_index_dtype(index, op);
+  CG_CHECK(index.dtype() == DType::Int64, op, "(): Expected dtype int32/int64 for index");
   CG_CHECK(index.dim() == x.dim() || (index.dim() <= 1 && x.dim() <= 1),
            "Index tensor must have the same number of dimensions as input tensor");
-  for (int64_t d = 0; d < index.dim(); ++d)
+  for (int64_t d = 0; d < index.dim() && x.dim() > 0; ++d)
     CG_CHECK(d == dim || index.shape()[d] <= x.shape()[d], "Size does not match at dimension ", d,
              " expected index ", shape_str(index.shape()), " to be no larger than self ", shape_str(x.shape()),
              " apart from dimension ", dim);
+}
+
+static void check_scatter_shapes(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  CG_CHECK(index.dtype() == DType::Int64, "scatter(): Expected dtype int32/int64 for index");
+  CG_CHECK(x.dtype() == src.dtype(), "scatter(): Expected self.dtype to be equal to src.dtype");
+  CG_CHECK(index.dim() == x.dim() || (index.dim() <= 1 && x.dim() <= 1),
+           "Index tensor must have the same number of dimensions as self tensor");
+  CG_CHECK(index.dim() == src.dim() || (index.dim() <= 1 && src.dim() <= 1),
+           "Index tensor must have the same number of dimensions as src tensor");
+  bool ok = true;
+  for (int64_t d = 0; d < index.dim(); ++d) {
+    const int64_t xs = x.dim() ? x.shape()[d] : 1, ss = src.dim() ? src.shape()[d] : 1;
+    if ((d != dim && index.shape()[d] > xs) || index.shape()[d] > ss) ok = false;
+  }
+  CG_CHECK(ok, "Expected index ", shape_str(index.shape()), " to be no larger than self ", shape_str(x.shape()),
+           " apart from dimension ", dim, " and to be no larger size than src ", shape_str(src.shape()));
 }
 
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
@@ -189,6 +235,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 
 struct ScatterBackward : Node {
   SavedTensor index_;
+  Shape src_shape;
   int64_t dim = 0;
   bool accumulate = true;
   TensorList apply(TensorList&& g) override {
@@ -196,7 +243,16 @@ struct ScatterBackward : Node {
     Tensor idx = index_.unpack(*this);
     if (should_compute_output(0))
       r[0] = accumulate ? g[0] : scatter(g[0], dim, idx, Tensor::zeros(idx.shape(), g[0].dtype()));
-    if (should_compute_output(2)) r[2] = gather(g[0], dim, idx);
+    if (should_compute_output(2)) {
+      Tensor gs = gather(g[0], dim, idx);
+      for (int64_t d = 0; d < gs.dim(); ++d) {  // src may be larger than index: zeros beyond it
+        if (gs.shape()[d] == src_shape[d]) continue;
+        Shape pad = gs.shape();
+        pad[d] = src_shape[d] - gs.shape()[d];
+        gs = cat({gs, Tensor::zeros(pad, gs.dtype())}, d);
+      }
+      r[2] = gs;
+    }
     return r;
   }
   void release_saved() override { index_.release(); }
@@ -205,13 +261,14 @@ struct ScatterBackward : Node {
 
 static Tensor scatter_impl(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, bool accumulate) {
   int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : 0;
-  check_gather_shapes(x, d, index, accumulate ? "scatter_add" : "scatter");
+  check_scatter_shapes(x, d, index, src);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   kernels::copy(out, x);
-  kernels::scatter(out, d, index, cast_data(src, x.dtype()), accumulate);
+  kernels::scatter(out, d, index, src, accumulate);
   if (any_requires_grad({&x, &src})) {
     auto node = make_grad_node<ScatterBackward>({&x, nullptr, &src});
     node->index_ = SavedTensor(index, false);
+    node->src_shape = src.shape();
     node->dim = d;
     node->accumulate = accumulate;
     set_history(out, node);
@@ -227,14 +284,40 @@ Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& 
 }
 
 // ---- masks -----------------------------------------------------------------------------------
+// PyTorch names the Scalar overload ...0 and the Tensor one ...1; the bindings pass numbers as
+// untracked 0-d tensors, so a value that requires grad is taken as the Tensor form.
+struct MaskedFillBackward0 : Node {
+  SavedTensor mask_;
+  Shape self_shape;
+  DType value_dtype = DType::Float32;
+  bool tensor_value = false;
+  TensorList apply(TensorList&& g) override {
+    Tensor mask = mask_.unpack(*this);
+    Tensor zero = Tensor::zeros({}, g[0].dtype());
+    TensorList r(3);
+    if (should_compute_output(0)) r[0] = sum_to(where(mask, zero, g[0]), self_shape, g[0].dtype());
+    if (should_compute_output(2)) r[2] = sum_to(where(mask, g[0], zero), Shape{}, value_dtype);
+    return r;
+  }
+  void release_saved() override { mask_.release(); }
+  std::string name() const override { return tensor_value ? "MaskedFillBackward1" : "MaskedFillBackward0"; }
+};
+
 Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
   CG_CHECK(mask.dtype() == DType::Bool, "masked_fill_ only supports boolean masks, but got mask with dtype ",
-           dtype_name(mask.dtype()));
+           mask.dtype() == DType::Int64 ? "long int" : mask.dtype() == DType::Float32 ? "float" : "double");
   CG_CHECK(value.dim() == 0, "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with ",
            value.dim(), " dimension(s).");
-  Tensor v = value.dtype() == x.dtype() ? value : to_dtype(value, x.dtype());
-  Tensor out = where(mask, v, x);
-  CG_CHECK(out.shape() == x.shape(), "The size of the mask must match the size of the tensor");
+  Tensor out = Tensor::empty(broadcast_shapes(x.shape(), mask.shape()), x.dtype());
+  kernels::where(mask, cast_data(value, x.dtype()), x, out);
+  if (any_requires_grad({&x, &value})) {
+    auto node = make_grad_node<MaskedFillBackward0>({&x, &mask, &value});
+    node->mask_ = SavedTensor(mask, false);
+    node->self_shape = x.shape();
+    node->value_dtype = value.dtype();
+    node->tensor_value = autograd::requires_grad(value);
+    set_history(out, node);
+  }
   return out;
 }
 
@@ -262,11 +345,16 @@ Parsed parse(const Tensor& x, const std::vector<IndexItem>& items) {
       has_ellipsis = true;
     } else if (std::holds_alternative<NoneIndex>(it)) {
     } else if (auto* t = std::get_if<Tensor>(&it)) {
-      consumed += t->dtype() == DType::Bool ? std::max<int64_t>(t->dim(), 1) : 1;
+      consumed += t->dtype() == DType::Bool ? t->dim() : 1;  // a 0-d bool adds a dim, like None
     } else {
       consumed += 1;
     }
   }
+  if (x.dim() == 0)
+    for (const auto& it : items)
+      CG_CHECK_INDEX(!std::holds_alternative<int64_t>(it),
+                     "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to "
+                     "convert a 0-dim tensor to a number");
   CG_CHECK_INDEX(consumed <= x.dim(), "too many indices for tensor of dimension ", x.dim());
   Parsed p;
   Tensor v = x;
@@ -290,9 +378,11 @@ Parsed parse(const Tensor& x, const std::vector<IndexItem>& items) {
       const Tensor& t = std::get<Tensor>(it);
       if (t.dtype() == DType::Bool) {
         if (t.dim() == 0) {
-          // x[True] adds a dim of size 1; x[False] one of size 0.
+          // x[True] adds a dim of size 1, x[False] one of size 0; advanced indexing (a copy).
           v = unsqueeze(v, d);
-          if (t.item_double() == 0) v = slice(v, d, 0, 0, 1);
+          for (auto& a : p.adv)
+            if (a.first >= d) ++a.first;
+          p.adv.emplace_back(d, t.item_double() != 0 ? Tensor::zeros({1}, DType::Int64) : Tensor::zeros({0}, DType::Int64));
           ++d;
           continue;
         }
@@ -303,7 +393,7 @@ Parsed parse(const Tensor& x, const std::vector<IndexItem>& items) {
         Tensor nz = kernels::nonzero(t);
         for (int64_t k = 0; k < t.dim(); ++k) {
           Tensor col = nz.as_strided({nz.shape()[0]}, {nz.strides()[0]}, nz.offset() + k);
-          p.adv.emplace_back(d + k, cast_data(clone(col), DType::Int64));
+          p.adv.emplace_back(d + k, contiguous(col));
         }
         d += t.dim();
       } else {
@@ -363,11 +453,87 @@ Tensor as_rows(const Tensor& v, const AdvLayout& L) {
 
 }  // namespace
 
+static Tensor advanced_index(const Tensor& v, const AdvLayout& L);
+
+Shape permuted_shape(const Tensor& v, const AdvLayout& L) {
+  Shape s;
+  for (int64_t d : L.perm) s.push_back(v.shape()[d]);
+  return s;
+}
+std::vector<int64_t> inverse_perm(const AdvLayout& L) {
+  std::vector<int64_t> inv(L.perm.size());
+  for (size_t i = 0; i < L.perm.size(); ++i) inv[L.perm[i]] = static_cast<int64_t>(i);
+  return inv;
+}
+
+// x[adv] = value: the overwritten elements of x get no gradient; value gets g[adv] (summed
+// over its broadcast dims). Both are written with differentiable ops.
+struct IndexPutBackward0 : Node {
+  AdvLayout L;
+  Shape self_shape, value_shape;
+  DType value_dtype = DType::Float32;
+  TensorList apply(TensorList&& g) override {
+    TensorList r(2);
+    if (should_compute_output(0)) {
+      Tensor rows = as_rows(g[0], L);
+      Tensor cleared = index_copy(rows, 0, L.rows, Tensor::zeros({L.rows.numel(), rows.shape()[1]}, g[0].dtype()));
+      r[0] = permute(reshape(cleared, permuted_shape(g[0], L)), inverse_perm(L));
+    }
+    if (should_compute_output(1)) r[1] = sum_to(advanced_index(g[0], L), value_shape, value_dtype);
+    return r;
+  }
+  std::string name() const override { return "IndexPutBackward0"; }
+};
+
+// Gradient of advanced indexing: the rows picked by the index get the gradient added back
+// (index_add, whose own VJP is index_select, so higher orders follow).
+struct IndexBackward0 : Node {
+  AdvLayout L;
+  Shape view_shape;
+  TensorList apply(TensorList&& g) override {
+    Tensor gi = g[0];
+    const int64_t ni = static_cast<int64_t>(L.index_shape.size());
+    if (L.insert_at > 0) {  // [before, index dims, after] -> [index dims, before, after]
+      std::vector<int64_t> perm;
+      for (int64_t i = 0; i < ni; ++i) perm.push_back(L.insert_at + i);
+      for (int64_t i = 0; i < L.insert_at; ++i) perm.push_back(i);
+      for (int64_t i = L.insert_at + ni; i < gi.dim(); ++i) perm.push_back(i);
+      gi = permute(gi, perm);
+    }
+    const int64_t cols = numel_of(L.rest_shape);
+    Shape pshape;
+    for (int64_t d : L.perm) pshape.push_back(view_shape[d]);
+    int64_t n_rows = 1;
+    for (size_t i = 0; i + L.rest_shape.size() < pshape.size(); ++i) n_rows *= pshape[i];
+    Tensor rows = index_add(Tensor::zeros({n_rows, cols}, gi.dtype()), 0, L.rows, reshape(gi, {-1, cols}));
+    std::vector<int64_t> inv(L.perm.size());
+    for (size_t i = 0; i < L.perm.size(); ++i) inv[L.perm[i]] = static_cast<int64_t>(i);
+    return {permute(reshape(rows, pshape), inv)};
+  }
+  std::string name() const override { return "IndexBackward0"; }
+};
+
 Tensor index(const Tensor& x, const std::vector<IndexItem>& items) {
   Parsed p = parse(x, items);
-  if (p.adv.empty()) return p.view;
+  if (p.adv.empty()) return p.view.is_same(x) ? alias(x) : p.view;
   AdvLayout L = layout(p.view, p.adv);
-  Tensor picked = index_select(as_rows(p.view, L), 0, L.rows);  // [n, cols]
+  Tensor out;
+  {
+    autograd::GradModeGuard no_grad(false);  // a plain result: no history, not a view
+    out = advanced_index(p.view, L);
+  }
+  if (any_requires_grad({&p.view})) {
+    auto node = make_grad_node<IndexBackward0>({&p.view});
+    node->L = L;
+    node->view_shape = p.view.shape();
+    set_history(out, node);
+  }
+  return out;
+}
+
+// x[adv] on the rows layout (callers turn grad mode off).
+static Tensor advanced_index(const Tensor& v, const AdvLayout& L) {
+  Tensor picked = index_select(as_rows(v, L), 0, L.rows);  // [n, cols]
   Shape out_shape = L.index_shape;
   out_shape.insert(out_shape.end(), L.rest_shape.begin(), L.rest_shape.end());
   Tensor out = reshape(picked, out_shape);
@@ -432,13 +598,18 @@ void index_put_(Tensor& x, const std::vector<IndexItem>& items, const Tensor& va
     }
     return;
   }
-  Tensor rows = as_rows(target, L);
-  Tensor updated = index_copy(rows, 0, L.rows, to_dtype(val_rows, x.dtype()));
-  Shape pshape;
-  for (int64_t d : L.perm) pshape.push_back(target.shape()[d]);
-  std::vector<int64_t> inv(L.perm.size());
-  for (size_t i = 0; i < L.perm.size(); ++i) inv[L.perm[i]] = static_cast<int64_t>(i);
-  Tensor result = permute(reshape(updated, pshape), inv);
+  Tensor result;
+  {
+    autograd::GradModeGuard no_grad(false);
+    Tensor updated = index_copy(as_rows(target, L), 0, L.rows, cast_data(val_rows, x.dtype()));
+    result = contiguous(permute(reshape(updated, permuted_shape(target, L)), inverse_perm(L)));
+  }
+  auto node = make_grad_node<IndexPutBackward0>({&target, &value});
+  node->L = L;
+  node->self_shape = target.shape();
+  node->value_shape = value.shape();
+  node->value_dtype = value.dtype();
+  set_history(result, node);
   commit_inplace(target, result);
 }
 

@@ -55,14 +55,18 @@ void check_inplace(const Tensor& self) {
 
 bool inplace_records(const Tensor& self, std::initializer_list<const Tensor*> others) {
   check_inplace(self);
+  autograd::clear_inplace_target();
   if (!autograd::GradMode::is_enabled()) return false;
-  if (needs(self)) return true;
+  bool records = needs(self);
   for (const Tensor* t : others)
-    if (t && needs(*t)) return true;
-  return false;
+    if (t && needs(*t)) records = true;
+  // The out-of-place computation that follows must not save tensors the write-back overwrites.
+  if (records) autograd::set_inplace_target(self);
+  return records;
 }
 
 void commit_inplace(const Tensor& self, const Tensor& result) {
+  autograd::clear_inplace_target();
   kernels::copy(self, result);
   self.bump_version();
   if (!autograd::requires_grad(result)) return;
@@ -80,6 +84,12 @@ void commit_inplace(const Tensor& self, const Tensor& result) {
     bm.output_nr = 0;
     bm.requires_grad = false;
     node->output_meta.push_back({base.shape(), base.dtype()});
+    // The view's own history is rebuilt from the base's new one when next used
+    // (AsStridedBackward0 of CopySlices, as in PyTorch).
+    m.grad_fn = nullptr;
+    m.output_nr = 0;
+    m.requires_grad = false;
+    return;
   }
   const autograd::AutogradMeta* rm = autograd::meta(result);
   m.grad_fn = rm->grad_fn;

@@ -86,9 +86,8 @@ struct BmmBackward0 : Node {
 Tensor bmm(const Tensor& a, const Tensor& b) {
   CG_CHECK(a.dim() == 3, "batch1 must be a 3D tensor");
   CG_CHECK(b.dim() == 3, "batch2 must be a 3D tensor");
-  CG_CHECK(a.shape()[0] == b.shape()[0], "batch1 and batch2 must have same number of batches, got ", a.shape()[0],
-           " and ", b.shape()[0]);
-  CG_CHECK(a.shape()[2] == b.shape()[1], "Expected size for first two dimensions of batch2 tensor to be: [",
+  CG_CHECK(a.shape()[0] == b.shape()[0] && a.shape()[2] == b.shape()[1],
+           "Expected size for first two dimensions of batch2 tensor to be: [",
            a.shape()[0], ", ", a.shape()[2], "] but got: [", b.shape()[0], ", ", b.shape()[1], "].");
   check_same_dtype(a, b);
   Tensor out = Tensor::empty({a.shape()[0], a.shape()[1], b.shape()[2]}, a.dtype());
@@ -133,58 +132,127 @@ Tensor dot(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+struct MvBackward0 : Node {
+  SavedTensor self_, vec_;
+  TensorList apply(TensorList&& g) override {
+    TensorList r(2);
+    if (should_compute_output(0)) r[0] = outer(g[0], vec_.unpack(*this));
+    if (should_compute_output(1)) r[1] = mv(t(self_.unpack(*this)), g[0]);
+    return r;
+  }
+  void release_saved() override { self_.release(); vec_.release(); }
+  std::string name() const override { return "MvBackward0"; }
+};
+
 Tensor mv(const Tensor& a, const Tensor& v) {
   CG_CHECK(a.dim() == 2 && v.dim() == 1, "vector + matrix @ vector expected, got ", a.dim(), ", ", v.dim());
   CG_CHECK(a.shape()[1] == v.shape()[0], "size mismatch, got input (", a.shape()[0], "), mat (", a.shape()[0], "x",
            a.shape()[1], "), vec (", v.shape()[0], ")");
-  return squeeze(mm(a, unsqueeze(v, 1)), {1});
+  check_same_dtype(a, v);
+  Tensor out = Tensor::empty({a.shape()[0], 1}, a.dtype());
+  kernels::gemm(a, v.as_strided({v.shape()[0], 1}, {v.strides()[0], 1}, v.offset()), out);
+  out = out.as_strided({a.shape()[0]}, {1}, 0);
+  if (any_requires_grad({&a, &v})) {
+    auto node = make_grad_node<MvBackward0>({&a, &v});
+    node->self_ = save_if(needs(v), a);
+    node->vec_ = save_if(needs(a), v);
+    set_history(out, node);
+  }
+  return out;
 }
 
+// PyTorch computes outer as a.reshape(-1, 1) * b (MulBackward0).
 Tensor outer(const Tensor& a, const Tensor& b) {
-  CG_CHECK(a.dim() == 1 && b.dim() == 1, "outer: expected 1-D tensors");
-  return mul(unsqueeze(a, 1), unsqueeze(b, 0));
+  CG_CHECK(a.dim() == 1, "outer: Expected 1-D argument self, but got ", a.dim(), "-D");
+  CG_CHECK(b.dim() == 1, "outer: Expected 1-D argument vec2, but got ", b.dim(), "-D");
+  return mul(reshape(a, {-1, 1}), b);
 }
+
+struct TraceBackward0 : Node {
+  Shape input_shape;
+  TensorList apply(TensorList&& g) override { return {mul(g[0], eye(input_shape[0], input_shape[1], g[0].dtype()))}; }
+  std::string name() const override { return "TraceBackward0"; }
+};
 
 Tensor trace(const Tensor& x) {
   CG_CHECK(x.dim() == 2, "trace: expected a matrix, but got tensor with dim ", x.dim());
-  return sum(diagonal(x, 0, 0, 1));
+  Tensor out;
+  {
+    autograd::GradModeGuard no_grad(false);
+    out = sum(diagonal(x, 0, 0, 1));
+  }
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<TraceBackward0>({&x});
+    node->input_shape = x.shape();
+    set_history(out, node);
+  }
+  return out;
 }
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
-  CG_CHECK(a.dim() > 0 && b.dim() > 0, "both arguments to matmul need to be at least 1D, but they are ", a.dim(),
-           "D and ", b.dim(), "D");
-  if (a.dim() == 1 && b.dim() == 1) return dot(a, b);
-  if (a.dim() == 2 && b.dim() == 1) return mv(a, b);
-  if (a.dim() == 1 && b.dim() == 2) return squeeze(mm(unsqueeze(a, 0), b), {0});
-  if (a.dim() == 2 && b.dim() == 2) return mm(a, b);
-  if (a.dim() >= 3 && b.dim() <= 2) {
-    // Fold the batch into the rows: one big GEMM instead of many small ones.
-    Tensor b2 = b.dim() == 1 ? unsqueeze(b, 1) : b;
-    Shape lead(a.shape().begin(), a.shape().end() - 1);
-    CG_CHECK(a.shape().back() == b2.shape()[0], "mat1 and mat2 shapes cannot be multiplied (",
-             numel_of(lead), "x", a.shape().back(), " and ", b2.shape()[0], "x", b2.shape()[1], ")");
-    Tensor out = mm(reshape(a, {-1, a.shape().back()}), b2);
-    Shape s = lead;
-    if (b.dim() == 2) s.push_back(b.shape()[1]);
-    return reshape(out, s);
+namespace {
+// PyTorch's rule for folding a >= 3-D operand into a matrix (one mm instead of a bmm).
+bool should_fold(const Tensor& a, const Tensor& b) {
+  const bool a_larger = a.dim() >= b.dim();
+  const Tensor& big = a_larger ? a : b;
+  const int64_t dim_big = big.dim(), dim_small = a_larger ? b.dim() : a.dim();
+  if (!(dim_big >= 3 && dim_small <= 2)) return false;
+  if (autograd::requires_grad(a_larger ? b : a)) return true;
+  if (a.dim() == 2) return false;
+  if (big.numel() == 0) return true;
+  // big (as mT when it is b) must be contiguous over its leading dims.
+  Shape sh = big.shape(), st = big.strides();
+  if (!a_larger) {
+    std::swap(sh[dim_big - 1], sh[dim_big - 2]);
+    std::swap(st[dim_big - 1], st[dim_big - 2]);
   }
-  // General batched case with broadcasting of the batch dims.
-  Tensor a3 = a.dim() == 1 ? unsqueeze(a, 0) : a;
-  Tensor b3 = b.dim() == 1 ? unsqueeze(b, 1) : b;
-  const int64_t n = a3.shape()[a3.dim() - 2], k = a3.shape().back();
-  const int64_t k2 = b3.shape()[b3.dim() - 2], p = b3.shape().back();
-  CG_CHECK(k == k2, "Expected size for first two dimensions of batch2 tensor to be: [", k, ", ", k2, "]");
-  Shape ba(a3.shape().begin(), a3.shape().end() - 2), bb(b3.shape().begin(), b3.shape().end() - 2);
-  Shape batch = broadcast_shapes(ba, bb);
-  const int64_t nb = numel_of(batch);
-  Shape ea = batch, eb = batch;
-  ea.insert(ea.end(), {n, k});
-  eb.insert(eb.end(), {k, p});
-  Tensor out = bmm(reshape(expand(a3, ea), {nb, n, k}), reshape(expand(b3, eb), {nb, k, p}));
-  Shape s = batch;
-  if (a.dim() > 1) s.push_back(n);
-  if (b.dim() > 1) s.push_back(p);
-  return reshape(out, s);
+  for (int64_t i = 0; i < dim_big - 1; ++i)
+    if (st[i] != st[i + 1] * sh[i + 1]) return false;
+  return true;
+}
+}  // namespace
+
+// matmul follows PyTorch's composition (dot / mv / mm / folded mm / broadcast bmm), so results,
+// errors and grad_fn names match.
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  const int64_t da = a.dim(), db = b.dim();
+  CG_CHECK(da > 0 && db > 0, "both arguments to matmul need to be at least 1D, but they are ", da, "D and ", db, "D");
+  if (da == 1 && db == 1) return dot(a, b);
+  if (da == 2 && db == 1) return mv(a, b);
+  if (da == 1 && db == 2) return squeeze_named(mm(unsqueeze(a, 0), b), {0}, "SqueezeBackward4");
+  if (da == 2 && db == 2) return mm(a, b);
+  if (should_fold(a, b)) {
+    const bool trans = db > da;
+    Tensor t1 = trans ? transpose(b, -1, -2) : a;
+    Tensor t2 = !trans ? b : (da == 2 ? t(a) : a);
+    Shape out_shape(t1.shape().begin(), t1.shape().end() - 1);
+    const int64_t folded = numel_of(out_shape);
+    Tensor t1f = reshape(t1, {folded, t1.shape().back()});
+    if (t2.dim() == 2) {
+      out_shape.push_back(t2.shape()[1]);
+      Tensor out = unsafe_view(mm(t1f, t2), out_shape);
+      return trans ? contiguous(transpose(out, -1, -2)) : out;
+    }
+    return unsafe_view(mv(t1f, t2), out_shape);
+  }
+  // Broadcast the batch dims and run one bmm.
+  const int64_t n = da > 1 ? a.shape()[da - 2] : 1, m1 = a.shape().back();
+  const int64_t m2 = db > 1 ? b.shape()[db - 2] : b.shape()[0], p = db > 1 ? b.shape().back() : 1;
+  Shape batch_a(a.shape().begin(), a.shape().begin() + std::max<int64_t>(da - 2, 0));
+  Shape batch_b(b.shape().begin(), b.shape().begin() + std::max<int64_t>(db - 2, 0));
+  Shape out_shape = broadcast_shapes(batch_a, batch_b);
+  const int64_t nb = numel_of(out_shape);
+  Shape ea = out_shape;
+  ea.insert(ea.end(), {n, m1});
+  Tensor a3 = reshape(expand(a, ea), {nb, n, m1});
+  const bool vector_rhs = db == 1;
+  Shape eb = out_shape;
+  if (vector_rhs) eb.push_back(m2);
+  else eb.insert(eb.end(), {m2, p});
+  Tensor b3 = vector_rhs ? unsqueeze(reshape(expand(b, eb), {nb, m2}), 2) : reshape(expand(b, eb), {nb, m2, p});
+  if (da > 1) out_shape.push_back(n);
+  if (db > 1) out_shape.push_back(p);
+  Tensor prod = bmm(a3, b3);
+  return unsafe_view(vector_rhs ? squeeze_named(prod, {-1}, "SqueezeBackward1") : prod, out_shape);
 }
 
 struct AddmmBackward0 : Node {
@@ -202,34 +270,48 @@ struct AddmmBackward0 : Node {
   std::string name() const override { return "AddmmBackward0"; }
 };
 
-Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b) {
-  if (b && x.dim() == 2 && x.dtype() != w.dtype()) {
-    // PyTorch's addmm path (2-D input with a bias) words the dtype error this way.
-    auto word = [](DType t) { return t == DType::Int64 ? "Long" : t == DType::Float32 ? "Float" : t == DType::Float64 ? "Double" : "Bool"; };
-    throw RuntimeError(::cg::msg("mat1 and mat2 must have the same dtype, but got ", word(x.dtype()), " and ", word(w.dtype())));
-  }
-  check_same_dtype(x, w);
-  if (x.dim() != 2 || !b || b->dim() > 1 || b->dtype() != x.dtype()) {
-    Tensor out = matmul(x, t(w));
-    return b ? add(out, *b) : out;
-  }
-  CG_CHECK(x.shape()[1] == w.shape()[1], "mat1 and mat2 shapes cannot be multiplied (", x.shape()[0], "x",
-           x.shape()[1], " and ", w.shape()[1], "x", w.shape()[0], ")");
-  // out = bias (broadcast) + x @ w^T in one GEMM call with beta = 1.
-  Tensor out = Tensor::empty({x.shape()[0], w.shape()[0]}, x.dtype());
-  broadcast_shapes(b->shape(), out.shape());
-  kernels::copy(out, *b);
+// bias + m1 @ w^T in one GEMM (beta = 1); m1 is 2-D, bias broadcasts to the result.
+static Tensor addmm_wt(const Tensor& bias, const Tensor& m1, const Tensor& w) {
+  CG_CHECK(m1.shape()[1] == w.shape()[1], "mat1 and mat2 shapes cannot be multiplied (", m1.shape()[0], "x",
+           m1.shape()[1], " and ", w.shape()[1], "x", w.shape()[0], ")");
+  Tensor out = Tensor::empty({m1.shape()[0], w.shape()[0]}, m1.dtype());
+  kernels::copy(out, expand(autograd::detach(bias), out.shape()));
   Tensor wt = w.as_strided({w.shape()[1], w.shape()[0]}, {w.strides()[1], w.strides()[0]}, w.offset());
-  kernels::gemm(x, wt, out, 1.0);
-  if (any_requires_grad({&x, &w, &*b})) {
-    auto node = make_grad_node<AddmmBackward0>({&x, &w, &*b});
-    node->input_ = save_if(needs(w), x);
-    node->weight_ = save_if(needs(x), w);
-    node->bias_shape = b->shape();
-    node->bias_dtype = b->dtype();
+  kernels::gemm(m1, wt, out, 1.0);
+  if (any_requires_grad({&m1, &w, &bias})) {
+    auto node = make_grad_node<AddmmBackward0>({&m1, &w, &bias});
+    node->input_ = save_if(needs(w), m1);
+    node->weight_ = save_if(needs(m1), w);
+    node->bias_shape = bias.shape();
+    node->bias_dtype = bias.dtype();
     set_history(out, node);
   }
   return out;
+}
+
+// PyTorch's linear: addmm for 2-D input with a bias, addmm on the flattened input (then a view)
+// for contiguous N-D input with a 1-D bias (or any 3-D), else matmul(x, w.t()) (+ bias).
+Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b) {
+  auto word = [](DType t) { return t == DType::Int64 ? "Long" : t == DType::Float32 ? "Float" : t == DType::Float64 ? "Double" : "Bool"; };
+  if (b && x.dim() == 2) {
+    CG_CHECK(x.dtype() == w.dtype(), "mat1 and mat2 must have the same dtype, but got ", word(x.dtype()), " and ",
+             word(w.dtype()));
+    CG_CHECK(b->dtype() == x.dtype(), "self and mat2 must have the same dtype, but got ", word(b->dtype()), " and ",
+             word(w.dtype()));
+    CG_CHECK(w.dim() == 2, "mat2 must be a matrix, got ", w.dim(), "-D tensor");
+    return addmm_wt(*b, x, w);
+  }
+  if (b && x.dim() >= 1 && x.is_contiguous() && w.dim() == 2 && (x.dim() == 3 || b->dim() == 1) &&
+      b->dtype() == x.dtype() && w.dtype() == x.dtype()) {
+    Shape lead(x.shape().begin(), x.shape().end() - 1);
+    Tensor flat = reshape(x, {numel_of(lead), x.shape().back()});
+    Tensor out = addmm_wt(*b, flat, w);
+    lead.push_back(out.shape()[1]);
+    return view(out, lead);
+  }
+  check_same_dtype(x, w);
+  Tensor out = matmul(x, t(w));
+  return b ? add(out, *b) : out;
 }
 
 }  // namespace cg::ops

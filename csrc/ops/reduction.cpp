@@ -132,6 +132,8 @@ Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
 }
 
 // ---- prod ------------------------------------------------------------------------------------
+// d prod / d x_i = prod / x_i without zeros; with zeros, the product of the elements before i
+// times the product of those after it (exclusive cumulative products), which stays differentiable.
 struct ProdBackward : Node {
   SavedTensor self_, result_;
   std::vector<bool> mask;
@@ -141,35 +143,24 @@ struct ProdBackward : Node {
     Tensor x = self_.unpack(*this), y = result_.unpack(*this);
     Tensor gi = unsqueeze_to(g[0], x.shape(), mask, keepdim);
     Tensor yi = unsqueeze_to(y, x.shape(), mask, keepdim);
-    // d prod / d x_i = prod / x_i where x_i != 0; with zeros, the product of the others.
-    Tensor zero = compare(static_cast<int>(Binary::Eq), x, Scalar(0.0));
-    bool has_zero = any(zero, std::nullopt, false).item_double() != 0;
+    bool has_zero = any(compare(static_cast<int>(Binary::Eq), x, Scalar(0.0)), std::nullopt, false).item_double() != 0;
     if (!has_zero) return {mul(gi, div(yi, x))};
-    // Slow exact path: product of all other elements via masking one at a time along reduced dims.
-    Tensor ones = Tensor::full({}, 1, x.dtype());
-    Tensor flat = reshape(x, {-1});
-    Tensor result = Tensor::zeros(x.shape(), x.dtype());
-    Dims dims;
+    int64_t dim = -1;
     for (size_t d = 0; d < mask.size(); ++d)
-      if (mask[d]) dims.push_back(static_cast<int64_t>(d));
-    // prod of others = prod(where(x==0 at i, 1, x)) handled per-zero: use exclusive products.
-    Tensor nz = where(zero, ones, x);
-    Tensor prod_nz = dims.empty() ? nz : prod_keep(nz, dims);
-    Tensor zero_count = sum(to_dtype(zero, x.dtype()), dims, true);
-    // Elements that are the only zero get prod of the non-zeros; everything else gets 0 (or y/x).
-    Tensor only_zero = compare(static_cast<int>(Binary::LogicalAnd), zero,
-                               compare(static_cast<int>(Binary::Eq), zero_count, Scalar(1.0)));
-    Tensor none_zero = compare(static_cast<int>(Binary::Eq), zero_count, Scalar(0.0));
-    Tensor others = where(only_zero, expand(prod_nz, x.shape()),
-                          where(none_zero, div(expand(prod_nz, x.shape()), nz), Tensor::zeros({}, x.dtype())));
-    (void)flat;
-    (void)result;
-    return {mul(gi, others)};
+      if (mask[d] && x.shape()[d] != 1) dim = dim == -1 ? static_cast<int64_t>(d) : -2;
+    if (dim == -1) return {gi};  // every reduced dim has size 1: prod is x itself
+    if (dim == -2) return {mul(gi, reshape(exclusive_products(reshape(x, {-1}), 0), x.shape()))};
+    return {mul(gi, exclusive_products(x, dim))};
   }
-  static Tensor prod_keep(const Tensor& t, const Dims& dims) {
-    Tensor r = t;
-    for (int64_t d : dims) r = prod(r, d, true);
-    return r;
+  // prod_{j < i} x_j * prod_{j > i} x_j along dim.
+  static Tensor exclusive_products(const Tensor& x, int64_t dim) {
+    const int64_t n = x.shape()[dim];
+    Shape ones_shape = x.shape();
+    ones_shape[dim] = 1;
+    Tensor ones = Tensor::full(ones_shape, 1, x.dtype());
+    Tensor before = cumprod(cat({ones, narrow(x, dim, 0, n - 1)}, dim), dim);
+    Tensor after = flip(cumprod(cat({ones, flip(narrow(x, dim, 1, n - 1), {dim})}, dim), dim), {dim});
+    return mul(before, after);
   }
   void release_saved() override { self_.release(); result_.release(); }
   std::string name() const override { return node_name; }
@@ -313,24 +304,85 @@ static Tensor arg_impl(const Tensor& x, std::optional<int64_t> dim, bool keepdim
 Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) { return arg_impl(x, dim, keepdim, true); }
 Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) { return arg_impl(x, dim, keepdim, false); }
 
-// ---- var / std / norm / logsumexp (compositions: their VJPs come from the parts) ------------
-Tensor var(const Tensor& x, const std::optional<Dims>& dims, double correction, bool keepdim) {
-  CG_CHECK(is_floating(x.dtype()), "std and var only support floating point and complex dtypes");
-  Dims ds = dims && !dims->empty() ? *dims : all_dims(x);
-  std::vector<bool> mask = dims_mask(ds, x.dim());
+// ---- var / std / norm / logsumexp ------------------------------------------------------------
+namespace {
+Dims dims_of(const std::vector<bool>& mask) {
+  Dims dims;
+  for (size_t d = 0; d < mask.size(); ++d)
+    if (mask[d]) dims.push_back(static_cast<int64_t>(d));
+  return dims;
+}
+int64_t reduced_numel(const Tensor& x, const std::vector<bool>& mask) {
   int64_t n = 1;
   for (int64_t d = 0; d < x.dim(); ++d)
     if (mask[d]) n *= x.shape()[d];
-  Tensor centered = sub(x, mean(x, ds, true));
-  Tensor ss = sum(mul(centered, centered), ds, keepdim);
-  return div(ss, std::max(0.0, static_cast<double>(n) - correction));
+  return n;
+}
+// mean over the masked dims, kept (an empty dim list reduces every dim).
+Tensor mean_keep(const Tensor& x, const std::vector<bool>& mask) {
+  Dims dims = dims_of(mask);
+  return dims.empty() ? x : mean(x, dims, true);
+}
+}  // namespace
+
+// d var / dx = 2 (x - mean) / (n - correction); std divides that by 2 std (0 where std == 0).
+struct VarBackward0 : Node {
+  SavedTensor self_, result_;
+  std::vector<bool> mask;
+  double correction = 1;
+  bool keepdim = false;
+  bool is_std = false;
+  TensorList apply(TensorList&& g) override {
+    Tensor x = self_.unpack(*this);
+    Tensor gi = unsqueeze_to(g[0], x.shape(), mask, keepdim);
+    if (is_std) {
+      Tensor yi = unsqueeze_to(result_.unpack(*this), x.shape(), mask, keepdim);
+      Tensor y_zero = compare(static_cast<int>(Binary::Eq), yi, Scalar(0.0));
+      gi = where(y_zero, Tensor::zeros({}, gi.dtype()), div(gi, mul(yi, 2.0)));
+    }
+    const double denom = std::max(0.0, static_cast<double>(reduced_numel(x, mask)) - correction);
+    return {mul(gi, mul(sub(x, mean_keep(x, mask)), 2.0 / denom))};
+  }
+  void release_saved() override { self_.release(); result_.release(); }
+  std::string name() const override { return is_std ? "StdBackward0" : "VarBackward0"; }
+};
+
+static Tensor var_impl(const Tensor& x, const std::optional<Dims>& dims, double correction, bool keepdim, bool is_std) {
+  CG_CHECK(is_floating(x.dtype()), "std and var only support floating point and complex dtypes");
+  std::vector<bool> mask = dims && !dims->empty() ? dims_mask(*dims, x.dim()) : std::vector<bool>(x.dim(), true);
+  Tensor out;
+  {
+    autograd::GradModeGuard no_grad(false);
+    Tensor centered = sub(x, mean_keep(x, mask));
+    Dims ds = dims_of(mask);
+    Tensor sq = mul(centered, centered);
+    Tensor ss = ds.empty() ? sq : sum(sq, ds, keepdim);
+    out = div(ss, std::max(0.0, static_cast<double>(reduced_numel(x, mask)) - correction));
+    if (is_std) out = sqrt(out);
+  }
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<VarBackward0>({&x});
+    node->mask = mask;
+    node->correction = correction;
+    node->keepdim = keepdim;
+    node->is_std = is_std;
+    node->self_ = SavedTensor(x, false);
+    set_history(out, node);
+    if (is_std) node->result_ = SavedTensor(out, true);
+  }
+  return out;
+}
+
+Tensor var(const Tensor& x, const std::optional<Dims>& dims, double correction, bool keepdim) {
+  return var_impl(x, dims, correction, keepdim, false);
 }
 
 Tensor std(const Tensor& x, const std::optional<Dims>& dims, double correction, bool keepdim) {
-  return sqrt(var(x, dims, correction, keepdim));
+  return var_impl(x, dims, correction, keepdim, true);
 }
 
-struct NormBackward : Node {  // p-norm for finite p >= 1 (p = 2 is the common case)
+// linalg.vector_norm: every p (2, 1, inf, -inf, 0, other) records one node named like PyTorch's.
+struct LinalgVectorNormBackward0 : Node {
   SavedTensor self_, result_;
   std::vector<bool> mask;
   bool keepdim = false;
@@ -340,17 +392,23 @@ struct NormBackward : Node {  // p-norm for finite p >= 1 (p = 2 is the common c
     Tensor gi = unsqueeze_to(g[0], x.shape(), mask, keepdim);
     Tensor yi = unsqueeze_to(y, x.shape(), mask, keepdim);
     Tensor zero = Tensor::zeros({}, x.dtype());
-    Tensor safe_y = where(compare(static_cast<int>(Binary::Eq), yi, Scalar(0.0)), Tensor::full({}, 1, x.dtype()), yi);
-    Tensor local;
-    if (p == 2) local = div(x, safe_y);
-    else if (p == 1) local = sign(x);
-    else local = div(mul(sign(x), pow(abs(x), Scalar(p - 1))), pow(safe_y, Scalar(p - 1)));
-    Tensor r = mul(gi, local);
-    if (p != 1) r = where(compare(static_cast<int>(Binary::Eq), yi, Scalar(0.0)), zero, r);
-    return {r};
+    if (p == 0) return {Tensor::zeros(x.shape(), x.dtype())};
+    if (std::isinf(p)) {
+      // The gradient goes to the elements attaining the extreme |x|, split evenly among ties.
+      Tensor hit = to_dtype(compare(static_cast<int>(Binary::Eq), abs(x), yi), x.dtype());
+      Dims dims = dims_of(mask);
+      Tensor count = dims.empty() ? hit : sum(hit, dims, true);
+      return {mul(sign(x), div(mul(gi, hit), count))};
+    }
+    if (p == 1) return {mul(gi, sign(x))};
+    Tensor y_zero = compare(static_cast<int>(Binary::Eq), yi, Scalar(0.0));
+    Tensor safe_y = where(y_zero, Tensor::full({}, 1, x.dtype()), yi);
+    Tensor local = p == 2 ? div(x, safe_y)
+                          : div(mul(sign(x), pow(abs(x), Scalar(p - 1))), pow(safe_y, Scalar(p - 1)));
+    return {where(y_zero, zero, mul(gi, local))};
   }
   void release_saved() override { self_.release(); result_.release(); }
-  std::string name() const override { return "NormBackward1"; }
+  std::string name() const override { return "LinalgVectorNormBackward0"; }
 };
 
 Tensor norm(const Tensor& x, double p, const std::optional<Dims>& dims, bool keepdim) {
@@ -358,18 +416,19 @@ Tensor norm(const Tensor& x, double p, const std::optional<Dims>& dims, bool kee
            x.dtype() == DType::Bool ? "Bool" : "Long");
   Dims ds = dims && !dims->empty() ? *dims : all_dims(x);
   std::vector<bool> mask = dims_mask(ds, x.dim());
-  if (std::isinf(p)) return p > 0 ? amax(abs(x), ds, keepdim) : amin(abs(x), ds, keepdim);
-  if (p == 0) return sum(to_dtype(compare(static_cast<int>(Binary::Ne), x, Scalar(0.0)), x.dtype()), ds, keepdim);
   Tensor out;
   {
     autograd::GradModeGuard no_grad(false);
     Tensor ax = abs(x);
-    if (p == 2) out = sqrt(sum(mul(ax, ax), ds, keepdim));
+    if (ds.empty()) out = p == 0 ? to_dtype(compare(static_cast<int>(Binary::Ne), x, Scalar(0.0)), x.dtype()) : ax;
+    else if (std::isinf(p)) out = p > 0 ? amax(ax, ds, keepdim) : amin(ax, ds, keepdim);
+    else if (p == 0) out = sum(to_dtype(compare(static_cast<int>(Binary::Ne), x, Scalar(0.0)), x.dtype()), ds, keepdim);
+    else if (p == 2) out = sqrt(sum(mul(ax, ax), ds, keepdim));
     else if (p == 1) out = sum(ax, ds, keepdim);
     else out = pow(sum(pow(ax, Scalar(p)), ds, keepdim), Scalar(1.0 / p));
   }
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<NormBackward>({&x});
+    auto node = make_grad_node<LinalgVectorNormBackward0>({&x});
     node->mask = mask;
     node->keepdim = keepdim;
     node->p = p;
@@ -380,13 +439,41 @@ Tensor norm(const Tensor& x, double p, const std::optional<Dims>& dims, bool kee
   return out;
 }
 
+// d logsumexp / dx = exp(x - result).
+struct LogsumexpBackward0 : Node {
+  SavedTensor self_, result_;
+  std::vector<bool> mask;
+  bool keepdim = false;
+  TensorList apply(TensorList&& g) override {
+    Tensor x = self_.unpack(*this);
+    Tensor gi = unsqueeze_to(g[0], x.shape(), mask, keepdim);
+    Tensor yi = unsqueeze_to(result_.unpack(*this), x.shape(), mask, keepdim);
+    return {mul(gi, exp(sub(x, yi)))};
+  }
+  void release_saved() override { self_.release(); result_.release(); }
+  std::string name() const override { return "LogsumexpBackward0"; }
+};
+
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
   Dims ds = dims.empty() ? all_dims(x) : dims;
-  Tensor m = autograd::detach(amax(x, ds, true));
-  Tensor finite_m = where(unary(kernels::Unary::IsInf, m), Tensor::zeros({}, m.dtype()), m);
-  Tensor s = log(sum(exp(sub(x, finite_m)), ds, true));
-  Tensor out = add(s, finite_m);
-  if (!keepdim) out = squeeze(out, ds);
+  std::vector<bool> mask = dims_mask(ds, x.dim());
+  Tensor xf = is_floating(x.dtype()) ? x : to_dtype(x, DType::Float32);
+  Tensor out;
+  {
+    autograd::GradModeGuard no_grad(false);
+    Tensor m = amax(xf, ds, true);
+    Tensor finite_m = where(unary(kernels::Unary::IsInf, m), Tensor::zeros({}, m.dtype()), m);
+    out = add(log(sum(exp(sub(xf, finite_m)), ds, true)), finite_m);
+    if (!keepdim) out = squeeze(out, ds);
+  }
+  if (any_requires_grad({&xf})) {
+    auto node = make_grad_node<LogsumexpBackward0>({&xf});
+    node->mask = mask;
+    node->keepdim = keepdim;
+    node->self_ = SavedTensor(xf, false);
+    set_history(out, node);
+    node->result_ = SavedTensor(out, true);
+  }
   return out;
 }
 
@@ -411,13 +498,28 @@ Tensor cumsum(const Tensor& x, int64_t dim) {
   return out;
 }
 
-struct CumprodBackward0 : Node {  // exact for inputs without zeros: sum_{j>=i} g_j y_j / x_i
+// dx_k = sum_{j >= k} g_j prod_{i <= j, i != k} x_i. Without zeros that is
+// revcumsum(g * y) / x; with zeros, the products are formed explicitly (an n x n pass).
+struct CumprodBackward0 : Node {
   SavedTensor self_, result_;
   int64_t dim = 0;
   TensorList apply(TensorList&& g) override {
     Tensor x = self_.unpack(*this), y = result_.unpack(*this);
-    Tensor rev = flip(cumsum(flip(mul(g[0], y), {dim}), dim), {dim});
-    return {div(rev, x)};
+    if (x.dim() == 0) return {g[0]};
+    bool has_zero = any(compare(static_cast<int>(Binary::Eq), x, Scalar(0.0)), std::nullopt, false).item_double() != 0;
+    if (!has_zero) return {div(flip(cumsum(flip(mul(g[0], y), {dim}), dim), {dim}), x)};
+    const int64_t n = x.shape()[dim];
+    Tensor xm = unsqueeze(transpose(x, dim, -1), -2);           // [..., 1, n]: x_i
+    Shape sq = xm.shape();
+    sq[sq.size() - 2] = n;                                         // [..., n (k), n (i)]
+    Tensor diag = eye(n, n, DType::Bool);
+    Tensor others = where(diag, Tensor::full({}, 1, x.dtype()), expand(xm, sq));  // x_i, 1 at i == k
+    Tensor prods = cumprod(others, -1);                            // prod_{i <= j, i != k} x_i
+    Tensor upper = compare(static_cast<int>(Binary::Ge), arange(0, static_cast<double>(n), 1, DType::Int64),
+                           reshape(arange(0, static_cast<double>(n), 1, DType::Int64), {n, 1}));  // j >= k
+    Tensor gj = unsqueeze(transpose(g[0], dim, -1), -2);
+    Tensor terms = where(upper, mul(gj, prods), Tensor::zeros({}, x.dtype()));
+    return {transpose(sum(terms, {-1}, false), dim, -1)};
   }
   void release_saved() override { self_.release(); result_.release(); }
   std::string name() const override { return "CumprodBackward0"; }

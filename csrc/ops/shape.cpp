@@ -34,14 +34,14 @@ struct ReshapeBackward : Node {  // view, reshape, flatten, squeeze, unsqueeze
   std::string name() const override { return node_name; }
 };
 
-Tensor record_reshape(const Tensor& x, Tensor out, const char* name) {
+Tensor record_reshape(const Tensor& x, Tensor out, const char* name, bool is_view = true) {
   if (any_requires_grad({&x})) {
     auto node = make_grad_node<ReshapeBackward>({&x});
     node->input_shape = x.shape();
     node->node_name = name;
     set_history(out, node);
   }
-  return finish_view(x, std::move(out));
+  return is_view ? finish_view(x, std::move(out)) : out;
 }
 
 // Gradient of a strided window into the input: scatter it into zeros of the input's shape.
@@ -59,7 +59,8 @@ struct WindowScatterBackward : Node {
   Shape shape, strides;
   int64_t offset = 0;
   TensorList apply(TensorList&& g) override {
-    return {as_strided(contiguous(g[0]), shape, strides, contiguous(g[0]).offset() + offset)};
+    Tensor gc = contiguous(g[0]);
+    return {as_strided(gc, shape, strides, gc.offset() + offset)};
   }
   std::string name() const override { return "AsStridedScatterBackward0"; }
 };
@@ -109,12 +110,25 @@ Tensor view(const Tensor& x, const Shape& shape) {
   return record_reshape(x, x.as_strided(target, strides, x.offset()), "ViewBackward0");
 }
 
+Tensor alias(const Tensor& x) { return record_reshape(x, x.alias(), "AliasBackward0"); }
+
+Tensor unsafe_view(const Tensor& x, const Shape& shape) {
+  Shape target = infer_size(shape, x.numel());
+  Shape strides;
+  Tensor c = x;
+  if (!compute_view_strides(x.shape(), x.strides(), target, strides)) {
+    c = contiguous(x);
+    strides = contiguous_strides(target);
+  }
+  return record_reshape(c, c.as_strided(target, strides, c.offset()), "UnsafeViewBackward0", false);
+}
+
 Tensor reshape(const Tensor& x, const Shape& shape) {
   Shape target = infer_size(shape, x.numel());
   Shape strides;
   if (compute_view_strides(x.shape(), x.strides(), target, strides))
     return record_reshape(x, x.as_strided(target, strides, x.offset()), "ViewBackward0");
-  Tensor c = clone(x);
+  Tensor c = contiguous(x);
   return record_reshape(c, c.as_strided(target, contiguous_strides(target), c.offset()), "UnsafeViewBackward0");
 }
 
@@ -138,12 +152,16 @@ Tensor squeeze(const Tensor& x) {
   return record_reshape(x, x.as_strided(shape, strides, x.offset()), "SqueezeBackward0");
 }
 
-Tensor squeeze(const Tensor& x, const std::vector<int64_t>& dims) {
+Tensor squeeze_named(const Tensor& x, const std::vector<int64_t>& dims, const char* node_name) {
   std::vector<bool> drop = dims_mask(dims, x.dim());
   Shape shape, strides;
   for (int64_t d = 0; d < x.dim(); ++d)
     if (!(drop[d] && x.shape()[d] == 1)) { shape.push_back(x.shape()[d]); strides.push_back(x.strides()[d]); }
-  return record_reshape(x, x.as_strided(shape, strides, x.offset()), "SqueezeBackward1");
+  return record_reshape(x, x.as_strided(shape, strides, x.offset()), node_name);
+}
+
+Tensor squeeze(const Tensor& x, const std::vector<int64_t>& dims) {
+  return squeeze_named(x, dims, dims.size() == 1 ? "SqueezeBackward1" : "SqueezeBackward2");
 }
 
 Tensor unsqueeze(const Tensor& x, int64_t dim) {
@@ -191,17 +209,16 @@ static Tensor permute_named(const Tensor& x, const std::vector<int64_t>& dims, c
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) { return permute_named(x, dims, "PermuteBackward0"); }
 
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
-  if (x.dim() == 0) return x;
   int64_t a = wrap_dim(d0, x.dim()), b = wrap_dim(d1, x.dim());
   std::vector<int64_t> dims(x.dim());
   std::iota(dims.begin(), dims.end(), 0);
-  std::swap(dims[a], dims[b]);
+  if (x.dim()) std::swap(dims[a], dims[b]);
   return permute_named(x, dims, "TransposeBackward0");
 }
 
 Tensor t(const Tensor& x) {
   CG_CHECK(x.dim() <= 2, "t() expects a tensor with <= 2 dimensions, but self is ", x.dim(), "D");
-  if (x.dim() < 2) return x;
+  if (x.dim() < 2) return permute_named(x, x.dim() ? std::vector<int64_t>{0} : std::vector<int64_t>{}, "TBackward0");
   return permute_named(x, {1, 0}, "TBackward0");
 }
 
@@ -250,7 +267,13 @@ Tensor expand(const Tensor& x, const Shape& shape) {
 }
 
 // ---- windows: narrow / select / slice / diagonal / as_strided ---------------------------------
+static Tensor slice_named(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step, const char* name);
+
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step) {
+  return slice_named(x, dim, start, stop, step, "SliceBackward0");
+}
+
+static Tensor slice_named(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step, const char* name) {
   CG_CHECK(x.dim() > 0, "slice() cannot be applied to a 0-dim tensor.");
   CG_CHECK_VALUE(step > 0, "step must be greater than zero");
   int64_t d = wrap_dim(dim, x.dim());
@@ -267,7 +290,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t 
   Shape cs = contiguous_strides(x.shape());
   Shape cstr = cs;
   cstr[d] *= step;
-  return record_window(x, out, shape, cstr, start * cs[d], "SliceBackward0");
+  return record_window(x, out, shape, cstr, start * cs[d], name);
 }
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
@@ -280,7 +303,11 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   return slice(x, d, start, start + length, 1);
 }
 
-Tensor select(const Tensor& x, int64_t dim, int64_t index) {
+static Tensor select_named(const Tensor& x, int64_t dim, int64_t index, const char* name);
+
+Tensor select(const Tensor& x, int64_t dim, int64_t index) { return select_named(x, dim, index, "SelectBackward0"); }
+
+static Tensor select_named(const Tensor& x, int64_t dim, int64_t index, const char* name) {
   CG_CHECK_INDEX(x.dim() > 0, "select() cannot be applied to a 0-dim tensor.");
   int64_t d = wrap_dim(dim, x.dim());
   const int64_t n = x.shape()[d];
@@ -293,7 +320,7 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
   Shape cs = contiguous_strides(x.shape());
   int64_t coff = index * cs[d];
   cs.erase(cs.begin() + d);
-  return record_window(x, out, shape, cs, coff, "SelectBackward0");
+  return record_window(x, out, shape, cs, coff, name);
 }
 
 Tensor diagonal(const Tensor& x, int64_t offset, int64_t d0, int64_t d1) {
@@ -328,21 +355,29 @@ struct CatBackward0 : Node {
   int64_t dim = 0;
   std::vector<int64_t> sizes;
   std::vector<Shape> shapes;
+  std::vector<DType> dtypes;
+  const char* node_name = "CatBackward0";
   TensorList apply(TensorList&& g) override {
     TensorList r(sizes.size());
     int64_t start = 0;
     for (size_t i = 0; i < sizes.size(); ++i) {
-      if (should_compute_output(i)) r[i] = shapes[i].size() == 1 && shapes[i][0] == 0 && g[0].dim() > 1
-                                               ? Tensor::zeros(shapes[i], g[0].dtype())
-                                               : narrow(g[0], dim, start, sizes[i]);
+      if (should_compute_output(i)) {
+        r[i] = shapes[i].size() == 1 && shapes[i][0] == 0 && g[0].dim() > 1 ? Tensor::zeros(shapes[i], g[0].dtype())
+                                                                             : narrow(g[0], dim, start, sizes[i]);
+        if (r[i].dtype() != dtypes[i]) r[i] = to_dtype(r[i], dtypes[i]);
+      }
       start += sizes[i];
     }
     return r;
   }
-  std::string name() const override { return "CatBackward0"; }
+  std::string name() const override { return node_name; }
 };
 
-Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
+static Tensor cat_named(const std::vector<Tensor>& xs, int64_t dim, const char* name);
+
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim) { return cat_named(xs, dim, "CatBackward0"); }
+
+static Tensor cat_named(const std::vector<Tensor>& xs, int64_t dim, const char* name) {
   CG_CHECK(!xs.empty(), "torch.cat(): expected a non-empty list of Tensors");
   // 1-D empty tensors are skipped, as in PyTorch's legacy rule.
   const Tensor* ref = nullptr;
@@ -390,6 +425,8 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
     node->dim = d;
     node->sizes = sizes;
     node->shapes = shapes;
+    for (const Tensor& x : xs) node->dtypes.push_back(x.dtype());
+    node->node_name = name;
     set_history(out, node);
   }
   return out;
@@ -404,10 +441,19 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
              shape_str(xs[0].shape()), " at entry 0 and ", shape_str(xs[i].shape()), " at entry ", i);
     us.push_back(unsqueeze(xs[i], d));
   }
-  return cat(us, d);
+  return cat_named(us, d, "StackBackward0");
 }
 
+static std::vector<Tensor> split_named(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim,
+                                       const char* name);
+
 std::vector<Tensor> split_sizes(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
+  return split_named(x, sizes, dim, "SplitWithSizesBackward0");
+}
+
+static std::vector<Tensor> split_named(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim,
+                                       const char* name) {
+  CG_CHECK(x.dim() > 0, "split expects at least a 1-dimensional tensor");
   int64_t d = wrap_dim(dim, x.dim());
   int64_t total = 0;
   for (int64_t s : sizes) total += s;
@@ -416,23 +462,28 @@ std::vector<Tensor> split_sizes(const Tensor& x, const std::vector<int64_t>& siz
   std::vector<Tensor> out;
   int64_t start = 0;
   for (int64_t s : sizes) {
-    out.push_back(narrow(x, d, start, s));
+    CG_CHECK(s >= 0, "split_with_sizes expects split_sizes have only non-negative entries, but got split_sizes=",
+             shape_str(sizes));
+    out.push_back(slice_named(x, d, start, start + s, 1, name));
     start += s;
   }
   return out;
 }
 
 std::vector<Tensor> split(const Tensor& x, int64_t size, int64_t dim) {
-  CG_CHECK(size > 0 || x.numel() == 0, "split_size can only be 0 if dimension size is 0, but got dimension size of ", x.size(dim));
+  CG_CHECK(x.dim() > 0, "split expects at least a 1-dimensional tensor");
   int64_t d = wrap_dim(dim, x.dim());
   const int64_t n = x.shape()[d];
+  CG_CHECK(size >= 0, "split expects split_size be non-negative, but got split_size=", size);
+  CG_CHECK(size > 0 || n == 0, "split_size can only be 0 if dimension size is 0, but got dimension size of ", n);
   std::vector<int64_t> sizes;
   for (int64_t s = 0; s < n; s += size) sizes.push_back(std::min(size, n - s));
   if (sizes.empty()) sizes.push_back(0);
-  return split_sizes(x, sizes, d);
+  return split_named(x, sizes, d, "SplitBackward0");
 }
 
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
+  CG_CHECK(x.dim() > 0, "chunk expects at least a 1-dimensional tensor");
   CG_CHECK(chunks > 0, "chunk expects `chunks` to be greater than 0, got: ", chunks);
   int64_t d = wrap_dim(dim, x.dim());
   int64_t size = (x.shape()[d] + chunks - 1) / chunks;
@@ -440,9 +491,10 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
 }
 
 std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
+  CG_CHECK_INDEX(x.dim() > 0, "Dimension specified as ", dim, " but tensor has no dimensions");
   int64_t d = wrap_dim(dim, x.dim());
   std::vector<Tensor> out;
-  for (int64_t i = 0; i < x.shape()[d]; ++i) out.push_back(select(x, d, i));
+  for (int64_t i = 0; i < x.shape()[d]; ++i) out.push_back(select_named(x, d, i, "UnbindBackward0"));
   return out;
 }
 

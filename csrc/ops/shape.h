@@ -14,6 +14,9 @@ Tensor t(const Tensor& x);                            // 2-D transpose (<= 2-D)
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
 Tensor squeeze(const Tensor& x);
 Tensor squeeze(const Tensor& x, const std::vector<int64_t>& dims);
+Tensor squeeze_named(const Tensor& x, const std::vector<int64_t>& dims, const char* node_name);
+Tensor alias(const Tensor& x);                            // the same view (AliasBackward0), as x[...] gives
+Tensor unsafe_view(const Tensor& x, const Shape& shape);  // reshape of a fresh result, not a view (UnsafeViewBackward0)
 Tensor unsqueeze(const Tensor& x, int64_t dim);
 Tensor expand(const Tensor& x, const Shape& shape);   // -1 keeps a size
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);

@@ -92,6 +92,12 @@ struct UnaryBackward : Node {
   std::string name() const override { return rule->node_name; }
 };
 
+// log(1 + exp(v)), stable for large v (no autograd: forward helper).
+Tensor log1p_exp(const Tensor& v) {
+  Tensor m = clamp(v, 0.0, std::nullopt);  // max(v, 0) + log1p(exp(-|v|))
+  return add(m, unary(Unary::Log1p, exp(neg(abs(v)))));
+}
+
 bool never_differentiable(Unary op) {
   return op == Unary::LogicalNot || op == Unary::IsNan || op == Unary::IsInf;
 }
@@ -105,6 +111,16 @@ Tensor unary(Unary op, const Tensor& x) {
     return out;
   }
   const UnaryRule& r = rule(op);
+  if (x.dtype() == DType::Bool) {
+    switch (op) {
+      case Unary::Abs: throw RuntimeError("\"abs_cpu\" not implemented for 'Bool'");
+      case Unary::Relu: throw RuntimeError("Boolean inputs not supported for relu");
+      case Unary::Floor: case Unary::Ceil: case Unary::Round: case Unary::Trunc:
+        throw RuntimeError(msg("\"", kernels::unary_name(op), "_vml_cpu\" not implemented for 'Bool'"));
+      case Unary::Square: return unary(op, cast_data(x, DType::Int64));
+      default: break;
+    }
+  }
   Tensor in = r.float_result && !is_floating(x.dtype()) ? cast_data(x, DType::Float32) : x;
   Tensor out = Tensor::empty(in.shape(), in.dtype());
   kernels::unary(op, in, out);
@@ -193,12 +209,37 @@ Tensor elu(const Tensor& x, double alpha) {
   return out;
 }
 
-// softplus(x) = log(1 + exp(beta x)) / beta, linear above `threshold` (PyTorch's definition).
+// softplus(x) = log(1 + exp(beta x)) / beta, linear above `threshold` (PyTorch's definition);
+// its derivative is sigmoid(beta x), exactly 1 where beta x > threshold.
+struct SoftplusBackward0 : Node {
+  SavedTensor self_;
+  double beta = 1.0, threshold = 20.0;
+  TensorList apply(TensorList&& g) override {
+    Tensor bx = mul(self_.unpack(*this), beta);
+    Tensor linear = compare(static_cast<int>(Binary::Gt), bx, Scalar(threshold));
+    return {mul(g[0], where(linear, Tensor::full({}, 1, bx.dtype()), sigmoid(bx)))};
+  }
+  void release_saved() override { self_.release(); }
+  std::string name() const override { return "SoftplusBackward0"; }
+};
+
 Tensor softplus(const Tensor& x, double beta, double threshold) {
-  if (beta == 1.0 && threshold == 20.0) return unary(Unary::Softplus, x);
-  Tensor bx = mul(x, beta);
-  Tensor soft = div(unary(Unary::Softplus, bx), beta);
-  return where(compare(static_cast<int>(Binary::Gt), bx, Scalar(threshold)), x, soft);
+  CG_DISPATCH_FLOAT(x.dtype(), "softplus", [] {});
+  Tensor out;
+  {
+    autograd::GradModeGuard no_grad(false);
+    Tensor bx = mul(x, beta);
+    Tensor soft = div(log1p_exp(bx), beta);
+    out = where(compare(static_cast<int>(Binary::Gt), bx, Scalar(threshold)), x, soft);
+  }
+  if (autograd::any_requires_grad({&x})) {
+    auto node = autograd::make_grad_node<SoftplusBackward0>({&x});
+    node->beta = beta;
+    node->threshold = threshold;
+    node->self_ = SavedTensor(x, false);
+    autograd::set_history(out, node);
+  }
+  return out;
 }
 
 }  // namespace cg::ops

@@ -48,15 +48,47 @@ TensorList from_result(py::handle r, size_t expected, const std::string& who) {
   return out;
 }
 
-autograd::TensorHook tensor_hook(py::object fn) {
-  auto holder = std::make_shared<PyCallable>(std::move(fn));
-  return [holder](const Tensor& g) -> Tensor {
+// Hook callables are named functors (not lambdas) so the garbage-collector support below can
+// find the Python object inside a std::function (std::function::target).
+struct PyTensorHookFn {
+  std::shared_ptr<PyCallable> holder;
+  Tensor operator()(const Tensor& g) const {
     py::gil_scoped_acquire gil;
     py::object r = holder->fn(g);
     if (r.is_none()) return Tensor();
     CG_CHECK_TYPE(is_tensor(r), "hook should return a Tensor or None");
     return r.cast<Tensor>();
-  };
+  }
+};
+
+struct PyNodePreHookFn {
+  std::shared_ptr<PyCallable> holder;
+  std::string who;
+  TensorList operator()(const TensorList& gout) const {
+    py::gil_scoped_acquire gil;
+    return from_result(holder->fn(to_tuple(gout)), gout.size(), who);
+  }
+};
+
+struct PyNodePostHookFn {
+  std::shared_ptr<PyCallable> holder;
+  std::string who;
+  TensorList operator()(const TensorList& gin, const TensorList& gout) const {
+    py::gil_scoped_acquire gil;
+    return from_result(holder->fn(to_tuple(gin), to_tuple(gout)), gin.size(), who);
+  }
+};
+
+struct PyPostAccumulateHookFn {
+  std::shared_ptr<PyCallable> holder;
+  void operator()(const Tensor& v) const {
+    py::gil_scoped_acquire gil;
+    holder->fn(v);
+  }
+};
+
+autograd::TensorHook tensor_hook(py::object fn) {
+  return PyTensorHookFn{std::make_shared<PyCallable>(std::move(fn))};
 }
 
 // Handle returned by every register_*hook: remove() detaches the hook.
@@ -112,9 +144,68 @@ struct NodeRef {
   std::weak_ptr<Node> node;
 };
 
+// ---- garbage collection of cycles through hooks ----
+// A hook that captures its own tensor (y.register_hook(lambda g: g * y)) forms the cycle
+// Python tensor -> TensorImpl -> grad_fn -> hook -> lambda -> Python tensor, invisible to
+// Python's collector because the middle is C++. Like PyTorch, the Tensor type's traverse also
+// visits the Python callables the tensor owns exclusively through C++ (its TensorImpl is held
+// only by this Python object, its grad_fn only by the TensorImpl, the callable only by the
+// hook): then the collector can see and break such cycles.
+traverseproc g_tensor_base_traverse = nullptr;
+
+int visit_callable(const std::shared_ptr<PyCallable>& h, visitproc visit, void* arg) {
+  if (h && h.use_count() == 1 && h->fn) Py_VISIT(h->fn.ptr());
+  return 0;
+}
+
+template <typename Functor, typename StdFunction>
+int visit_hook(const StdFunction& f, visitproc visit, void* arg) {
+  if (const Functor* p = f.template target<Functor>()) return visit_callable(p->holder, visit, arg);
+  return 0;
+}
+
+int traverse_node(Node& n, visitproc visit, void* arg) {
+  for (auto& [id, entry] : n.tensor_hooks.items)
+    if (int r = visit_hook<PyTensorHookFn>(entry.fn, visit, arg)) return r;
+  for (auto& [id, fn] : n.pre_hooks.items)
+    if (int r = visit_hook<PyNodePreHookFn>(fn, visit, arg)) return r;
+  for (auto& [id, fn] : n.post_hooks.items)
+    if (int r = visit_hook<PyNodePostHookFn>(fn, visit, arg)) return r;
+  if (auto* f = dynamic_cast<PyFunctionNode*>(&n))
+    if (int r = visit_callable(f->backward, visit, arg)) return r;
+  return 0;
+}
+
+int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
+  if (g_tensor_base_traverse)
+    if (int r = g_tensor_base_traverse(self, visit, arg)) return r;
+  auto* inst = reinterpret_cast<py::detail::instance*>(self);
+  auto v_h = inst->get_value_and_holder(nullptr, false);
+  if (!v_h || !v_h.holder_constructed()) return 0;
+  const auto& impl = v_h.holder<std::shared_ptr<TensorImpl>>();
+  if (!impl || impl.use_count() != 1) return 0;
+  auto* m = static_cast<autograd::AutogradMeta*>(impl->autograd.get());
+  if (!m) return 0;
+  for (auto& [id, fn] : m->hooks.items)
+    if (int r = visit_hook<PyTensorHookFn>(fn, visit, arg)) return r;
+  for (auto& [id, fn] : m->post_accumulate_hooks.items)
+    if (int r = visit_hook<PyPostAccumulateHookFn>(fn, visit, arg)) return r;
+  if (m->grad_fn && m->grad_fn.use_count() == 1) return traverse_node(*m->grad_fn, visit, arg);
+  return 0;
+}
+
+void install_tensor_traverse() {
+  if (std::getenv("CG_NO_TRAVERSE")) return;  // TEMP debugging
+  auto* type = reinterpret_cast<PyTypeObject*>(py::type::of<TensorImpl>().ptr());
+  if (!PyType_HasFeature(type, Py_TPFLAGS_HAVE_GC) || type->tp_traverse == tensor_traverse) return;
+  g_tensor_base_traverse = type->tp_traverse;
+  type->tp_traverse = tensor_traverse;
+}
+
 }  // namespace
 
 void register_autograd(py::module_& m) {
+  install_tensor_traverse();
   py::class_<RemovableHandle, std::shared_ptr<RemovableHandle>>(m, "RemovableHandle")
       .def("remove", &RemovableHandle::remove)
       .def("__enter__", [](std::shared_ptr<RemovableHandle> h) { return h; })
@@ -129,7 +220,10 @@ void register_autograd(py::module_& m) {
         return t;
       })
       .def_property_readonly("variable", [](Node& n) -> py::object {
-        if (auto* acc = dynamic_cast<autograd::AccumulateGrad*>(&n)) return py::cast(acc->variable);
+        if (auto* acc = dynamic_cast<autograd::AccumulateGrad*>(&n)) {
+          Tensor v = acc->variable();
+          return v.defined() ? py::cast(v) : py::none();
+        }
         throw py::attribute_error("'" + n.name() + "' object has no attribute 'variable'");
       })
       .def("_sequence_nr", &Node::sequence_nr)
@@ -139,24 +233,14 @@ void register_autograd(py::module_& m) {
         return d;
       })
       .def("register_hook", [](std::shared_ptr<Node> n, py::object fn) {
-        auto holder = std::make_shared<PyCallable>(std::move(fn));
-        std::string who = n->name();
-        int id = n->post_hooks.add([holder, who](const TensorList& gin, const TensorList& gout) {
-          py::gil_scoped_acquire gil;
-          return from_result(holder->fn(to_tuple(gin), to_tuple(gout)), gin.size(), who);
-        });
+        int id = n->post_hooks.add(PyNodePostHookFn{std::make_shared<PyCallable>(std::move(fn)), n->name()});
         std::weak_ptr<Node> w = n;
         return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
           if (auto p = w.lock()) p->post_hooks.remove(id);
         }});
       })
       .def("register_prehook", [](std::shared_ptr<Node> n, py::object fn) {
-        auto holder = std::make_shared<PyCallable>(std::move(fn));
-        std::string who = n->name();
-        int id = n->pre_hooks.add([holder, who](const TensorList& gout) {
-          py::gil_scoped_acquire gil;
-          return from_result(holder->fn(to_tuple(gout)), gout.size(), who);
-        });
+        int id = n->pre_hooks.add(PyNodePreHookFn{std::make_shared<PyCallable>(std::move(fn)), n->name()});
         std::weak_ptr<Node> w = n;
         return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
           if (auto p = w.lock()) p->pre_hooks.remove(id);
@@ -183,11 +267,8 @@ void register_autograd(py::module_& m) {
   m.def("_register_post_accumulate_grad_hook", [](const Tensor& t, py::object fn) {
     CG_CHECK(autograd::requires_grad(t), "cannot register a hook on a tensor that doesn't require gradient");
     CG_CHECK(autograd::is_leaf(t), "post accumulate grad hooks cannot be registered on non-leaf tensors");
-    auto holder = std::make_shared<PyCallable>(std::move(fn));
-    int id = autograd::meta_mut(t).post_accumulate_hooks.add([holder](const Tensor& v) {
-      py::gil_scoped_acquire gil;
-      holder->fn(v);
-    });
+    int id = autograd::meta_mut(t).post_accumulate_hooks.add(
+        PyPostAccumulateHookFn{std::make_shared<PyCallable>(std::move(fn))});
     std::weak_ptr<TensorImpl> w = t.impl_ptr();
     return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
       if (auto p = w.lock()) autograd::meta_mut(Tensor(p)).post_accumulate_hooks.remove(id);

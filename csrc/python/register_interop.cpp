@@ -72,20 +72,31 @@ Tensor from_numpy(py::array arr) {
 }
 
 // ---- DLPack ----------------------------------------------------------------------------------
+// DLPack 1.x adds a versioned capsule ("dltensor_versioned") with flags; consumers such as
+// numpy only hand out a *writable* array for it (a legacy capsule gives a read-only one).
+struct DLPackVersion {
+  uint32_t major;
+  uint32_t minor;
+};
+struct DLManagedTensorVersioned {
+  DLPackVersion version;
+  void* manager_ctx;
+  void (*deleter)(DLManagedTensorVersioned* self);
+  uint64_t flags;
+  DLTensor dl_tensor;
+};
+constexpr uint64_t kDLPackFlagReadOnly = 1ULL << 0;
+constexpr uint32_t kDLPackMajor = 1, kDLPackMinor = 0;
+
 struct DLPackOwner {
   Tensor tensor;  // keeps storage alive while the consumer uses it
   std::vector<int64_t> shape, strides;
   DLManagedTensor managed{};
+  DLManagedTensorVersioned versioned{};
 };
 
-void dlpack_deleter(DLManagedTensor* self) {
-  auto* owner = static_cast<DLPackOwner*>(self->manager_ctx);
-  delete owner;
-}
-
-py::capsule to_dlpack(const Tensor& t) {
-  auto* owner = new DLPackOwner{t, t.shape(), t.strides(), {}};
-  DLTensor& dl = owner->managed.dl_tensor;
+void fill_dltensor(DLTensor& dl, DLPackOwner* owner) {
+  const Tensor& t = owner->tensor;
   dl.data = t.data_bytes();
   dl.device = {kDLCPU, 0};
   dl.ndim = static_cast<int32_t>(t.dim());
@@ -98,44 +109,97 @@ py::capsule to_dlpack(const Tensor& t) {
   dl.shape = owner->shape.data();
   dl.strides = owner->strides.data();
   dl.byte_offset = 0;
-  owner->managed.manager_ctx = owner;
-  owner->managed.deleter = dlpack_deleter;
-  // A capsule nobody consumed still frees the tensor; a consumed one was renamed "used_dltensor".
-  return py::capsule(&owner->managed, "dltensor", [](PyObject* cap) {
+}
+
+py::capsule to_dlpack(const Tensor& t, bool versioned) {
+  auto* owner = new DLPackOwner{t, t.shape(), t.strides(), {}, {}};
+  if (versioned) {
+    DLManagedTensorVersioned& m = owner->versioned;
+    m.version = {kDLPackMajor, kDLPackMinor};
+    m.manager_ctx = owner;
+    m.deleter = [](DLManagedTensorVersioned* self) { delete static_cast<DLPackOwner*>(self->manager_ctx); };
+    m.flags = 0;  // writable, not a copy
+    fill_dltensor(m.dl_tensor, owner);
+    // A capsule nobody consumed still frees the tensor; a consumed one was renamed "used_...".
+    return py::capsule(&m, "dltensor_versioned", [](PyObject* cap) {
+      if (PyCapsule_IsValid(cap, "dltensor_versioned")) {
+        auto* mv = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(cap, "dltensor_versioned"));
+        if (mv && mv->deleter) mv->deleter(mv);
+      }
+    });
+  }
+  DLManagedTensor& m = owner->managed;
+  m.manager_ctx = owner;
+  m.deleter = [](DLManagedTensor* self) { delete static_cast<DLPackOwner*>(self->manager_ctx); };
+  fill_dltensor(m.dl_tensor, owner);
+  return py::capsule(&m, "dltensor", [](PyObject* cap) {
     if (PyCapsule_IsValid(cap, "dltensor")) {
-      auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
-      if (m && m->deleter) m->deleter(m);
+      auto* ml = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
+      if (ml && ml->deleter) ml->deleter(ml);
     }
   });
 }
 
+DType dtype_from_dl(const DLDataType& t) {
+  CG_CHECK_TYPE(t.lanes == 1, "from_dlpack: vector dtypes are not supported");
+  if (t.code == kDLFloat && t.bits == 32) return DType::Float32;
+  if (t.code == kDLFloat && t.bits == 64) return DType::Float64;
+  if (t.code == kDLInt && t.bits == 64) return DType::Int64;
+  if (t.code == kDLBool && t.bits == 8) return DType::Bool;
+  throw TypeError(msg("from_dlpack: unsupported dtype (code ", int(t.code), ", bits ", int(t.bits),
+                      "); chaingrad supports float32, float64, int64 and bool"));
+}
+
+// Takes ownership of a (legacy or versioned) capsule's tensor and wraps its memory, no copy.
 Tensor from_dlpack_capsule(py::capsule cap) {
-  CG_CHECK_TYPE(PyCapsule_IsValid(cap.ptr(), "dltensor"), "from_dlpack: expected an unconsumed 'dltensor' capsule");
-  auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap.ptr(), "dltensor"));
-  const DLTensor& dl = m->dl_tensor;
+  const bool versioned = PyCapsule_IsValid(cap.ptr(), "dltensor_versioned");
+  CG_CHECK_TYPE(versioned || PyCapsule_IsValid(cap.ptr(), "dltensor"),
+                "from_dlpack: expected an unconsumed 'dltensor' or 'dltensor_versioned' capsule");
+  void* raw = PyCapsule_GetPointer(cap.ptr(), versioned ? "dltensor_versioned" : "dltensor");
+  CG_CHECK_TYPE(raw != nullptr, "from_dlpack: the capsule holds no tensor");
+  const DLTensor* dlp = nullptr;
+  bool read_only = false;
+  if (versioned) {
+    auto* mv = static_cast<DLManagedTensorVersioned*>(raw);
+    CG_CHECK_TYPE(mv->version.major == kDLPackMajor, "from_dlpack: unsupported DLPack version ",
+                  mv->version.major, ".", mv->version.minor, " (chaingrad reads 1.x)");
+    dlp = &mv->dl_tensor;
+    read_only = (mv->flags & kDLPackFlagReadOnly) != 0;
+  } else {
+    dlp = &static_cast<DLManagedTensor*>(raw)->dl_tensor;
+  }
+  const DLTensor& dl = *dlp;
   CG_CHECK_TYPE(dl.device.device_type == kDLCPU, "from_dlpack: only CPU tensors are supported");
-  CG_CHECK_TYPE(dl.dtype.lanes == 1, "from_dlpack: vector dtypes are not supported");
-  DType dt;
-  if (dl.dtype.code == kDLFloat && dl.dtype.bits == 32) dt = DType::Float32;
-  else if (dl.dtype.code == kDLFloat && dl.dtype.bits == 64) dt = DType::Float64;
-  else if (dl.dtype.code == kDLInt && dl.dtype.bits == 64) dt = DType::Int64;
-  else if (dl.dtype.code == kDLBool || (dl.dtype.code == kDLUInt && dl.dtype.bits == 8 && false)) dt = DType::Bool;
-  else throw TypeError(msg("from_dlpack: unsupported dtype (code ", int(dl.dtype.code), ", bits ", int(dl.dtype.bits), ")"));
+  const DType dt = dtype_from_dl(dl.dtype);
+  CG_CHECK_VALUE(dl.ndim >= 0 && (dl.ndim == 0 || dl.shape), "from_dlpack: invalid tensor dimensions");
   Shape shape(dl.shape, dl.shape + dl.ndim);
+  for (int64_t s : shape) CG_CHECK_VALUE(s >= 0, "from_dlpack: negative size in shape ", shape_str(shape));
   Shape strides = dl.strides ? Shape(dl.strides, dl.strides + dl.ndim) : contiguous_strides(shape);
   int64_t lo = 0, hi = 0;
   for (int32_t i = 0; i < dl.ndim; ++i) {
     if (shape[i] == 0) { lo = hi = 0; break; }
     (strides[i] < 0 ? lo : hi) += strides[i] * (shape[i] - 1);
   }
-  PyCapsule_SetName(cap.ptr(), "used_dltensor");
-  std::shared_ptr<void> owner(m, [](void* p) {
-    auto* mt = static_cast<DLManagedTensor*>(p);
-    if (mt->deleter) mt->deleter(mt);
-  });
   char* data = static_cast<char*>(dl.data) + dl.byte_offset;
   size_t nbytes = static_cast<size_t>((hi - lo + 1) * static_cast<int64_t>(itemsize(dt)));
-  return Tensor::from_blob(data, shape, strides, dt, owner, nbytes);
+  // Mark the capsule consumed only once nothing can throw: from here we own the tensor.
+  PyCapsule_SetName(cap.ptr(), versioned ? "used_dltensor_versioned" : "used_dltensor");
+  std::shared_ptr<void> owner;
+  if (versioned) {
+    owner = std::shared_ptr<void>(raw, [](void* p) {
+      auto* mt = static_cast<DLManagedTensorVersioned*>(p);
+      if (mt->deleter) mt->deleter(mt);
+    });
+  } else {
+    owner = std::shared_ptr<void>(raw, [](void* p) {
+      auto* mt = static_cast<DLManagedTensor*>(p);
+      if (mt->deleter) mt->deleter(mt);
+    });
+  }
+  Tensor t = Tensor::from_blob(data, shape, strides, dt, owner, nbytes);
+  // chaingrad has no read-only tensors: a producer that forbids writes gets a private copy.
+  if (read_only) return ops::clone(t);
+  return t;
 }
 
 }  // namespace
@@ -143,15 +207,44 @@ Tensor from_dlpack_capsule(py::capsule cap) {
 void register_interop(py::module_& m, TensorClass& cls) {
   cls.def("numpy", [](const Tensor& t, bool force) { return to_numpy(t, force); }, py::kw_only(),
           py::arg("force") = false)
+      // numpy's protocol: a view of the tensor's memory (like numpy(), so a tensor that requires
+      // grad is refused as in PyTorch); copy=True asks for a private copy, copy=False forbids one.
       .def("__array__", [](const Tensor& t, py::object dtype, py::object copy) {
-             py::array a = to_numpy(autograd::detach(t), true);
-             if (!dtype.is_none()) return py::array(a.attr("astype")(dtype));
+             py::array a = to_numpy(t, false);
+             const bool must_copy = !copy.is_none() && copy.cast<bool>();
+             const bool no_copy = !copy.is_none() && !copy.cast<bool>();
+             if (!dtype.is_none()) {
+               py::object want = py::module_::import("numpy").attr("dtype")(dtype);
+               if (!want.equal(a.attr("dtype"))) {
+                 if (no_copy)
+                   throw ValueError("Unable to avoid copy while creating an array as requested (dtype " +
+                                    std::string(py::str(want)) + " differs from the tensor's).");
+                 return py::array(a.attr("astype")(want));
+               }
+             }
+             if (must_copy) return py::array(a.attr("copy")());
              return a;
            }, py::arg("dtype") = py::none(), py::arg("copy") = py::none())
-      .def("__dlpack__", [](const Tensor& t, py::kwargs) {
-        CG_CHECK(!autograd::requires_grad(t), "Can't export tensors that require gradient, use tensor.detach()");
-        return to_dlpack(t);
-      })
+      // The array-API signature: a versioned capsule when the consumer accepts DLPack >= 1.0.
+      .def("__dlpack__", [](const Tensor& t, py::handle stream, py::handle max_version, py::handle dl_device,
+                            py::handle copy) {
+             CG_CHECK(!autograd::requires_grad(t), "Can't export tensors that require gradient, use tensor.detach()");
+             if (!dl_device.is_none()) {
+               auto dev = dl_device.cast<std::pair<int, int>>();
+               if (dev.first != kDLCPU)
+                 throw py::buffer_error("chaingrad tensors live on the CPU; cannot export to device type " +
+                                        std::to_string(dev.first));
+             }
+             bool versioned = false;
+             if (!max_version.is_none()) {
+               auto v = max_version.cast<std::pair<int, int>>();
+               versioned = v.first >= static_cast<int>(kDLPackMajor);
+             }
+             Tensor src = t;
+             if (!copy.is_none() && copy.cast<bool>()) src = ops::clone(autograd::detach(t));
+             return to_dlpack(src, versioned);
+           }, py::kw_only(), py::arg("stream") = py::none(), py::arg("max_version") = py::none(),
+           py::arg("dl_device") = py::none(), py::arg("copy") = py::none())
       .def("__dlpack_device__", [](const Tensor&) { return py::make_tuple(int(kDLCPU), 0); })
       .def("item", [](const Tensor& t) -> py::object {
         CG_CHECK(t.numel() == 1, "a Tensor with ", t.numel(), " elements cannot be converted to Scalar");

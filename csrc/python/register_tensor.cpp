@@ -9,6 +9,19 @@ namespace cg::python {
 
 using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
 
+// ---- GIL safety --------------------------------------------------------------------------------
+namespace {
+// The parsing helpers below touch Python objects, so they must hold the GIL. Some bindings call
+// them after MaybeReleaseGil has dropped it (x.add_(1) or x.sum(0) on a large x); rather than
+// crash in the interpreter they take the GIL back for the duration of the call.
+struct EnsureGil {
+  std::optional<py::gil_scoped_acquire> gil;
+  EnsureGil() {
+    if (!PyGILState_Check()) gil.emplace();
+  }
+};
+}  // namespace
+
 // ---- dtypes ----------------------------------------------------------------------------------
 namespace {
 struct DTypeObject {
@@ -20,6 +33,7 @@ PyObject* g_dtype_objects[4] = {nullptr, nullptr, nullptr, nullptr};  // interne
 py::object dtype_object(DType t) { return py::reinterpret_borrow<py::object>(g_dtype_objects[static_cast<int>(t)]); }
 
 DType to_dtype(py::handle h) {
+  EnsureGil gil;
   if (py::isinstance<DTypeObject>(h)) return h.cast<const DTypeObject&>().type;
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) return DType::Float64;
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type)) return DType::Int64;
@@ -50,18 +64,47 @@ void register_dtypes(py::module_& m) {
 }
 
 // ---- argument parsing ------------------------------------------------------------------------
-bool is_tensor(py::handle h) { return py::isinstance<TensorImpl>(h); }
+namespace {
+// An integer argument (a size or a dim): anything with __index__ (ints, numpy ints, one-element
+// integer tensors) but not floats, strings or bools-as-floats; TypeError naming the culprit.
+int64_t to_index_int(py::handle item, const char* what) {
+  if (PyLong_Check(item.ptr()) && !PyBool_Check(item.ptr())) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(item.ptr(), &overflow);
+    if (overflow != 0) throw RuntimeError(msg("Overflow when unpacking long: ", what, " out of int64 range"));
+    return v;
+  }
+  if (PyFloat_Check(item.ptr()) || !py::hasattr(item, "__index__"))
+    throw TypeError(msg("expected an integer ", what, ", but got ",
+                        std::string(py::str(py::type::handle_of(item).attr("__name__")))));
+  py::object v = py::reinterpret_steal<py::object>(PyNumber_Index(item.ptr()));
+  if (!v) throw py::error_already_set();
+  return to_index_int(v, what);
+}
+}  // namespace
+
+bool is_tensor(py::handle h) {
+  EnsureGil gil;
+  return py::isinstance<TensorImpl>(h);
+}
 
 bool is_scalar(py::handle h) {
+  EnsureGil gil;
   if (PyBool_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr())) return true;
   return py::hasattr(h, "__index__") || (py::hasattr(h, "__float__") && !is_tensor(h) && !py::hasattr(h, "__len__"));
 }
 
 Scalar to_scalar(py::handle h) {
+  EnsureGil gil;
   PyObject* o = h.ptr();
   if (PyBool_Check(o)) return Scalar(o == Py_True);
   if (PyFloat_Check(o)) return Scalar(PyFloat_AS_DOUBLE(o));
-  if (PyLong_Check(o)) return Scalar(static_cast<int64_t>(PyLong_AsLongLong(o)));
+  if (PyLong_Check(o)) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow != 0) throw RuntimeError("Overflow when unpacking long");
+    return Scalar(static_cast<int64_t>(v));
+  }
   if (is_tensor(h)) {
     Tensor t = h.cast<Tensor>();
     if (t.dtype() == DType::Bool) return Scalar(t.item_int() != 0);
@@ -77,6 +120,7 @@ Scalar to_scalar(py::handle h) {
 }
 
 Shape to_shape(py::handle h) {
+  EnsureGil gil;
   Shape s;
   if (is_tensor(h)) {
     Tensor t = h.cast<Tensor>();
@@ -85,28 +129,24 @@ Shape to_shape(py::handle h) {
     for (int64_t i = 0; i < c.numel(); ++i) s.push_back(c.data<int64_t>()[i]);
     return s;
   }
-  if (PyLong_Check(h.ptr())) return {h.cast<int64_t>()};
-  CG_CHECK_TYPE(py::isinstance<py::sequence>(h), "expected a sequence of integers, got ",
-                std::string(py::str(py::type::handle_of(h).attr("__name__"))));
-  for (auto item : py::reinterpret_borrow<py::sequence>(h)) {
-    CG_CHECK_TYPE(!PyFloat_Check(item.ptr()), "expected an integer in a shape, but got float");
-    s.push_back(py::int_(item.attr("__index__")()).cast<int64_t>());
-  }
+  if (PyLong_Check(h.ptr())) return {to_index_int(h, "size")};
+  CG_CHECK_TYPE(py::isinstance<py::sequence>(h) && !py::isinstance<py::str>(h) && !py::isinstance<py::bytes>(h),
+                "expected a sequence of integers, got ", std::string(py::str(py::type::handle_of(h).attr("__name__"))));
+  for (auto item : py::reinterpret_borrow<py::sequence>(h)) s.push_back(to_index_int(item, "in a shape"));
   return s;
 }
 
 Shape shape_from_args(const py::args& args) {
+  EnsureGil gil;
   if (args.size() == 1 && !PyLong_Check(args[0].ptr())) return to_shape(args[0]);
   Shape s;
-  for (auto a : args) {
-    CG_CHECK_TYPE(!PyFloat_Check(a.ptr()), "expected an integer size, but got float");
-    s.push_back(py::int_(a.attr("__index__")()).cast<int64_t>());
-  }
+  for (auto a : args) s.push_back(to_index_int(a, "size"));
   return s;
 }
 
 std::vector<int64_t> to_dims(py::handle h) {
-  if (PyLong_Check(h.ptr())) return {h.cast<int64_t>()};
+  EnsureGil gil;
+  if (PyLong_Check(h.ptr())) return {to_index_int(h, "dim")};
   return to_shape(h);
 }
 

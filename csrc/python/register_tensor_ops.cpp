@@ -239,6 +239,14 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
              if (!hi.is_none()) h = hi.cast<double>();
              return ops::clamp(a, l, h);
            }, py::arg("min") = py::none(), py::arg("max") = py::none())
+      .def("clip", [](const Tensor& a, py::handle lo, py::handle hi) {  // alias of clamp
+             if (is_tensor(lo) || is_tensor(hi))
+               return ops::clamp(a, lo.is_none() ? Tensor() : lo.cast<Tensor>(), hi.is_none() ? Tensor() : hi.cast<Tensor>());
+             std::optional<double> l, h;
+             if (!lo.is_none()) l = lo.cast<double>();
+             if (!hi.is_none()) h = hi.cast<double>();
+             return ops::clamp(a, l, h);
+           }, py::arg("min") = py::none(), py::arg("max") = py::none())
       .def("clamp_", [](const Tensor& a, py::handle lo, py::handle hi) {
              std::optional<double> l, h;
              if (!lo.is_none()) l = lo.cast<double>();

@@ -65,5 +65,40 @@ def is_inference_mode_enabled() -> builtins_bool:  # type: ignore[name-defined] 
 
 
 def _live_counts() -> dict:
-    """Live graph nodes, tensors and storages in this process (leak tests read these)."""
-    return _C._live_counts()
+    """Live graph nodes, tensors and storages in this process (leak tests read these), and
+    ``storage_peak_bytes``: the high-water mark of ``storage_bytes`` since the last
+    ``_reset_peak_storage_bytes()`` (memory reports, e.g. activation checkpointing)."""
+    counts = _C._live_counts()
+    counts["storage_peak_bytes"] = _C._storage_peak_bytes()
+    return counts
+
+
+def _reset_peak_storage_bytes() -> None:
+    """Restarts the ``storage_peak_bytes`` high-water mark from the bytes live now."""
+    _C._reset_storage_peak_bytes()
+
+
+def get_rng_state() -> Tensor:
+    """The state of this thread's random number generator, as a 1-d int64 tensor (PyTorch returns a
+    uint8 tensor; chaingrad has no uint8). Pass it to ``set_rng_state`` to replay the same numbers."""
+    return _C._get_rng_state()
+
+
+def set_rng_state(new_state: Tensor) -> None:
+    """Restores a state returned by ``get_rng_state``."""
+    _C._set_rng_state(new_state)
+
+
+def is_anomaly_enabled() -> builtins_bool:  # type: ignore[name-defined]  # noqa: F821
+    """Whether autograd anomaly detection is on."""
+    return _C._is_anomaly_enabled()
+
+
+def is_anomaly_check_nan_enabled() -> builtins_bool:  # type: ignore[name-defined]  # noqa: F821
+    """Whether anomaly detection also checks backward results for NaN."""
+    return _C._is_anomaly_check_nan_enabled()
+
+
+def set_anomaly_enabled(enabled: builtins_bool, check_nan: builtins_bool = True) -> None:  # type: ignore[name-defined]  # noqa: F821,E501
+    """Turns autograd anomaly detection on or off (see ``autograd.detect_anomaly``)."""
+    _C._set_anomaly_enabled(enabled, check_nan)

@@ -41,54 +41,142 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
     return t
 
 
-def _flatten(data: Any, shape: List[int], depth: int, flat: list) -> None:
-    """Walks nested sequences, checking they are rectangular (PyTorch's ValueError otherwise)."""
-    if isinstance(data, Tensor):
-        if data.dim() == 0:
-            if data.requires_grad and not _warned_scalar_grad[0]:
+# dtype codes of the promotion lattice Bool < Int64 < Float32 < Float64 (PyTorch's promoteTypes
+# restricted to chaingrad's dtypes); a Python float counts as the default dtype, float32.
+_CODE_DTYPES = ("bool", "int64", "float32", "float64")
+_NP_DTYPES = (np.bool_, np.int64, np.float32, np.float64)
+_PY_CODES = {bool: 0, int: 1, float: 2}
+
+
+def _np_code(dt: np.dtype) -> int:
+    if dt.kind == "b":
+        return 0
+    if dt.kind in "iu":
+        return 1
+    if dt.kind == "f":
+        return 3 if dt.itemsize == 8 else 2
+    raise TypeError(f"can't convert np.ndarray of type numpy.{dt.name}. The only supported types are: "
+                    "float64, float32, int64, and bool.")
+
+
+def _dtype_code(dtype: Any) -> int:
+    """The lattice code of a dtype argument (a chaingrad dtype, float/int/bool, a numpy dtype)."""
+    return _CODE_DTYPES.index(str(_C._empty((0,), dtype).dtype).split(".")[-1])
+
+
+def _is_sequence(obj: Any) -> bool:
+    if isinstance(obj, (list, tuple, range)):
+        return True
+    if isinstance(obj, (str, bytes, bytearray, dict, Tensor, np.ndarray, np.generic)):
+        return False
+    return hasattr(obj, "__len__") and hasattr(obj, "__getitem__")
+
+
+def _sizes(data: Any) -> List[int]:
+    """The shape implied by the first element at every depth (PyTorch's compute_sizes)."""
+    sizes: List[int] = []
+    obj = data
+    while True:
+        if isinstance(obj, (Tensor, np.ndarray)):
+            sizes.extend(int(s) for s in obj.shape)
+            return sizes
+        if not _is_sequence(obj):
+            return sizes
+        n = len(obj)
+        sizes.append(n)
+        if len(sizes) > 64:
+            raise ValueError(f"too many dimensions '{type(obj).__name__}'")
+        if n == 0:
+            return sizes
+        obj = obj[0]
+
+
+def _scalar_error(obj: Any, code: Optional[int]) -> Exception:
+    name = type(obj).__name__
+    if code is None:  # inferring: nothing to convert to yet
+        if isinstance(obj, (str, bytes)):
+            return TypeError(f"new(): invalid data type '{name}'")
+        return RuntimeError(f"Could not infer dtype of {name}")
+    if code >= 2:
+        return TypeError(f"must be real number, not {name}")
+    return TypeError(f"'{name}' object cannot be interpreted as an integer")
+
+
+def _store(obj: Any, sizes: List[int], dim: int, flat: list, codes: set, fixed: Optional[int]) -> None:
+    """Appends the elements of ``obj`` (expected shape ``sizes[dim:]``) to ``flat`` in row-major
+    order, and the dtype code of every element to ``codes``; PyTorch's errors for ragged input."""
+    ndim = len(sizes)
+    if isinstance(obj, (Tensor, np.ndarray)):
+        shape = [int(s) for s in obj.shape]
+        expected = sizes[dim:]
+        if shape != expected:
+            for i, (got, want) in enumerate(zip(shape, expected)):
+                if got != want:
+                    raise ValueError(f"expected sequence of length {want} at dim {dim + i} (got {got})")
+            if len(shape) < len(expected):
+                raise TypeError("not a sequence")
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        if isinstance(obj, Tensor):
+            if obj.requires_grad and obj.dim() == 0 and not _warned_scalar_grad[0]:
                 _warned_scalar_grad[0] = True
                 warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
                               "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=4)
-            flat.append(data.item())
-            if depth != len(shape):
-                raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} (got 0)")
-            return
-        data = data.tolist()
-    if isinstance(data, np.ndarray):
-        data = data.tolist()
-    if isinstance(data, (list, tuple)):
-        if depth == len(shape):
-            if flat:
-                raise ValueError(f"expected sequence of length 0 at dim {depth} (got {len(data)})")
-            shape.append(len(data))
-        elif shape[depth] != len(data):
-            raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} (got {len(data)})")
-        for item in data:
-            _flatten(item, shape, depth + 1, flat)
+            codes.add(_CODE_DTYPES.index(str(obj.dtype).split(".")[-1]))
+            values = obj.detach().tolist()
+        else:
+            codes.add(_np_code(obj.dtype))
+            values = obj.tolist()
+        if isinstance(values, list):
+            for _ in range(len(shape) - 1):
+                values = [v for row in values for v in row]
+            flat.extend(values)
+        else:
+            flat.append(values)
         return
-    if depth != len(shape):
-        raise TypeError(f"not a sequence at dim {depth}" if False else
-                        f"expected sequence of length {shape[depth]} at dim {depth} (got {type(data).__name__})")
-    if not isinstance(data, (numbers.Number, np.generic)):
-        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
-    flat.append(data)
-
-
-def _infer_dtype(flat: list) -> Any:
-    if not flat:
-        return _C.float32
-    if all(isinstance(v, (bool, np.bool_)) for v in flat):
-        return _C.bool
-    if all(isinstance(v, (numbers.Integral, np.integer)) for v in flat):
-        return _C.int64
-    if any(isinstance(v, np.float64) for v in flat) and all(isinstance(v, np.floating) for v in flat):
-        return _C.float64
-    return _C.float32
+    if dim == ndim:
+        code = _PY_CODES.get(type(obj))
+        if code is None:
+            if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":
+                code = _np_code(obj.dtype)
+            elif isinstance(obj, bool):
+                code = 0
+            elif isinstance(obj, numbers.Integral):
+                code = 1
+            elif isinstance(obj, numbers.Real):
+                code = 2
+            elif _is_sequence(obj):  # deeper than the first element said: [1, [2, 3]]
+                raise _scalar_error(obj, fixed if fixed is not None else max(codes, default=1))
+            else:
+                raise _scalar_error(obj, fixed)
+        codes.add(code)
+        flat.append(obj)
+        return
+    if not _is_sequence(obj):
+        raise TypeError("not a sequence")
+    n = len(obj)
+    if n != sizes[dim]:
+        raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got {n})")
+    if dim == ndim - 1:
+        # The innermost rows: plain Python numbers take a fast path.
+        types = set(map(type, obj))
+        if types <= _PY_CODES.keys():
+            codes.update(_PY_CODES[t] for t in types)
+            flat.extend(obj)
+            return
+    for item in obj:
+        _store(item, sizes, dim + 1, flat, codes, fixed)
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
-    """A new tensor (a copy) from a number, nested sequences, a numpy array or a tensor."""
+    """A new tensor (a copy) from a number, nested sequences, a numpy array or a tensor.
+
+    Without ``dtype`` the result has the promoted type of all elements, as in PyTorch: bools give
+    bool, ints int64, a Python float float32 (the default dtype), numpy float64 scalars/arrays and
+    float64 tensors float64. Ragged input raises ``ValueError("expected sequence of length 2 at
+    dim 1 (got 1)")``."""
+    if device is not None and str(device) != "cpu":
+        raise RuntimeError(f"chaingrad only supports the CPU device, got '{device}'")
     if isinstance(data, Tensor):
         warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.clone().detach() "
                       "or sourceTensor.clone().detach().requires_grad_(True), rather than "
@@ -99,20 +187,28 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         return _finish(out, requires_grad)
     if isinstance(data, np.ndarray):
         arr = data
-        if dtype is None and arr.dtype.kind in "iu":
-            arr = arr.astype(np.int64)
-        elif dtype is None and arr.dtype.kind == "f" and arr.dtype.itemsize < 4:
-            arr = arr.astype(np.float32)
+        if dtype is None:
+            arr = arr.astype(_NP_DTYPES[_np_code(arr.dtype)], copy=False)
         return _finish(_C._tensor_from_numpy_copy(np.ascontiguousarray(arr), dtype), requires_grad)
-    shape: List[int] = []
+    fixed = None if dtype is None else _dtype_code(dtype)
+    sizes = _sizes(data)
     flat: list = []
-    _flatten(data, shape, 0, flat)
-    dt = _infer_dtype(flat) if dtype is None else dtype
-    np_dtype = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}[
-        str(_C.dtype.__repr__(dt) if isinstance(dt, _C.dtype) else _C.float64 if dt is float else
-            _C.int64 if dt is int else _C.bool if dt is bool else dt).split(".")[-1]]
-    arr = np.array(flat, dtype=np_dtype).reshape(shape)
-    return _finish(_C._tensor_from_numpy_copy(arr, dt), requires_grad)
+    codes: set = set()
+    _store(data, sizes, 0, flat, codes, fixed)
+    code = fixed if fixed is not None else (max(codes) if codes else 2)
+    try:
+        arr = np.array(flat, dtype=_NP_DTYPES[code])
+    except OverflowError:
+        raise ValueError("Overflow when unpacking long long") from None
+    except (TypeError, ValueError) as e:
+        bad = next((v for v in flat if not isinstance(v, (numbers.Number, np.generic))), None)
+        if bad is not None:
+            raise _scalar_error(bad, code) from None
+        if code == 1 and any(isinstance(v, float) and v != v for v in flat):
+            raise RuntimeError("value cannot be converted to type int64 without overflow") from None
+        raise TypeError(str(e)) from None
+    return _finish(_C._tensor_from_numpy_copy(arr.reshape(sizes), _C.__dict__[_CODE_DTYPES[code]]),
+                   requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
@@ -223,8 +319,24 @@ def randint(low: int, high: Any = None, size: Any = None, *, dtype: Any = None, 
 
 
 def from_dlpack(ext: Any) -> Tensor:
-    """A tensor sharing memory with any object implementing the DLPack protocol."""
-    capsule = ext.__dlpack__() if hasattr(ext, "__dlpack__") else ext
+    """A tensor sharing memory with any object implementing the DLPack protocol (numpy arrays,
+    PyTorch tensors, ...) or with a raw ``dltensor`` capsule. Writes are seen on both sides; a
+    producer that marks its buffer read-only gets a copy instead."""
+    if hasattr(ext, "__dlpack__"):
+        if hasattr(ext, "__dlpack_device__"):
+            device_type, _ = ext.__dlpack_device__()
+            if int(device_type) != 1:  # kDLCPU
+                raise RuntimeError(f"from_dlpack: chaingrad only supports CPU tensors (DLPack device type "
+                                   f"{int(device_type)})")
+        try:
+            capsule = ext.__dlpack__(max_version=(1, 0))
+        except TypeError:  # a producer that predates DLPack 1.0 keywords
+            capsule = ext.__dlpack__()
+    else:
+        capsule = ext
+    if type(capsule).__name__ != "PyCapsule":
+        raise TypeError(f"from_dlpack: expected an object with __dlpack__ or a DLPack capsule, got "
+                        f"{type(ext).__name__}")
     return _C._from_dlpack_capsule(capsule)
 
 

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+import operator
+from typing import Any, Iterable
 
 
 class Size(tuple):
-    """A tuple of ints describing a tensor's shape."""
+    """A tuple of ints describing a tensor's shape (``chaingrad.Size([2, 3])``).
+
+    Like ``torch.Size`` it accepts anything with ``__index__`` (numpy ints, one-element integer
+    tensors) and rejects floats; concatenation and repetition give a ``Size`` back.
+    """
+
+    def __new__(cls, sizes: Iterable[Any] = ()) -> Size:
+        if type(sizes) is tuple and all(type(s) is int for s in sizes):
+            return super().__new__(cls, sizes)  # the common case: the core's shape tuple
+        items = []
+        for i, s in enumerate(sizes):
+            if isinstance(s, float) or not hasattr(s, "__index__"):
+                raise TypeError(f"chaingrad.Size() takes an iterable of 'int' (item {i} is '{type(s).__name__}')")
+            items.append(operator.index(s))
+        return super().__new__(cls, items)
 
     def __repr__(self) -> str:
         return f"chaingrad.Size({list(self)!r})"
@@ -25,7 +40,19 @@ class Size(tuple):
         return Size(item) if isinstance(key, slice) else item
 
     def __add__(self, other: Any) -> Size:
+        if not isinstance(other, tuple):
+            raise TypeError(f"can only concatenate tuple (not {type(other).__name__}) to chaingrad.Size")
         return Size(tuple(self) + tuple(other))
+
+    def __radd__(self, other: Any) -> Size:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, n: Any) -> Size:
+        return Size(tuple(self) * n)
+
+    __rmul__ = __mul__
 
     def __reduce__(self) -> Any:
         return (Size, (tuple(self),))

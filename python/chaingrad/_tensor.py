@@ -60,11 +60,16 @@ def _shape(self: Tensor) -> Size:
 def _size(self: Tensor, dim: Optional[int] = None) -> Any:
     if dim is None:
         return Size(self._shape)
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        if not hasattr(dim, "__index__") or isinstance(dim, (float, Tensor)):
+            raise TypeError(f"size(): argument 'dim' (position 1) must be int, not {type(dim).__name__}")
+        dim = dim.__index__()
     n = len(self._shape)
-    if not -max(n, 1) <= dim < max(n, 1):
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(n, 1)}, {max(n, 1) - 1}], "
-                         f"but got {dim})")
-    return self._shape[dim] if n else 1
+    if n == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return self._shape[dim]
 
 
 def _get_grad(self: Tensor) -> Optional[Tensor]:
@@ -184,12 +189,18 @@ def _bool(self: Tensor) -> bool:
     return bool(self.item())
 
 
+def _scalar_value(self: Tensor) -> Any:
+    if self.numel() != 1:
+        raise ValueError("only one element tensors can be converted to Python scalars")
+    return self.item()
+
+
 def _float(self: Tensor) -> float:
-    return float(self.item())
+    return float(_scalar_value(self))
 
 
 def _int(self: Tensor) -> int:
-    return int(self.item())
+    return int(_scalar_value(self))
 
 
 def _index(self: Tensor) -> int:

@@ -10,7 +10,10 @@ from . import graph
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import gradcheck, gradgradcheck
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .anomaly_mode import (
+    detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, is_nan_check_enabled, set_detect_anomaly,
+    set_nan_check,
+)
 
 __all__ = [
     "Function",
@@ -28,6 +31,7 @@ __all__ = [
     "no_grad",
     "once_differentiable",
     "set_detect_anomaly",
+    "set_nan_check",
     "set_grad_enabled",
 ]
 

@@ -23,26 +23,41 @@ def _differentiable_outputs(fn: Callable, inputs: Tuple) -> Tuple:
     return tuple(o for o in _tuple(fn(*inputs)) if isinstance(o, chaingrad.Tensor) and o.requires_grad)
 
 
-def _numerical_jacobian(fn: Callable, inputs: Tuple, eps: float) -> List[List[np.ndarray]]:
-    """J[i][j]: d output_j / d input_i as a (numel_in, numel_out) array, by central differences."""
-    with chaingrad.no_grad():
-        outs = [o for o in _tuple(fn(*inputs)) if isinstance(o, chaingrad.Tensor)]
+def _differentiable_positions(fn: Callable, inputs: Tuple) -> List[int]:
+    """Positions (among all outputs) of the outputs that require grad: the ones both Jacobians cover."""
+    return [k for k, o in enumerate(_tuple(fn(*inputs))) if isinstance(o, chaingrad.Tensor) and o.requires_grad]
+
+
+def _numerical_jacobian(fn: Callable, inputs: Tuple, eps: float, positions: List[int]) -> List[List[np.ndarray]]:
+    """J[i][j]: d output_j / d input_i as a (numel_in, numel_out) array, by central differences.
+
+    Each input is perturbed in place through a detached alias, so non-contiguous inputs keep
+    their layout (a reshape would copy them and the perturbation would be lost)."""
+
+    def evaluate() -> List[np.ndarray]:
+        outs = _tuple(fn(*inputs))
+        return [outs[k].detach().double().numpy().ravel().copy() for k in positions]
+
+    # Evaluated with grad mode on: the function may differentiate internally (gradgradcheck).
+    base = evaluate()
     jac: List[List[np.ndarray]] = []
     for x in inputs:
         if not (isinstance(x, chaingrad.Tensor) and x.requires_grad):
             jac.append([])
             continue
-        cols = [np.zeros((x.numel(), o.numel())) for o in outs]
-        flat = x.detach().reshape(-1)
+        cols = [np.zeros((x.numel(), o.size)) for o in base]
+        alias = x.detach()
+        shape = tuple(x.shape)
         for k in range(x.numel()):
-            orig = flat[k].item()
-            with chaingrad.no_grad():
-                flat[k] = orig + eps
-                plus = [o.detach().double().numpy().ravel().copy() for o in _tuple(fn(*inputs)) if isinstance(o, chaingrad.Tensor)]
-                flat[k] = orig - eps
-                minus = [o.detach().double().numpy().ravel().copy() for o in _tuple(fn(*inputs)) if isinstance(o, chaingrad.Tensor)]
-                flat[k] = orig
-            for j in range(len(outs)):
+            idx = np.unravel_index(k, shape) if shape else ()
+            idx = tuple(int(i) for i in idx)
+            orig = alias[idx].item()
+            alias[idx] = orig + eps
+            plus = evaluate()
+            alias[idx] = orig - eps
+            minus = evaluate()
+            alias[idx] = orig
+            for j in range(len(base)):
                 cols[j][k] = (plus[j] - minus[j]) / (2 * eps)
         jac.append(cols)
     return jac
@@ -64,6 +79,9 @@ def _analytical_jacobian(fn: Callable, inputs: Tuple) -> List[List[np.ndarray]]:
                     g = grads[gi]
                     gi += 1
                     if g is not None:
+                        if tuple(g.shape) != tuple(x.shape) or g.dtype != x.dtype:
+                            raise GradcheckError(f"Gradient for input {i} has shape {tuple(g.shape)} and dtype "
+                                                 f"{g.dtype}; expected {tuple(x.shape)} and {x.dtype}")
                         jac[i][j][:, m] = g.detach().double().numpy().ravel()
     return jac
 
@@ -91,7 +109,7 @@ def gradcheck(
             warnings.warn("Input #0 requires gradient and is not a double precision floating point. "
                           "This check will likely fail if all the inputs are not of double precision "
                           "floating point.", stacklevel=2)
-    num = _numerical_jacobian(func, ins, eps)
+    num = _numerical_jacobian(func, ins, eps, _differentiable_positions(func, ins))
     ana = _analytical_jacobian(func, ins)
     for i, (n_cols, a_cols) in enumerate(zip(num, ana)):
         for j, (n, a) in enumerate(zip(n_cols, a_cols)):
@@ -127,16 +145,19 @@ def gradgradcheck(
     outs = _differentiable_outputs(func, ins)
     if grad_outputs is None:
         rng = np.random.default_rng(0)
-        grad_outputs = [chaingrad.tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, requires_grad=True)
-                        for o in outs]
+        grad_outputs = [chaingrad.tensor(np.asarray(rng.standard_normal(tuple(o.shape))).tolist(), dtype=o.dtype,
+                                         requires_grad=True) for o in outs]
     n_in = len(ins)
     diff_idx = [i for i, x in enumerate(ins) if isinstance(x, chaingrad.Tensor) and x.requires_grad]
 
     def first_grad(*args: Any) -> Tuple:
-        xs, vs = args[:n_in], args[n_in:]
-        os_ = _differentiable_outputs(func, xs)
-        gs = chaingrad.autograd.grad(os_, [xs[i] for i in diff_idx], vs, create_graph=True, allow_unused=True)
-        return tuple(g for g in gs if g is not None)
+        # The first derivative needs a graph even when called for the finite differences.
+        with chaingrad.enable_grad():
+            xs, vs = args[:n_in], args[n_in:]
+            os_ = _differentiable_outputs(func, xs)
+            gs = chaingrad.autograd.grad(os_, [xs[i] for i in diff_idx], vs, create_graph=True,
+                                         materialize_grads=True)
+            return tuple(gs)
 
     return gradcheck(first_grad, tuple(ins) + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception)

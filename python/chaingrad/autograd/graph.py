@@ -20,15 +20,26 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import chaingrad
 
-__all__ = ["edges", "leaves", "nodes", "render", "saved_tensors", "to_dot"]
+__all__ = [
+    "disable_saved_tensors_hooks",
+    "edges",
+    "leaves",
+    "nodes",
+    "render",
+    "save_on_cpu",
+    "saved_tensors",
+    "saved_tensors_hooks",
+    "to_dot",
+]
 
 Roots = Union[Any, Sequence[Any]]
 
@@ -248,5 +259,65 @@ def render(t: Roots, path: Union[str, os.PathLike], format: str = "svg", **kwarg
 
 
 # ---------------------------------------------------------------------------- saved tensors hooks
-# Reserved: ``saved_tensors_hooks`` (pack/unpack hooks for tensors saved for backward) is
-# provided by the autograd core and will be added to this module by it.
+class saved_tensors_hooks:  # noqa: N801 - PyTorch's name
+    """Context manager that sets a pair of pack / unpack hooks for saved tensors (PyTorch's).
+
+    Inside the block, every tensor an operation saves for backward is passed to
+    ``pack_hook(tensor)`` at once (with grad mode off) and only its result is kept; when backward
+    (or ``grad_fn._saved_*``) needs the tensor, ``unpack_hook(packed)`` must return a tensor with
+    the same values. The unpacked tensor is put back in the graph in the saved tensor's place, so
+    ``create_graph=True`` works through hooks. Hooks are thread-local and nest (the innermost pair
+    is used); ``autograd.Function.save_for_backward`` goes through them too.
+
+    As in PyTorch, tensors saved through hooks are not version-checked (an in-place change after
+    saving is not detected), and the pack hook must not modify its argument in place.
+    ``pack_hook`` receives the saved input tensor itself; a node's own output is passed as a
+    tensor sharing its memory without its history (PyTorch passes the output itself), so a pack
+    hook that keeps its argument cannot create a reference cycle through the output's grad_fn.
+    """
+
+    def __init__(self, pack_hook: Callable[[Any], Any], unpack_hook: Callable[[Any], Any]) -> None:
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+
+    def __enter__(self) -> None:
+        chaingrad._C._push_saved_tensors_hooks(self.pack_hook, self.unpack_hook)
+
+    def __exit__(self, *args: object) -> None:
+        chaingrad._C._pop_saved_tensors_hooks()
+
+
+class save_on_cpu(saved_tensors_hooks):  # noqa: N801 - PyTorch's name
+    """Saved-tensor hooks that keep tensors saved for backward on the CPU (PyTorch's).
+
+    chaingrad computes on the CPU only, so there is nothing to move: the pack hook stores a private
+    copy of each saved tensor (made with grad mode off) and the unpack hook returns it. The copy
+    makes saved values immune to later in-place changes of the originals; it costs the memory
+    of the copies while the originals are alive. ``pin_memory`` and ``device_type`` are accepted
+    for compatibility and ignored.
+    """
+
+    def __init__(self, pin_memory: bool = False, device_type: str = "cuda") -> None:
+        def pack_to_cpu(tensor: Any) -> Any:
+            return tensor.detach().clone()
+
+        def unpack_from_cpu(packed: Any) -> Any:
+            return packed
+
+        super().__init__(pack_to_cpu, unpack_from_cpu)
+
+
+@contextlib.contextmanager
+def disable_saved_tensors_hooks(error_message: str) -> Iterator[None]:
+    """Context manager that disables saved-tensor hooks (PyTorch's): entering
+    ``saved_tensors_hooks`` inside it raises ``RuntimeError(error_message)``, and so does
+    entering it while hooks are active."""
+    prev = chaingrad._C._saved_tensors_hooks_get_disabled_error_message()
+    try:
+        chaingrad._C._saved_tensors_hooks_disable(error_message)
+        yield
+    finally:
+        if prev is None:
+            chaingrad._C._saved_tensors_hooks_enable()
+        else:
+            chaingrad._C._saved_tensors_hooks_disable(prev)

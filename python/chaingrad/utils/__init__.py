@@ -1,1 +1,3 @@
 """Utilities (``chaingrad.utils.checkpoint``)."""
+
+from . import checkpoint  # noqa: F401
