@@ -60,9 +60,9 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
       out[i] = db;
     } else {
       // PyTorch's wording, then both full shapes (the sizes alone rarely locate the bug).
-      throw RuntimeError(msg("The size of tensor a (", da, ") must match the size of tensor b (", db,
-                             ") at non-singleton dimension ", i, " (shapes ", shape_str(a), " and ",
-                             shape_str(b), ")"));
+      throw RuntimeError(with_culprit(msg("The size of tensor a (", da, ") must match the size of tensor b (", db,
+                                          ") at non-singleton dimension ", i),
+                                      msg("shapes ", shape_str(a), " and ", shape_str(b))));
     }
   }
   return out;

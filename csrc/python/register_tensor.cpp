@@ -38,7 +38,10 @@ DType to_dtype(py::handle h) {
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) return DType::Float64;
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type)) return DType::Int64;
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) return DType::Bool;
-  // numpy dtypes and type objects (np.float32, np.dtype('int64')).
+  // numpy dtypes and type objects (np.float32, np.dtype('int64')); not strings ("float"), which
+  // PyTorch rejects too.
+  if (py::isinstance<py::str>(h) || py::isinstance<py::bytes>(h))
+    throw TypeError(msg("expected a chaingrad dtype (float32, float64, int64 or bool), got ", std::string(py::repr(h))));
   try {
     std::string name = py::str(py::module_::import("numpy").attr("dtype")(h).attr("name"));
     if (name == "float32") return DType::Float32;
@@ -91,6 +94,7 @@ bool is_tensor(py::handle h) {
 bool is_scalar(py::handle h) {
   EnsureGil gil;
   if (PyBool_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr())) return true;
+  if (PyType_Check(h.ptr())) return false;  // `float` itself has __float__ (tensor == float is False)
   return py::hasattr(h, "__index__") || (py::hasattr(h, "__float__") && !is_tensor(h) && !py::hasattr(h, "__len__"));
 }
 
@@ -233,6 +237,8 @@ void register_tensor(py::module_& m) {
         m.grad_fn->retained.emplace_back(m.output_nr, t.impl_ptr());
       })
       .def("requires_grad_", [](const Tensor& t, bool v) {
+             // PyTorch words this path without "and complex" (the attribute setter keeps it).
+             if (v && !is_floating(t.dtype())) throw RuntimeError("only Tensors of floating point dtype can require gradients");
              autograd::set_requires_grad(t, v);
              return t;
            }, py::arg("requires_grad") = true)

@@ -219,6 +219,8 @@ def mse_loss(
     """Squared error ``(input - target)**2``, reduced; with ``weight`` (same shape as input),
     ``mean`` is ``sum(w * err) / sum(w)``."""
     _warn_size_mismatch(input, target)
+    if weight is None and size_average is None and reduce is None and input.shape == target.shape:
+        return chaingrad._C._mse_loss(input, target, _resolve_reduction(None, None, reduction))
     diff = input - target
     return _weighted_pointwise(diff * diff, input, reduction, size_average, reduce, weight)
 
@@ -335,6 +337,10 @@ def nll_loss(
     if input.dim() == 1:
         input = input.unsqueeze(0)
         target = target.reshape((1,))
+    _valid_and_safe_target(target, ignore_index, n_classes)
+    if input.dim() == 2:  # the fused node (NllLossBackward0), as PyTorch's graph shows it
+        loss = chaingrad._C._nll_loss(input, target, weight, reduction, ignore_index)
+        return loss.reshape(target_shape) if reduction == "none" else loss
     valid, safe = _valid_and_safe_target(target, ignore_index, n_classes)
     picked = input.gather(1, safe.unsqueeze(1)).squeeze(1)
     if weight is None:
@@ -444,9 +450,10 @@ def binary_cross_entropy(
             raise RuntimeError("all elements of input should be between 0 and 1")
         if not bool(((target >= 0) & (target <= 1)).all()):
             raise RuntimeError("all elements of target should be between 0 and 1")
+    if weight is None or _shape(weight) == _shape(input):
+        return chaingrad._C._binary_cross_entropy(input, target, weight, reduction)
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
-    if weight is not None:
-        loss = loss * weight
+    loss = loss * weight
     return _reduce(loss, reduction)
 
 
@@ -475,6 +482,10 @@ def binary_cross_entropy_with_logits(
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
         )
+    if (weight is None or _shape(weight) == _shape(input)) and (
+        pos_weight is None or _shape(pos_weight) == _shape(input)
+    ):
+        return chaingrad._C._binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction)
     # softplus(-x) = -log(sigmoid(x)) = m + log1p(exp(-x - 2m)) with m = max(-x, 0):
     # exact gradients everywhere (including x == 0) and no overflow.
     m = (-input).clamp(min=0)
