@@ -30,7 +30,7 @@ from ._factories import (  # noqa: E402
 )
 from . import _functions  # noqa: E402
 from ._functions import (  # noqa: E402
-    allclose, clip, concat, concatenate, equal, is_floating_point, is_tensor, isclose, where,
+    allclose, clip, concat, concatenate, equal, is_floating_point, is_tensor, isclose, pow, where,
 )
 from ._tensor_str import get_printoptions, set_printoptions  # noqa: E402
 

@@ -16,7 +16,7 @@ _METHOD_FUNCTIONS = [
     "flatten", "flip", "floor", "gather", "ge", "gt", "index_select", "isinf", "isnan", "le", "log", "log1p",
     "log2", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp", "lt",
     "masked_fill", "masked_select", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "narrow",
-    "ne", "neg", "negative", "nonzero", "norm", "numel", "outer", "permute", "pow", "prod", "reciprocal", "relu",
+    "ne", "neg", "negative", "nonzero", "norm", "numel", "outer", "permute", "prod", "reciprocal", "relu",
     "remainder", "repeat", "reshape", "round", "rsqrt", "scatter", "scatter_add", "select", "sigmoid", "sign", "sin",
     "softmax", "split", "sqrt", "square", "squeeze", "std", "sub", "sum", "swapaxes", "t", "tan", "tanh",
     "transpose", "trace", "trunc", "unbind", "unsqueeze", "var", "silu", "gelu",
@@ -57,6 +57,15 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
         other = _C._full((), other, input.dtype if isinstance(other, (int, bool)) or input.is_floating_point()
                          else _C.float32)
     return _C._where(condition, input, other)
+
+
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - PyTorch's name
+    """``input ** exponent``; either side may be a number (``chaingrad.pow(2.0, x)``)."""
+    if not isinstance(input, Tensor):
+        if not isinstance(exponent, Tensor):
+            raise TypeError("pow(): at least one of 'input' and 'exponent' must be a Tensor")
+        return exponent.__rpow__(input)
+    return input.pow(exponent)
 
 
 def clip(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
