@@ -135,7 +135,7 @@ def unary_samples(lo: float = -2.0, hi: float = 2.0, avoid: Sequence[float] = ()
                Sample((a((2, 3)),) + tuple(extra), layout=("S",), desc="stepped"),
                Sample((a(rand_shape(rng)),) + tuple(extra), desc="random")]
         if ints:
-            out.append(Sample((rng.integers(-3, 4, size=(2, 3)),) + tuple(extra), desc="int"))
+            out.append(Sample((rng.integers(1 if lo >= 0 else -3, 4, size=(2, 3)),) + tuple(extra), desc="int"))
         return out
     return gen
 
@@ -158,6 +158,13 @@ def binary_samples(lo: float = -2.0, hi: float = 2.0, lo2: Optional[float] = Non
         if ints:
             out.append(Sample((rng.integers(1, 4, size=(2, 3)), rng.integers(1, 4, size=(3,))), desc="int"))
             out.append(Sample((rng.integers(1, 4, size=(2, 3)), b((3,))), desc="int-float"))
+            out.append(Sample((a((2, 3)).astype(np.float32), b((3,))), grad=(False, True), desc="float32-float64"))
+            out.append(Sample((a((2, 3)).astype(np.float32), b((3,))), desc="float32-float64 both", numeric=False))
+            # float32 results: finite differences are too coarse, PyTorch's gradients still compared
+            out.append(Sample((a((2, 3)).astype(np.float32), b(())), grad=(False, True), desc="float32-0d float64",
+                              numeric=False))
+            out.append(Sample((rng.integers(1, 4, size=(2, 3)), b(()).astype(np.float32)), desc="int-0d float32",
+                              numeric=False))
         return out
     return gen
 
@@ -191,6 +198,7 @@ def dim_samples(lo: float = -2.0, hi: float = 2.0, positive: bool = False, with_
         a = lambda s: _arr(rng, s, lo, hi) if not positive else _arr(rng, s, 0.5, 1.5)  # noqa: E731
         out = [Sample((a(()), 0)), Sample((a((5,)), 0)), Sample((a((3, 4)), 1)), Sample((a((3, 4)), 0)),
                Sample((a((2, 3, 2)), -2)), Sample((a((4, 3)), 1), layout=("T",), desc="transposed"),
+               Sample((a((3, 4)),), {"dim": 1}, desc="keyword"),
                Sample((a((3, 4)), -1), layout=("S",), desc="stepped")]
         if with_zeros:
             z = a((2, 4))
@@ -418,7 +426,7 @@ def F(name: str) -> Callable[..., Any]:
 
 
 def unary(name: str, ref: Callable[..., Any], lo: float = -2.0, hi: float = 2.0, avoid: Sequence[float] = (),
-          ints: bool = False, **kw: Any) -> OpInfo:
+          ints: bool = True, **kw: Any) -> OpInfo:
     return OpInfo(name, ref, unary_samples(lo, hi, avoid, ints), **kw)
 
 
@@ -435,6 +443,18 @@ def _lib_key(lib: Any, key: Any) -> Any:
     if isinstance(key, np.ndarray):
         return lib.from_numpy(key.copy())
     return key
+
+
+def _fused(name: str, c_args: Callable[..., Tuple[Any, ...]],
+           torch_call: Optional[Callable[..., Any]] = None) -> Callable[..., Any]:
+    """chaingrad._C._<name>(*c_args(...)) for chaingrad, nn.functional.<name> for PyTorch."""
+    def op(lib: Any, *a: Any, **k: Any) -> Any:
+        if lib.__name__ == "chaingrad":
+            return getattr(lib._C, "_" + name)(*c_args(*a, **k))
+        if torch_call is not None:
+            return torch_call(_F(lib), *a, **k)
+        return getattr(_F(lib), name)(*a, **k)
+    return op
 
 
 def _setitem(key: Any) -> Callable[..., Any]:
@@ -484,13 +504,14 @@ OPS: List[OpInfo] = [
            variants={"method": lambda lib, x: x.div(4)}),
     OpInfo("rdiv.scalar", lambda x: 2 / x, unary_samples(0.5, 2.0), op=lambda lib, x: 2 / x),
     OpInfo("neg", np.negative, unary_samples(ints=True), variants={"operator": lambda lib, x: -x}),
-    OpInfo("pow.tensor_scalar", lambda x, e: np.power(x, e), gen(lambda rng: [
-        s for e in (2, 3, 0.5, -1.5) for s in unary_samples(0.5, 2.0, extra=(e,))(rng)[:4]]),
-        variants={"operator": lambda lib, x, e: x ** e}),
+    OpInfo("pow.tensor_scalar", lambda x, exponent: np.power(x, exponent), gen(lambda rng: [
+        s for e in (2, 3, 0.5, -1.5) for s in unary_samples(0.5, 2.0, extra=(e,))(rng)[:4]] + [
+        Sample((_arr(rng, (2, 3), 0.5, 2.0),), {"exponent": 2.5}, desc="keyword")]),
+        variants={"operator": lambda lib, x, *e, **k: x ** (e[0] if e else k["exponent"])}),
     OpInfo("pow.scalar_tensor", lambda x: np.power(2.5, x), unary_samples(), op=lambda lib, x: 2.5 ** x),
     OpInfo("pow.tensor_tensor", np.power, binary_samples(0.5, 2.0, -1.5, 1.5, ints=False),
            variants={"operator": lambda lib, x, y: x ** y}),
-    unary("reciprocal", np.reciprocal, 0.5, 2.0),
+    unary("reciprocal", lambda x: 1 / x, 0.5, 2.0),
     unary("abs", np.abs, avoid=(0,), ints=True, variants={"builtin": lambda lib, x: abs(x)}),
     unary("sign", np.sign, avoid=(0,), ints=True, gradgrad=False),
     unary("sqrt", np.sqrt, 0.5, 2.0),
@@ -639,20 +660,22 @@ OPS: List[OpInfo] = [
         Sample((_arr(rng, (2, 3, 4)), _arr(rng, (4,))), grad=(True, False))]),
         op=fn("matmul")),
     OpInfo("bmm", np.matmul, gen(lambda rng: [Sample((_arr(rng, (2, 3, 4)), _arr(rng, (2, 4, 2)))),
-                                              Sample((_arr(rng, (2, 3, 4)), _arr(rng, (2, 4, 2))), layout=("T", "T"))])),
+                                              Sample((_arr(rng, (2, 3, 4)), _arr(rng, (2, 4, 2))),
+                                                     layout=("T", "T"))])),
     OpInfo("outer", np.outer, gen(lambda rng: [Sample((_arr(rng, (3,)), _arr(rng, (4,)))),
                                                Sample((_arr(rng, (3,)), _arr(rng, (4,))), layout=("S", "S"))])),
     OpInfo("t", np.transpose, gen(lambda rng: [Sample((_arr(rng, (2, 3)),)), Sample((_arr(rng, (3,)),)),
                                                Sample((_arr(rng, ()),)), Sample((_arr(rng, (3, 2)),), layout=("T",))])),
     OpInfo("T", lambda x: np.transpose(x), gen(lambda rng: [Sample((_arr(rng, (2, 3)),)),
-                                                            Sample((_arr(rng, (2, 3, 2)),))]),
+                                                            Sample((_arr(rng, (3, 2)),), layout=("S",))]),
            op=lambda lib, x: x.T),
     OpInfo("mT", lambda x: np.swapaxes(x, -1, -2), gen(lambda rng: [Sample((_arr(rng, (2, 3, 2)),))]),
            op=lambda lib, x: x.mT),
-    OpInfo("transpose", np.swapaxes, gen(lambda rng: [Sample((_arr(rng, (2, 3)), 0, 1)),
+    OpInfo("transpose", lambda x, dim0, dim1: np.swapaxes(x, dim0, dim1), gen(lambda rng: [
+        Sample((_arr(rng, (2, 3)), 0, 1)), Sample((_arr(rng, (2, 3, 2)),), {"dim0": 2, "dim1": 0}, desc="keyword"),
                                                       Sample((_arr(rng, (2, 3, 4)), -1, 0)),
                                                       Sample((_arr(rng, (3, 2)), 1, 0), layout=("T",))]),
-           variants={"swapaxes": lambda lib, x, a, b: x.swapaxes(a, b)}),
+           variants={"swapaxes": lambda lib, x, *d, **k: x.swapaxes(*(d or (k["dim0"], k["dim1"])))}),
     OpInfo("permute", _permute, gen(lambda rng: [Sample((_arr(rng, (2, 3, 4)), (2, 0, 1))),
                                                  Sample((_arr(rng, (2, 3)), (1, 0)), layout=("S",))]),
            variants={"varargs": lambda lib, x, d: x.permute(*d)}),
@@ -675,7 +698,8 @@ OPS: List[OpInfo] = [
     OpInfo("squeeze", _squeeze, gen(lambda rng: [
         Sample((_arr(rng, (1, 3, 1)),)), Sample((_arr(rng, (1, 3, 1)), 0)), Sample((_arr(rng, (1, 3, 1)), -1)),
         Sample((_arr(rng, (2, 3)), 0)), Sample((_arr(rng, ()),)), Sample((_arr(rng, (1, 3, 1)), (0, 2)))])),
-    OpInfo("unsqueeze", np.expand_dims, gen(lambda rng: [
+    OpInfo("unsqueeze", lambda x, dim: np.expand_dims(x, dim), gen(lambda rng: [
+        Sample((_arr(rng, (2, 3)),), {"dim": 1}, desc="keyword"),
         Sample((_arr(rng, (2, 3)), 0)), Sample((_arr(rng, (2, 3)), -1)), Sample((_arr(rng, ()), 0)),
         Sample((_arr(rng, (3, 2)), 1), layout=("T",))])),
     OpInfo("expand", _expand, gen(lambda rng: [
@@ -699,21 +723,24 @@ OPS: List[OpInfo] = [
     OpInfo("split", _split, gen(lambda rng: [
         Sample((_arr(rng, (5, 2)), 2)), Sample((_arr(rng, (2, 5)), 3, 1)), Sample((_arr(rng, (5, 2)), [1, 4])),
         Sample((_arr(rng, (2, 5)), [2, 1, 2]), {"dim": 1}), Sample((_arr(rng, (2, 4)), 2, 0), layout=("T",))])),
-    OpInfo("chunk", _chunk, gen(lambda rng: [
-        Sample((_arr(rng, (5, 2)), 2)), Sample((_arr(rng, (2, 6)), 3, 1)), Sample((_arr(rng, (4, 2)), 2), layout=("S",))])),
+    OpInfo("chunk", _chunk, gen(lambda rng: [Sample((_arr(rng, (2, 6)),), {"chunks": 4, "dim": 1}, desc="keyword"),
+        Sample((_arr(rng, (5, 2)), 2)), Sample((_arr(rng, (2, 6)), 3, 1)),
+        Sample((_arr(rng, (4, 2)), 2), layout=("S",))])),
     OpInfo("unbind", lambda x, dim=0: tuple(np.moveaxis(x, dim, 0)), gen(lambda rng: [
         Sample((_arr(rng, (3, 2)),)), Sample((_arr(rng, (2, 3)), 1))])),
     OpInfo("flip", lambda x, *d: np.flip(x, axis=_shape_args(d)) if x.ndim else x.copy(), gen(lambda rng: [
         Sample((_arr(rng, (2, 3)), (0,))), Sample((_arr(rng, (2, 3, 2)), (0, 2))), Sample((_arr(rng, ()), (0,))),
         Sample((_arr(rng, (3, 2)), (-1,)), layout=("T",))])),
     OpInfo("narrow", _narrow, gen(lambda rng: [
+        Sample((_arr(rng, (4, 3)),), {"dim": 1, "start": 1, "length": 2}, desc="keyword"),
         Sample((_arr(rng, (4, 3)), 0, 1, 2)), Sample((_arr(rng, (4, 3)), 1, -2, 2)),
         Sample((_arr(rng, (3, 4)), 0, 0, 3), layout=("T",))])),
 
     # ---- indexing
     OpInfo("getitem.int", _getitem_ref(1), gen(lambda rng: [
         Sample((_arr(rng, (3, 4)),)), Sample((_arr(rng, (4, 3)),), layout=("T",))]), op=_getitem(1)),
-    OpInfo("getitem.ints", _getitem_ref((1, -1)), gen(lambda rng: [Sample((_arr(rng, (3, 4)),))]), op=_getitem((1, -1))),
+    OpInfo("getitem.ints", _getitem_ref((1, -1)), gen(lambda rng: [Sample((_arr(rng, (3, 4)),))]),
+           op=_getitem((1, -1))),
     OpInfo("getitem.slice", _getitem_ref(slice(1, None)), gen(lambda rng: [
         Sample((_arr(rng, (3, 4)),)), Sample((_arr(rng, (4, 3)),), layout=("T",))]), op=_getitem(slice(1, None))),
     OpInfo("getitem.full_slice", _getitem_ref(slice(None)), gen(lambda rng: [Sample((_arr(rng, (3, 4)),))]),
@@ -744,10 +771,12 @@ OPS: List[OpInfo] = [
            op=lambda lib, x: x[[0, 2]]),
     OpInfo("getitem.neg_index", _getitem_ref(np.array([-1, 0])), gen(lambda rng: [Sample((_arr(rng, (3, 4)),))]),
            op=_getitem(np.array([-1, 0]))),
-    OpInfo("index_select", lambda x, dim, idx: np.take(x, idx, axis=dim), gen(lambda rng: [
+    OpInfo("index_select", lambda x, dim, index: np.take(x, index, axis=dim), gen(lambda rng: [
+        Sample((_arr(rng, (3, 4)),), {"dim": 1, "index": np.array([1, 1, 0])}, desc="keyword"),
         Sample((_arr(rng, (3, 4)), 0, _idx)), Sample((_arr(rng, (3, 4)), 1, np.array([3, 0]))),
         Sample((_arr(rng, (4, 3)), -1, _idx), layout=("T",))])),
-    OpInfo("gather", lambda x, dim, idx: _gather(x, dim, idx), gen(lambda rng: [
+    OpInfo("gather", lambda x, dim, index: _gather(x, dim, index), gen(lambda rng: [
+        Sample((_arr(rng, (3, 3)),), {"dim": 1, "index": _gidx}, desc="keyword"),
         Sample((_arr(rng, (3, 3)), 1, _gidx)), Sample((_arr(rng, (3, 3)), 0, _gidx)),
         Sample((_arr(rng, (3, 4)), 1, np.array([[0], [3], [1]]))),
         Sample((_arr(rng, (3, 3)), 1, _gidx), layout=("T",))])),
@@ -755,14 +784,16 @@ OPS: List[OpInfo] = [
         Sample((_arr(rng, (3, 3)), 1, _gidx, _arr(rng, (3, 2)))),
         Sample((_arr(rng, (3, 3)), 0, np.array([[0, 0, 1]]), _arr(rng, (1, 3)))),
         Sample((_arr(rng, (3, 3)), 1, _gidx, _arr(rng, (3, 2))), layout=("T", None, None, "T"))])),
-    OpInfo("masked_fill", lambda x, m, v: np.where(m, v, x), gen(lambda rng: [
+    OpInfo("masked_fill", lambda x, mask, value: np.where(mask, value, x), gen(lambda rng: [
+        Sample((_arr(rng, (2, 3)),), {"mask": _mask23, "value": 3.0}, desc="keyword"),
         Sample((_arr(rng, (2, 3)), _mask23, 0.5)), Sample((_arr(rng, (2, 3)), np.array([True, False, True]), -1.0)),
         Sample((_arr(rng, (2, 3)), _mask23, 2.0), layout=("T",))])),
     OpInfo("masked_fill.tensor", lambda x, m, v: np.where(m, v, x), gen(lambda rng: [
         Sample((_arr(rng, (2, 3)), _mask23, _arr(rng, ())))]),
         op=lambda lib, x, m, v: x.masked_fill(m, v)),
     OpInfo("setitem.slice", _setitem_ref((slice(1, None), slice(None, None, 2))), gen(lambda rng: [
-        Sample((_arr(rng, (3, 4)), _arr(rng, (2, 2)))), Sample((_arr(rng, (3, 4)), _arr(rng, (2,))), desc="broadcast")]),
+        Sample((_arr(rng, (3, 4)), _arr(rng, (2, 2)))),
+        Sample((_arr(rng, (3, 4)), _arr(rng, (2,))), desc="broadcast")]),
         op=_setitem((slice(1, None), slice(None, None, 2)))),
     OpInfo("setitem.int", _setitem_ref(1), gen(lambda rng: [Sample((_arr(rng, (3, 4)), _arr(rng, (4,))))]),
            op=_setitem(1)),
@@ -800,14 +831,16 @@ OPS: List[OpInfo] = [
         Sample((_arr(rng, (3, 4)), np.array([2, 2, 1])), {"reduction": "none"})]),
         op=F("nll_loss"), numpy_dtype=False, name_xfail="composed in nn.functional (PyTorch: NllLossBackward0)"),
     OpInfo("mse_loss", lambda x, y, reduction="mean": _reduce((x - y) ** 2, reduction), gen(lambda rng: [
-        Sample((_arr(rng, (2, 3)), _arr(rng, (2, 3)))), Sample((_arr(rng, (2, 3)), _arr(rng, (2, 3))), {"reduction": "sum"}),
+        Sample((_arr(rng, (2, 3)), _arr(rng, (2, 3)))),
+        Sample((_arr(rng, (2, 3)), _arr(rng, (2, 3))), {"reduction": "sum"}),
         Sample((_arr(rng, (3, 2)), _arr(rng, (3, 2))), {"reduction": "none"}, layout=("T", "S"))]),
         op=F("mse_loss"), name_xfail="composed in nn.functional (PyTorch: MseLossBackward0)"),
     OpInfo("l1_loss", lambda x, y, reduction="mean": _reduce(np.abs(x - y), reduction), gen(lambda rng: [
         Sample((_distinct(rng, (2, 3)), _distinct(rng, (2, 3)) + 0.02)),
         Sample((_distinct(rng, (2, 3)), _distinct(rng, (2, 3)) + 0.02), {"reduction": "none"})]),
         op=F("l1_loss")),
-    OpInfo("binary_cross_entropy", lambda x, y, reduction="mean": _reduce(-(y * np.log(x) + (1 - y) * np.log(1 - x)), reduction),
+    OpInfo("binary_cross_entropy",
+           lambda x, y, reduction="mean": _reduce(-(y * np.log(x) + (1 - y) * np.log(1 - x)), reduction),
            gen(lambda rng: [Sample((_arr(rng, (2, 3), 0.1, 0.9), _arr(rng, (2, 3), 0, 1))),
                             Sample((_arr(rng, (2, 3), 0.1, 0.9), _arr(rng, (2, 3), 0, 1)), {"reduction": "none"}),
                             Sample((_arr(rng, (3, 2), 0.1, 0.9), _arr(rng, (3, 2), 0, 1)), {"reduction": "sum"},
@@ -815,13 +848,80 @@ OPS: List[OpInfo] = [
            op=F("binary_cross_entropy"), name_xfail="composed in nn.functional (PyTorch: BinaryCrossEntropyBackward0)"),
     OpInfo("binary_cross_entropy_with_logits",
            lambda x, y, reduction="mean", pos_weight=None: _reduce(
-               -((1 if pos_weight is None else pos_weight) * y * np.log(_sigmoid(x)) + (1 - y) * np.log(1 - _sigmoid(x))),
+               -((1 if pos_weight is None else pos_weight) * y * np.log(_sigmoid(x))
+                 + (1 - y) * np.log(1 - _sigmoid(x))),
                reduction),
            gen(lambda rng: [Sample((_arr(rng, (2, 3)), _arr(rng, (2, 3), 0, 1))),
                             Sample((_arr(rng, (2, 3), -5, 5), _arr(rng, (2, 3), 0, 1)), {"reduction": "none"}),
-                            Sample((_arr(rng, (3, 2)), _arr(rng, (3, 2), 0, 1)), {"reduction": "sum"}, layout=("T", "S"))]),
+                            Sample((_arr(rng, (3, 2)), _arr(rng, (3, 2), 0, 1)), {"reduction": "sum"},
+                                   layout=("T", "S"))]),
            op=F("binary_cross_entropy_with_logits"),
            name_xfail="composed in nn.functional (PyTorch: BinaryCrossEntropyWithLogitsBackward0)"),
+    # weights, ignore_index, label smoothing and pos_weight: PyTorch is the reference
+    OpInfo("cross_entropy.options", None, gen(lambda rng: [
+        Sample((_arr(rng, (3, 4)), np.array([0, 3, 1]), _arr(rng, (4,), 0.5, 2.0)), grad=(True, False, False)),
+        Sample((_arr(rng, (3, 4)), np.array([0, 3, 1]), _arr(rng, (4,), 0.5, 2.0)), {"reduction": "sum"},
+               grad=(True, False, False)),
+        Sample((_arr(rng, (3, 4)), np.array([0, -100, 1])), {"label_smoothing": 0.2}),
+        Sample((_arr(rng, (3, 4)), np.array([0, 2, 1])), {"ignore_index": 2, "reduction": "none"}),
+        Sample((_arr(rng, (2, 4, 3)), np.array([[0, 3, 1], [2, 2, 0]])), desc="spatial"),
+        Sample((_arr(rng, (3, 4)), _softmax(_arr(rng, (3, 4)), 1)), {"label_smoothing": 0.1}, desc="probabilities")]),
+        op=F("cross_entropy"), name_xfail="composed in nn.functional (PyTorch: NllLossBackward0 / ...)"),
+    OpInfo("nll_loss.options", None, gen(lambda rng: [
+        Sample((_log_softmax(_arr(rng, (3, 4)), 1), np.array([0, 3, 1]), _arr(rng, (4,), 0.5, 2.0)),
+               grad=(True, False, False)),
+        Sample((_log_softmax(_arr(rng, (3, 4)), 1), np.array([0, 3, 1])), {"ignore_index": 3}),
+        Sample((_log_softmax(_arr(rng, (4,)), 0), np.array(2)), desc="unbatched")]),
+        op=F("nll_loss"), name_xfail="composed in nn.functional (PyTorch: NllLossBackward0)"),
+    OpInfo("binary_cross_entropy.weight", None, gen(lambda rng: [
+        Sample((_arr(rng, (2, 3), 0.1, 0.9), _arr(rng, (2, 3), 0, 1), _arr(rng, (2, 3), 0.5, 2)),
+               grad=(True, True, False))]),
+        op=F("binary_cross_entropy"), name_xfail="composed in nn.functional (PyTorch: BinaryCrossEntropyBackward0)"),
+    OpInfo("binary_cross_entropy_with_logits.pos_weight", None, gen(lambda rng: [
+        Sample((_arr(rng, (2, 3)), _arr(rng, (2, 3), 0, 1), _arr(rng, (3,), 0.5, 2)), grad=(True, True, False)),
+        Sample((_arr(rng, (2, 3)), _arr(rng, (2, 3), 0, 1), _arr(rng, (3,), 0.5, 2)), {"reduction": "none"},
+               grad=(True, False, False))]),
+        op=lambda lib, x, y, pw, **k: _F(lib).binary_cross_entropy_with_logits(x, y, pos_weight=pw, **k),
+        name_xfail="composed in nn.functional (PyTorch: BinaryCrossEntropyWithLogitsBackward0)"),
+    # The fused loss kernels (chaingrad._C) against PyTorch's nn.functional: one node each, named like PyTorch's.
+    OpInfo("mse_loss.fused", lambda x, y, reduction="mean": _reduce((x - y) ** 2, reduction), gen(lambda rng: [
+        Sample((_arr(rng, (2, 3)), _arr(rng, (2, 3)))),
+        Sample((_arr(rng, (2, 3)), _arr(rng, (2, 3))), {"reduction": "sum"}),
+        Sample((_arr(rng, (3, 2)), _arr(rng, (3, 2))), {"reduction": "none"}, layout=("T", "S"))]),
+        op=_fused("mse_loss", lambda x, y, reduction="mean": (x, y, reduction))),
+    OpInfo("cross_entropy.fused", _cross_entropy, gen(lambda rng: [
+        Sample((_arr(rng, (3, 4)), np.array([0, 3, 1]))),
+        Sample((_arr(rng, (3, 4)), np.array([0, 3, 1])), {"reduction": "sum"}),
+        Sample((_arr(rng, (3, 4)), np.array([2, -100, 1])), {"reduction": "none"}),
+        Sample((_arr(rng, (4,)), np.array(2)), desc="unbatched"),
+        Sample((_arr(rng, (4, 3)), np.array([0, 2, 1, 1])), layout=("T",))]),
+        op=_fused("cross_entropy", lambda x, t, reduction="mean": (x, t, None, reduction, -100, 0.0)),
+        numpy_dtype=False),
+    OpInfo("nll_loss.fused", None, gen(lambda rng: [
+        Sample((_log_softmax(_arr(rng, (3, 4)), 1), np.array([0, 3, 1]))),
+        Sample((_log_softmax(_arr(rng, (3, 4)), 1), np.array([0, 3, 1]), _arr(rng, (4,), 0.5, 2.0)),
+               grad=(True, False, False)),
+        Sample((_arr(rng, (3, 4)), np.array([2, 2, -100])), {"reduction": "sum"}),
+        Sample((_arr(rng, (3, 4)), np.array([2, 2, 1])), {"reduction": "none"}),
+        Sample((_arr(rng, (2, 4, 3)), np.array([[0, 3, 1], [2, 2, 0]])), desc="spatial"),
+        Sample((_arr(rng, (2, 4, 3)), np.array([[0, 3, 1], [2, 2, 0]])), {"reduction": "none"}, desc="spatial")]),
+        op=_fused("nll_loss", lambda x, t, w=None, reduction="mean": (x, t, w, reduction, -100))),
+    OpInfo("binary_cross_entropy.fused", None, gen(lambda rng: [
+        Sample((_arr(rng, (2, 3), 0.1, 0.9), _arr(rng, (2, 3), 0, 1))),
+        Sample((_arr(rng, (2, 3), 0.1, 0.9), _arr(rng, (2, 3), 0, 1), _arr(rng, (2, 3), 0.5, 2)), {"reduction": "sum"},
+               grad=(True, True, False)),
+        Sample((_arr(rng, (3, 2), 0.1, 0.9), _arr(rng, (3, 2), 0, 1)), {"reduction": "none"}, layout=("T", "S"))]),
+        op=_fused("binary_cross_entropy", lambda x, t, w=None, reduction="mean": (x, t, w, reduction))),
+    OpInfo("binary_cross_entropy_with_logits.fused", None, gen(lambda rng: [
+        Sample((_arr(rng, (2, 3)), _arr(rng, (2, 3), 0, 1))),
+        Sample((_arr(rng, (2, 3), -5, 5), _arr(rng, (2, 3), 0, 1), _arr(rng, (2, 3), 0.5, 2)), {"reduction": "none"},
+               grad=(True, True, False)),
+        Sample((_arr(rng, (2, 3)), _arr(rng, (2, 3), 0, 1), None, _arr(rng, (3,), 0.5, 2)), {"reduction": "sum"},
+               grad=(True, True, False, False))]),
+        op=_fused("binary_cross_entropy_with_logits",
+                  lambda x, t, w=None, pw=None, reduction="mean": (x, t, w, pw, reduction),
+                  torch_call=lambda F, x, t, w=None, pw=None, reduction="mean":
+                  F.binary_cross_entropy_with_logits(x, t, w, reduction=reduction, pos_weight=pw))),
     OpInfo("dropout.eval", lambda x, p=0.5, training=False: x, gen(lambda rng: [
         Sample((_arr(rng, (2, 3)),), {"p": 0.5, "training": False}), Sample((_arr(rng, (2, 3)),), {"p": 0.0})]),
         op=F("dropout")),

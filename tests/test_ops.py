@@ -5,7 +5,7 @@ non-contiguous inputs), gradients against PyTorch's, float32 against float64, an
 from __future__ import annotations
 
 import zlib
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Optional
 
 import numpy as np
 import pytest
@@ -13,7 +13,6 @@ import pytest
 pytest.importorskip("chaingrad._C")
 import chaingrad  # noqa: E402
 from chaingrad.autograd import gradcheck, gradgradcheck  # noqa: E402
-
 from op_db import OPS, OpInfo, Sample  # noqa: E402
 
 try:
@@ -67,15 +66,17 @@ class Call:
             if not isinstance(a, np.ndarray):
                 return a
             rg = grad and sample.requires_grad(i) if a.dtype.kind == "f" else False
-            if a.dtype.kind == "f":
-                a = a.astype(dtype)
+            if a.dtype.kind == "f" and (dtype == np.float32 or a.dtype == np.float64):
+                a = a.astype(dtype)  # float32 arrays of a sample stay float32 (mixed-precision samples)
             t = _tensor(lib, a, sample.layout_of(i), rg)
             if rg:
                 self.leaves.append(t)
             return t
 
         self.args = [build(a, i) for i, a in enumerate(sample.args)]
-        self.kwargs = dict(sample.kwargs)
+        # keyword arrays (index, mask) are tensors that never require grad
+        self.kwargs = {k: _tensor(lib, v, None, False) if isinstance(v, np.ndarray) else v
+                       for k, v in sample.kwargs.items()}
 
     def run(self, form: Callable[..., Any]) -> List[Any]:
         return _flat(form(self.lib, *self.args, **self.kwargs))
@@ -110,8 +111,10 @@ def _differentiable(outs: List[Any]) -> List[Any]:
 
 
 def _grad_outputs(lib: Any, outs: List[Any], dtype: Any) -> List[Any]:
+    """Random output gradients, transposed in memory when 2-D or more (VJPs must take strided grads)."""
     rng = np.random.default_rng(1)
-    return [lib.from_numpy(rng.standard_normal(tuple(o.shape)).astype(dtype)) for o in outs]
+    gs = [rng.standard_normal(tuple(o.shape)).astype(dtype) for o in outs]
+    return [_tensor(lib, g, "T" if g.ndim >= 2 and g.shape[-1] > 1 and g.shape[-2] > 1 else None, False) for g in gs]
 
 
 def _grads(lib: Any, call: Call, form: Callable[..., Any], dtype: Any = np.float64) -> List[Optional[np.ndarray]]:
@@ -129,14 +132,18 @@ def test_forward_numpy(op: OpInfo, sample: Sample) -> None:
     if op.ref is None:
         pytest.skip("no numpy reference")
     expected = _flat(op.ref(*sample.args, **sample.kwargs))
+    # numpy computes int and float32-with-float64 inputs in float64; PyTorch's dtypes are checked against torch
+    arrays = [a for a in sample.args if isinstance(a, np.ndarray)]
+    mixed = any(a.dtype.kind in "iub" or a.dtype == np.float32 for a in arrays)
     for form_name, form in op.forms().items():
         outs = Call(chaingrad, sample).run(form)
         assert len(outs) == len(expected), f"{form_name}: {len(outs)} outputs, numpy gives {len(expected)}"
         for k, (o, e) in enumerate(zip(outs, expected)):
             e = np.asarray(e)
             a = _np(o)
-            _close(a, e, op.rtol, op.atol, f"{form_name} output {k}")
-            if op.numpy_dtype:
+            tol = 1e-6 if mixed and a.dtype == np.float32 else 0
+            _close(a, e, max(op.rtol, tol), max(op.atol, tol), f"{form_name} output {k}")
+            if op.numpy_dtype and not (mixed and e.dtype.kind == "f"):
                 assert a.dtype == e.dtype, f"{form_name} output {k}: dtype {a.dtype}, numpy gives {e.dtype}"
 
 
@@ -151,7 +158,8 @@ def test_forward_torch(op: OpInfo, sample: Sample) -> None:
             what = f"{form_name} output {k}"
             assert _dtype_name(o) == _dtype_name(e), f"{what}: dtype {o.dtype}, torch gives {e.dtype}"
             assert tuple(o.shape) == tuple(e.shape), f"{what}: shape {tuple(o.shape)}, torch gives {tuple(e.shape)}"
-            _close(_np(o), _np(e), op.rtol, op.atol, what)
+            f32 = 2e-7 if _dtype_name(e) == "float32" else 0  # an ulp or so of float32
+            _close(_np(o), _np(e), max(op.rtol, f32), max(op.atol, f32), what)
             assert bool(o.requires_grad) == bool(e.requires_grad), f"{what}: requires_grad differs"
 
 
@@ -194,6 +202,8 @@ def test_grad_torch(op: OpInfo, sample: Sample) -> None:
     for k, (a, e) in enumerate(zip(ours, theirs)):
         if a is None and e is None:
             continue
+        if a is not None and e is not None:
+            assert a.dtype == e.dtype, f"gradient of input {k} is {a.dtype}, torch gives {e.dtype}"
         shape = (e if e is not None else a).shape
         a = np.zeros(shape) if a is None else a
         e = np.zeros(shape) if e is None else e
@@ -282,3 +292,50 @@ def test_hypothesis_broadcast_binary() -> None:
         assert gradcheck(lambda p, q: getattr(chaingrad, name)(p, q), (x, y))
 
     check()
+
+
+# Inputs above the kernels' parallel grain (32768 elements): the threaded paths of every kernel family.
+_BIG = {
+    "sum_dim0": (lambda L, x: x.sum(0), lambda x: x.sum(0)),
+    "sum_dim1": (lambda L, x: x.sum(1), lambda x: x.sum(1)),
+    "sum_all_T": (lambda L, x: x.t().sum(), lambda x: x.sum()),
+    "mean_keep": (lambda L, x: x.mean(0, keepdim=True), lambda x: x.mean(0, keepdims=True)),
+    "amax_dim0": (lambda L, x: x.amax(0), lambda x: x.max(0)),
+    "max_dim1": (lambda L, x: x.max(1)[0], lambda x: x.max(1)),
+    "var_dim1": (lambda L, x: x.var(1), lambda x: x.var(1, ddof=1)),
+    "softmax0": (lambda L, x: x.softmax(0), lambda x: np.exp(x) / np.exp(x).sum(0)),
+    "log_softmax1": (lambda L, x: x.log_softmax(1), lambda x: x - np.log(np.exp(x).sum(1, keepdims=True))),
+    "cumsum0": (lambda L, x: x.cumsum(0), lambda x: x.cumsum(0)),
+    "exp_T": (lambda L, x: x.t().exp(), lambda x: np.exp(x.T)),
+    "add_bcast": (lambda L, x: x + x[0], lambda x: x + x[0]),
+    "mul_T": (lambda L, x: x * x.t().t(), lambda x: x * x),
+    "where": (lambda L, x: L.where(x > 0, x, x * 2), lambda x: np.where(x > 0, x, x * 2)),
+    "matmul": (lambda L, x: x[:64] @ x[64:192].t(), lambda x: x[:64] @ x[64:192].T),
+    "index_select": (lambda L, x: x.index_select(0, L.from_numpy(np.arange(0, 300, 7))), lambda x: x[::7]),
+}
+
+
+@pytest.mark.parametrize("name", list(_BIG))
+def test_large_inputs(name: str) -> None:
+    fn, ref = _BIG[name]
+    a = np.random.default_rng(7).uniform(-1, 1, (300, 200))
+    x = chaingrad.from_numpy(a.copy()).requires_grad_()
+    out = fn(chaingrad, x)
+    np.testing.assert_allclose(_np(out), ref(a), rtol=1e-9, atol=1e-9)
+    if torch is not None:
+        xt = torch.from_numpy(a.copy()).requires_grad_()
+        ot = fn(torch, xt)
+        g = np.random.default_rng(8).standard_normal(tuple(ot.shape))
+        (gc,) = chaingrad.autograd.grad(out, [x], chaingrad.from_numpy(g))
+        (gt,) = torch.autograd.grad(ot, [xt], torch.from_numpy(g))
+        np.testing.assert_allclose(_np(gc), gt.numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_pow_scalar_base_function_form() -> None:
+    x = chaingrad.tensor([0.5, 1.0], dtype=chaingrad.float64)
+    try:
+        out = chaingrad.pow(2.0, x)
+    except TypeError:
+        pytest.xfail("python bug (chaingrad/_functions.py _method_function): torch.pow(2.0, x) (Scalar base) is "
+                     "routed to a method of its first argument and raises TypeError")
+    np.testing.assert_allclose(_np(out), 2.0 ** _np(x))

@@ -3,9 +3,11 @@ counter, broadcasting, type promotion, the kernels (elementwise, reductions, lin
 indexing) over dtypes / layouts / 0-d / empty inputs, threading, the Python operators and
 printing, errors, and a crash fuzz run in a subprocess.
 
-Where chaingrad still differs from PyTorch because of a bug in code this file does not test
-directly (csrc/ops, csrc/kernels), the case is marked ``xfail(strict=True)`` with the reason, so
-the fix flips it to a failure that asks for the marker to be removed.
+Where chaingrad still differs from PyTorch because of a bug outside csrc/core and the bindings
+this file's author owns (csrc/ops, csrc/kernels), the case is an expected failure naming the file
+and the reason: whole tests are marked ``xfail(strict=True)`` (the fix turns them into a failure
+asking for the marker to go), cases inside a parametrized comparison call ``pytest.xfail`` only
+while the difference is still there.
 """
 
 from __future__ import annotations
@@ -17,13 +19,11 @@ import os
 import subprocess
 import sys
 import textwrap
-import warnings
 from typing import Any, Callable, List, Optional, Tuple
 
+import chaingrad
 import numpy as np
 import pytest
-
-import chaingrad
 
 torch = pytest.importorskip("torch")
 
@@ -39,7 +39,7 @@ def cg(a: Any) -> chaingrad.Tensor:
     return chaingrad.from_numpy(np.array(a, copy=True))
 
 
-def th(a: Any) -> "torch.Tensor":
+def th(a: Any) -> torch.Tensor:
     return torch.from_numpy(np.array(a, copy=True))
 
 
@@ -89,10 +89,11 @@ def outcome(fn: Callable[[], Any]) -> Tuple[str, Any]:
     try:
         return "ok", fn()
     except Exception as e:  # noqa: BLE001 - the type is what is compared
-        return type(e).__name__, str(e)
+        # chaingrad keeps PyTorch's message in str(e) and adds culprit details as notes.
+        return type(e).__name__, "\n".join([str(e), *getattr(e, "__notes__", [])])
 
 
-def same_storage_torch(a: "torch.Tensor", b: "torch.Tensor") -> bool:
+def same_storage_torch(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
 
 
@@ -495,7 +496,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 UNARY = {  # name -> numpy reference (run in the result dtype PyTorch picks)
-    "neg": np.negative, "abs": np.abs, "sign": lambda x: x if x.dtype == bool else np.sign(x), "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x),
+    "neg": np.negative, "abs": np.abs, "sign": lambda x: x if x.dtype == bool else np.sign(x), "sqrt": np.sqrt,
+    "rsqrt": lambda x: 1 / np.sqrt(x),
     "square": np.square, "reciprocal": lambda x: 1 / x, "exp": np.exp, "expm1": np.expm1, "log": np.log,
     "log1p": np.log1p, "log2": np.log2, "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh,
     "sigmoid": _sigmoid, "relu": lambda x: np.maximum(x, 0), "floor": np.floor, "ceil": np.ceil,
@@ -558,7 +560,8 @@ BIN_SHAPES = [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((4,), (2, 3, 4)), ((), (3, 4)
               ((0, 4), (1, 4)), ((0,), ())]
 
 
-def _binary_inputs(name: str, da: str, db: str, sa: Tuple[int, ...], sb: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray]:
+def _binary_inputs(name: str, da: str, db: str, sa: Tuple[int, ...],
+                   sb: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray]:
     a, b = data(da, sa), data(db, sb)
     if name in ("remainder", "floor_divide", "div") and db == "int64":
         b = np.where(b == 0, 3, b)
@@ -597,7 +600,7 @@ def test_binary_mixed_layouts_and_self_overlap() -> None:
     x = cg(a)
     np.testing.assert_allclose(npy(x + x.t().t()), a + a)
     np.testing.assert_allclose(npy(x[:, ::2] * x[:, 1::2]), a[:, ::2] * a[:, 1::2])
-    np.testing.assert_allclose(npy(x[::-1] if False else x.flip(0) - x), a[::-1] - a)
+    np.testing.assert_allclose(npy(x.flip(0) - x), a[::-1] - a)
     sq = cg(data("float64", (4, 4)))
     s = npy(sq).copy()
     np.testing.assert_allclose(npy(sq + sq.t()), s + s.T)
@@ -665,29 +668,39 @@ def _norm(a: np.ndarray, p: Any, axis: Any, keepdims: bool) -> np.ndarray:
     return np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims))
 
 
-REDUCTIONS = {
-    # name -> (chaingrad/torch call, numpy reference, result dtype rule)
-    "sum": (lambda x, d, k: x.sum() if d is None else x.sum(d, keepdim=k), lambda a, d, k: np.sum(a, axis=d, keepdims=k)),
-    "mean": (lambda x, d, k: x.mean() if d is None else x.mean(d, keepdim=k), lambda a, d, k: np.mean(a, axis=d, keepdims=k)),
-    "prod": (lambda x, d, k: x.prod() if d is None else x.prod(d, keepdim=k), lambda a, d, k: np.prod(a, axis=d, keepdims=k)),
-    "var": (lambda x, d, k: x.var() if d is None else x.var(d, keepdim=k), lambda a, d, k: _np_var(a, d, k, 1)),
+def _red(method: str, **kw: Any) -> Callable[[Any, Any, bool], Any]:
+    """x.method() over everything when dim is None, else x.method(dim, keepdim=k)."""
+    def f(x: Any, d: Any, k: bool) -> Any:
+        return getattr(x, method)(**kw) if d is None else getattr(x, method)(d, keepdim=k, **kw)
+    return f
+
+
+def _np_red(fn: Callable[..., Any]) -> Callable[[np.ndarray, Any, bool], Any]:
+    return lambda a, d, k: fn(a, axis=d, keepdims=k)
+
+
+REDUCTIONS = {  # name -> (chaingrad/torch call, numpy reference)
+    "sum": (_red("sum"), _np_red(np.sum)),
+    "mean": (_red("mean"), _np_red(np.mean)),
+    "prod": (_red("prod"), _np_red(np.prod)),
+    "var": (_red("var"), lambda a, d, k: _np_var(a, d, k, 1)),
     "var_c0": (lambda x, d, k: x.var(d, keepdim=k, correction=0), lambda a, d, k: _np_var(a, d, k, 0)),
-    "std": (lambda x, d, k: x.std() if d is None else x.std(d, keepdim=k), lambda a, d, k: np.sqrt(_np_var(a, d, k, 1))),
-    "std_unbiased_false": (lambda x, d, k: x.std(d, unbiased=False, keepdim=k), lambda a, d, k: np.sqrt(_np_var(a, d, k, 0))),
-    "amax": (lambda x, d, k: x.amax(d, keepdim=k) if d is not None else x.amax(), lambda a, d, k: np.max(a, axis=d, keepdims=k)),
-    "amin": (lambda x, d, k: x.amin(d, keepdim=k) if d is not None else x.amin(), lambda a, d, k: np.min(a, axis=d, keepdims=k)),
+    "std": (_red("std"), lambda a, d, k: np.sqrt(_np_var(a, d, k, 1))),
+    "std_unbiased_false": (lambda x, d, k: x.std(d, unbiased=False, keepdim=k),
+                           lambda a, d, k: np.sqrt(_np_var(a, d, k, 0))),
+    "amax": (_red("amax"), _np_red(np.max)),
+    "amin": (_red("amin"), _np_red(np.min)),
     "max_all": (lambda x, d, k: x.max(), lambda a, d, k: np.max(a)),
     "min_all": (lambda x, d, k: x.min(), lambda a, d, k: np.min(a)),
-    "argmax": (lambda x, d, k: x.argmax() if d is None else x.argmax(d, keepdim=k),
-               lambda a, d, k: np.argmax(a) if d is None else np.argmax(a, axis=d, keepdims=k)),
-    "argmin": (lambda x, d, k: x.argmin() if d is None else x.argmin(d, keepdim=k),
-               lambda a, d, k: np.argmin(a) if d is None else np.argmin(a, axis=d, keepdims=k)),
+    "argmax": (_red("argmax"), lambda a, d, k: np.argmax(a) if d is None else np.argmax(a, axis=d, keepdims=k)),
+    "argmin": (_red("argmin"), lambda a, d, k: np.argmin(a) if d is None else np.argmin(a, axis=d, keepdims=k)),
     "norm2": (lambda x, d, k: x.norm(dim=d, keepdim=k), lambda a, d, k: _norm(a, 2, d, k)),
     "norm_fro": (lambda x, d, k: x.norm(p="fro", dim=d, keepdim=k), lambda a, d, k: _norm(a, 2, d, k)),
     "norm1": (lambda x, d, k: x.norm(p=1, dim=d, keepdim=k), lambda a, d, k: _norm(a, 1, d, k)),
-    "norm_inf": (lambda x, d, k: x.norm(p=float("inf"), dim=d, keepdim=k), lambda a, d, k: _norm(a, float("inf"), d, k)),
-    "any": (lambda x, d, k: x.any() if d is None else x.any(d, keepdim=k), lambda a, d, k: np.any(a, axis=d, keepdims=k)),
-    "all": (lambda x, d, k: x.all() if d is None else x.all(d, keepdim=k), lambda a, d, k: np.all(a, axis=d, keepdims=k)),
+    "norm_inf": (lambda x, d, k: x.norm(p=float("inf"), dim=d, keepdim=k),
+                 lambda a, d, k: _norm(a, float("inf"), d, k)),
+    "any": (_red("any"), _np_red(np.any)),
+    "all": (_red("all"), _np_red(np.all)),
 }
 SINGLE_DIM_ONLY = {"argmax", "argmin", "prod"}
 ALL_ONLY = {"max_all", "min_all"}
@@ -775,8 +788,8 @@ def test_reduction_0d_and_empty(name: str, shape: Tuple[int, ...]) -> None:
     for dims in [None] + ([0, -1] if shape else [0]):
         if name in ALL_ONLY and dims is not None:
             continue
-        kt, rt = outcome(lambda: fn(th(a), dims, False))
-        kc, rc = outcome(lambda: fn(cg(a), dims, False))
+        kt, rt = outcome(lambda d=dims: fn(th(a), d, False))
+        kc, rc = outcome(lambda d=dims: fn(cg(a), d, False))
         if kt != "ok":
             if kc == "ok":
                 pytest.fail(f"{name}{shape} dim={dims}: PyTorch raises {kt}: {rt}")
@@ -871,8 +884,8 @@ def test_matmul_shape_errors_name_both_shapes(fn: Callable[..., Any], sa: Tuple[
 
 def test_mm_requires_same_dtype() -> None:
     for da, db in itertools.permutations(NUMERIC, 2):
-        kt, _ = outcome(lambda: th(data(da, (2, 3))) @ th(data(db, (3, 2))))
-        kc, _ = outcome(lambda: cg(data(da, (2, 3))) @ cg(data(db, (3, 2))))
+        kt, _ = outcome(lambda x=da, y=db: th(data(x, (2, 3))) @ th(data(y, (3, 2))))
+        kc, _ = outcome(lambda x=da, y=db: cg(data(x, (2, 3))) @ cg(data(y, (3, 2))))
         assert kc == kt
 
 
@@ -1004,7 +1017,8 @@ def _thread_workloads(a: chaingrad.Tensor, b: chaingrad.Tensor) -> dict:
     return {
         "exp": lambda: a.exp(), "add_bcast": lambda: a + b, "t_add": lambda: a.t() + 1, "sum": lambda: a.sum(),
         "sum0": lambda: a.sum(0), "sum1": lambda: a.sum(1), "mean": lambda: a.mean(), "max1": lambda: a.max(1)[0],
-        "argmax0": lambda: a.argmax(0), "cumsum1": lambda: a.cumsum(1), "var": lambda: a.var(), "norm": lambda: a.norm(),
+        "argmax0": lambda: a.argmax(0), "cumsum1": lambda: a.cumsum(1), "var": lambda: a.var(),
+        "norm": lambda: a.norm(),
         "where": lambda: chaingrad.where(a > 0, a, b), "clamp": lambda: a.clamp(-1, 1), "lt": lambda: a < b,
         "prod1": lambda: a.prod(1), "mask": lambda: a[a > 0], "sigmoid": lambda: a.sigmoid(),
         "contiguous": lambda: a.t().contiguous(), "softmax": lambda: a.softmax(1), "std0": lambda: a.std(0),
@@ -1031,6 +1045,20 @@ def test_threads_give_identical_results(restore_threads: None) -> None:
     mm1 = npy(a @ a.t()).copy()
     chaingrad.set_num_threads(2)
     np.testing.assert_allclose(npy(a @ a.t()), mm1, rtol=1e-5, atol=1e-3)  # BLAS blocking may differ
+
+
+@pytest.mark.xfail(strict=True, reason="kernels bug (csrc/kernels/reduce.cpp reduce_impl): a full reduction is "
+                                       "split into min(threads, n/grain) chunks, so the float64 summation order "
+                                       "(and the last bits of sum/mean/var/norm/prod) depends on the thread count; "
+                                       "chunking by a fixed grain would make it deterministic")
+def test_float64_full_reductions_independent_of_thread_count(restore_threads: None) -> None:
+    a = cg(data("float64", (700, 1001)))
+    results = []
+    for n in (1, 2):
+        chaingrad.set_num_threads(n)
+        results.append([r.item() for r in (a.sum(), a.mean(), a.var(), a.norm(), (a / 100 + 1).prod(),
+                                           a[:, ::2].sum())])
+    assert results[0] == results[1]
 
 
 def test_set_num_threads_validation(restore_threads: None) -> None:
@@ -1114,7 +1142,7 @@ def test_operator_with_unsupported_types() -> None:
                 op(x, bad)
             with pytest.raises(TypeError):
                 op(bad, x)
-    assert (x == None) is False or not bool((x == None))  # noqa: E711 - Python's fallback comparison
+    assert (x == None) is False and (x != None) is True  # noqa: E711 - Python's identity fallback, as PyTorch
     with pytest.raises(TypeError):
         x @ 2
 
@@ -1154,8 +1182,8 @@ def test_repr_examples_from_the_docs() -> None:
 def test_broadcast_error_names_both_shapes() -> None:
     with pytest.raises(RuntimeError) as info:
         chaingrad.zeros(2, 3) + chaingrad.zeros(3, 2)
-    msg = str(info.value)
-    assert msg.startswith("The size of tensor a (3) must match the size of tensor b (2) at non-singleton dimension 1")
+    msg = "\n".join([str(info.value), *getattr(info.value, "__notes__", [])])
+    assert str(info.value) == "The size of tensor a (3) must match the size of tensor b (2) at non-singleton dimension 1"
     assert "[2, 3]" in msg and "[3, 2]" in msg
     with pytest.raises(RuntimeError, match=r"\[4\].*\[5\]"):
         chaingrad.where(chaingrad.zeros(4) > 0, chaingrad.zeros(4), chaingrad.zeros(5))
@@ -1194,31 +1222,12 @@ def test_errors_have_the_right_type_and_reason(call: Callable[[], Any], exc: Any
 
 
 # ---- crash fuzz: a few hundred random calls with odd arguments in a subprocess -------------------
-# Calls that still crash the process because of bugs outside this file's scope. They are kept out
-# of the random fuzz (so it can look for new crashes) and each is checked in its own subprocess
-# below as an expected failure that turns into a pass when fixed.
-KNOWN_CRASHERS = {
-    "unbind_0d": ("chaingrad.tensor(1.5).unbind()", "ops bug (csrc/ops/shape.cpp): unbind/split/chunk read "
-                  "shape()[0] of a 0-d tensor; PyTorch raises 'Dimension specified as 0 but tensor has no "
-                  "dimensions'"),
-    "split_0d": ("chaingrad.tensor(1.5).split(1)", "ops bug (csrc/ops/shape.cpp): split on a 0-d tensor"),
-    "chunk_0d": ("chaingrad.tensor(1.5).chunk(2)", "ops bug (csrc/ops/shape.cpp): chunk on a 0-d tensor"),
-    "inplace_grows": ("chaingrad.zeros(3).add_(chaingrad.ones(2, 3))", "ops/kernels bug (csrc/ops/inplace.cpp, "
-                      "kernels::broadcast_strides): an in-place op whose broadcast shape is larger than self "
-                      "writes out of bounds; PyTorch raises \"output with shape [3] doesn't match the broadcast "
-                      "shape [2, 3]\""),
-    "inplace_mismatch": ("chaingrad.randn(4).div_(chaingrad.zeros(2, 3))", "same in-place broadcast bug"),
-    "inplace_0d": ("chaingrad.tensor(1.0).mul_(chaingrad.tensor([True, False]))", "same in-place broadcast bug"),
-}
-FUZZ_SKIP_METHODS = {"unbind", "split", "chunk", "add_", "sub_", "mul_", "div_", "pow_", "__iadd__", "__isub__",
-                     "__imul__", "__itruediv__", "__ipow__", "copy_"}
-
 _FUZZ_SCRIPT = textwrap.dedent(r"""
     import random, sys, warnings
     warnings.simplefilter("ignore")
     import numpy as np
     import chaingrad as cg
-    seed, n, skip = int(sys.argv[1]), int(sys.argv[2]), set(sys.argv[3].split(","))
+    seed, n = int(sys.argv[1]), int(sys.argv[2])
     rng = random.Random(seed)
     ODD = [None, "abc", 2**62, 2**63, -1, -2**40, 1.5, float("nan"), float("inf"), (), [], [2, -3], (2**31, 2**31),
            [[1], [2, 3]], True, 0, 1, 3, -3, (0, 1), [0, 5], slice(None, None, -1), Ellipsis, object(), {1: 2},
@@ -1240,7 +1249,7 @@ _FUZZ_SCRIPT = textwrap.dedent(r"""
                          "__sub__", "__rsub__", "__mul__", "__matmul__", "__rmatmul__", "__pow__", "__rpow__",
                          "__truediv__", "__rtruediv__", "__lt__", "__eq__", "__array__", "__dlpack__", "__len__",
                          "__iter__", "__float__", "__int__", "__index__", "__bool__", "__format__", "__neg__"))
-                     and m not in skip and m not in ("backward", "register_hook", "register_post_accumulate_grad_hook",
+                     and m not in ("backward", "register_hook", "register_post_accumulate_grad_hook",
                      "data", "grad", "_base", "retain_grad", "normal_", "uniform_", "_make_subclass", "_set_name"))
     EXPECTED = (TypeError, ValueError, RuntimeError, IndexError, OverflowError, AttributeError,
                 NotImplementedError, ZeroDivisionError, BufferError, KeyError, MemoryError, StopIteration)
@@ -1249,17 +1258,13 @@ _FUZZ_SCRIPT = textwrap.dedent(r"""
         kwargs = {}
         if rng.random() < 0.15:
             kwargs[rng.choice(["dim", "dtype", "keepdim", "out", "alpha", "requires_grad"])] = odd()
-        if rng.random() < 0.3:
-            name = rng.choice(FACTORIES)
-            f = getattr(cg, name)
-        else:
-            t = rng.choice(tensors())
-            name = rng.choice(METHODS)
-            f = getattr(t, name, None)
-        if not callable(f):
-            continue
+        name = rng.choice(FACTORIES) if rng.random() < 0.3 else rng.choice(METHODS)
         print(i, name, repr(args)[:120], repr(kwargs)[:60], file=sys.stderr, flush=True)
         try:
+            # (inside the try: properties such as mT may raise)
+            f = getattr(cg, name) if name in FACTORIES else getattr(rng.choice(tensors()), name)
+            if not callable(f):
+                continue
             r = f(*args, **kwargs)
             if hasattr(r, "numel") and callable(r.numel) and r.numel() < 10000:
                 repr(r)
@@ -1284,7 +1289,7 @@ def _python_env() -> dict:
 def test_fuzz_no_crash(seed: int) -> None:
     """Random calls (odd arguments: None, strings, huge and negative sizes, floats for ints...) may
     raise, but must never kill the interpreter."""
-    proc = subprocess.run([sys.executable, "-c", _FUZZ_SCRIPT, str(seed), "150", ",".join(sorted(FUZZ_SKIP_METHODS))],
+    proc = subprocess.run([sys.executable, "-c", _FUZZ_SCRIPT, str(seed), "150"],
                           capture_output=True, text=True, timeout=120, env=_python_env())
     last = proc.stderr.strip().splitlines()[-3:]
     assert proc.returncode >= 0, f"crashed with signal {-proc.returncode} after: {last}"
@@ -1292,24 +1297,21 @@ def test_fuzz_no_crash(seed: int) -> None:
 
 
 def _crashes(code: str) -> int:
-    proc = subprocess.run([sys.executable, "-c", "import chaingrad\ntry:\n    " + code + "\nexcept Exception:\n    pass"],
-                          capture_output=True, text=True, timeout=60, env=_python_env())
+    script = "import chaingrad\ntry:\n    " + code + "\nexcept Exception:\n    pass"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=_python_env())
     return proc.returncode
-
-
-@pytest.mark.parametrize("name", list(KNOWN_CRASHERS))
-def test_known_crashers(name: str) -> None:
-    code, reason = KNOWN_CRASHERS[name]
-    rc = _crashes(code)
-    if rc < 0:
-        pytest.xfail(reason)
-    assert rc == 0
 
 
 @pytest.mark.parametrize("code", [
     "chaingrad.tensor(1.5).stride(0)", "chaingrad.tensor(1.5).size(0)", "chaingrad.randperm(2**62)",
     "chaingrad.arange(2**62)", "chaingrad.randint(0, 5, (2**31, 2**31))", "chaingrad.zeros(2**62, 2**62, 0)",
     "chaingrad.ones(1000, 1003).sum(0)", "chaingrad.ones(100000).add_(1)", "chaingrad.ones(100000).mean(0)",
+    "chaingrad.ones(100000).sub_(1, alpha=2)", "chaingrad.tensor(1.5).unbind()", "chaingrad.tensor(1.5).split(1)",
+    "chaingrad.tensor(1.5).chunk(2)", "chaingrad.zeros(3).add_(chaingrad.ones(2, 3))",
+    "chaingrad.randn(4).div_(chaingrad.zeros(2, 3))", "chaingrad.tensor(1.0).mul_(chaingrad.tensor([True, False]))",
+    "chaingrad.zeros(3).copy_(chaingrad.ones(4))",
 ])
 def test_former_crashers_raise_or_work(code: str) -> None:
+    """Inputs that once killed the interpreter (out-of-bounds reads/writes, Python calls without
+    the GIL, size overflows); each runs in its own process."""
     assert _crashes(code) == 0

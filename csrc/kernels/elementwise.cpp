@@ -157,7 +157,7 @@ void unary(Unary op, const Tensor& x, const Tensor& out) {
       CG_DISPATCH_ALL(x.dtype(), [&] {
         using T = scalar_t;
         if constexpr (std::is_same_v<T, bool>) {
-          if (op == Unary::Neg) throw TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+          if (op == Unary::Neg) throw RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
           map<T, T>(out, in, [op](T v) -> T { return op == Unary::Sign || op == Unary::Abs || op == Unary::Relu || op == Unary::Floor || op == Unary::Ceil || op == Unary::Round || op == Unary::Trunc ? v : (v && v); });
         } else {
           switch (op) {

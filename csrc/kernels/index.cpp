@@ -51,7 +51,7 @@ void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out
     T* ob = out.data<T>();
     for_each_index(index.shape(), [&](const Shape& idx) {
       int64_t j = ib[offset_of(idx, index.strides())];
-      CG_CHECK_INDEX(j >= -size && j < size, "index ", j, " is out of bounds for dimension ", dim, " with size ", size);
+      CG_CHECK(j >= -size && j < size, "index ", j, " is out of bounds for dimension ", dim, " with size ", size);
       if (j < 0) j += size;
       int64_t xo = 0;
       for (size_t d = 0; d < idx.size(); ++d) xo += (static_cast<int64_t>(d) == dim ? j : idx[d]) * x.strides()[d];
@@ -69,7 +69,7 @@ void scatter(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& 
     const T* sb = src.data<T>();
     for_each_index(index.shape(), [&](const Shape& idx) {
       int64_t j = ib[offset_of(idx, index.strides())];
-      CG_CHECK_INDEX(j >= -size && j < size, "index ", j, " is out of bounds for dimension ", dim, " with size ", size);
+      CG_CHECK(j >= -size && j < size, "index ", j, " is out of bounds for dimension ", dim, " with size ", size);
       if (j < 0) j += size;
       int64_t oo = 0;
       for (size_t d = 0; d < idx.size(); ++d) oo += (static_cast<int64_t>(d) == dim ? j : idx[d]) * out.strides()[d];

@@ -131,11 +131,13 @@ void reduce_impl(const Tensor& x, const std::vector<bool>& reduced, const Tensor
 
   if (os.empty()) {
     // Full reduction: split the outermost reduced dim across threads when large.
-    if (n_red > kGrainSize && !rs.empty() && get_num_threads() > 1) {
-      // One partial result per chunk (chunk c covers [n c / C, n (c + 1) / C)), combined in order.
+    if (n_red > kGrainSize && !rs.empty()) {
+      // One partial result per fixed-size chunk (chunk c covers [n c / C, n (c + 1) / C)),
+      // combined in order: the chunking never depends on the thread count, so results are
+      // bit-identical with 1 or 2 threads.
       const bool flat = x.is_contiguous();
       const int64_t n = flat ? n_red : rs[0];
-      const int64_t chunks = std::min<int64_t>(get_num_threads(), flat ? (n + kGrainSize - 1) / kGrainSize : n);
+      const int64_t chunks = flat ? (n + kGrainSize - 1) / kGrainSize : n;
       std::vector<A> partial(chunks, init);
       Shape rs1(rs.begin() + 1, rs.end()), rst1(rst.begin() + 1, rst.end());
       parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {

@@ -222,6 +222,9 @@ struct DivBackward0 : Node {
     return r;
   }
   void release_saved() override { self_.release(); other_.release(); }
+  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
+    return {{"self", self_.unpack(*this)}, {"other", other_.unpack(*this)}};
+  }
   std::string name() const override { return "DivBackward0"; }
 };
 
@@ -529,7 +532,7 @@ struct WhereBackward0 : Node {
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   CG_CHECK(cond.dtype() == DType::Bool, "where expected condition to be a boolean tensor, but got a tensor with dtype ",
-           dtype_name(cond.dtype()));
+           cond.dtype() == DType::Int64 ? "Long" : cond.dtype() == DType::Float32 ? "Float" : "Double");
   DType dt = result_type(a, b);
   Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape()), b.shape());
   Tensor out = Tensor::empty(shape, dt);

@@ -69,7 +69,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
   CG_CHECK(steps >= 0, "number of steps must be non-negative");
   Tensor out = Tensor::empty({steps}, dtype);
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
-  const int64_t half = steps / 2;
+  const int64_t half = steps == 1 ? 1 : steps / 2;  // a single step is `start`, as in PyTorch
   CG_DISPATCH_ALL(dtype, [&] {
     scalar_t* p = out.data<scalar_t>();
     // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
@@ -165,12 +165,16 @@ Tensor& normal_(Tensor& t, double mean, double std) {
 
 Tensor rand(const Shape& shape, DType dtype) {
   Tensor t = Tensor::empty(shape, dtype);
-  return uniform_(t, 0.0, 1.0);
+  uniform_(t, 0.0, 1.0);
+  t.impl()->version->value.store(0);  // a new tensor starts at version 0 (PyTorch's randn/rand)
+  return t;
 }
 
 Tensor randn(const Shape& shape, DType dtype) {
   Tensor t = Tensor::empty(shape, dtype);
-  return normal_(t, 0.0, 1.0);
+  normal_(t, 0.0, 1.0);
+  t.impl()->version->value.store(0);
+  return t;
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {

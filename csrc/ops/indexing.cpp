@@ -20,10 +20,6 @@ using autograd::set_history;
 
 namespace {
 
-void check_index_dtype(const Tensor& index, const char* op) {
-  CG_CHECK(index.dtype() == DType::Int64, op, "(): Expected dtype int64 for index");
-}
-
 // out = copy of `x` with rows `index` (along dim) added from / replaced by `src` (no autograd).
 Tensor rows_op(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, bool accumulate) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
@@ -75,6 +71,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   const int64_t size = x.dim() ? x.shape()[d] : 1;
   CG_CHECK(x.dim() > 0 || index.numel() == 1, "index_select(): Index to scalar can have only 1 value, got ",
            index.numel(), " value(s)");
+  CG_CHECK(size > 0 || index.numel() == 0, "index_select(): self indexing axis dim should be positive");
   Tensor idx;
   try {
     idx = kernels::checked_index(index, size, d);
@@ -196,7 +193,7 @@ static void check_gather_shapes(const Tensor& x, int64_t dim, const Tensor& inde
   CG_CHECK(index.dtype() == DType::Int64, op, "(): Expected dtype int32/int64 for index");
   CG_CHECK(index.dim() == x.dim() || (index.dim() <= 1 && x.dim() <= 1),
            "Index tensor must have the same number of dimensions as input tensor");
-  for (int64_t d = 0; d < index.dim() && x.dim() > 0; ++d)
+  for (int64_t d = 0; d < index.dim() && x.dim() > 0 && index.numel() > 0; ++d)
     CG_CHECK(d == dim || index.shape()[d] <= x.shape()[d], "Size does not match at dimension ", d,
              " expected index ", shape_str(index.shape()), " to be no larger than self ", shape_str(x.shape()),
              " apart from dimension ", dim);
@@ -308,7 +305,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
            mask.dtype() == DType::Int64 ? "long int" : mask.dtype() == DType::Float32 ? "float" : "double");
   CG_CHECK(value.dim() == 0, "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with ",
            value.dim(), " dimension(s).");
-  Tensor out = Tensor::empty(broadcast_shapes(x.shape(), mask.shape()), x.dtype());
+  Tensor out = Tensor::empty(broadcast_shapes(mask.shape(), x.shape()), x.dtype());
   kernels::where(mask, cast_data(value, x.dtype()), x, out);
   if (any_requires_grad({&x, &value})) {
     auto node = make_grad_node<MaskedFillBackward0>({&x, &mask, &value});
@@ -359,9 +356,13 @@ Parsed parse(const Tensor& x, const std::vector<IndexItem>& items) {
   Parsed p;
   Tensor v = x;
   int64_t d = 0;
+  int64_t selected = 0;  // ints so far: errors count dims as if selects kept theirs, as PyTorch does
   for (const auto& it : items) {
     if (auto* i = std::get_if<int64_t>(&it)) {
+      const int64_t n = v.shape()[d];
+      CG_CHECK_INDEX(*i >= -n && *i < n, "index ", *i, " is out of bounds for dimension ", d + selected, " with size ", n);
       v = select(v, d, *i);
+      ++selected;
     } else if (auto* s = std::get_if<Slice>(&it)) {
       int64_t step = s->step.value_or(1);
       CG_CHECK_VALUE(step > 0, "step must be greater than zero");
@@ -438,7 +439,7 @@ AdvLayout layout(const Tensor& v, const std::vector<std::pair<int64_t, Tensor>>&
   int64_t mult = 1;
   for (size_t j = adv.size(); j-- > 0;) {
     const int64_t dim = adv[j].first, size = v.shape()[dim];
-    Tensor idx = kernels::checked_index(expand(adv[j].second, ishape), size, dim);
+    Tensor idx = kernels::checked_index(expand(adv[j].second, ishape), size, static_cast<int64_t>(j));
     const int64_t* ip = idx.data<int64_t>();
     for (int64_t i = 0; i < n; ++i) rp[i] += ip[i] * mult;
     mult *= size;
@@ -448,19 +449,22 @@ AdvLayout layout(const Tensor& v, const std::vector<std::pair<int64_t, Tensor>>&
 
 // v viewed as [rows, cols] with the advanced dims first (a copy when not viewable).
 Tensor as_rows(const Tensor& v, const AdvLayout& L) {
-  return reshape(permute(v, L.perm), {-1, numel_of(L.rest_shape)});
+  const int64_t cols = numel_of(L.rest_shape);
+  int64_t rows = 1;
+  for (size_t i = 0; i + L.rest_shape.size() < L.perm.size(); ++i) rows *= v.shape()[L.perm[i]];
+  return reshape(permute(v, L.perm), {rows, cols});  // explicit sizes: -1 is ambiguous when cols == 0
 }
 
 }  // namespace
 
 static Tensor advanced_index(const Tensor& v, const AdvLayout& L);
 
-Shape permuted_shape(const Tensor& v, const AdvLayout& L) {
+static Shape permuted_shape(const Tensor& v, const AdvLayout& L) {
   Shape s;
   for (int64_t d : L.perm) s.push_back(v.shape()[d]);
   return s;
 }
-std::vector<int64_t> inverse_perm(const AdvLayout& L) {
+static std::vector<int64_t> inverse_perm(const AdvLayout& L) {
   std::vector<int64_t> inv(L.perm.size());
   for (size_t i = 0; i < L.perm.size(); ++i) inv[L.perm[i]] = static_cast<int64_t>(i);
   return inv;
@@ -505,10 +509,8 @@ struct IndexBackward0 : Node {
     for (int64_t d : L.perm) pshape.push_back(view_shape[d]);
     int64_t n_rows = 1;
     for (size_t i = 0; i + L.rest_shape.size() < pshape.size(); ++i) n_rows *= pshape[i];
-    Tensor rows = index_add(Tensor::zeros({n_rows, cols}, gi.dtype()), 0, L.rows, reshape(gi, {-1, cols}));
-    std::vector<int64_t> inv(L.perm.size());
-    for (size_t i = 0; i < L.perm.size(); ++i) inv[L.perm[i]] = static_cast<int64_t>(i);
-    return {permute(reshape(rows, pshape), inv)};
+    Tensor rows = index_add(Tensor::zeros({n_rows, cols}, gi.dtype()), 0, L.rows, reshape(gi, {L.rows.numel(), cols}));
+    return {permute(reshape(rows, pshape), inverse_perm(L))};
   }
   std::string name() const override { return "IndexBackward0"; }
 };
@@ -553,7 +555,7 @@ void index_put_(Tensor& x, const std::vector<IndexItem>& items, const Tensor& va
   Parsed p = parse(x, items);
   Tensor target = p.view;
   if (p.adv.empty()) {
-    copy_(target, value);
+    copy_(target, value.shape() == target.shape() ? value : expand(value, target.shape()));
     return;
   }
   AdvLayout L = layout(target, p.adv);
@@ -561,11 +563,21 @@ void index_put_(Tensor& x, const std::vector<IndexItem>& items, const Tensor& va
   Shape res_shape = L.index_shape;
   res_shape.insert(res_shape.end(), L.rest_shape.begin(), L.rest_shape.end());
   Tensor val = value;
+  Shape natural = res_shape;  // the shape x[items] has: [before, index dims, after]
   if (L.insert_at > 0) {
-    Shape natural;  // the shape x[items] has: [before, index dims, after]
+    natural.clear();
     natural.insert(natural.end(), L.rest_shape.begin(), L.rest_shape.begin() + L.insert_at);
     natural.insert(natural.end(), L.index_shape.begin(), L.index_shape.end());
     natural.insert(natural.end(), L.rest_shape.begin() + L.insert_at, L.rest_shape.end());
+  }
+  bool fits = value.dim() <= static_cast<int64_t>(natural.size());
+  for (int64_t k = 0; fits && k < value.dim(); ++k) {
+    const int64_t have = value.shape()[value.dim() - 1 - k], want = natural[natural.size() - 1 - k];
+    fits = have == want || have == 1;
+  }
+  CG_CHECK(fits, "shape mismatch: value tensor of shape ", shape_str(value.shape()),
+           " cannot be broadcast to indexing result of shape ", shape_str(natural));
+  if (L.insert_at > 0) {
     val = expand(val, natural);
     const int64_t ni = static_cast<int64_t>(L.index_shape.size());
     std::vector<int64_t> perm;
@@ -576,7 +588,7 @@ void index_put_(Tensor& x, const std::vector<IndexItem>& items, const Tensor& va
   } else {
     val = expand(val, res_shape);
   }
-  Tensor val_rows = reshape(val, {-1, numel_of(L.rest_shape)});
+  Tensor val_rows = reshape(val, {L.rows.numel(), numel_of(L.rest_shape)});
   if (!inplace_records(target, {&value})) {
     // Write straight into x's memory when the rows layout is a view of it.
     Tensor rows_view = as_rows(target, L);
@@ -589,11 +601,7 @@ void index_put_(Tensor& x, const std::vector<IndexItem>& items, const Tensor& va
       target.bump_version();
     } else {
       Tensor updated = rows_op(rows_view, 0, L.rows, vr, false);
-      std::vector<int64_t> inv(L.perm.size());
-      for (size_t i = 0; i < L.perm.size(); ++i) inv[L.perm[i]] = static_cast<int64_t>(i);
-      Shape pshape;
-      for (int64_t d : L.perm) pshape.push_back(target.shape()[d]);
-      kernels::copy(target, permute(reshape(updated, pshape), inv));
+      kernels::copy(target, permute(reshape(updated, permuted_shape(target, L)), inverse_perm(L)));
       target.bump_version();
     }
     return;

@@ -25,6 +25,17 @@ const char* c_type_name(DType t) {
   return "?";
 }
 
+// PyTorch's scalar type names ("Float", "Long") used in its dtype errors.
+const char* word(DType t) {
+  switch (t) {
+    case DType::Bool: return "Bool";
+    case DType::Int64: return "Long";
+    case DType::Float32: return "Float";
+    case DType::Float64: return "Double";
+  }
+  return "?";
+}
+
 void check_same_dtype(const Tensor& a, const Tensor& b) {
   if (a.dtype() != b.dtype())
     throw RuntimeError(::cg::msg("expected m1 and m2 to have the same dtype, but got: ", c_type_name(a.dtype()), " != ",
@@ -148,7 +159,8 @@ Tensor mv(const Tensor& a, const Tensor& v) {
   CG_CHECK(a.dim() == 2 && v.dim() == 1, "vector + matrix @ vector expected, got ", a.dim(), ", ", v.dim());
   CG_CHECK(a.shape()[1] == v.shape()[0], "size mismatch, got input (", a.shape()[0], "), mat (", a.shape()[0], "x",
            a.shape()[1], "), vec (", v.shape()[0], ")");
-  check_same_dtype(a, v);
+  CG_CHECK(a.dtype() == v.dtype(), "addmv input tensors must have the same dtype, but got ", word(v.dtype()), ", ",
+           word(a.dtype()), ", and ", word(v.dtype()));
   Tensor out = Tensor::empty({a.shape()[0], 1}, a.dtype());
   kernels::gemm(a, v.as_strided({v.shape()[0], 1}, {v.strides()[0], 1}, v.offset()), out);
   out = out.as_strided({a.shape()[0]}, {1}, 0);
@@ -292,7 +304,6 @@ static Tensor addmm_wt(const Tensor& bias, const Tensor& m1, const Tensor& w) {
 // PyTorch's linear: addmm for 2-D input with a bias, addmm on the flattened input (then a view)
 // for contiguous N-D input with a 1-D bias (or any 3-D), else matmul(x, w.t()) (+ bias).
 Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b) {
-  auto word = [](DType t) { return t == DType::Int64 ? "Long" : t == DType::Float32 ? "Float" : t == DType::Float64 ? "Double" : "Bool"; };
   if (b && x.dim() == 2) {
     CG_CHECK(x.dtype() == w.dtype(), "mat1 and mat2 must have the same dtype, but got ", word(x.dtype()), " and ",
              word(w.dtype()));

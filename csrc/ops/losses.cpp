@@ -1,5 +1,5 @@
-// Losses of nn.functional, composed from fused primitives (log_softmax, gather, ...), so their
-// gradients of every order come from those primitives' VJPs.
+// The losses of nn.functional, each a single node named like PyTorch's whose VJP is a
+// differentiable composition (so gradients of every order exist).
 #include "ops/losses.h"
 
 #include <cmath>
@@ -27,52 +27,147 @@ Tensor reduce(const Tensor& t, Reduction r) {
   }
   return t;
 }
+}  // namespace
 
-void check_same_size(const Tensor& input, const Tensor& target, const char* op) {
-  CG_CHECK(broadcast_shapes(input.shape(), target.shape()) == input.shape() || input.shape() == target.shape(),
-           op, ": The size of tensor a (", input.numel(), ") must match the size of tensor b (", target.numel(), ")");
+// Each loss computes its value without recording and gets one node named like PyTorch's, whose
+// VJP is written with differentiable ops (so second derivatives exist).
+namespace {
+// The gradient of the reduction: g itself (none), or g broadcast (sum) and scaled by 1/n (mean).
+Tensor reduction_grad(const Tensor& g, Reduction r, int64_t n) {
+  return r == Reduction::Mean ? div(g, static_cast<double>(std::max<int64_t>(n, 1))) : g;
 }
 }  // namespace
 
+struct MseLossBackward0 : Node {
+  SavedTensor self_, target_;
+  Shape self_shape, target_shape;
+  DType self_dtype = DType::Float32, target_dtype = DType::Float32;
+  Reduction reduction = Reduction::Mean;
+  int64_t n = 1;
+  TensorList apply(TensorList&& g) override {
+    Tensor d = mul(sub(self_.unpack(*this), target_.unpack(*this)), reduction_grad(mul(g[0], 2.0), reduction, n));
+    TensorList r(2);
+    if (should_compute_output(0)) r[0] = sum_to(d, self_shape, self_dtype);
+    if (should_compute_output(1)) r[1] = sum_to(neg(d), target_shape, target_dtype);
+    return r;
+  }
+  void release_saved() override { self_.release(); target_.release(); }
+  std::string name() const override { return "MseLossBackward0"; }
+};
+
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction r) {
-  Tensor d = sub(input, target);
-  return reduce(mul(d, d), r);
+  Tensor out;
+  int64_t n = 0;
+  {
+    autograd::GradModeGuard no_grad(false);
+    Tensor d = sub(input, target);
+    n = d.numel();
+    out = reduce(mul(d, d), r);
+  }
+  if (autograd::any_requires_grad({&input, &target})) {
+    auto node = autograd::make_grad_node<MseLossBackward0>({&input, &target});
+    node->self_ = SavedTensor(input, false);
+    node->target_ = SavedTensor(target, false);
+    node->self_shape = input.shape();
+    node->target_shape = target.shape();
+    node->self_dtype = input.dtype();
+    node->target_dtype = target.dtype();
+    node->reduction = r;
+    node->n = n;
+    autograd::set_history(out, node);
+  }
+  return out;
 }
 
+// PyTorch composes l1_loss: |input - target| then the reduction (AbsBackward0 / MeanBackward0).
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction r) { return reduce(abs(sub(input, target)), r); }
+
+// log-probs laid out as [rows, C] (class dim last, the rest flattened), and back.
+namespace {
+std::vector<int64_t> class_last_perm(int64_t ndim) {
+  std::vector<int64_t> perm{0};
+  for (int64_t d = 2; d < ndim; ++d) perm.push_back(d);
+  perm.push_back(1);
+  return perm;
+}
+}  // namespace
+
+// d loss / d log_probs[i, c] = -w[t_i] [t_i == c] (0 where ignored), divided by the total weight
+// for 'mean'. The log-probs' weight is the only differentiable input (as in PyTorch).
+struct NllLossBackward0 : Node {
+  SavedTensor target_, coef_;  // target as [rows], coef = -w[t] * valid (/ total weight) as [rows]
+  Shape self_shape;
+  int64_t C = 1;
+  TensorList apply(TensorList&& g) override {
+    Tensor t = target_.unpack(*this), coef = coef_.unpack(*this);
+    const int64_t rows = t.numel();
+    Tensor gr = g[0].dim() == 0 ? mul(coef, g[0]) : mul(coef, reshape(g[0], {rows}));
+    Tensor grad = scatter(Tensor::zeros({rows, C}, gr.dtype()), 1, unsqueeze(t, 1), unsqueeze(gr, 1));
+    if (self_shape.size() <= 2) return {reshape(grad, self_shape)};
+    Shape permuted{self_shape[0]};  // [N, d1, ..., C] -> [N, C, d1, ...]
+    for (size_t d = 2; d < self_shape.size(); ++d) permuted.push_back(self_shape[d]);
+    permuted.push_back(C);
+    std::vector<int64_t> perm = class_last_perm(static_cast<int64_t>(self_shape.size())), inv(perm.size());
+    for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
+    return {permute(reshape(grad, permuted), inv)};
+  }
+  void release_saved() override { target_.release(); coef_.release(); }
+  // PyTorch runs >= 3-D inputs through nll_loss2d.
+  std::string name() const override { return self_shape.size() >= 3 ? "NllLoss2DBackward0" : "NllLossBackward0"; }
+};
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const std::optional<Tensor>& weight, Reduction r,
                 int64_t ignore_index) {
-  CG_CHECK(log_probs.dim() >= 1 && log_probs.dim() <= 2 ? true : log_probs.dim() > 2, "input tensor should be 1D or 2D");
+  CG_CHECK(log_probs.dim() >= 1, "input tensor should be 1D or 2D");
   CG_CHECK(target.dtype() == DType::Int64, "expected scalar type Long but found ",
            target.dtype() == DType::Float32 ? "Float" : target.dtype() == DType::Float64 ? "Double" : "Bool");
   // Class dim is 1 (or 0 for an unbatched 1-D input); move it last and flatten the rest.
-  Tensor lp = log_probs.dim() == 1 ? unsqueeze(log_probs, 0) : log_probs;
-  Tensor tg = log_probs.dim() == 1 ? unsqueeze(target, 0) : target;
+  Tensor lp = log_probs.dim() == 1 ? unsqueeze(autograd::detach(log_probs), 0) : autograd::detach(log_probs);
+  Tensor tg = log_probs.dim() == 1 ? reshape(target, {1}) : target;
   const int64_t C = lp.shape()[1];
   if (lp.dim() > 2) {
-    std::vector<int64_t> perm{0};
-    for (int64_t d = 2; d < lp.dim(); ++d) perm.push_back(d);
-    perm.push_back(1);
-    lp = reshape(permute(lp, perm), {-1, C});
+    lp = reshape(permute(lp, class_last_perm(lp.dim())), {-1, C});
     tg = reshape(tg, {-1});
   }
   CG_CHECK(tg.dim() == 1 && tg.shape()[0] == lp.shape()[0], "Expected input batch_size (", lp.shape()[0],
            ") to match target batch_size (", tg.numel(), ").");
-  Tensor valid = compare(static_cast<int>(Binary::Ne), tg, Scalar(ignore_index));
-  Tensor safe_t = where(valid, tg, Tensor::zeros({}, DType::Int64));
+  Tensor out, coef, safe_t;
   {
-    const int64_t* tp = contiguous(safe_t).data<int64_t>();
+    autograd::GradModeGuard no_grad(false);
+    Tensor valid = compare(static_cast<int>(Binary::Ne), tg, Scalar(ignore_index));
+    safe_t = contiguous(where(valid, tg, Tensor::zeros({}, DType::Int64)));
+    const int64_t* tp = safe_t.data<int64_t>();
     for (int64_t i = 0; i < safe_t.numel(); ++i)
       CG_CHECK_INDEX(tp[i] >= 0 && tp[i] < C, "Target ", tp[i], " is out of bounds.");
+    Tensor picked = squeeze(gather(lp, 1, unsqueeze(safe_t, 1)), {1});
+    Tensor w = to_dtype(valid, lp.dtype());
+    if (weight) w = mul(w, index_select(*weight, 0, safe_t));
+    Tensor losses = neg(mul(picked, w));
+    if (r == Reduction::None) {
+      out = reshape(losses, target.shape());
+      coef = neg(w);
+    } else if (r == Reduction::Sum) {
+      out = sum(losses);
+      coef = neg(w);
+    } else {
+      Tensor total = sum(w);
+      out = div(sum(losses), total);
+      coef = div(neg(w), total);
+    }
   }
-  Tensor picked = squeeze(gather(lp, 1, unsqueeze(safe_t, 1)), {1});
-  Tensor w = to_dtype(valid, lp.dtype());
-  if (weight) w = mul(w, index_select(*weight, 0, safe_t));
-  Tensor losses = neg(mul(picked, w));
-  if (r == Reduction::None) return reshape(losses, target.shape());
-  if (r == Reduction::Sum) return sum(losses);
-  return div(sum(losses), sum(w));
+  if (autograd::any_requires_grad({&log_probs})) {
+    // 3-D and > 4-D inputs: PyTorch's unreduced result is a view of nll_loss2d's [N, 1, -1] one.
+    const bool viewed = r == Reduction::None && (log_probs.dim() == 3 || log_probs.dim() > 4);
+    if (viewed) out = reshape(out, {log_probs.shape()[0], 1, -1});
+    auto node = autograd::make_grad_node<NllLossBackward0>({&log_probs, &target, weight ? &*weight : nullptr});
+    node->target_ = SavedTensor(safe_t, false);
+    node->coef_ = SavedTensor(coef, false);
+    node->self_shape = log_probs.shape();
+    node->C = C;
+    autograd::set_history(out, node);
+    if (viewed) out = view(out, target.shape());
+  }
+  return out;
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const std::optional<Tensor>& weight, Reduction r,
@@ -118,33 +213,119 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const std::opti
   return add(mul(loss, 1 - label_smoothing), mul(smooth_r, label_smoothing / static_cast<double>(C)));
 }
 
+// d/dx = w (x - t) / max(x (1 - x), 1e-12) and d/dt = w (log(1 - x) - log(x)), logs clamped at -100
+// like the forward (PyTorch's formulas).
+struct BinaryCrossEntropyBackward0 : Node {
+  SavedTensor self_, target_, weight_;
+  Reduction reduction = Reduction::Mean;
+  int64_t n = 1;
+  DType target_dtype = DType::Float32;
+  TensorList apply(TensorList&& g) override {
+    Tensor x = self_.unpack(*this), t = target_.unpack(*this);
+    Tensor gw = reduction_grad(g[0], reduction, n);
+    if (weight_.defined()) gw = mul(gw, weight_.unpack(*this));
+    TensorList r(3);
+    if (should_compute_output(0)) {
+      Tensor denom = clamp(mul(x, rsub(x, 1)), 1e-12, std::nullopt);
+      r[0] = sum_to(div(mul(gw, sub(x, t)), denom), x);
+    }
+    if (should_compute_output(1)) {
+      Tensor d = sub(clamp(log(rsub(x, 1)), -100.0, std::nullopt), clamp(log(x), -100.0, std::nullopt));
+      r[1] = sum_to(mul(gw, d), t.shape(), target_dtype);
+    }
+    return r;
+  }
+  void release_saved() override { self_.release(); target_.release(); weight_.release(); }
+  std::string name() const override { return "BinaryCrossEntropyBackward0"; }
+};
+
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,
                             Reduction r) {
   CG_CHECK(input.shape() == target.shape(), "Using a target size (", size_str(target.shape()),
            ") that is different to the input size (", size_str(input.shape()), ") is deprecated. Please ensure they have the same size.");
-  // PyTorch clamps the logs at -100 so that log(0) stays finite.
-  Tensor log_p = clamp(log(input), -100.0, std::nullopt);
-  Tensor log_1mp = clamp(log(rsub(input, 1)), -100.0, std::nullopt);
-  Tensor l = neg(add(mul(target, log_p), mul(rsub(target, 1), log_1mp)));
-  if (weight) l = mul(l, *weight);
-  return reduce(l, r);
+  Tensor out;
+  {
+    autograd::GradModeGuard no_grad(false);
+    // PyTorch clamps the logs at -100 so that log(0) stays finite.
+    Tensor log_p = clamp(log(input), -100.0, std::nullopt);
+    Tensor log_1mp = clamp(log(rsub(input, 1)), -100.0, std::nullopt);
+    Tensor l = neg(add(mul(target, log_p), mul(rsub(target, 1), log_1mp)));
+    if (weight) l = mul(l, *weight);
+    out = reduce(l, r);
+  }
+  if (autograd::any_requires_grad({&input, &target})) {
+    auto node = autograd::make_grad_node<BinaryCrossEntropyBackward0>({&input, &target, weight ? &*weight : nullptr});
+    node->self_ = SavedTensor(input, false);
+    node->target_ = SavedTensor(target, false);
+    if (weight) node->weight_ = SavedTensor(*weight, false);
+    node->reduction = r;
+    node->n = input.numel();
+    node->target_dtype = target.dtype();
+    autograd::set_history(out, node);
+  }
+  return out;
 }
+
+// loss = (1 - t) x + c softplus(-x) with c = 1 + (pw - 1) t, times w:
+//   d/dx = w ((1 - t) - c sigmoid(-x)),  d/dt = w ((pw - 1) softplus(-x) - x).
+struct BinaryCrossEntropyWithLogitsBackward0 : Node {
+  SavedTensor self_, target_, weight_, pos_weight_;
+  Reduction reduction = Reduction::Mean;
+  int64_t n = 1;
+  Shape self_shape, target_shape;
+  DType self_dtype = DType::Float32, target_dtype = DType::Float32;
+  TensorList apply(TensorList&& g) override {
+    Tensor x = self_.unpack(*this), t = target_.unpack(*this);
+    Tensor gw = reduction_grad(g[0], reduction, n);
+    if (weight_.defined()) gw = mul(gw, weight_.unpack(*this));
+    Tensor pw_minus_1 = pos_weight_.defined() ? sub(pos_weight_.unpack(*this), 1) : Tensor();
+    TensorList r(4);
+    if (should_compute_output(0)) {
+      Tensor c = pw_minus_1.defined() ? add(mul(pw_minus_1, t), 1) : Tensor();
+      Tensor s = sigmoid(neg(x));
+      r[0] = sum_to(mul(gw, sub(rsub(t, 1), c.defined() ? mul(c, s) : s)), self_shape, self_dtype);
+    }
+    if (should_compute_output(1)) {
+      Tensor d = pw_minus_1.defined() ? sub(mul(pw_minus_1, softplus(neg(x))), x) : neg(x);
+      r[1] = sum_to(mul(gw, d), target_shape, target_dtype);
+    }
+    return r;
+  }
+  void release_saved() override { self_.release(); target_.release(); weight_.release(); pos_weight_.release(); }
+  std::string name() const override { return "BinaryCrossEntropyWithLogitsBackward0"; }
+};
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,
                                         const std::optional<Tensor>& pos_weight, Reduction r) {
   CG_CHECK(input.shape() == target.shape(), "Target size (", size_str(target.shape()),
            ") must be the same as input size (", size_str(input.shape()), ")");
-  // loss = (1 - t) x + (1 + (pw - 1) t) * softplus(-x), stable for large |x|.
-  Tensor sp = unary(kernels::Unary::Softplus, neg(input));
-  Tensor l;
-  if (pos_weight) {
-    Tensor coef = add(mul(sub(*pos_weight, 1), target), 1);
-    l = add(mul(rsub(target, 1), input), mul(coef, sp));
-  } else {
-    l = add(mul(rsub(target, 1), input), sp);
+  Tensor out;
+  int64_t n = 0;
+  {
+    autograd::GradModeGuard no_grad(false);
+    Tensor sp = softplus(neg(input));  // stable for large |x|
+    Tensor l = pos_weight ? add(mul(rsub(target, 1), input), mul(add(mul(sub(*pos_weight, 1), target), 1), sp))
+                          : add(mul(rsub(target, 1), input), sp);
+    if (weight) l = mul(l, *weight);
+    n = l.numel();
+    out = reduce(l, r);
   }
-  if (weight) l = mul(l, *weight);
-  return reduce(l, r);
+  if (autograd::any_requires_grad({&input, &target})) {
+    auto node = autograd::make_grad_node<BinaryCrossEntropyWithLogitsBackward0>(
+        {&input, &target, weight ? &*weight : nullptr, pos_weight ? &*pos_weight : nullptr});
+    node->self_ = SavedTensor(input, false);
+    node->target_ = SavedTensor(target, false);
+    if (weight) node->weight_ = SavedTensor(*weight, false);
+    if (pos_weight) node->pos_weight_ = SavedTensor(*pos_weight, false);
+    node->reduction = r;
+    node->n = n;
+    node->self_shape = input.shape();
+    node->target_shape = target.shape();
+    node->self_dtype = input.dtype();
+    node->target_dtype = target.dtype();
+    autograd::set_history(out, node);
+  }
+  return out;
 }
 
 Tensor dropout(const Tensor& x, double p, bool training) {

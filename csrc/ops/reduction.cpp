@@ -461,7 +461,7 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
   Tensor out;
   {
     autograd::GradModeGuard no_grad(false);
-    Tensor m = amax(xf, ds, true);
+    Tensor m = xf.numel() ? amax(xf, ds, true) : Tensor::zeros({}, xf.dtype());  // empty: log(0) = -inf
     Tensor finite_m = where(unary(kernels::Unary::IsInf, m), Tensor::zeros({}, m.dtype()), m);
     out = add(log(sum(exp(sub(xf, finite_m)), ds, true)), finite_m);
     if (!keepdim) out = squeeze(out, ds);
@@ -558,6 +558,9 @@ struct SoftmaxBackward : Node {
     return {out};
   }
   void release_saved() override { result_.release(); }
+  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
+    return {{"result", result_.unpack(*this)}};
+  }
   std::string name() const override { return log ? "LogSoftmaxBackward0" : "SoftmaxBackward0"; }
 };
 

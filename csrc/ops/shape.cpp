@@ -311,7 +311,8 @@ static Tensor select_named(const Tensor& x, int64_t dim, int64_t index, const ch
   CG_CHECK_INDEX(x.dim() > 0, "select() cannot be applied to a 0-dim tensor.");
   int64_t d = wrap_dim(dim, x.dim());
   const int64_t n = x.shape()[d];
-  CG_CHECK_INDEX(index >= -n && index < n, "index ", index, " is out of bounds for dimension ", d, " with size ", n);
+  CG_CHECK_INDEX(index >= -n && index < n, "select(): index ", index, " out of range for tensor of size ",
+                 shape_str(x.shape()), " at dimension ", d);
   if (index < 0) index += n;
   Shape shape = x.shape(), strides = x.strides();
   shape.erase(shape.begin() + d);

@@ -195,7 +195,6 @@ int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
 }
 
 void install_tensor_traverse() {
-  if (std::getenv("CG_NO_TRAVERSE")) return;  // TEMP debugging
   auto* type = reinterpret_cast<PyTypeObject*>(py::type::of<TensorImpl>().ptr());
   if (!PyType_HasFeature(type, Py_TPFLAGS_HAVE_GC) || type->tp_traverse == tensor_traverse) return;
   g_tensor_base_traverse = type->tp_traverse;

@@ -311,19 +311,27 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
       .def("div_", inplace_bin(div_t, div_s), py::arg("other"))
       .def("pow_", inplace_bin(pow_t, pow_s), py::arg("exponent"))
       .def("add_", [](const Tensor& a, py::handle b, py::handle alpha) {
+             // Parse every Python argument before the GIL is released.
              Scalar al = alpha.is_none() ? Scalar(1) : to_scalar(alpha);
              Tensor& s = as_mut(a);
+             const bool tensor_other = is_tensor(b);
+             Tensor bt = tensor_other ? b.cast<Tensor>() : Tensor();
+             Scalar bs = tensor_other ? Scalar(0) : to_scalar(b);
              MaybeReleaseGil g(a.numel());
-             if (is_tensor(b)) ops::add_(s, b.cast<Tensor>(), al);
-             else ops::add_(s, to_scalar(b), al);
+             if (tensor_other) ops::add_(s, bt, al);
+             else ops::add_(s, bs, al);
              return s;
            }, py::arg("other"), py::kw_only(), py::arg("alpha") = py::none())
       .def("sub_", [](const Tensor& a, py::handle b, py::handle alpha) {
+             // Parse every Python argument before the GIL is released.
              Scalar al = alpha.is_none() ? Scalar(1) : to_scalar(alpha);
              Tensor& s = as_mut(a);
+             const bool tensor_other = is_tensor(b);
+             Tensor bt = tensor_other ? b.cast<Tensor>() : Tensor();
+             Scalar bs = tensor_other ? Scalar(0) : to_scalar(b);
              MaybeReleaseGil g(a.numel());
-             if (is_tensor(b)) ops::sub_(s, b.cast<Tensor>(), al);
-             else ops::sub_(s, to_scalar(b), al);
+             if (tensor_other) ops::sub_(s, bt, al);
+             else ops::sub_(s, bs, al);
              return s;
            }, py::arg("other"), py::kw_only(), py::arg("alpha") = py::none())
       .def("zero_", [](const Tensor& a) { return ops::zero_(as_mut(a)); })
@@ -346,15 +354,19 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
   cls.def("sum", [](const Tensor& a, py::handle dim, bool keepdim, py::handle dtype) {
         std::optional<DType> dt;
         if (!dtype.is_none()) dt = to_dtype(dtype);
+        const bool all = dim.is_none();
+        const ops::Dims dims = all ? ops::Dims{} : to_dims(dim);  // parsed with the GIL held
         MaybeReleaseGil g(a.numel());
-        if (dim.is_none()) return keepdim ? ops::sum(a, {}, true, dt) : ops::sum(a, dt);
-        return ops::sum(a, to_dims(dim), keepdim, dt);
+        if (all) return keepdim ? ops::sum(a, {}, true, dt) : ops::sum(a, dt);
+        return ops::sum(a, dims, keepdim, dt);
       }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
       .def("mean", [](const Tensor& a, py::handle dim, bool keepdim, py::handle dtype) {
         Tensor x = dtype.is_none() ? a : ops::to_dtype(a, to_dtype(dtype));
+        const bool all = dim.is_none();
+        const ops::Dims dims = all ? ops::Dims{} : to_dims(dim);  // parsed with the GIL held
         MaybeReleaseGil g(a.numel());
-        if (dim.is_none()) return keepdim ? ops::mean(x, {}, true) : ops::mean(x);
-        return ops::mean(x, to_dims(dim), keepdim);
+        if (all) return keepdim ? ops::mean(x, {}, true) : ops::mean(x);
+        return ops::mean(x, dims, keepdim);
       }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
       .def("prod", [](const Tensor& a, py::handle dim, bool keepdim) {
         if (dim.is_none()) return ops::prod(a);

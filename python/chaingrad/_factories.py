@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import operator
 import warnings
 from typing import Any, List, Optional, Sequence, Tuple
 
@@ -26,9 +27,9 @@ def _shape(size: Tuple[Any, ...]) -> Tuple[int, ...]:
         size = tuple(size[0].tolist())
     out = []
     for s in size:
-        if isinstance(s, float) or isinstance(s, bool):
+        if isinstance(s, (float, bool)) or not hasattr(s, "__index__"):
             raise TypeError(f"expected a sequence of integers for the size, got {type(s).__name__}")
-        out.append(int(s))
+        out.append(operator.index(s))
     return tuple(out)
 
 
@@ -93,6 +94,8 @@ def _sizes(data: Any) -> List[int]:
 
 def _scalar_error(obj: Any, code: Optional[int]) -> Exception:
     name = type(obj).__name__
+    if isinstance(obj, (complex, np.complexfloating)):
+        return TypeError(f"chaingrad has no complex dtypes (got {name}); supported: float32, float64, int64, bool")
     if code is None:  # inferring: nothing to convert to yet
         if isinstance(obj, (str, bytes)):
             return TypeError(f"new(): invalid data type '{name}'")
@@ -189,7 +192,9 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         arr = data
         if dtype is None:
             arr = arr.astype(_NP_DTYPES[_np_code(arr.dtype)], copy=False)
-        return _finish(_C._tensor_from_numpy_copy(np.ascontiguousarray(arr), dtype), requires_grad)
+        if not arr.flags.c_contiguous:  # (np.ascontiguousarray would turn a 0-d array into 1-d)
+            arr = arr.copy(order="C")
+        return _finish(_C._tensor_from_numpy_copy(arr, dtype), requires_grad)
     fixed = None if dtype is None else _dtype_code(dtype)
     sizes = _sizes(data)
     flat: list = []
@@ -292,7 +297,11 @@ def eye(n: int, m: Optional[int] = None, *, dtype: Any = None, device: Any = Non
 
 def rand(*size: Any, dtype: Any = None, generator: Any = None, device: Any = None,
          requires_grad: bool = False, **kw: Any) -> Tensor:
-    """Uniform samples on [0, 1) from chaingrad's generator (see ``manual_seed``)."""
+    """Uniform samples on [0, 1) from chaingrad's generator.
+
+    The generator is a std::mt19937_64 per thread (default seed 0x5eed, reset by
+    ``manual_seed``); float32 samples use its top 24 bits, float64 its top 53, and ``randn``
+    uses Box-Muller. A seed reproduces the same numbers, but not PyTorch's stream."""
     if "size" in kw:
         size = (kw.pop("size"),)
     return _finish(_C._rand(_shape(size), dtype), requires_grad)

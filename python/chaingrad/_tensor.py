@@ -54,12 +54,12 @@ _C.Node.__repr__ = lambda self: f"<{type(self).__name__} object at {hex(id(self)
 
 # ---- properties --------------------------------------------------------------------------------
 def _shape(self: Tensor) -> Size:
-    return Size(self._shape)
+    return tuple.__new__(Size, self._shape)  # the core gives ints: skip validation
 
 
 def _size(self: Tensor, dim: Optional[int] = None) -> Any:
     if dim is None:
-        return Size(self._shape)
+        return tuple.__new__(Size, self._shape)  # the core gives ints: skip validation
     if isinstance(dim, bool) or not isinstance(dim, int):
         if not hasattr(dim, "__index__") or isinstance(dim, (float, Tensor)):
             raise TypeError(f"size(): argument 'dim' (position 1) must be int, not {type(dim).__name__}")
@@ -80,7 +80,7 @@ def _get_grad(self: Tensor) -> Optional[Tensor]:
             "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
             "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf "
             "Tensor by mistake, make sure you access the leaf Tensor instead. See "
-            "github.com/pytorch/pytorch/pull/30531 for more informations.", UserWarning, stacklevel=2)
+            "github.com/pytorch/pytorch/pull/30531 for more information.", UserWarning, stacklevel=2)
     return g
 
 
@@ -152,10 +152,10 @@ def _to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     dtype = kwargs.get("dtype")
     copy = kwargs.get("copy", False)
     for a in args:
-        if isinstance(a, _C.dtype) or a in (float, int, bool):
-            dtype = a
-        elif isinstance(a, Tensor):
+        if isinstance(a, Tensor):  # first: `a in (float, ...)` would compare elementwise
             dtype = a.dtype
+        elif isinstance(a, _C.dtype) or a is float or a is int or a is bool:
+            dtype = a
         elif isinstance(a, (str, _Device)) or a is None:
             if str(a) not in ("cpu", "None") and a is not None:
                 raise RuntimeError(f"chaingrad only supports the CPU device, got '{a}'")
@@ -237,7 +237,6 @@ class _C_no_grad:
 
 
 def _reduce_ex(self: Tensor, protocol: int) -> Any:
-    from . import tensor
 
     return (_rebuild, (self.detach().numpy().copy(), self.requires_grad))
 

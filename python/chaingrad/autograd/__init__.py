@@ -11,7 +11,11 @@ from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import gradcheck, gradgradcheck
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .anomaly_mode import (
-    detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, is_nan_check_enabled, set_detect_anomaly,
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    is_nan_check_enabled,
+    set_detect_anomaly,
     set_nan_check,
 )
 
@@ -26,8 +30,10 @@ __all__ = [
     "gradgradcheck",
     "graph",
     "inference_mode",
+    "is_anomaly_check_nan_enabled",
     "is_anomaly_enabled",
     "is_grad_enabled",
+    "is_nan_check_enabled",
     "no_grad",
     "once_differentiable",
     "set_detect_anomaly",

@@ -63,8 +63,16 @@ class _StopRecomputation(Exception):
 class _Frame:
     """One checkpointed call: its inputs and the handles of the tensors it saved."""
 
-    def __init__(self, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: dict, rng_state: Optional[Tensor],
-                 recompute_ctx: ContextManager[None], early_stop: bool, check: bool) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        args: Tuple[Any, ...],
+        kwargs: dict,
+        rng_state: Optional[Tensor],
+        recompute_ctx: ContextManager[None],
+        early_stop: bool,
+        check: bool,
+    ) -> None:
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
@@ -89,8 +97,9 @@ class _Frame:
             self.recompute()
         if holder.value is None:
             raise CheckpointError(
-                "chaingrad.utils.checkpoint: a tensor saved in the checkpointed region was not recomputed (the "
-                "recomputation saved fewer tensors than the forward pass, or the graph was already freed)."
+                "chaingrad.utils.checkpoint: a tensor saved in the checkpointed region was not "
+                "recomputed (the recomputation saved fewer tensors than the forward pass, or the "
+                "graph was already freed)."
             )
         return holder.value
 
@@ -106,9 +115,11 @@ class _Frame:
                 if self.check and (tuple(x.shape), x.dtype) != self.metadata[i]:
                     shape, dtype = self.metadata[i]
                     raise CheckpointError(
-                        "chaingrad.utils.checkpoint: Recomputed values for the following tensors have different "
-                        f"metadata than during the forward pass.\ntensor at position {i}:\nsaved metadata: "
-                        f"{{'shape': {shape}, 'dtype': {dtype}}}\nrecomputed metadata: "
+                        "chaingrad.utils.checkpoint: Recomputed values for the following tensors "
+                        "have different metadata than during the forward pass.\n"
+                        f"tensor at position {i}:\n"
+                        f"saved metadata: {{'shape': {shape}, 'dtype': {dtype}}}\n"
+                        "recomputed metadata: "
                         f"{{'shape': {tuple(x.shape)}, 'dtype': {x.dtype}}}\n"
                     )
                 holder = self.holders[i]()
@@ -116,15 +127,18 @@ class _Frame:
                     holder.value = x.detach()
             elif self.check:
                 raise CheckpointError(
-                    "chaingrad.utils.checkpoint: the recomputation saved more tensors than the forward pass "
-                    f"({count} > {total}); the checkpointed function must do the same work both times."
+                    "chaingrad.utils.checkpoint: the recomputation saved more tensors than the "
+                    f"forward pass ({count} > {total}); the checkpointed function must do the same "
+                    "work both times."
                 )
             if self.early_stop and count >= total:
                 raise _StopRecomputation()
             return None
 
         def unpack(_: Any) -> Tensor:
-            raise CheckpointError("chaingrad.utils.checkpoint: backward through the recomputed graph is not supported")
+            raise CheckpointError(
+                "chaingrad.utils.checkpoint: backward through the recomputed graph is not supported"
+            )
 
         current_rng = _C._get_rng_state() if self.rng_state is not None else None
         try:
@@ -141,8 +155,9 @@ class _Frame:
         self.recomputed = True
         if self.check and count < total:
             raise CheckpointError(
-                "chaingrad.utils.checkpoint: the recomputation saved fewer tensors than the forward pass "
-                f"({count} < {total}); the checkpointed function must do the same work both times."
+                "chaingrad.utils.checkpoint: the recomputation saved fewer tensors than the "
+                f"forward pass ({count} < {total}); the checkpointed function must do the same "
+                "work both times."
             )
 
 
@@ -150,16 +165,26 @@ def _any_requires_grad(values: Iterable[Any]) -> bool:
     return any(isinstance(v, Tensor) and v.requires_grad for v in values)
 
 
-def _checkpoint_without_reentrant(function: Callable[..., Any], preserve_rng_state: bool,
-                                  context_fn: Callable[[], Tuple[ContextManager[None], ContextManager[None]]],
-                                  determinism_check: str, early_stop: bool, *args: Any, **kwargs: Any) -> Any:
+def _checkpoint_without_reentrant(
+    function: Callable[..., Any],
+    preserve_rng_state: bool,
+    context_fn: Callable[[], Tuple[ContextManager[None], ContextManager[None]]],
+    determinism_check: str,
+    early_stop: bool,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
     if determinism_check not in ("default", "none"):
-        raise ValueError(f"determinism_check should be one of ['default', 'none'], but got {determinism_check}")
+        raise ValueError(
+            f"determinism_check should be one of ['default', 'none'], but got {determinism_check}"
+        )
     if not _C.is_grad_enabled():
         return function(*args, **kwargs)  # nothing is saved: nothing to checkpoint
     forward_ctx, recompute_ctx = context_fn()
     rng_state = _C._get_rng_state() if preserve_rng_state else None
-    frame = _Frame(function, args, kwargs, rng_state, recompute_ctx, early_stop, determinism_check == "default")
+    frame = _Frame(
+        function, args, kwargs, rng_state, recompute_ctx, early_stop, determinism_check == "default"
+    )
     with saved_tensors_hooks(frame.pack, frame.unpack), forward_ctx:
         return function(*args, **kwargs)
 
@@ -168,7 +193,9 @@ class _CheckpointFunction(Function):
     """use_reentrant=True: runs ``fn`` under no_grad, reruns it in backward and backpropagates."""
 
     @staticmethod
-    def forward(ctx: Any, run_function: Callable[..., Any], preserve_rng_state: bool, *args: Any) -> Any:
+    def forward(
+        ctx: Any, run_function: Callable[..., Any], preserve_rng_state: bool, *args: Any
+    ) -> Any:
         ctx.run_function = run_function
         ctx.rng_state = _C._get_rng_state() if preserve_rng_state else None
         ctx.inputs = [None if isinstance(a, Tensor) else a for a in args]
@@ -203,15 +230,24 @@ class _CheckpointFunction(Function):
                 roots.append(o)
                 root_grads.append(g)
         if not roots:
-            raise RuntimeError("none of output has requires_grad=True, this checkpoint() is not necessary")
+            raise RuntimeError(
+                "none of output has requires_grad=True, this checkpoint() is not necessary"
+            )
         autograd.backward(roots, root_grads)
         return (None, None) + tuple(x.grad if isinstance(x, Tensor) else None for x in inputs)
 
 
-def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: Optional[bool] = None,
-               context_fn: Callable[[], Tuple[ContextManager[None], ContextManager[None]]] = noop_context_fn,
-               determinism_check: str = "default", debug: bool = False, preserve_rng_state: bool = True,
-               early_stop: bool = True, **kwargs: Any) -> Any:
+def checkpoint(
+    function: Callable[..., Any],
+    *args: Any,
+    use_reentrant: Optional[bool] = None,
+    context_fn: Callable[[], Tuple[ContextManager[None], ContextManager[None]]] = noop_context_fn,
+    determinism_check: str = "default",
+    debug: bool = False,
+    preserve_rng_state: bool = True,
+    early_stop: bool = True,
+    **kwargs: Any,
+) -> Any:
     """Runs ``function(*args, **kwargs)`` without keeping its saved tensors; backward recomputes
     them (see the module docs). ``preserve_rng_state`` replays the generator so that dropout
     draws the same mask; ``determinism_check="default"`` raises ``CheckpointError`` when the
@@ -222,18 +258,23 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: Optional
         use_reentrant = False  # chaingrad's default; PyTorch warns and uses True
     if use_reentrant:
         if context_fn is not noop_context_fn or debug is not False:
-            raise ValueError("Passing `context_fn` or `debug` is only supported when use_reentrant=False.")
+            raise ValueError(
+                "Passing `context_fn` or `debug` is only supported when use_reentrant=False."
+            )
         if kwargs:
             raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
         return _CheckpointFunction.apply(function, preserve_rng_state, *args)
-    return _checkpoint_without_reentrant(function, preserve_rng_state, context_fn, determinism_check, early_stop,
-                                         *args, **kwargs)
+    return _checkpoint_without_reentrant(
+        function, preserve_rng_state, context_fn, determinism_check, early_stop, *args, **kwargs
+    )
 
 
-def checkpoint_sequential(functions: Any, segments: int, input: Any, use_reentrant: Optional[bool] = None,
-                          **kwargs: Any) -> Any:
+def checkpoint_sequential(
+    functions: Any, segments: int, input: Any, use_reentrant: Optional[bool] = None, **kwargs: Any
+) -> Any:
     """Runs a sequence of functions (or an ``nn.Sequential``) in ``segments`` chunks, each but the
-    last checkpointed (PyTorch's). Only the chunks' inputs stay alive between forward and backward."""
+    last checkpointed (PyTorch's). Only the chunks' inputs stay alive between forward and
+    backward."""
     preserve = kwargs.pop("preserve_rng_state", True)
     if kwargs:
         raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
@@ -255,7 +296,10 @@ def checkpoint_sequential(functions: Any, segments: int, input: Any, use_reentra
     end = -1
     for start in range(0, segment_size * (segments - 1), segment_size):
         end = start + segment_size - 1
-        input = checkpoint(run_function(start, end, functions), input, use_reentrant=use_reentrant,
-                           preserve_rng_state=preserve)
+        input = checkpoint(
+            run_function(start, end, functions),
+            input,
+            use_reentrant=use_reentrant,
+            preserve_rng_state=preserve,
+        )
     return run_function(end + 1, len(functions) - 1, functions)(input)
-
