@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 pytest.importorskip("chaingrad._C")
-import chaingrad  # noqa: E402
 import chaingrad as cg  # noqa: E402
 
 try:  # the oracle; every comparison with it is skipped when it is missing
@@ -174,7 +173,8 @@ def test_int_and_bool_tensors_cannot_require_grad(make):
     t = make()
     with pytest.raises(RuntimeError) as e:
         t.requires_grad_()
-    assert str(e.value) == "only Tensors of floating point and complex dtype can require gradients"
+    # PyTorch 2.13's wording on this path (the attribute setter and factories add "and complex").
+    assert str(e.value) == "only Tensors of floating point dtype can require gradients"
     with pytest.raises(RuntimeError, match="floating point and complex dtype can require gradients"):
         cg.tensor([1, 2], requires_grad=True)
     assert not t.requires_grad
@@ -797,6 +797,17 @@ INPLACE_CASES = {
 def test_inplace_on_non_leaves_gradients(case):
     f = INPLACE_CASES[case]
     check_grads(f, [np.array([0.3, -0.2, 0.7]), np.array([1.5, -0.8, 2.0])])
+
+
+@pytest.mark.xfail(strict=True, reason="csrc/ops/shape.cpp finish_view does not mark views taken under no_grad "
+                                       "(AutogradMeta::no_grad_view); the in-place check is in place")
+def test_inplace_on_view_created_in_no_grad_raises():
+    w = cg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = w * 1
+    with cg.no_grad():
+        v = y[1:]
+    with pytest.raises(RuntimeError, match="A view was created in no_grad mode and is being modified inplace"):
+        v.mul_(2)
 
 
 def test_stale_view_after_base_write_is_rebuilt():

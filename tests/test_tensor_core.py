@@ -1183,7 +1183,8 @@ def test_broadcast_error_names_both_shapes() -> None:
     with pytest.raises(RuntimeError) as info:
         chaingrad.zeros(2, 3) + chaingrad.zeros(3, 2)
     msg = "\n".join([str(info.value), *getattr(info.value, "__notes__", [])])
-    assert str(info.value) == "The size of tensor a (3) must match the size of tensor b (2) at non-singleton dimension 1"
+    assert str(info.value) == (
+        "The size of tensor a (3) must match the size of tensor b (2) at non-singleton dimension 1")
     assert "[2, 3]" in msg and "[3, 2]" in msg
     with pytest.raises(RuntimeError, match=r"\[4\].*\[5\]"):
         chaingrad.where(chaingrad.zeros(4) > 0, chaingrad.zeros(4), chaingrad.zeros(5))

@@ -17,7 +17,7 @@ namespace {
 // A view whose base was written in place after the view's history was recorded (the shared
 // version counter moved on), or whose base gained a history (y[0] = x) while the view had none.
 inline bool view_is_stale(const Tensor& t, const AutogradMeta* m) {
-  if (!m || !m->is_view || !m->view_base.defined()) return false;
+  if (!m || !m->is_view || !m->view_base.defined() || m->no_grad_view) return false;
   if (m->grad_fn) return m->attr_version != t.version();
   const AutogradMeta* bm = meta(m->view_base);
   return bm && bm->grad_fn;

@@ -60,6 +60,13 @@ bool inplace_records(const Tensor& self, std::initializer_list<const Tensor*> ot
   bool records = needs(self);
   for (const Tensor* t : others)
     if (t && needs(*t)) records = true;
+  const autograd::AutogradMeta* m = autograd::meta(self);
+  if (m && m->no_grad_view && (records || (m->view_base.defined() && needs(m->view_base))))
+    throw RuntimeError(
+        "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this "
+        "use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view "
+        "and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both "
+        "outside (if you want the inplace to be tracked).");
   // The out-of-place computation that follows must not save tensors the write-back overwrites.
   if (records) autograd::set_inplace_target(self);
   return records;

@@ -15,23 +15,63 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import scipy_openblas32 as _openblas  # noqa: F401  (loads libscipy_openblas before _C needs it)
 
-from . import _C
-from ._C import Tensor, dtype, float32, float64, int64, from_numpy, cat, stack, manual_seed, initial_seed
-from ._C import get_num_threads, set_num_threads, is_grad_enabled, randperm, bernoulli
-from ._C import bool  # noqa: A004 - PyTorch's name for the dtype
-from . import _tensor
+from . import _C, _tensor
+from ._C import (
+    Tensor,
+    bernoulli,
+    bool,  # noqa: A004 - PyTorch's name for the dtype
+    cat,
+    dtype,
+    float32,
+    float64,
+    from_numpy,
+    get_num_threads,
+    initial_seed,
+    int64,
+    is_grad_enabled,
+    manual_seed,
+    randperm,
+    set_num_threads,
+    stack,
+)
 
 _tensor.install()
 
-from ._size import Size  # noqa: E402
-from ._factories import (  # noqa: E402
-    arange, as_tensor, empty, empty_like, eye, from_dlpack, full, full_like, linspace, ones, ones_like, rand,
-    rand_like, randint, randn, randn_like, tensor, zeros, zeros_like,
-)
 from . import _functions  # noqa: E402
-from ._functions import (  # noqa: E402
-    allclose, clip, concat, concatenate, equal, is_floating_point, is_tensor, isclose, pow, where,
+from ._factories import (  # noqa: E402
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_dlpack,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
 )
+from ._functions import (  # noqa: E402
+    allclose,
+    clip,
+    concat,
+    concatenate,
+    equal,
+    is_floating_point,
+    is_tensor,
+    isclose,
+    pow,
+    where,
+)
+from ._size import Size  # noqa: E402
 from ._tensor_str import get_printoptions, set_printoptions  # noqa: E402
 
 _functions.export(globals())
@@ -43,13 +83,15 @@ long = int64
 int = int64  # noqa: A001 - chaingrad has no int32; int64 stands in
 default_float_dtype = float32
 
-from . import autograd  # noqa: E402
+from . import (
+    autograd,  # noqa: E402
+    nn,  # noqa: E402
+    optim,  # noqa: E402
+    return_types,  # noqa: E402
+    utils,  # noqa: E402
+)
 from .autograd.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402
-from . import return_types  # noqa: E402
-from . import nn  # noqa: E402
-from . import optim  # noqa: E402
 from .serialization import load, save  # noqa: E402
-from . import utils  # noqa: E402
 
 __version__ = "0.1.0"
 

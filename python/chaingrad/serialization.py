@@ -57,8 +57,9 @@ import struct
 from collections import OrderedDict
 from typing import IO, Any, Dict, List, Optional, Set, Tuple, Union
 
-import chaingrad
 import numpy as np
+
+import chaingrad
 
 __all__ = ["LoadError", "load", "save"]
 

@@ -7,9 +7,6 @@ from typing import Optional, Sequence, Tuple, Union
 from .. import _C
 from .._C import Tensor
 from . import graph
-from .function import Function, FunctionCtx, once_differentiable
-from .gradcheck import gradcheck, gradgradcheck
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .anomaly_mode import (
     detect_anomaly,
     is_anomaly_check_nan_enabled,
@@ -18,6 +15,9 @@ from .anomaly_mode import (
     set_detect_anomaly,
     set_nan_check,
 )
+from .function import Function, FunctionCtx, once_differentiable
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import gradcheck, gradgradcheck
 
 __all__ = [
     "Function",
