@@ -799,8 +799,6 @@ def test_inplace_on_non_leaves_gradients(case):
     check_grads(f, [np.array([0.3, -0.2, 0.7]), np.array([1.5, -0.8, 2.0])])
 
 
-@pytest.mark.xfail(strict=True, reason="csrc/ops/shape.cpp finish_view does not mark views taken under no_grad "
-                                       "(AutogradMeta::no_grad_view); the in-place check is in place")
 def test_inplace_on_view_created_in_no_grad_raises():
     w = cg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = w * 1

@@ -19,9 +19,13 @@ namespace {
 
 // Marks `out` as a view of `input` (of its base, when `input` is a view itself).
 Tensor finish_view(const Tensor& input, Tensor out) {
-  if (!autograd::GradMode::is_enabled()) return out;
+  const bool grad_mode = autograd::GradMode::is_enabled();
+  // Under no_grad only views of tensors that require grad are marked: an in-place op on such a
+  // view with grad mode back on is PyTorch's "view was created in no_grad mode" error.
+  if (!grad_mode && !autograd::requires_grad(input)) return out;
   const autograd::AutogradMeta* im = autograd::meta(input);
   autograd::AutogradMeta& m = autograd::meta_mut(out);
+  m.no_grad_view = !grad_mode;
   m.is_view = true;
   m.view_base = (im && im->is_view && im->view_base.defined()) ? im->view_base : input;
   return out;
