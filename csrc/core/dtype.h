@@ -43,6 +43,17 @@ inline const char* legacy_type_name(DType t) {
   return "?";
 }
 
+// PyTorch's scalar type name ("Float", "Long") as its dtype errors word it.
+inline const char* scalar_type_name(DType t) {
+  switch (t) {
+    case DType::Bool: return "Bool";
+    case DType::Int64: return "Long";
+    case DType::Float32: return "Float";
+    case DType::Float64: return "Double";
+  }
+  return "?";
+}
+
 // Bool < Int64 < Float32 < Float64: the larger category wins, as in PyTorch.
 inline DType promote_types(DType a, DType b) { return a > b ? a : b; }
 

@@ -7,15 +7,6 @@
 namespace cg::ops {
 
 namespace {
-const char* type_word(DType t) {
-  switch (t) {
-    case DType::Bool: return "Bool";
-    case DType::Int64: return "Long";
-    case DType::Float32: return "Float";
-    case DType::Float64: return "Double";
-  }
-  return "?";
-}
 
 // Gradient routing for a base tensor whose region (a view) was overwritten in place:
 // the old base gets the gradient with the region zeroed, the new values get the region.
@@ -40,7 +31,7 @@ struct CopySlices : Node {
 
 void check_can_cast(DType from, DType to) {
   if (from > to && !(from == DType::Float64 && to == DType::Float32))
-    throw RuntimeError(::cg::msg("result type ", type_word(from), " can't be cast to the desired output type ", type_word(to)));
+    throw RuntimeError(::cg::msg("result type ", scalar_type_name(from), " can't be cast to the desired output type ", scalar_type_name(to)));
 }
 
 void check_inplace(const Tensor& self) {

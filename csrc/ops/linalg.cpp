@@ -25,16 +25,6 @@ const char* c_type_name(DType t) {
   return "?";
 }
 
-// PyTorch's scalar type names ("Float", "Long") used in its dtype errors.
-const char* word(DType t) {
-  switch (t) {
-    case DType::Bool: return "Bool";
-    case DType::Int64: return "Long";
-    case DType::Float32: return "Float";
-    case DType::Float64: return "Double";
-  }
-  return "?";
-}
 
 void check_same_dtype(const Tensor& a, const Tensor& b) {
   if (a.dtype() != b.dtype())
@@ -127,8 +117,7 @@ struct DotBackward0 : Node {
 Tensor dot(const Tensor& a, const Tensor& b) {
   CG_CHECK(a.dim() == 1 && b.dim() == 1, "1D tensors expected, but got ", a.dim(), "D and ", b.dim(), "D tensors");
   CG_CHECK(a.dtype() == b.dtype(), "dot : expected both vectors to have same dtype, but found ",
-           a.dtype() == DType::Float32 ? "Float" : a.dtype() == DType::Float64 ? "Double" : "Long", " and ",
-           b.dtype() == DType::Float32 ? "Float" : b.dtype() == DType::Float64 ? "Double" : "Long");
+           scalar_type_name(a.dtype()), " and ", scalar_type_name(b.dtype()));
   CG_CHECK(a.numel() == b.numel(), "inconsistent tensor size, expected tensor [", a.numel(),
            "] and src [", b.numel(), "] to have the same number of elements, but got ", a.numel(), " and ", b.numel(),
            " elements respectively");
@@ -159,8 +148,8 @@ Tensor mv(const Tensor& a, const Tensor& v) {
   CG_CHECK(a.dim() == 2 && v.dim() == 1, "vector + matrix @ vector expected, got ", a.dim(), ", ", v.dim());
   CG_CHECK(a.shape()[1] == v.shape()[0], "size mismatch, got input (", a.shape()[0], "), mat (", a.shape()[0], "x",
            a.shape()[1], "), vec (", v.shape()[0], ")");
-  CG_CHECK(a.dtype() == v.dtype(), "addmv input tensors must have the same dtype, but got ", word(v.dtype()), ", ",
-           word(a.dtype()), ", and ", word(v.dtype()));
+  CG_CHECK(a.dtype() == v.dtype(), "addmv input tensors must have the same dtype, but got ", scalar_type_name(v.dtype()), ", ",
+           scalar_type_name(a.dtype()), ", and ", scalar_type_name(v.dtype()));
   Tensor out = Tensor::empty({a.shape()[0], 1}, a.dtype());
   kernels::gemm(a, v.as_strided({v.shape()[0], 1}, {v.strides()[0], 1}, v.offset()), out);
   out = out.as_strided({a.shape()[0]}, {1}, 0);
@@ -305,10 +294,10 @@ static Tensor addmm_wt(const Tensor& bias, const Tensor& m1, const Tensor& w) {
 // for contiguous N-D input with a 1-D bias (or any 3-D), else matmul(x, w.t()) (+ bias).
 Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b) {
   if (b && x.dim() == 2) {
-    CG_CHECK(x.dtype() == w.dtype(), "mat1 and mat2 must have the same dtype, but got ", word(x.dtype()), " and ",
-             word(w.dtype()));
-    CG_CHECK(b->dtype() == x.dtype(), "self and mat2 must have the same dtype, but got ", word(b->dtype()), " and ",
-             word(w.dtype()));
+    CG_CHECK(x.dtype() == w.dtype(), "mat1 and mat2 must have the same dtype, but got ", scalar_type_name(x.dtype()), " and ",
+             scalar_type_name(w.dtype()));
+    CG_CHECK(b->dtype() == x.dtype(), "self and mat2 must have the same dtype, but got ", scalar_type_name(b->dtype()), " and ",
+             scalar_type_name(w.dtype()));
     CG_CHECK(w.dim() == 2, "mat2 must be a matrix, got ", w.dim(), "-D tensor");
     return addmm_wt(*b, x, w);
   }

@@ -42,6 +42,23 @@ struct MaybeReleaseGil {
   }
 };
 
+// A Python object owned from C++: released under the GIL whatever thread drops it (graph nodes
+// and storages may die on any thread, with or without the GIL).
+struct PyOwned {
+  py::object obj;
+  explicit PyOwned(py::object o) : obj(std::move(o)) {}
+  ~PyOwned() {
+    if (!Py_IsInitialized()) {
+      obj.release();  // interpreter gone: leak rather than touch it
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    obj = py::object();
+  }
+  PyOwned(const PyOwned&) = delete;
+  PyOwned& operator=(const PyOwned&) = delete;
+};
+
 bool is_tensor(py::handle h);
 Scalar to_scalar(py::handle h);  // bool/int/float (and numpy scalars); TypeError otherwise
 bool is_scalar(py::handle h);

@@ -15,20 +15,6 @@ using autograd::TensorList;
 
 namespace {
 
-// A Python callable owned from C++: released under the GIL whatever thread drops it.
-struct PyCallable {
-  py::object fn;
-  explicit PyCallable(py::object f) : fn(std::move(f)) {}
-  ~PyCallable() {
-    if (!Py_IsInitialized()) {
-      fn.release();  // interpreter gone: leak rather than touch it
-      return;
-    }
-    py::gil_scoped_acquire gil;
-    fn = py::object();
-  }
-};
-
 py::tuple to_tuple(const TensorList& ts) {
   py::tuple t(ts.size());
   for (size_t i = 0; i < ts.size(); ++i) t[i] = py::cast(ts[i]);
@@ -51,10 +37,10 @@ TensorList from_result(py::handle r, size_t expected, const std::string& who) {
 // Hook callables are named functors (not lambdas) so the garbage-collector support below can
 // find the Python object inside a std::function (std::function::target).
 struct PyTensorHookFn {
-  std::shared_ptr<PyCallable> holder;
+  std::shared_ptr<PyOwned> holder;
   Tensor operator()(const Tensor& g) const {
     py::gil_scoped_acquire gil;
-    py::object r = holder->fn(g);
+    py::object r = holder->obj(g);
     if (r.is_none()) return Tensor();
     CG_CHECK_TYPE(is_tensor(r), "hook should return a Tensor or None");
     return r.cast<Tensor>();
@@ -62,33 +48,33 @@ struct PyTensorHookFn {
 };
 
 struct PyNodePreHookFn {
-  std::shared_ptr<PyCallable> holder;
+  std::shared_ptr<PyOwned> holder;
   std::string who;
   TensorList operator()(const TensorList& gout) const {
     py::gil_scoped_acquire gil;
-    return from_result(holder->fn(to_tuple(gout)), gout.size(), who);
+    return from_result(holder->obj(to_tuple(gout)), gout.size(), who);
   }
 };
 
 struct PyNodePostHookFn {
-  std::shared_ptr<PyCallable> holder;
+  std::shared_ptr<PyOwned> holder;
   std::string who;
   TensorList operator()(const TensorList& gin, const TensorList& gout) const {
     py::gil_scoped_acquire gil;
-    return from_result(holder->fn(to_tuple(gin), to_tuple(gout)), gin.size(), who);
+    return from_result(holder->obj(to_tuple(gin), to_tuple(gout)), gin.size(), who);
   }
 };
 
 struct PyPostAccumulateHookFn {
-  std::shared_ptr<PyCallable> holder;
+  std::shared_ptr<PyOwned> holder;
   void operator()(const Tensor& v) const {
     py::gil_scoped_acquire gil;
-    holder->fn(v);
+    holder->obj(v);
   }
 };
 
 autograd::TensorHook tensor_hook(py::object fn) {
-  return PyTensorHookFn{std::make_shared<PyCallable>(std::move(fn))};
+  return PyTensorHookFn{std::make_shared<PyOwned>(std::move(fn))};
 }
 
 // Handle returned by every register_*hook: remove() detaches the hook.
@@ -103,7 +89,7 @@ struct RemovableHandle {
 
 // The node of a Python autograd.Function: calls the class's backward under the GIL.
 struct PyFunctionNode : Node {
-  std::shared_ptr<PyCallable> backward;  // callable(*grads) -> tuple, one entry per forward arg
+  std::shared_ptr<PyOwned> backward;  // callable(*grads) -> tuple, one entry per forward arg
   std::vector<int64_t> tensor_positions;  // forward-arg index of each edge
   int64_t num_args = 0;
   std::vector<autograd::SavedTensor> saved;
@@ -111,7 +97,7 @@ struct PyFunctionNode : Node {
 
   TensorList apply(TensorList&& grads) override {
     py::gil_scoped_acquire gil;
-    py::object r = backward->fn(*to_tuple(grads));
+    py::object r = backward->obj(*to_tuple(grads));
     py::tuple res = r.is_none() || is_tensor(r) ? py::make_tuple(r) : py::tuple(py::reinterpret_borrow<py::sequence>(r));
     if (static_cast<int64_t>(res.size()) != num_args)
       throw RuntimeError(msg("function ", name(), " returned an incorrect number of gradients (expected ", num_args,
@@ -153,8 +139,8 @@ struct NodeRef {
 // hook): then the collector can see and break such cycles.
 traverseproc g_tensor_base_traverse = nullptr;
 
-int visit_callable(const std::shared_ptr<PyCallable>& h, visitproc visit, void* arg) {
-  if (h && h.use_count() == 1 && h->fn) Py_VISIT(h->fn.ptr());
+int visit_callable(const std::shared_ptr<PyOwned>& h, visitproc visit, void* arg) {
+  if (h && h.use_count() == 1 && h->obj) Py_VISIT(h->obj.ptr());
   return 0;
 }
 
@@ -232,14 +218,14 @@ void register_autograd(py::module_& m) {
         return d;
       })
       .def("register_hook", [](std::shared_ptr<Node> n, py::object fn) {
-        int id = n->post_hooks.add(PyNodePostHookFn{std::make_shared<PyCallable>(std::move(fn)), n->name()});
+        int id = n->post_hooks.add(PyNodePostHookFn{std::make_shared<PyOwned>(std::move(fn)), n->name()});
         std::weak_ptr<Node> w = n;
         return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
           if (auto p = w.lock()) p->post_hooks.remove(id);
         }});
       })
       .def("register_prehook", [](std::shared_ptr<Node> n, py::object fn) {
-        int id = n->pre_hooks.add(PyNodePreHookFn{std::make_shared<PyCallable>(std::move(fn)), n->name()});
+        int id = n->pre_hooks.add(PyNodePreHookFn{std::make_shared<PyOwned>(std::move(fn)), n->name()});
         std::weak_ptr<Node> w = n;
         return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
           if (auto p = w.lock()) p->pre_hooks.remove(id);
@@ -267,7 +253,7 @@ void register_autograd(py::module_& m) {
     CG_CHECK(autograd::requires_grad(t), "cannot register a hook on a tensor that doesn't require gradient");
     CG_CHECK(autograd::is_leaf(t), "post accumulate grad hooks cannot be registered on non-leaf tensors");
     int id = autograd::meta_mut(t).post_accumulate_hooks.add(
-        PyPostAccumulateHookFn{std::make_shared<PyCallable>(std::move(fn))});
+        PyPostAccumulateHookFn{std::make_shared<PyOwned>(std::move(fn))});
     std::weak_ptr<TensorImpl> w = t.impl_ptr();
     return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
       if (auto p = w.lock()) autograd::meta_mut(Tensor(p)).post_accumulate_hooks.remove(id);
@@ -303,7 +289,7 @@ void register_autograd(py::module_& m) {
                                py::sequence outputs, py::sequence non_differentiable, py::sequence to_save) {
     // Inputs that are tensors get edges; outputs that require grad get this node as history.
     auto node = autograd::make_node<PyFunctionNode>();
-    node->backward = std::make_shared<PyCallable>(std::move(backward));
+    node->backward = std::make_shared<PyOwned>(std::move(backward));
     node->cls_name = cls_name;
     node->num_args = static_cast<int64_t>(args.size());
     bool any_grad = false;

@@ -16,19 +16,6 @@ using autograd::Node;
 
 namespace {
 
-// A Python object owned from C++: released under the GIL whatever thread drops it.
-struct PyHeld {
-  py::object obj;
-  explicit PyHeld(py::object o) : obj(std::move(o)) {}
-  ~PyHeld() {
-    if (!Py_IsInitialized()) {
-      obj.release();  // interpreter gone: leak rather than touch it
-      return;
-    }
-    py::gil_scoped_acquire gil;
-    obj = py::object();
-  }
-};
 
 // The current Python stack in traceback.format_stack's layout, outermost frame first, without the
 // source lines (anomaly_mode._format_trace adds them when the trace is shown).
@@ -75,9 +62,9 @@ void python_warning(const std::string& message) {
 
 // What a Python pack hook returned; unpack() calls the unpack hook under the GIL.
 struct PyPacked : autograd::PackedTensor {
-  std::unique_ptr<PyHeld> packed;
-  std::shared_ptr<PyHeld> unpack_hook;
-  PyPacked(py::object p, std::shared_ptr<PyHeld> u) : packed(std::make_unique<PyHeld>(std::move(p))), unpack_hook(std::move(u)) {}
+  std::unique_ptr<PyOwned> packed;
+  std::shared_ptr<PyOwned> unpack_hook;
+  PyPacked(py::object p, std::shared_ptr<PyOwned> u) : packed(std::make_unique<PyOwned>(std::move(p))), unpack_hook(std::move(u)) {}
   Tensor unpack() const override {
     py::gil_scoped_acquire gil;
     py::object r = unpack_hook->obj(packed->obj);
@@ -106,8 +93,8 @@ void register_diagnostics(py::module_& m) {
 
   // ---- saved-tensor hooks ----
   m.def("_push_saved_tensors_hooks", [](py::object pack, py::object unpack) {
-    auto p = std::make_shared<PyHeld>(std::move(pack));
-    auto u = std::make_shared<PyHeld>(std::move(unpack));
+    auto p = std::make_shared<PyOwned>(std::move(pack));
+    auto u = std::make_shared<PyOwned>(std::move(unpack));
     autograd::push_saved_tensors_hooks([p, u](const Tensor& t) -> std::shared_ptr<autograd::PackedTensor> {
       py::gil_scoped_acquire gil;
       py::object packed = p->obj(t);

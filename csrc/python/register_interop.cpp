@@ -15,16 +15,8 @@ using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
 
 namespace {
 
-// Keeps a Python object alive from C++; drops it under the GIL (storages may die anywhere).
-std::shared_ptr<void> hold_python(py::object obj) {
-  return std::shared_ptr<void>(new py::object(std::move(obj)), [](void* p) {
-    auto* o = static_cast<py::object*>(p);
-    if (Py_IsInitialized()) {
-      py::gil_scoped_acquire gil;
-      delete o;
-    }
-  });
-}
+// Keeps a Python object alive from C++ as a storage's owner.
+std::shared_ptr<void> hold_python(py::object obj) { return std::make_shared<PyOwned>(std::move(obj)); }
 
 py::dtype numpy_dtype(DType t) {
   switch (t) {
