@@ -161,8 +161,6 @@ def test_accumulate_grad_name():
     assert type(node).__name__ == node.name() == "AccumulateGrad"
 
 
-@pytest.mark.xfail(strict=True, reason="csrc/ops: tensor-scalar ops record one edge; PyTorch records a second "
-                                       "(None, 0) edge for the scalar operand")
 def test_scalar_op_next_functions_like_torch():
     x = cg.tensor([1.0], requires_grad=True)
     assert len((x * 2).grad_fn.next_functions) == 2

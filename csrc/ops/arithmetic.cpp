@@ -124,6 +124,7 @@ Tensor add(const Tensor& a, Scalar b, Scalar alpha) {
   Tensor out = scalar_data(Binary::Add, a, scaled(b, alpha), dt, dt);
   if (any_requires_grad({&a})) {
     auto node = make_grad_node<ScalarAddBackward>({&a});
+    node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
     node->self = InputInfo(a);
     node->node_name = "AddBackward0";
     set_history(out, node);
@@ -198,6 +199,7 @@ Tensor mul(const Tensor& a, Scalar b) {
   Tensor out = scalar_data(Binary::Mul, a, b, dt, dt);
   if (any_requires_grad({&a})) {
     auto node = make_grad_node<MulScalarBackward>({&a});
+    node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
     node->self = InputInfo(a);
     node->factor = b;
     set_history(out, node);
@@ -247,6 +249,7 @@ Tensor div(const Tensor& a, Scalar b) {
   Tensor out = scalar_data(Binary::Div, a, b, dt, dt);
   if (any_requires_grad({&a})) {
     auto node = make_grad_node<MulScalarBackward>({&a});
+    node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
     node->self = InputInfo(a);
     node->factor = 1.0 / b.to_double();
     node->node_name = "DivBackward0";
