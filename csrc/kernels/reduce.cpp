@@ -168,11 +168,8 @@ void reduce_impl(const Tensor& x, const std::vector<bool>& reduced, const Tensor
   if (outer_reduction) {
     // out (viewed over os) starts at the first reduced slice, then combines each further slice.
     Tensor out_view = out.as_strided(os, outst, out.offset());
-    Tensor acc_view = out_view;
     Tensor first = x.as_strided(os, ost, x.offset());
     copy(out_view, first);
-    const std::array<const Tensor*, 2> in{&acc_view, nullptr};
-    (void)in;
     Shape idx(rs.size(), 0);
     for (int64_t r = 1; r < n_red; ++r) {
       for (int64_t d = static_cast<int64_t>(rs.size()) - 1; d >= 0; --d) {

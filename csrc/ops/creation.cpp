@@ -199,12 +199,11 @@ Tensor randperm(int64_t n) {
 Tensor bernoulli(const Tensor& prob) {
   Tensor u = rand(prob.shape(), prob.dtype());
   Tensor out = Tensor::empty(prob.shape(), prob.dtype());
-  Tensor pc = prob.is_contiguous() ? prob : cast_data(prob, prob.dtype());
   CG_DISPATCH_FLOAT(prob.dtype(), "bernoulli", [&] {
     const scalar_t* up = u.data<scalar_t>();
-    Tensor pcc = Tensor::empty(prob.shape(), prob.dtype());
-    kernels::copy(pcc, prob);
-    const scalar_t* pp = pcc.data<scalar_t>();
+    Tensor packed = Tensor::empty(prob.shape(), prob.dtype());  // any layout in, dense out
+    kernels::copy(packed, prob);
+    const scalar_t* pp = packed.data<scalar_t>();
     scalar_t* o = out.data<scalar_t>();
     for (int64_t i = 0, n = out.numel(); i < n; ++i) o[i] = up[i] < pp[i] ? scalar_t(1) : scalar_t(0);
   });
