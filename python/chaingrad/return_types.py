@@ -7,11 +7,19 @@ from typing import NamedTuple
 from ._C import Tensor
 
 
+def _repr(self: tuple) -> str:
+    # PyTorch's layout: one field per line after the qualified type name.
+    fields = ",\n".join(f"{name}={value!r}" for name, value in zip(self._fields, self))
+    return f"chaingrad.return_types.{type(self).__name__}(\n{fields})"
+
+
 class max(NamedTuple):  # noqa: N801 - PyTorch's name
     """``chaingrad.return_types.max(values, indices)``."""
 
     values: Tensor
     indices: Tensor
+
+    __repr__ = _repr
 
 
 class min(NamedTuple):  # noqa: N801 - PyTorch's name
@@ -19,3 +27,5 @@ class min(NamedTuple):  # noqa: N801 - PyTorch's name
 
     values: Tensor
     indices: Tensor
+
+    __repr__ = _repr

@@ -70,6 +70,11 @@ class Adam(Optimizer):
             amsgrad=amsgrad,
             maximize=maximize,
             decoupled_weight_decay=decoupled_weight_decay,
+            # Recorded (unused) so param groups, reprs and state dicts have PyTorch's keys.
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
         )
         super().__init__(params, defaults)
 
