@@ -306,7 +306,7 @@ def install() -> None:
     T.is_cuda = property(lambda self: False)
     T.layout = property(lambda self: "strided")
     T.__repr__ = _repr
-    T.__str__ = _repr
+    T.__str__ = lambda self: self.__repr__()  # so subclasses' __repr__ (Parameter) prints too
     T.backward = _backward
     T.register_hook = _register_hook
     T.register_post_accumulate_grad_hook = _register_post_accumulate_grad_hook
