@@ -108,6 +108,15 @@ std::vector<ops::IndexItem> to_index(py::handle key) {
 }  // namespace
 
 void register_tensor_ops(py::module_& m, TensorClass& cls) {
+  // clamp(min=, max=) with number or tensor bounds; also bound as clip.
+  auto clamp = [](const Tensor& a, py::handle lo, py::handle hi) {
+    if (is_tensor(lo) || is_tensor(hi))
+      return ops::clamp(a, lo.is_none() ? Tensor() : lo.cast<Tensor>(), hi.is_none() ? Tensor() : hi.cast<Tensor>());
+    std::optional<double> l, h;
+    if (!lo.is_none()) l = lo.cast<double>();
+    if (!hi.is_none()) h = hi.cast<double>();
+    return ops::clamp(a, l, h);
+  };
   // ---- arithmetic operators ----
   cls.def("__add__", [](const Tensor& a, py::handle b) {
         return binop(a, b, [](const Tensor& x, const Tensor& y) { return ops::add(x, y); },
@@ -231,22 +240,8 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
              Tensor o = is_tensor(other) ? other.cast<Tensor>() : Tensor::scalar(to_scalar(other), a.dtype());
              return ops::where(cond, a, o);
            }, py::arg("condition"), py::arg("other"))
-      .def("clamp", [](const Tensor& a, py::handle lo, py::handle hi) {
-             if (is_tensor(lo) || is_tensor(hi))
-               return ops::clamp(a, lo.is_none() ? Tensor() : lo.cast<Tensor>(), hi.is_none() ? Tensor() : hi.cast<Tensor>());
-             std::optional<double> l, h;
-             if (!lo.is_none()) l = lo.cast<double>();
-             if (!hi.is_none()) h = hi.cast<double>();
-             return ops::clamp(a, l, h);
-           }, py::arg("min") = py::none(), py::arg("max") = py::none())
-      .def("clip", [](const Tensor& a, py::handle lo, py::handle hi) {  // alias of clamp
-             if (is_tensor(lo) || is_tensor(hi))
-               return ops::clamp(a, lo.is_none() ? Tensor() : lo.cast<Tensor>(), hi.is_none() ? Tensor() : hi.cast<Tensor>());
-             std::optional<double> l, h;
-             if (!lo.is_none()) l = lo.cast<double>();
-             if (!hi.is_none()) h = hi.cast<double>();
-             return ops::clamp(a, l, h);
-           }, py::arg("min") = py::none(), py::arg("max") = py::none())
+      .def("clamp", clamp, py::arg("min") = py::none(), py::arg("max") = py::none())
+      .def("clip", clamp, py::arg("min") = py::none(), py::arg("max") = py::none())  // alias
       .def("clamp_", [](const Tensor& a, py::handle lo, py::handle hi) {
              std::optional<double> l, h;
              if (!lo.is_none()) l = lo.cast<double>();
