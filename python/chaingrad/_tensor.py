@@ -218,26 +218,16 @@ def _format(self: Tensor, spec: str) -> str:
 def _deepcopy(self: Tensor, memo: dict) -> Tensor:
     if id(self) in memo:
         return memo[id(self)]
-    with _C_no_grad():
-        out = self.detach().clone()
-    out.requires_grad_(self.requires_grad) if self.is_leaf else None
+    out = self.detach().clone()  # a detached tensor's clone records nothing: no grad-mode switch needed
+    if self.is_leaf:
+        out.requires_grad_(self.requires_grad)
     if self._grad is not None:
         out._grad = self._grad.detach().clone()
     memo[id(self)] = out
     return out
 
 
-class _C_no_grad:
-    def __enter__(self) -> None:
-        self.prev = _C.is_grad_enabled()
-        _C._set_grad_enabled(False)
-
-    def __exit__(self, *a: Any) -> None:
-        _C._set_grad_enabled(self.prev)
-
-
 def _reduce_ex(self: Tensor, protocol: int) -> Any:
-
     return (_rebuild, (self.detach().numpy().copy(), self.requires_grad))
 
 
