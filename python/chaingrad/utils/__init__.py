@@ -1,3 +1,3 @@
-"""Utilities (``chaingrad.utils.checkpoint``)."""
+"""Utilities (``chaingrad.utils.checkpoint``, ``chaingrad.utils.data``)."""
 
-from . import checkpoint  # noqa: F401
+from . import checkpoint, data  # noqa: F401
