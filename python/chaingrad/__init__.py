@@ -88,6 +88,7 @@ from . import (
     nn,  # noqa: E402
     optim,  # noqa: E402
     return_types,  # noqa: E402
+    testing,  # noqa: E402
     utils,  # noqa: E402
 )
 from .autograd.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402
