@@ -88,10 +88,12 @@ from . import (
     nn,  # noqa: E402
     optim,  # noqa: E402
     return_types,  # noqa: E402
+    testing,  # noqa: E402
     utils,  # noqa: E402
 )
 from .autograd.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .utils.data._generator import Generator  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -1,7 +1,11 @@
 """``chaingrad.nn``: modules, parameters, initialisers and functional ops, mirroring
 ``torch.nn``."""
 
-from . import functional, init
+from . import (
+    functional,
+    init,
+    utils,  # noqa: E402  (nn.utils: clip_grad_norm_, parameters_to_vector, ...)
+)
 from .modules import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -48,4 +52,5 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "utils",
 ]
