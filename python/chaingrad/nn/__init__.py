@@ -3,13 +3,21 @@
 
 from . import functional, init
 from .modules import (
+    ELU,
+    GELU,
+    BatchNorm1d,
+    BatchNorm2d,
     BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     Dropout,
+    Embedding,
     Flatten,
+    HuberLoss,
     Identity,
     L1Loss,
+    LayerNorm,
+    LeakyReLU,
     Linear,
     LogSoftmax,
     Module,
@@ -20,7 +28,10 @@ from .modules import (
     ReLU,
     Sequential,
     Sigmoid,
+    SiLU,
+    SmoothL1Loss,
     Softmax,
+    Softplus,
     Tanh,
 )
 from .parameter import Parameter
@@ -48,4 +59,8 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+]
+__all__ += [
+    "BatchNorm1d", "BatchNorm2d", "ELU", "Embedding", "GELU", "HuberLoss", "LayerNorm", "LeakyReLU", "SiLU",
+    "SmoothL1Loss", "Softplus",
 ]
