@@ -130,7 +130,12 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
-    """``x * Phi(x)`` with ``Phi`` the standard normal CDF."""
+    """``x * Phi(x)`` with ``Phi`` the standard normal CDF; ``approximate='tanh'`` uses
+    ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x**3)))``."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    if not input.is_floating_point():
+        raise NotImplementedError(f"\"GeluKernelImpl\" not implemented for '{_type_name(input.dtype)}'")
     return input.gelu(approximate=approximate)
 
 
@@ -554,9 +559,13 @@ def _embedding_renorm_(weight: Tensor, input: Tensor, max_norm: float, norm_type
     exceeds ``max_norm`` to norm ``max_norm`` (PyTorch's ``embedding_renorm_``)."""
     import numpy as np
 
+    num = int(weight.shape[0])
     idx = np.unique(input.detach().numpy().reshape(-1))
-    if idx.size and (idx[0] < 0 or idx[-1] >= int(weight.shape[0])):
-        raise IndexError("index out of range in self")
+    for i in idx:
+        if i < -num or i >= num:
+            raise IndexError(f"select(): index {int(i)} out of range for tensor of size {list(weight.shape)} "
+                             "at dimension 0")
+    idx = idx[idx >= 0]  # negative indices are rejected by the lookup itself
     with chaingrad.no_grad():
         rows_idx = chaingrad.from_numpy(idx.astype(np.int64))
         rows = weight.index_select(0, rows_idx)
