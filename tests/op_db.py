@@ -927,5 +927,10 @@ OPS: List[OpInfo] = [
         op=F("dropout")),
 ]
 
+# normalization, embedding, sorting, one_hot, smooth losses (their own file, same format)
+from op_db_norm import NORM_OPS  # noqa: E402
+
+OPS += NORM_OPS
+
 OPS_BY_NAME = {o.name: o for o in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "duplicate op names in the table"

@@ -336,4 +336,71 @@ Tensor dropout(const Tensor& x, double p, bool training) {
   return mul(x, mul(keep, 1.0 / (1 - p)));
 }
 
+// smooth_l1 (beta) and huber (delta) share one node: with d = input - target,
+//   smooth_l1 = 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta;   d/dd = d / beta, or sign(d)
+//   huber     = 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta); d/dd = d, or delta sign(d)
+struct SmoothL1LossBackward0 : Node {
+  SavedTensor self_, target_;
+  Shape self_shape, target_shape;
+  DType self_dtype = DType::Float32, target_dtype = DType::Float32;
+  Reduction reduction = Reduction::Mean;
+  int64_t n = 1;
+  double beta = 1.0;
+  bool huber = false;
+  TensorList apply(TensorList&& g) override {
+    Tensor d = sub(self_.unpack(*this), target_.unpack(*this));
+    Tensor inner = compare(static_cast<int>(Binary::Lt), abs(d), Scalar(beta));
+    Tensor slope = where(inner, huber ? d : div(d, beta), huber ? mul(sign(d), beta) : sign(d));
+    Tensor gd = mul(slope, reduction_grad(g[0], reduction, n));
+    TensorList r(2);
+    if (should_compute_output(0)) r[0] = sum_to(gd, self_shape, self_dtype);
+    if (should_compute_output(1)) r[1] = sum_to(neg(gd), target_shape, target_dtype);
+    return r;
+  }
+  void release_saved() override { self_.release(); target_.release(); }
+  std::string name() const override { return huber ? "HuberLossBackward0" : "SmoothL1LossBackward0"; }
+};
+
+namespace {
+Tensor smooth_l1_impl(const Tensor& input, const Tensor& target, Reduction r, double beta, bool huber) {
+  Tensor out;
+  int64_t n = 0;
+  {
+    autograd::GradModeGuard no_grad(false);
+    Tensor d = sub(input, target);
+    Tensor ad = abs(d);
+    n = d.numel();
+    Tensor quad = huber ? mul(mul(d, d), 0.5) : div(mul(mul(d, d), 0.5), beta);
+    Tensor lin = huber ? mul(sub(ad, 0.5 * beta), beta) : sub(ad, 0.5 * beta);
+    out = reduce(where(compare(static_cast<int>(Binary::Lt), ad, Scalar(beta)), quad, lin), r);
+  }
+  if (autograd::any_requires_grad({&input, &target})) {
+    auto node = autograd::make_grad_node<SmoothL1LossBackward0>({&input, &target});
+    node->self_ = SavedTensor(input, false);
+    node->target_ = SavedTensor(target, false);
+    node->self_shape = input.shape();
+    node->target_shape = target.shape();
+    node->self_dtype = input.dtype();
+    node->target_dtype = target.dtype();
+    node->reduction = r;
+    node->n = n;
+    node->beta = beta;
+    node->huber = huber;
+    autograd::set_history(out, node);
+  }
+  return out;
+}
+}  // namespace
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction r, double beta) {
+  CG_CHECK(beta >= 0, "smooth_l1_loss does not support negative values for beta.");
+  if (beta == 0) return l1_loss(input, target, r);  // PyTorch's special case: plain L1
+  return smooth_l1_impl(input, target, r, beta, false);
+}
+
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction r, double delta) {
+  CG_CHECK(delta > 0, "huber_loss does not support non-positive values for delta.");
+  return smooth_l1_impl(input, target, r, delta, true);
+}
+
 }  // namespace cg::ops

@@ -22,5 +22,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
                                         const std::optional<Tensor>& weight,
                                         const std::optional<Tensor>& pos_weight, Reduction r);
 Tensor dropout(const Tensor& x, double p, bool training);
+// smooth_l1 (beta = 0 is plain L1, as in PyTorch) and huber (delta > 0).
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction r, double beta);
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction r, double delta);
 
 }  // namespace cg::ops

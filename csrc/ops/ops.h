@@ -6,6 +6,8 @@
 #include "ops/indexing.h"
 #include "ops/linalg.h"
 #include "ops/losses.h"
+#include "ops/normalization.h"
 #include "ops/reduction.h"
 #include "ops/shape.h"
+#include "ops/sorting.h"
 #include "ops/unary.h"

@@ -246,4 +246,44 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
   return out;
 }
 
+// gelu(approximate='tanh'): 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3);
+// its derivative 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2), t = tanh(u).
+namespace {
+constexpr double kGeluTanhScale = 0.7978845608028654, kGeluTanhCubic = 0.044715;
+Tensor gelu_tanh_inner(const Tensor& x) { return tanh(mul(add(x, mul(pow(x, Scalar(3)), kGeluTanhCubic)), kGeluTanhScale)); }
+}  // namespace
+
+struct GeluTanhBackward0 : Node {
+  SavedTensor self_;
+  TensorList apply(TensorList&& g) override {
+    Tensor x = self_.unpack(*this);
+    Tensor t = gelu_tanh_inner(x);
+    Tensor du = mul(add(mul(mul(x, x), 3 * kGeluTanhCubic), 1), kGeluTanhScale);
+    Tensor d = add(mul(add(t, 1), 0.5), mul(mul(x, rsub(mul(t, t), 1)), mul(du, 0.5)));
+    return {mul(g[0], d)};
+  }
+  void release_saved() override { self_.release(); }
+  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
+    return {{"self", self_.unpack(*this)}};
+  }
+  std::string name() const override { return "GeluBackward0"; }
+};
+
+Tensor gelu(const Tensor& x, const std::string& approximate) {
+  CG_CHECK(approximate == "none" || approximate == "tanh", "approximate argument must be either none or tanh.");
+  if (approximate == "none") return gelu(x);
+  CG_CHECK(is_floating(x.dtype()), "\"GeluKernelImpl\" not implemented for '", scalar_type_name(x.dtype()), "'");
+  Tensor out;
+  {
+    autograd::GradModeGuard no_grad(false);
+    out = mul(mul(x, add(gelu_tanh_inner(x), 1)), 0.5);
+  }
+  if (autograd::any_requires_grad({&x})) {
+    auto node = autograd::make_grad_node<GeluTanhBackward0>({&x});
+    node->self_ = SavedTensor(x, false);
+    autograd::set_history(out, node);
+  }
+  return out;
+}
+
 }  // namespace cg::ops

@@ -1,5 +1,7 @@
 // Elementwise math and activations.
 #pragma once
+#include <string>
+
 #include "core/tensor.h"
 #include "kernels/elementwise.h"
 
@@ -23,6 +25,7 @@ Tensor cos(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double slope);
 Tensor elu(const Tensor& x, double alpha);
 Tensor gelu(const Tensor& x);
+Tensor gelu(const Tensor& x, const std::string& approximate);  // "none" or "tanh"
 Tensor silu(const Tensor& x);
 Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
 

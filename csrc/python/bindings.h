@@ -76,5 +76,6 @@ void register_functions(py::module_& m);
 void register_autograd(py::module_& m);
 void register_diagnostics(py::module_& m);  // anomaly mode, saved-tensor hooks, RNG state, peak memory
 void register_interop(py::module_& m, py::class_<TensorImpl, std::shared_ptr<TensorImpl>>& cls);
+void register_nn_norm(py::module_& m);  // normalization, embedding, sorting (after register_tensor)
 
 }  // namespace cg::python

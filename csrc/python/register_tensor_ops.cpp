@@ -272,10 +272,8 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
       return ops::unary_(u, as_mut(a));
     });
   }
-  cls.def("gelu", [](const Tensor& a, const std::string& approximate) {
-        CG_CHECK_VALUE(approximate == "none", "gelu: only approximate='none' is supported");
-        return ops::gelu(a);
-      }, py::arg("approximate") = "none");
+  cls.def("gelu", [](const Tensor& a, const std::string& approximate) { return ops::gelu(a, approximate); },
+          py::arg("approximate") = "none");
 
   // ---- in-place arithmetic ----
   auto inplace_bin = [](auto tensor_fn, auto scalar_fn) {

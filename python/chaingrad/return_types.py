@@ -1,4 +1,4 @@
-"""Named tuples returned by reductions that give values and indices (``max(dim)``, ``min(dim)``)."""
+"""Named tuples returned by ops that give values and indices (``max(dim)``, ``min(dim)``, ``sort``, ``topk``)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,24 @@ class max(NamedTuple):  # noqa: N801 - PyTorch's name
 
 class min(NamedTuple):  # noqa: N801 - PyTorch's name
     """``chaingrad.return_types.min(values, indices)``."""
+
+    values: Tensor
+    indices: Tensor
+
+    __repr__ = _repr
+
+
+class sort(NamedTuple):  # noqa: N801 - PyTorch's name
+    """``chaingrad.return_types.sort(values, indices)``."""
+
+    values: Tensor
+    indices: Tensor
+
+    __repr__ = _repr
+
+
+class topk(NamedTuple):  # noqa: N801 - PyTorch's name
+    """``chaingrad.return_types.topk(values, indices)``."""
 
     values: Tensor
     indices: Tensor

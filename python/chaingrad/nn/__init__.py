@@ -7,13 +7,21 @@ from . import (
     utils,  # noqa: E402  (nn.utils: clip_grad_norm_, parameters_to_vector, ...)
 )
 from .modules import (
+    ELU,
+    GELU,
+    BatchNorm1d,
+    BatchNorm2d,
     BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     Dropout,
+    Embedding,
     Flatten,
+    HuberLoss,
     Identity,
     L1Loss,
+    LayerNorm,
+    LeakyReLU,
     Linear,
     LogSoftmax,
     Module,
@@ -24,7 +32,10 @@ from .modules import (
     ReLU,
     Sequential,
     Sigmoid,
+    SiLU,
+    SmoothL1Loss,
     Softmax,
+    Softplus,
     Tanh,
 )
 from .parameter import Parameter
@@ -53,4 +64,8 @@ __all__ = [
     "functional",
     "init",
     "utils",
+]
+__all__ += [
+    "BatchNorm1d", "BatchNorm2d", "ELU", "Embedding", "GELU", "HuberLoss", "LayerNorm", "LeakyReLU", "SiLU",
+    "SmoothL1Loss", "Softplus",
 ]

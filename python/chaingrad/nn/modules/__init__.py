@@ -1,12 +1,15 @@
 """The layer classes of ``chaingrad.nn``."""
 
-from .activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from .batchnorm import BatchNorm1d, BatchNorm2d
 from .container import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
 from .flatten import Flatten
 from .linear import Identity, Linear
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .module import Module
+from .normalization import LayerNorm
+from .sparse import Embedding
 
 __all__ = [
     "BCELoss",
@@ -28,4 +31,8 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+]
+__all__ += [
+    "BatchNorm1d", "BatchNorm2d", "ELU", "Embedding", "GELU", "HuberLoss", "LayerNorm", "LeakyReLU", "SiLU",
+    "SmoothL1Loss", "Softplus",
 ]

@@ -14,9 +14,11 @@ __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
+    "HuberLoss",
     "L1Loss",
     "MSELoss",
     "NLLLoss",
+    "SmoothL1Loss",
 ]
 
 
@@ -153,3 +155,31 @@ class BCEWithLogitsLoss(_Loss):
             pos_weight=self.pos_weight,
             reduction=self.reduction,
         )
+
+
+class SmoothL1Loss(_Loss):
+    """Squared error below ``beta``, absolute error above it (see ``F.smooth_l1_loss``)."""
+
+    def __init__(
+        self,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+        beta: float = 1.0,
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input: chaingrad.Tensor, target: chaingrad.Tensor) -> chaingrad.Tensor:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """Squared error below ``delta``, ``delta``-scaled absolute error above it (see ``F.huber_loss``)."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction=reduction)
+        self.delta = delta
+
+    def forward(self, input: chaingrad.Tensor, target: chaingrad.Tensor) -> chaingrad.Tensor:
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)

@@ -1,0 +1,299 @@
+// Layer norm, batch norm and embedding. Forward values come from fused kernels; each VJP uses a
+// fused kernel for plain backward and, when the backward itself is recorded, the same formula in
+// differentiable ops with the statistics recomputed from the input (so every order is exact).
+#include "ops/normalization.h"
+
+#include <cmath>
+
+#include "kernels/norm.h"
+#include "ops/common.h"
+#include "ops/ops.h"
+
+namespace cg::ops {
+
+using kernels::Binary;
+
+namespace {
+const Tensor& or_undefined(const std::optional<Tensor>& t) {
+  static const Tensor none;
+  return t ? *t : none;
+}
+
+Tensor floating_input(const Tensor& x, const char* kernel) {
+  if (!is_floating(x.dtype()))
+    throw RuntimeError(msg("\"", kernel, "\" not implemented for '", scalar_type_name(x.dtype()), "'"));
+  return contiguous(autograd::detach(x));
+}
+
+Tensor param_data(const Tensor& p, DType dtype) {
+  CG_CHECK(p.dtype() == dtype, "mixed dtype (CPU): expect parameter to have scalar type of ", scalar_type_name(dtype));
+  return contiguous(autograd::detach(p));
+}
+
+// dx of a normalization with batch statistics over `dims`, in differentiable ops:
+// rstd * (gw - mean(gw) - xhat * mean(gw * xhat)).
+Tensor normalized_grad(const Tensor& gw, const Tensor& xhat, const Tensor& rstd, const Dims& dims) {
+  Tensor centred = sub(sub(gw, mean(gw, dims, true)), mul(xhat, mean(mul(gw, xhat), dims, true)));
+  return mul(rstd, centred);
+}
+}  // namespace
+
+// ---- layer_norm -------------------------------------------------------------------------------
+struct NativeLayerNormBackward0 : Node {
+  SavedTensor input_, weight_, mean_, rstd_;
+  Shape weight_shape, bias_shape;  // empty when absent
+  bool has_weight = false, has_bias = false;
+  int64_t n = 1, k = 1;  // normalized elements per row, normalized dims
+  double eps = 1e-5;
+  TensorList apply(TensorList&& grads) override {
+    Tensor x = input_.unpack(*this), g = grads[0];
+    Tensor w = has_weight ? weight_.unpack(*this) : Tensor();
+    TensorList r(3);
+    if (autograd::any_requires_grad({&g, &x, &w})) {
+      Dims dims;
+      for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
+      Tensor mu = mean(x, dims, true);
+      Tensor rstd = unary(kernels::Unary::Rsqrt, add(var(x, dims, 0, true), eps));
+      Tensor xhat = mul(sub(x, mu), rstd);
+      if (should_compute_output(0)) r[0] = normalized_grad(w.defined() ? mul(g, w) : g, xhat, rstd, dims);
+      if (should_compute_output(1) && has_weight) r[1] = sum_to(mul(g, xhat), weight_shape, x.dtype());
+      if (should_compute_output(2) && has_bias) r[2] = sum_to(g, bias_shape, x.dtype());
+      return r;
+    }
+    Tensor gc = contiguous(g), xc = contiguous(x);
+    if (should_compute_output(0)) r[0] = Tensor::empty(x.shape(), x.dtype());
+    if (should_compute_output(1) && has_weight) r[1] = Tensor::empty(weight_shape, x.dtype());
+    if (should_compute_output(2) && has_bias) r[2] = Tensor::empty(bias_shape, x.dtype());
+    kernels::layer_norm_backward(gc, xc, mean_.unpack(*this), rstd_.unpack(*this), w.defined() ? contiguous(w) : w,
+                                 n, r[0], r[1], r[2]);
+    return r;
+  }
+  void release_saved() override { input_.release(); weight_.release(); mean_.release(); rstd_.release(); }
+  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
+    std::vector<std::pair<std::string, Tensor>> out{{"input", input_.unpack(*this)}};
+    if (has_weight) out.emplace_back("weight", weight_.unpack(*this));
+    out.emplace_back("result1", mean_.unpack(*this));
+    out.emplace_back("result2", rstd_.unpack(*this));
+    return out;
+  }
+  std::string name() const override { return "NativeLayerNormBackward0"; }
+};
+
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const std::optional<Tensor>& weight,
+                  const std::optional<Tensor>& bias, double eps) {
+  const int64_t k = static_cast<int64_t>(normalized_shape.size());
+  CG_CHECK(k >= 1, "Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one element, "
+           "but got normalized_shape = ", shape_str(normalized_shape));
+  CG_CHECK(!weight || weight->shape() == normalized_shape, "Expected weight to be of same shape as normalized_shape, "
+           "but got weight of shape ", shape_str(weight ? weight->shape() : Shape{}), " and normalized_shape = ",
+           shape_str(normalized_shape));
+  CG_CHECK(!bias || bias->shape() == normalized_shape, "Expected bias to be of same shape as normalized_shape, "
+           "but got bias of shape ", shape_str(bias ? bias->shape() : Shape{}), " and normalized_shape = ",
+           shape_str(normalized_shape));
+  bool fits = x.dim() >= k;
+  for (int64_t d = 0; fits && d < k; ++d) fits = x.shape()[x.dim() - k + d] == normalized_shape[d];
+  CG_CHECK(fits, "Given normalized_shape=", shape_str(normalized_shape), ", expected input with shape [*",
+           [&] { std::string s; for (int64_t v : normalized_shape) s += ", " + std::to_string(v); return s; }(),
+           "], but got input of size", shape_str(x.shape()));
+  Tensor xc = floating_input(x, "LayerNormKernelImpl");
+  Tensor w = weight ? param_data(*weight, x.dtype()) : Tensor();
+  Tensor b = bias ? param_data(*bias, x.dtype()) : Tensor();
+  const int64_t n = numel_of(normalized_shape);
+  Shape stat_shape(x.shape().begin(), x.shape().end() - k);
+  stat_shape.resize(x.dim(), 1);  // PyTorch's [*, 1, ..., 1] layout for the saved statistics
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor mean_t = Tensor::empty(stat_shape, x.dtype()), rstd_t = Tensor::empty(stat_shape, x.dtype());
+  kernels::layer_norm(xc, w, b, eps, n, out, mean_t, rstd_t);
+  if (autograd::any_requires_grad({&x, &or_undefined(weight), &or_undefined(bias)})) {
+    auto node = autograd::make_grad_node<NativeLayerNormBackward0>({&x, &or_undefined(weight), &or_undefined(bias)});
+    node->input_ = SavedTensor(x, false);
+    if (weight) node->weight_ = SavedTensor(*weight, false);
+    node->mean_ = SavedTensor(mean_t, false);
+    node->rstd_ = SavedTensor(rstd_t, false);
+    node->has_weight = weight.has_value();
+    node->has_bias = bias.has_value();
+    node->weight_shape = normalized_shape;
+    node->bias_shape = normalized_shape;
+    node->n = n;
+    node->k = k;
+    node->eps = eps;
+    autograd::set_history(out, node);
+  }
+  return out;
+}
+
+// ---- batch_norm -------------------------------------------------------------------------------
+struct NativeBatchNormBackward0 : Node {
+  SavedTensor input_, weight_, mean_, invstd_;  // mean/invstd: [C], the batch's or the running ones
+  bool has_weight = false, has_bias = false, training = true;
+  int64_t channels = 1;
+  double eps = 1e-5;
+  TensorList apply(TensorList&& grads) override {
+    Tensor x = input_.unpack(*this), g = grads[0];
+    Tensor w = has_weight ? weight_.unpack(*this) : Tensor();
+    TensorList r(3);
+    if (autograd::any_requires_grad({&g, &x, &w})) {
+      Dims dims{0};
+      Shape cshape(x.dim(), 1);
+      cshape[1] = channels;
+      for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+      Tensor mu, rstd;
+      if (training) {
+        mu = mean(x, dims, true);
+        rstd = unary(kernels::Unary::Rsqrt, add(var(x, dims, 0, true), eps));
+      } else {
+        mu = reshape(mean_.unpack(*this), cshape);
+        rstd = reshape(invstd_.unpack(*this), cshape);
+      }
+      Tensor xhat = mul(sub(x, mu), rstd);
+      Tensor gw = w.defined() ? mul(g, reshape(w, cshape)) : g;
+      if (should_compute_output(0)) r[0] = training ? normalized_grad(gw, xhat, rstd, dims) : mul(gw, rstd);
+      if (should_compute_output(1) && has_weight) r[1] = sum(mul(g, xhat), dims, false);
+      if (should_compute_output(2) && has_bias) r[2] = sum(g, dims, false);
+      return r;
+    }
+    if (should_compute_output(0)) r[0] = Tensor::empty(x.shape(), x.dtype());
+    if (should_compute_output(1) && has_weight) r[1] = Tensor::empty({channels}, x.dtype());
+    if (should_compute_output(2) && has_bias) r[2] = Tensor::empty({channels}, x.dtype());
+    kernels::batch_norm_backward(contiguous(g), contiguous(x), channels, mean_.unpack(*this), invstd_.unpack(*this),
+                                 w.defined() ? contiguous(w) : w, training, r[0], r[1], r[2]);
+    return r;
+  }
+  void release_saved() override { input_.release(); weight_.release(); mean_.release(); invstd_.release(); }
+  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
+    std::vector<std::pair<std::string, Tensor>> out{{"input", input_.unpack(*this)}};
+    if (has_weight) out.emplace_back("weight", weight_.unpack(*this));
+    out.emplace_back("result1", mean_.unpack(*this));
+    out.emplace_back("result2", invstd_.unpack(*this));
+    return out;
+  }
+  std::string name() const override { return "NativeBatchNormBackward0"; }
+};
+
+namespace {
+void check_channels(const std::optional<Tensor>& t, const char* what, int64_t channels) {
+  CG_CHECK(!t || t->numel() == channels, what, " should contain ", channels, " elements not ", t->numel());
+}
+// 1 / sqrt(v + eps) elementwise (no autograd).
+Tensor inv_sqrt(const Tensor& v, double eps) {
+  autograd::GradModeGuard no_grad(false);
+  return contiguous(unary(kernels::Unary::Rsqrt, add(v, eps)));
+}
+// running = (1 - momentum) running + momentum value, in place (a buffer: no history).
+void update_running(const Tensor& running, const Tensor& value, double momentum) {
+  autograd::GradModeGuard no_grad(false);
+  Tensor r = running;
+  Tensor v = reshape(value, running.shape());
+  copy_(r, add(mul(autograd::detach(running), 1 - momentum), mul(cast_data(v, running.dtype()), momentum)));
+}
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var,
+                  const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, bool training,
+                  double momentum, double eps) {
+  const int64_t channels = x.size(1);
+  check_channels(running_mean, "running_mean", channels);
+  check_channels(running_var, "running_var", channels);
+  check_channels(weight, "weight", channels);
+  check_channels(bias, "bias", channels);
+  CG_CHECK(training || (running_mean && running_var), "running_", running_mean ? "var" : "mean",
+           " must be defined in evaluation mode");
+  Tensor xc = floating_input(x, "batch_norm");
+  Tensor w = weight ? reshape(param_data(*weight, x.dtype()), {channels}) : Tensor();
+  Tensor b = bias ? reshape(param_data(*bias, x.dtype()), {channels}) : Tensor();
+  Tensor mean_t, invstd_t;
+  if (training) {
+    mean_t = Tensor::empty({channels}, x.dtype());
+    Tensor var_t = Tensor::empty({channels}, x.dtype());
+    kernels::batch_norm_stats(xc, channels, mean_t, var_t);
+    invstd_t = inv_sqrt(var_t, eps);
+    const int64_t count = x.numel() / channels;
+    if (running_mean) update_running(*running_mean, mean_t, momentum);
+    if (running_var) {
+      // The running variance is unbiased (PyTorch's convention), the normalization's is not.
+      autograd::GradModeGuard no_grad(false);
+      Tensor unbiased = mul(var_t, static_cast<double>(count) / static_cast<double>(std::max<int64_t>(count - 1, 0)));
+      update_running(*running_var, unbiased, momentum);
+    }
+  } else {
+    mean_t = contiguous(reshape(cast_data(autograd::detach(*running_mean), x.dtype()), {channels}));
+    invstd_t = inv_sqrt(reshape(cast_data(autograd::detach(*running_var), x.dtype()), {channels}), eps);
+  }
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  kernels::batch_norm_apply(xc, channels, mean_t, invstd_t, w, b, out);
+  if (autograd::any_requires_grad({&x, &or_undefined(weight), &or_undefined(bias)})) {
+    auto node = autograd::make_grad_node<NativeBatchNormBackward0>({&x, &or_undefined(weight), &or_undefined(bias)});
+    node->input_ = SavedTensor(x, false);
+    if (weight) node->weight_ = SavedTensor(*weight, false);
+    node->mean_ = SavedTensor(mean_t, false);
+    node->invstd_ = SavedTensor(invstd_t, false);
+    node->has_weight = weight.has_value();
+    node->has_bias = bias.has_value();
+    node->training = training;
+    node->channels = channels;
+    node->eps = eps;
+    autograd::set_history(out, node);
+  }
+  return out;
+}
+
+// ---- embedding --------------------------------------------------------------------------------
+struct EmbeddingBackward0 : Node {
+  SavedTensor indices_;  // flat int64
+  int64_t num_weights = 0, dim = 0;
+  std::optional<int64_t> padding_idx;
+  bool scale_grad_by_freq = false;
+  TensorList apply(TensorList&& grads) override {
+    Tensor idx = indices_.unpack(*this);
+    Tensor rows = reshape(grads[0], {idx.numel(), dim});
+    if (padding_idx || scale_grad_by_freq) {
+      // Per-row weight: 0 for padding rows, 1 / count for scale_grad_by_freq.
+      autograd::GradModeGuard no_grad(false);
+      Tensor scale = Tensor::full({idx.numel()}, 1.0, rows.dtype());
+      if (scale_grad_by_freq) {
+        Tensor counts = index_add(Tensor::zeros({num_weights}, rows.dtype()), 0, idx, scale);
+        scale = rdiv(index_select(counts, 0, idx), 1.0);
+      }
+      if (padding_idx) scale = mul(scale, to_dtype(compare(static_cast<int>(Binary::Ne), idx, Scalar(*padding_idx)),
+                                                   rows.dtype()));
+      rows = mul(rows, unsqueeze(scale, 1));
+    }
+    return {index_add(Tensor::zeros({num_weights, dim}, rows.dtype()), 0, idx, rows)};
+  }
+  void release_saved() override { indices_.release(); }
+  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
+    return {{"indices", indices_.unpack(*this)}};
+  }
+  std::string name() const override { return "EmbeddingBackward0"; }
+};
+
+Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int64_t> padding_idx,
+                 bool scale_grad_by_freq) {
+  CG_CHECK(weight.dim() == 2, "'weight' must be 2-D");
+  CG_CHECK(indices.dtype() == DType::Int64, "Expected tensor for argument #1 'indices' to have one of the following "
+           "scalar types: Long, Int; but got ", legacy_type_name(indices.dtype()),
+           " instead (while checking arguments for embedding)");
+  const int64_t num = weight.shape()[0], dim = weight.shape()[1];
+  Tensor flat = contiguous(reshape(autograd::detach(indices), {-1}));
+  const int64_t* ip = flat.data<int64_t>();
+  for (int64_t i = 0; i < flat.numel(); ++i) CG_CHECK_INDEX(ip[i] >= 0 && ip[i] < num, "index out of range in self");
+  Tensor out;
+  {
+    autograd::GradModeGuard no_grad(false);
+    Shape shape = indices.shape();
+    shape.push_back(dim);
+    out = reshape(index_select(autograd::detach(weight), 0, flat), shape);
+  }
+  if (autograd::any_requires_grad({&weight})) {
+    auto node = autograd::make_grad_node<EmbeddingBackward0>({&weight, nullptr});
+    node->indices_ = SavedTensor(flat, false);
+    node->num_weights = num;
+    node->dim = dim;
+    node->padding_idx = padding_idx;
+    node->scale_grad_by_freq = scale_grad_by_freq;
+    autograd::set_history(out, node);
+  }
+  return out;
+}
+
+}  // namespace cg::ops
