@@ -1,7 +1,7 @@
 """``chaingrad.nn``: modules, parameters, initialisers and functional ops, mirroring
 ``torch.nn``."""
 
-from . import functional, init
+from . import functional, init, parallel
 from .modules import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -48,4 +48,5 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "parallel",
 ]
