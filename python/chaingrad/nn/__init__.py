@@ -4,6 +4,7 @@
 from . import (
     functional,
     init,
+    parallel,
     utils,  # noqa: E402  (nn.utils: clip_grad_norm_, parameters_to_vector, ...)
 )
 from .modules import (
@@ -64,6 +65,7 @@ __all__ = [
     "functional",
     "init",
     "utils",
+    "parallel",
 ]
 __all__ += [
     "BatchNorm1d", "BatchNorm2d", "ELU", "Embedding", "GELU", "HuberLoss", "LayerNorm", "LeakyReLU", "SiLU",
