@@ -50,4 +50,5 @@ PYBIND11_MODULE(_C, m) {
   cg::python::register_functions(m);
   cg::python::register_autograd(m);
   cg::python::register_diagnostics(m);
+  cg::python::register_nn(m);
 }
