@@ -2,6 +2,7 @@
 // every op's forward next to its VJP node.
 #pragma once
 #include "ops/arithmetic.h"
+#include "ops/conv.h"
 #include "ops/creation.h"
 #include "ops/indexing.h"
 #include "ops/linalg.h"

@@ -75,6 +75,7 @@ void register_tensor_ops(py::module_& m, py::class_<TensorImpl, std::shared_ptr<
 void register_functions(py::module_& m);
 void register_autograd(py::module_& m);
 void register_diagnostics(py::module_& m);  // anomaly mode, saved-tensor hooks, RNG state, peak memory
+void register_nn(py::module_& m);  // convolution, pooling, padding, einsum
 void register_interop(py::module_& m, py::class_<TensorImpl, std::shared_ptr<TensorImpl>>& cls);
 void register_nn_norm(py::module_& m);  // normalization, embedding, sorting (after register_tensor)
 

@@ -51,4 +51,5 @@ PYBIND11_MODULE(_C, m) {
   cg::python::register_autograd(m);
   cg::python::register_diagnostics(m);
   cg::python::register_nn_norm(m);
+  cg::python::register_nn(m);
 }
