@@ -284,6 +284,32 @@ def _with_axis_alias(method: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _with_ndarray(tensor: Tensor, array: Any) -> tuple:
+    """Operands for ``tensor <op> array`` (either order): the array as a tensor and both cast to
+    numpy's promoted dtype, which is the dtype PyTorch's results have (there numpy computes
+    the mix). chaingrad's nearest dtype stands in for ones it lacks (int32 -> int64...)."""
+    import numpy as np
+
+    from ._factories import as_tensor
+
+    other = as_tensor(array)
+    kind = np.result_type(np.dtype(str(tensor.dtype).rsplit(".", 1)[-1]), array.dtype)
+    if kind == np.bool_:
+        name = "bool"
+    elif kind.kind in "iu":
+        name = "int64"
+    elif kind.kind == "f":
+        name = "float64" if kind.itemsize >= 8 else "float32"
+    else:
+        return tensor, other
+    target = getattr(_C, name)
+    if tensor.dtype != target:
+        tensor = tensor.to(target)
+    if other.dtype != target:
+        other = other.to(target)
+    return tensor, other
+
+
 def install() -> None:
     """Attaches the Python-level methods to the native class."""
     T = Tensor
