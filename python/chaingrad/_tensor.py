@@ -131,7 +131,29 @@ def _repr(self: Tensor, *, tensor_contents: Any = None) -> str:
 # ---- autograd ------------------------------------------------------------------------------------
 def _backward(self: Tensor, gradient: Optional[Tensor] = None, retain_graph: Optional[bool] = None,
               create_graph: bool = False, inputs: Any = None) -> None:
-    """Computes the gradient of this tensor w.r.t. the graph leaves (see autograd.backward)."""
+    """Compute the gradient of this tensor with respect to the graph leaves.
+
+    The gradients are accumulated (added) into the ``.grad`` of every leaf that requires grad;
+    see :func:`chaingrad.autograd.backward`.
+
+    Args:
+        gradient: the "vector" of the vector-Jacobian product, shaped like this tensor; may be
+            omitted only for a scalar (one element) tensor.
+        retain_graph: keep the graph for another backward pass (defaults to ``create_graph``).
+        create_graph: record the backward computation so the gradients can be differentiated
+            again.
+        inputs: accumulate only into these tensors instead of all leaves.
+
+    Returns:
+        None.
+
+    Example::
+
+        >>> x = chaingrad.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x ** 2).sum().backward()
+        >>> x.grad
+        tensor([2., 4.])
+    """
     from .autograd import backward
 
     backward(self, gradient, retain_graph, create_graph, inputs=inputs)
@@ -324,6 +346,7 @@ def install() -> None:
     T.__repr__ = _repr
     T.__str__ = lambda self: self.__repr__()  # so subclasses' __repr__ (Parameter) prints too
     T.backward = _backward
+    _backward.__name__, _backward.__qualname__ = "backward", "Tensor.backward"  # help() title
     T.register_hook = _register_hook
     T.register_post_accumulate_grad_hook = _register_post_accumulate_grad_hook
     T.to = _to
