@@ -118,7 +118,8 @@ Scalar to_scalar(py::handle h) {
   std::string tname = py::str(py::type::handle_of(h).attr("__name__"));
   py::object o_ = py::reinterpret_borrow<py::object>(h);
   if (tname.rfind("bool", 0) == 0) return Scalar(py::bool_(o_).cast<bool>());
-  if (py::hasattr(h, "__index__") && !py::hasattr(h, "is_integer")) return Scalar(py::int_(o_).cast<int64_t>());
+  // numpy integers (which, like floats, also have is_integer) are ints; numpy floats have no __index__.
+  if (py::hasattr(h, "__index__") && !PyFloat_Check(o)) return Scalar(py::int_(o_).cast<int64_t>());
   if (py::hasattr(h, "__float__")) return Scalar(py::float_(o_).cast<double>());
   throw TypeError(msg("expected a number, got ", tname));
 }

@@ -1,5 +1,7 @@
 // Tensor methods: operators, math, reductions, shape ops and in-place forms. Module-level
 // functions (chaingrad.exp(x), ...) are generated from these in Python.
+#include <pybind11/numpy.h>
+
 #include "kernels/elementwise.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
@@ -12,9 +14,24 @@ using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
 
 namespace {
 
+// A numpy array operand becomes a tensor; with PyTorch (where numpy computes such mixes) the
+// result has numpy's promoted dtype, so both operands are cast to it (chaingrad._tensor).
+// Numpy scalars stay numbers.
+bool with_ndarray(Tensor& a, py::handle& b, py::object& keep) {
+  if (!py::isinstance<py::array>(b)) return false;
+  py::tuple pair = py::module_::import("chaingrad._tensor").attr("_with_ndarray")(a, b);
+  a = pair[0].cast<Tensor>();
+  keep = pair[1];
+  b = keep;
+  return true;
+}
+
 // Applies a binary op to (tensor, tensor-or-number); NotImplemented for other operand types.
 template <typename TT, typename TS>
-py::object binop(const Tensor& a, py::handle b, const TT& tt, const TS& ts) {
+py::object binop(const Tensor& self, py::handle b, const TT& tt, const TS& ts) {
+  Tensor a = self;
+  py::object converted;
+  with_ndarray(a, b, converted);
   Tensor result;
   if (is_tensor(b)) {
     Tensor bt = b.cast<Tensor>();
@@ -279,6 +296,11 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
   auto inplace_bin = [](auto tensor_fn, auto scalar_fn) {
     return [tensor_fn, scalar_fn](const Tensor& a, py::handle b) -> py::object {
       Tensor& self = as_mut(a);
+      py::object converted;
+      if (py::isinstance<py::array>(b)) {  // in place: self keeps its dtype
+        converted = py::module_::import("chaingrad").attr("as_tensor")(b);
+        b = converted;
+      }
       if (is_tensor(b)) tensor_fn(self, b.cast<Tensor>());
       else if (is_scalar(b)) scalar_fn(self, to_scalar(b));
       else return py::reinterpret_borrow<py::object>(Py_NotImplemented);

@@ -8,6 +8,7 @@ package only exposes and wraps them.
 from __future__ import annotations
 
 import os as _os
+from builtins import bool as builtins_bool  # the builtin, before the dtype `bool` shadows it
 
 # Idle OpenMP workers sleep instead of spinning, so they do not steal the cores OpenBLAS's
 # threads (and other processes) need between parallel loops. Must be set before _C loads libgomp.
@@ -147,3 +148,92 @@ def is_anomaly_check_nan_enabled() -> builtins_bool:  # type: ignore[name-define
 def set_anomaly_enabled(enabled: builtins_bool, check_nan: builtins_bool = True) -> None:  # type: ignore[name-defined]  # noqa: F821,E501
     """Turns autograd anomaly detection on or off (see ``autograd.detect_anomaly``)."""
     _C._set_anomaly_enabled(enabled, check_nan)
+
+
+# --- public names (explicit re-exports for type checkers: mypy --strict, pyright) ---
+# A new public name must be listed here to be visible to type checkers.
+from typing import TYPE_CHECKING as _TYPE_CHECKING  # noqa: E402
+
+__all__ = [
+    "Generator",
+    "Size",
+    "Tensor",
+    "allclose",
+    "arange",
+    "as_tensor",
+    "autograd",
+    "bernoulli",
+    "bool",
+    "cat",
+    "clip",
+    "concat",
+    "concatenate",
+    "default_float_dtype",
+    "double",
+    "dtype",
+    "empty",
+    "empty_like",
+    "enable_grad",
+    "equal",
+    "eye",
+    "float",
+    "float32",
+    "float64",
+    "from_dlpack",
+    "from_numpy",
+    "full",
+    "full_like",
+    "get_default_dtype",
+    "get_num_threads",
+    "get_printoptions",
+    "get_rng_state",
+    "inference_mode",
+    "initial_seed",
+    "int",
+    "int64",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
+    "is_floating_point",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "is_tensor",
+    "isclose",
+    "linspace",
+    "load",
+    "long",
+    "manual_seed",
+    "nn",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "optim",
+    "pow",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
+    "randperm",
+    "return_types",
+    "save",
+    "set_anomaly_enabled",
+    "set_grad_enabled",
+    "set_num_threads",
+    "set_printoptions",
+    "set_rng_state",
+    "stack",
+    "tensor",
+    "testing",
+    "utils",
+    "where",
+    "zeros",
+    "zeros_like",
+]
+if _TYPE_CHECKING:  # the functions _functions.export defines at run time, typed by a generated stub
+    from . import _method_functions
+    from ._method_functions import *  # noqa: F403
+
+    __all__ += _method_functions.__all__
+else:
+    __all__ += _functions._METHOD_FUNCTIONS
+# --- end of the public names ---

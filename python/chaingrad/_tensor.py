@@ -131,7 +131,29 @@ def _repr(self: Tensor, *, tensor_contents: Any = None) -> str:
 # ---- autograd ------------------------------------------------------------------------------------
 def _backward(self: Tensor, gradient: Optional[Tensor] = None, retain_graph: Optional[bool] = None,
               create_graph: bool = False, inputs: Any = None) -> None:
-    """Computes the gradient of this tensor w.r.t. the graph leaves (see autograd.backward)."""
+    """Compute the gradient of this tensor with respect to the graph leaves.
+
+    The gradients are accumulated (added) into the ``.grad`` of every leaf that requires grad;
+    see :func:`chaingrad.autograd.backward`.
+
+    Args:
+        gradient: the "vector" of the vector-Jacobian product, shaped like this tensor; may be
+            omitted only for a scalar (one element) tensor.
+        retain_graph: keep the graph for another backward pass (defaults to ``create_graph``).
+        create_graph: record the backward computation so the gradients can be differentiated
+            again.
+        inputs: accumulate only into these tensors instead of all leaves.
+
+    Returns:
+        None.
+
+    Example::
+
+        >>> x = chaingrad.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x ** 2).sum().backward()
+        >>> x.grad
+        tensor([2., 4.])
+    """
     from .autograd import backward
 
     backward(self, gradient, retain_graph, create_graph, inputs=inputs)
@@ -284,6 +306,32 @@ def _with_axis_alias(method: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _with_ndarray(tensor: Tensor, array: Any) -> tuple:
+    """Operands for ``tensor <op> array`` (either order): the array as a tensor and both cast to
+    numpy's promoted dtype, which is the dtype PyTorch's results have (there numpy computes
+    the mix). chaingrad's nearest dtype stands in for ones it lacks (int32 -> int64...)."""
+    import numpy as np
+
+    from ._factories import as_tensor
+
+    other = as_tensor(array)
+    kind = np.result_type(np.dtype(str(tensor.dtype).rsplit(".", 1)[-1]), array.dtype)
+    if kind == np.bool_:
+        name = "bool"
+    elif kind.kind in "iu":
+        name = "int64"
+    elif kind.kind == "f":
+        name = "float64" if kind.itemsize >= 8 else "float32"
+    else:
+        return tensor, other
+    target = getattr(_C, name)
+    if tensor.dtype != target:
+        tensor = tensor.to(target)
+    if other.dtype != target:
+        other = other.to(target)
+    return tensor, other
+
+
 def install() -> None:
     """Attaches the Python-level methods to the native class."""
     T = Tensor
@@ -298,6 +346,7 @@ def install() -> None:
     T.__repr__ = _repr
     T.__str__ = lambda self: self.__repr__()  # so subclasses' __repr__ (Parameter) prints too
     T.backward = _backward
+    _backward.__name__, _backward.__qualname__ = "backward", "Tensor.backward"  # help() title
     T.register_hook = _register_hook
     T.register_post_accumulate_grad_hook = _register_post_accumulate_grad_hook
     T.to = _to

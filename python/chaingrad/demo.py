@@ -10,9 +10,10 @@ It walks through the ideas of the seed tutorials: the graph of
 ``z = (a + b)(b - c)`` and its ``grad_fn`` / ``next_functions``, a
 vector-Jacobian product through ``backward(gradient=...)``, ``retain_graph``,
 a second derivative with ``create_graph=True`` and a hook that clamps a
-gradient; then it trains a small network on a two-moons data set and writes the
-backward graph of one training step as Graphviz DOT (and SVG when ``dot`` is
-on ``PATH``).
+gradient; then it trains a small network on a two-moons data set (with a
+progress bar: tqdm's when installed), writes the backward graph of one training
+step as Graphviz DOT (and SVG when ``dot`` is on ``PATH``) and, when matplotlib
+is installed, plots the loss curve and the learned decision boundary to PNG.
 
 Everything is written against PyTorch's API. Set
 ``CHAINGRAD_EXAMPLES_BACKEND=torch`` to run the same tour on PyTorch (then the
@@ -25,8 +26,9 @@ import importlib
 import os
 import shutil
 import subprocess
+import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -155,6 +157,38 @@ def tour_hook() -> None:
 # ----------------------------------------------------------------------- training
 
 
+def plain_progress(items: Sequence[Any], desc: str, width: int = 30) -> Iterator[Any]:
+    """Yield ``items`` while drawing a text progress bar on stderr (redrawn in place on a
+    terminal; elsewhere only the finished bar is written, so logs stay short)."""
+    stream = sys.stderr
+    live = stream.isatty()
+    total = max(len(items), 1)
+    step = max(total // 20, 1)
+
+    def draw(done: int, end: str) -> None:
+        filled = width * done // total
+        bar = "#" * filled + "." * (width - filled)
+        stream.write(f"\r   {desc} [{bar}] {done}/{total}{end}")
+        stream.flush()
+
+    for i, item in enumerate(items):
+        if live and i % step == 0:
+            draw(i, "")
+        yield item
+    if live:
+        draw(total, "\r" + " " * (width + len(desc) + 20) + "\r")
+
+
+def progress(items: Sequence[Any], desc: str) -> Iterable[Any]:
+    """``items`` wrapped in a progress bar: tqdm's when it is installed, a plain one otherwise."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return plain_progress(items, desc)
+    return tqdm(items, desc="   " + desc, leave=False, unit="batch", file=sys.stderr)
+
+
+
 def make_moons(n: int, noise: float, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
     """Return ``n`` noisy points on two interleaving half circles, with 0/1 labels."""
     half = n // 2
@@ -173,11 +207,12 @@ def accuracy_of(model: Any, points: Any, labels: Any) -> float:
         return (model(points).argmax(dim=1) == labels).float().mean().item()
 
 
-def train_moons(quick: bool, seed: int = 0) -> Tuple[Any, Any, float]:
+def train_moons(quick: bool, seed: int = 0) -> Tuple[Any, Any, float, Dict[str, Any]]:
     """Train a 2-16-16-2 MLP on two moons.
 
     Returns the model, the (not yet backpropagated) loss of one more mini-batch,
-    whose graph is one training step, and the test accuracy.
+    whose graph is one training step, the test accuracy and a history for the
+    pictures (``losses`` per step, ``steps_per_epoch``, ``points``, ``labels``).
     """
     epochs, samples = (6, 300) if quick else (25, 800)
     heading(6, f"Training a small network on two moons ({epochs} epochs)")
@@ -197,11 +232,12 @@ def train_moons(quick: bool, seed: int = 0) -> Tuple[Any, Any, float]:
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
     batch = 32
     start = time.perf_counter()
+    losses: List[float] = []
     for epoch in range(1, epochs + 1):
         order = rng.permutation(split)
         total = 0.0
         steps = 0
-        for first in range(0, split, batch):
+        for first in progress(range(0, split, batch), f"epoch {epoch}/{epochs}"):
             idx = order[first : first + batch]
             xb = torch.tensor(points[:split][idx])
             yb = torch.tensor(labels[:split][idx])
@@ -209,7 +245,8 @@ def train_moons(quick: bool, seed: int = 0) -> Tuple[Any, Any, float]:
             loss = loss_fn(model(xb), yb)
             loss.backward()
             optimizer.step()
-            total += loss.item()
+            losses.append(loss.item())
+            total += losses[-1]
             steps += 1
         acc = accuracy_of(model, x_train, y_train)
         elapsed = time.perf_counter() - start
@@ -221,7 +258,63 @@ def train_moons(quick: bool, seed: int = 0) -> Tuple[Any, Any, float]:
     # one more forward pass, kept un-backpropagated, to draw its graph
     xb, yb = x_train[:batch], y_train[:batch]
     loss = loss_fn(model(xb), yb)
-    return model, loss, test_acc
+    history = dict(losses=losses, steps_per_epoch=steps, points=points, labels=labels, split=split)
+    return model, loss, test_acc, history
+
+
+# ------------------------------------------------------------------------ pictures
+
+
+def write_pictures(model: Any, history: Dict[str, Any], out_dir: str) -> List[str]:
+    """Plot the loss curve and the learned decision boundary to PNG files in ``out_dir``
+    when matplotlib is installed (returns the paths written; none without matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no window, works without a display
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+
+    losses = np.asarray(history["losses"])
+    per_epoch = history["steps_per_epoch"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(np.arange(1, len(losses) + 1) / per_epoch, losses, lw=0.8, alpha=0.5, label="batch")
+    epochs = len(losses) // per_epoch
+    means = losses[: epochs * per_epoch].reshape(epochs, per_epoch).mean(axis=1)
+    ax.plot(np.arange(1, epochs + 1), means, marker="o", label="epoch mean")
+    ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="Training loss", yscale="log")
+    ax.legend()
+    fig.tight_layout()
+    path = os.path.join(out_dir, "loss_curve.png")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    written.append(path)
+
+    points, labels = history["points"], history["labels"]
+    lo, hi = points.min(axis=0) - 0.5, points.max(axis=0) + 0.5
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
+    with torch.no_grad():
+        prob = model(torch.tensor(grid)).softmax(dim=1)[:, 1].numpy().reshape(gx.shape)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    shade = ax.contourf(gx, gy, prob, levels=20, cmap="RdBu_r", alpha=0.6)
+    ax.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1.5)
+    split = history["split"]
+    for part, marker, name in ((slice(None, split), "o", "train"), (slice(split, None), "^", "test")):
+        ax.scatter(points[part, 0], points[part, 1], c=labels[part], cmap="RdBu_r",
+                   marker=marker, s=12, edgecolors="k", linewidths=0.3, label=name)
+    fig.colorbar(shade, ax=ax, label="P(class 1)")
+    ax.set(title="Learned decision boundary", xlabel="x1", ylabel="x2")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    path = os.path.join(out_dir, "decision_boundary.png")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    written.append(path)
+    return written
 
 
 # -------------------------------------------------------------------------- graph
@@ -336,7 +429,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="train briefly (for tests)")
     parser.add_argument(
-        "--out", default=".", metavar="DIR", help="folder for training_step.dot/.svg (default .)"
+        "--out", default=".", metavar="DIR",
+        help="folder for training_step.dot/.svg and the PNG plots (default .)"
     )
     args = parser.parse_args(argv)
 
@@ -346,8 +440,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     tour_retain_graph()
     tour_second_derivative()
     tour_hook()
-    model, loss, test_acc = train_moons(args.quick)
+    model, loss, test_acc, history = train_moons(args.quick)
     write_graph(loss, dict(model.named_parameters()), args.out)
+    for path in write_pictures(model, history, args.out):
+        print(f"   wrote {path}")
     print()
     print(f"accuracy: {test_acc:.3f}")
     return 0

@@ -73,7 +73,30 @@ def backward(
     create_graph: bool = False,
     inputs: Optional[_Tensors] = None,
 ) -> None:
-    """Accumulates the gradients of ``tensors`` into the ``.grad`` of the leaves (or ``inputs``)."""
+    """Compute the gradients of ``tensors`` and accumulate them into the leaves' ``.grad``.
+
+    The graph is differentiated with the chain rule from ``tensors`` back to every leaf that
+    requires grad (or only to ``inputs``); the results are *added* to ``.grad``.
+
+    Args:
+        tensors: a tensor or sequence of tensors whose derivative is computed.
+        grad_tensors: the "vector" of the vector-Jacobian product, one per tensor (``None`` is
+            ``1`` for a scalar; required for non-scalar tensors).
+        retain_graph: keep the graph so it can be backpropagated through again (defaults to
+            ``create_graph``); otherwise its saved tensors are freed.
+        create_graph: record the backward computation, for higher-order derivatives.
+        inputs: accumulate only into these tensors (leaves or not) instead of all leaves.
+
+    Returns:
+        None.
+
+    Example::
+
+        >>> w = chaingrad.tensor([1.0, 2.0], requires_grad=True)
+        >>> chaingrad.autograd.backward((w * w).sum())
+        >>> w.grad
+        tensor([2., 4.])
+    """
     roots = _as_tuple(tensors, "tensors")
     grads = _grads_for(roots, _as_tuple(grad_tensors, "grad_tensors"))
     ins = _as_tuple(inputs, "inputs")
@@ -94,8 +117,39 @@ def grad(
     allow_unused: Optional[bool] = None,
     is_grads_batched: bool = False,
     materialize_grads: bool = False,
-) -> Tuple[Optional[Tensor], ...]:
-    """Returns the gradients of ``outputs`` with respect to ``inputs`` (``.grad`` is untouched)."""
+) -> Tuple[Tensor, ...]:
+    """Compute and return the gradients of ``outputs`` with respect to ``inputs``.
+
+    Unlike :func:`backward`, nothing is accumulated into ``.grad``: the vector-Jacobian
+    products ``sum_i grad_outputs[i]^T d outputs[i] / d inputs[j]`` are returned, one per input.
+
+    Args:
+        outputs: a tensor or sequence of tensors to differentiate.
+        inputs: a tensor or sequence of tensors to differentiate with respect to.
+        grad_outputs: the "vector" of the products, one per output (``None`` is ones for a
+            scalar output; required for non-scalar outputs).
+        retain_graph: keep the graph for another backward pass (defaults to ``create_graph``).
+        create_graph: record the backward computation so the result can be differentiated
+            again (higher-order derivatives).
+        only_inputs: accepted for compatibility (ignored, as in PyTorch).
+        allow_unused: return ``None`` for an input the outputs do not depend on instead of
+            raising ``RuntimeError``.
+        is_grads_batched: not supported (raises ``NotImplementedError``).
+        materialize_grads: return zeros instead of ``None`` for unused inputs.
+
+    Returns:
+        A tuple with one gradient per input, each shaped like its input (``None`` for unused
+        inputs when ``allow_unused=True``).
+
+    Example::
+
+        >>> x = chaingrad.tensor(2.0, requires_grad=True)
+        >>> (dy,) = chaingrad.autograd.grad(x ** 3, x, create_graph=True)
+        >>> dy                                   # 3 x^2
+        tensor(12., grad_fn=<MulBackward0>)
+        >>> chaingrad.autograd.grad(dy, x)       # 6 x
+        (tensor(12.),)
+    """
     outs = _as_tuple(outputs, "outputs")
     ins = _as_tuple(inputs, "inputs")
     if not ins:

@@ -6,7 +6,7 @@ import itertools
 import multiprocessing
 import queue
 import warnings
-from typing import Any, Callable, Generic, Iterable, Iterator, List, Optional, TypeVar, Union
+from typing import Any, Callable, Dict, Generic, Iterable, Iterator, List, Optional, TypeVar, Union
 
 from ._generator import Generator, random64, seed_from_global
 from ._utils.collate import default_collate, default_convert
@@ -27,7 +27,9 @@ class _InfiniteConstantSampler(Sampler[None]):
             yield None
 
 
-def _map_fetcher(dataset: Any, auto_collation: bool, collate_fn: Callable[[Any], Any]) -> Any:
+def _map_fetcher(
+    dataset: Any, auto_collation: bool, collate_fn: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
     getitems = getattr(dataset, "__getitems__", None)
 
     def fetch(index: Any) -> Any:
@@ -42,7 +44,7 @@ def _map_fetcher(dataset: Any, auto_collation: bool, collate_fn: Callable[[Any],
 
 def _iterable_fetcher(
     dataset: Any, auto_collation: bool, collate_fn: Callable[[Any], Any], drop_last: bool
-) -> Any:
+) -> Callable[[Any], Any]:
     stream = iter(dataset)
     ended = False
 
@@ -187,7 +189,7 @@ class DataLoader(Generic[T_co]):
             else:
                 sampler = SequentialSampler(dataset)  # type: ignore[arg-type]
         if batch_size is not None and batch_sampler is None:
-            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)  # type: ignore[arg-type]
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.sampler = sampler
@@ -249,8 +251,8 @@ class DataLoader(Generic[T_co]):
             workers.append(w)
             index_queues.append(iq)
         active = [True] * self.num_workers
-        owner: dict = {}
-        pending: dict = {}
+        owner: Dict[int, int] = {}
+        pending: Dict[int, Any] = {}
         tasks = itertools.count()
         next_out = 0
         cycle = itertools.cycle(range(self.num_workers))

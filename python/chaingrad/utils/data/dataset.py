@@ -69,7 +69,7 @@ class TensorDataset(Dataset[Tuple[chaingrad.Tensor, ...]]):
         return tuple(t[index] for t in self.tensors)
 
     def __len__(self) -> int:
-        return self.tensors[0].size(0)
+        return int(self.tensors[0].size(0))
 
 
 class Subset(Dataset[T_co]):
@@ -102,6 +102,7 @@ class ConcatDataset(Dataset[T_co]):
 
     @staticmethod
     def cumsum(sequence: Iterable[Dataset[T_co]]) -> List[int]:
+        """The running totals of the datasets' lengths (where each one ends)."""
         out: List[int] = []
         total = 0
         for d in sequence:
@@ -144,7 +145,10 @@ class ChainDataset(IterableDataset[T_co]):
             yield from d
 
     def __len__(self) -> int:
-        return sum(len(d) for d in self.datasets)  # type: ignore[arg-type]
+        total = 0
+        for d in self.datasets:
+            total += len(d)  # type: ignore[arg-type]
+        return total
 
 
 def random_split(
