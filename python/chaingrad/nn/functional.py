@@ -550,6 +550,8 @@ def batch_norm(
     """
     if training:
         _verify_batch_size(tuple(_shape(input)))
+    if not input.is_floating_point():
+        raise NotImplementedError(f"\"batch_norm\" not implemented for '{_type_name(input.dtype)}'")
     return chaingrad._C._batch_norm(input, running_mean, running_var, weight, bias, bool(training),
                                     float(momentum), float(eps))
 
@@ -623,6 +625,11 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return (tensor.detach().unsqueeze(-1) == classes).to(chaingrad.int64)
 
 
+def _check_floating_loss(input: Tensor, target: Tensor, kernel: str) -> None:
+    if not input.is_floating_point() and not target.is_floating_point():
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_name(input.dtype)}'")
+
+
 def smooth_l1_loss(
     input: Tensor,
     target: Tensor,
@@ -635,6 +642,7 @@ def smooth_l1_loss(
     reduced; ``beta=0`` is the L1 loss."""
     reduction = _resolve_reduction(size_average, reduce, reduction)
     _warn_size_mismatch(input, target)
+    _check_floating_loss(input, target, "smooth_l1_cpu")
     return chaingrad._C._smooth_l1_loss(input, target, reduction, float(beta))
 
 
@@ -649,6 +657,7 @@ def huber_loss(
     ``weight`` (input's shape) each element's loss is multiplied by it before the reduction."""
     reduction = _resolve_reduction(None, None, reduction)
     _warn_size_mismatch(input, target)
+    _check_floating_loss(input, target, "huber_cpu")
     if weight is None:
         return chaingrad._C._huber_loss(input, target, reduction, float(delta))
     if _shape(weight) != _shape(input):
