@@ -83,6 +83,8 @@ void layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean, c
     const bool params = dw.defined() || db.defined();
     const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), rows / row_grain(n)));
     std::vector<Acc<T>> pw(params ? blocks * n : 0, 0), pb(params ? blocks * n : 0, 0);
+    std::vector<T> ones(wp ? 0 : n, T(1));  // no weight: multiply by ones, keeping the loops branch-free
+    const T* wq = wp ? wp : ones.data();
     parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t blk = b0; blk < b1; ++blk) {
         Acc<T>* sw = params ? pw.data() + blk * n : nullptr;
@@ -98,16 +100,11 @@ void layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean, c
             }
           if (!dp) continue;
           // sum(g w), sum(g w xhat)
-          const Acc<T> s1 = lane_sum<Acc<T>>(n, [&](int64_t i) { return Acc<T>(wp ? gr[i] * wp[i] : gr[i]); });
-          const Acc<T> s2 = lane_sum<Acc<T>>(n, [&](int64_t i) {
-            return Acc<T>((wp ? gr[i] * wp[i] : gr[i]) * ((xr[i] - m) * iv));
-          });
+          const Acc<T> s1 = lane_sum<Acc<T>>(n, [&](int64_t i) { return Acc<T>(gr[i] * wq[i]); });
+          const Acc<T> s2 = lane_sum<Acc<T>>(n, [&](int64_t i) { return Acc<T>(gr[i] * wq[i] * ((xr[i] - m) * iv)); });
           const T a = static_cast<T>(s1 / static_cast<Acc<T>>(n)), c = static_cast<T>(s2 / static_cast<Acc<T>>(n));
           T* dr = dp + r * n;
-          for (int64_t i = 0; i < n; ++i) {
-            const T gw = wp ? gr[i] * wp[i] : gr[i];
-            dr[i] = iv * (gw - a - (xr[i] - m) * iv * c);
-          }
+          for (int64_t i = 0; i < n; ++i) dr[i] = iv * (gr[i] * wq[i] - a - (xr[i] - m) * iv * c);
         }
       }
     });
@@ -211,11 +208,10 @@ void batch_norm_backward(const Tensor& g, const Tensor& x, int64_t channels, con
         const T m = mp[c], iv = ip[c];
         Acc<T> sg = 0, sgx = 0;  // sum(g), sum(g xhat)
         for (int64_t i = 0; i < d.N; ++i) {
-          const int64_t o = (i * d.C + c) * d.S;
-          for (int64_t j = 0; j < d.S; ++j) {
-            sg += gp[o + j];
-            sgx += gp[o + j] * ((xp[o + j] - m) * iv);
-          }
+          const T* gr = gp + (i * d.C + c) * d.S;
+          const T* xr = xp + (i * d.C + c) * d.S;
+          sg += lane_sum<Acc<T>>(d.S, [&](int64_t j) { return Acc<T>(gr[j]); });
+          sgx += lane_sum<Acc<T>>(d.S, [&](int64_t j) { return Acc<T>(gr[j] * ((xr[j] - m) * iv)); });
         }
         if (dwp) dwp[c] = static_cast<T>(sgx);
         if (dbp) dbp[c] = static_cast<T>(sg);
