@@ -344,6 +344,14 @@ _ERRORS = [
     lambda L: L.nn.functional.huber_loss(L.randn(2, 2), L.randn(2, 2), weight=L.ones(2)),
     lambda L: L.nn.functional.gelu(L.randn(2), approximate="x"),
     lambda L: L.nn.functional.gelu(L.tensor([1]), approximate="tanh"),
+    lambda L: L.nn.functional.batch_norm(L.randn(4, 3), L.zeros(3, dtype=L.float64), L.ones(3, dtype=L.float64)),
+    lambda L: L.nn.functional.batch_norm(L.ones(4, 3, dtype=L.int64), None, None, training=True),
+    lambda L: L.nn.functional.batch_norm(L.randn(4), None, None, training=True),
+    lambda L: L.nn.BatchNorm1d(3)(L.randn(4, 3, dtype=L.float64)),
+    lambda L: L.nn.LayerNorm(3)(L.randn(4, 3, dtype=L.float64)),
+    lambda L: L.nn.functional.huber_loss(L.tensor([1, 2]), L.tensor([1, 3])),
+    lambda L: L.nn.functional.smooth_l1_loss(L.tensor([1, 2]), L.tensor([1, 3])),
+    lambda L: L.nn.functional.gelu(L.tensor([True])),
 ]
 
 

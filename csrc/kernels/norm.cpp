@@ -17,6 +17,18 @@ inline int64_t row_grain(int64_t n) { return std::max<int64_t>(1, kGrainSize / s
 
 template <typename T>
 const T* ptr_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+
+// sum(f(i)) over [0, n) with 8 independent accumulators: without -ffast-math one running sum is a
+// serial dependency chain; eight let the compiler vectorize and pipeline the adds.
+template <typename A, typename F>
+inline A lane_sum(int64_t n, const F& f) {
+  A acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += f(i + k);
+  for (; i < n; ++i) acc[0] += f(i);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
 }  // namespace
 
 void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps, int64_t n, const Tensor& out,
@@ -33,14 +45,11 @@ void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps, i
     parallel_for(rows, row_grain(n), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         const T* row = xp + r * n;
-        Acc<T> s = 0;
-        for (int64_t i = 0; i < n; ++i) s += row[i];
-        const Acc<T> mu = s / static_cast<Acc<T>>(n);
-        Acc<T> ss = 0;
-        for (int64_t i = 0; i < n; ++i) {
+        const Acc<T> mu = lane_sum<Acc<T>>(n, [&](int64_t i) { return Acc<T>(row[i]); }) / static_cast<Acc<T>>(n);
+        const Acc<T> ss = lane_sum<Acc<T>>(n, [&](int64_t i) {
           const Acc<T> d = row[i] - mu;
-          ss += d * d;
-        }
+          return d * d;
+        });
         const Acc<T> inv = 1 / std::sqrt(ss / static_cast<Acc<T>>(n) + static_cast<Acc<T>>(eps));
         mp[r] = static_cast<T>(mu);
         rp[r] = static_cast<T>(inv);
@@ -58,6 +67,8 @@ void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps, i
 }
 
 // dx = rstd * (g w - mean(g w) - xhat * mean(g w xhat)) per row; dw = sum_rows g xhat, db = sum_rows g.
+// One pass over g and x: rows are split into blocks, each block also sums its dw/db partials, and
+// the partials are added at the end (no strided column walks, no atomics).
 void layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                          const Tensor& w, int64_t n, const Tensor& dx, const Tensor& dw, const Tensor& db) {
   const int64_t rows = n > 0 ? x.numel() / n : 0;
@@ -68,48 +79,43 @@ void layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean, c
     const T* mp = mean.data<T>();
     const T* rp = rstd.data<T>();
     const T* wp = ptr_or_null<T>(w);
-    if (dx.defined()) {
-      T* dp = dx.data<T>();
-      parallel_for(rows, row_grain(n), [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
+    T* dp = dx.defined() ? dx.data<T>() : nullptr;
+    const bool params = dw.defined() || db.defined();
+    const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), rows / row_grain(n)));
+    std::vector<Acc<T>> pw(params ? blocks * n : 0, 0), pb(params ? blocks * n : 0, 0);
+    std::vector<T> ones(wp ? 0 : n, T(1));  // no weight: multiply by ones, keeping the loops branch-free
+    const T* wq = wp ? wp : ones.data();
+    parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t blk = b0; blk < b1; ++blk) {
+        Acc<T>* sw = params ? pw.data() + blk * n : nullptr;
+        Acc<T>* sb = params ? pb.data() + blk * n : nullptr;
+        for (int64_t r = rows * blk / blocks; r < rows * (blk + 1) / blocks; ++r) {
           const T* gr = gp + r * n;
           const T* xr = xp + r * n;
           const T m = mp[r], iv = rp[r];
-          Acc<T> s1 = 0, s2 = 0;  // sum(g w), sum(g w xhat)
-          for (int64_t i = 0; i < n; ++i) {
-            const T gw = wp ? gr[i] * wp[i] : gr[i];
-            s1 += gw;
-            s2 += gw * ((xr[i] - m) * iv);
-          }
+          if (params)
+            for (int64_t i = 0; i < n; ++i) {
+              sw[i] += gr[i] * ((xr[i] - m) * iv);
+              sb[i] += gr[i];
+            }
+          if (!dp) continue;
+          // sum(g w), sum(g w xhat)
+          const Acc<T> s1 = lane_sum<Acc<T>>(n, [&](int64_t i) { return Acc<T>(gr[i] * wq[i]); });
+          const Acc<T> s2 = lane_sum<Acc<T>>(n, [&](int64_t i) { return Acc<T>(gr[i] * wq[i] * ((xr[i] - m) * iv)); });
           const T a = static_cast<T>(s1 / static_cast<Acc<T>>(n)), c = static_cast<T>(s2 / static_cast<Acc<T>>(n));
           T* dr = dp + r * n;
-          for (int64_t i = 0; i < n; ++i) {
-            const T gw = wp ? gr[i] * wp[i] : gr[i];
-            dr[i] = iv * (gw - a - (xr[i] - m) * iv * c);
-          }
+          for (int64_t i = 0; i < n; ++i) dr[i] = iv * (gr[i] * wq[i] - a - (xr[i] - m) * iv * c);
         }
-      });
-    }
-    if (dw.defined() || db.defined()) {
-      T* dwp = dw.defined() ? dw.data<T>() : nullptr;
-      T* dbp = db.defined() ? db.data<T>() : nullptr;
-      // Columns in parallel; each walks the rows (n contiguous columns per row stay in cache lines).
-      parallel_for(n, row_grain(rows), [&](int64_t c0, int64_t c1) {
-        std::vector<Acc<T>> sw(c1 - c0, 0), sb(c1 - c0, 0);
-        for (int64_t r = 0; r < rows; ++r) {
-          const T* gr = gp + r * n;
-          const T* xr = xp + r * n;
-          const T m = mp[r], iv = rp[r];
-          for (int64_t c = c0; c < c1; ++c) {
-            sw[c - c0] += gr[c] * ((xr[c] - m) * iv);
-            sb[c - c0] += gr[c];
-          }
-        }
-        for (int64_t c = c0; c < c1; ++c) {
-          if (dwp) dwp[c] = static_cast<T>(sw[c - c0]);
-          if (dbp) dbp[c] = static_cast<T>(sb[c - c0]);
-        }
-      });
+      }
+    });
+    for (int64_t i = 0; params && i < n; ++i) {
+      Acc<T> tw = 0, tb = 0;
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        tw += pw[blk * n + i];
+        tb += pb[blk * n + i];
+      }
+      if (dw.defined()) dw.data<T>()[i] = static_cast<T>(tw);
+      if (db.defined()) db.data<T>()[i] = static_cast<T>(tb);
     }
   });
 }
@@ -138,16 +144,16 @@ void batch_norm_stats(const Tensor& x, int64_t channels, const Tensor& mean, con
         Acc<T> s = 0;
         for (int64_t i = 0; i < d.N; ++i) {
           const T* p = xp + (i * d.C + c) * d.S;
-          for (int64_t j = 0; j < d.S; ++j) s += p[j];
+          s += lane_sum<Acc<T>>(d.S, [&](int64_t j) { return Acc<T>(p[j]); });
         }
         const Acc<T> mu = count ? s / static_cast<Acc<T>>(count) : Acc<T>(0);
         Acc<T> ss = 0;
         for (int64_t i = 0; i < d.N; ++i) {
           const T* p = xp + (i * d.C + c) * d.S;
-          for (int64_t j = 0; j < d.S; ++j) {
+          ss += lane_sum<Acc<T>>(d.S, [&](int64_t j) {
             const Acc<T> v = p[j] - mu;
-            ss += v * v;
-          }
+            return v * v;
+          });
         }
         mp[c] = static_cast<T>(mu);
         vp[c] = static_cast<T>(count ? ss / static_cast<Acc<T>>(count) : Acc<T>(0));
@@ -202,11 +208,10 @@ void batch_norm_backward(const Tensor& g, const Tensor& x, int64_t channels, con
         const T m = mp[c], iv = ip[c];
         Acc<T> sg = 0, sgx = 0;  // sum(g), sum(g xhat)
         for (int64_t i = 0; i < d.N; ++i) {
-          const int64_t o = (i * d.C + c) * d.S;
-          for (int64_t j = 0; j < d.S; ++j) {
-            sg += gp[o + j];
-            sgx += gp[o + j] * ((xp[o + j] - m) * iv);
-          }
+          const T* gr = gp + (i * d.C + c) * d.S;
+          const T* xr = xp + (i * d.C + c) * d.S;
+          sg += lane_sum<Acc<T>>(d.S, [&](int64_t j) { return Acc<T>(gr[j]); });
+          sgx += lane_sum<Acc<T>>(d.S, [&](int64_t j) { return Acc<T>(gr[j] * ((xr[j] - m) * iv)); });
         }
         if (dwp) dwp[c] = static_cast<T>(sgx);
         if (dbp) dbp[c] = static_cast<T>(sg);

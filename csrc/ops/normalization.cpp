@@ -26,6 +26,8 @@ Tensor floating_input(const Tensor& x, const char* kernel) {
 }
 
 Tensor param_data(const Tensor& p, DType dtype) {
+  // PyTorch's two wordings: a wider input than its parameters, or parameters of another type.
+  CG_CHECK(p.dtype() == dtype || dtype != DType::Float64, "mixed dtype (CPU): all inputs must share same datatype.");
   CG_CHECK(p.dtype() == dtype, "mixed dtype (CPU): expect parameter to have scalar type of ", scalar_type_name(dtype));
   return contiguous(autograd::detach(p));
 }
@@ -199,6 +201,8 @@ Tensor batch_norm(const Tensor& x, const std::optional<Tensor>& running_mean, co
   CG_CHECK(training || (running_mean && running_var), "running_", running_mean ? "var" : "mean",
            " must be defined in evaluation mode");
   Tensor xc = floating_input(x, "batch_norm");
+  for (const auto* stat : {&running_mean, &running_var})
+    if (*stat) param_data(**stat, x.dtype());  // same dtype rule as the parameters
   Tensor w = weight ? reshape(param_data(*weight, x.dtype()), {channels}) : Tensor();
   Tensor b = bias ? reshape(param_data(*bias, x.dtype()), {channels}) : Tensor();
   Tensor mean_t, invstd_t;

@@ -6,6 +6,18 @@
 namespace cg::python {
 
 namespace {
+constexpr const char* kSortDoc =
+    "sort(input, dim=-1, descending=False, *, stable=None) -> (values, indices)\n\n"
+    "Sorts along dim (NaN counts as the largest value); equal elements keep their order.\n"
+    "Returns chaingrad.return_types.sort; values carry the gradient back to the input.";
+constexpr const char* kArgsortDoc =
+    "argsort(input, dim=-1, descending=False, stable=False) -> Tensor\n\n"
+    "The int64 indices that sort input along dim (the indices of sort()).";
+constexpr const char* kTopkDoc =
+    "topk(input, k, dim=-1, largest=True, sorted=True) -> (values, indices)\n\n"
+    "The k largest (smallest with largest=False) elements along dim, in sorted order.\n"
+    "Returns chaingrad.return_types.topk; RuntimeError unless 0 <= k <= input.size(dim).";
+
 std::optional<Tensor> opt_tensor(py::handle h) {
   if (h.is_none()) return std::nullopt;
   return h.cast<Tensor>();
@@ -62,18 +74,18 @@ void register_nn_norm(py::module_& m) {
   });
   m.def("_gelu", [](const Tensor& x, const std::string& approximate) { return ops::gelu(x, approximate); });
 
-  m.def("sort", &sort, py::arg("input"), py::arg("dim") = -1, py::arg("descending") = false,
+  m.def("sort", &sort, kSortDoc, py::arg("input"), py::arg("dim") = -1, py::arg("descending") = false,
         py::kw_only(), py::arg("stable") = py::none());
-  m.def("argsort", &argsort, py::arg("input"), py::arg("dim") = -1, py::arg("descending") = false,
+  m.def("argsort", &argsort, kArgsortDoc, py::arg("input"), py::arg("dim") = -1, py::arg("descending") = false,
         py::arg("stable") = false);
-  m.def("topk", &topk, py::arg("input"), py::arg("k"), py::arg("dim") = -1, py::arg("largest") = true,
+  m.def("topk", &topk, kTopkDoc, py::arg("input"), py::arg("k"), py::arg("dim") = -1, py::arg("largest") = true,
         py::arg("sorted") = true);
 
   auto cls = py::reinterpret_borrow<py::class_<TensorImpl, std::shared_ptr<TensorImpl>>>(m.attr("Tensor"));
-  cls.def("sort", &sort, py::arg("dim") = -1, py::arg("descending") = false, py::kw_only(),
+  cls.def("sort", &sort, kSortDoc, py::arg("dim") = -1, py::arg("descending") = false, py::kw_only(),
           py::arg("stable") = py::none());
-  cls.def("argsort", &argsort, py::arg("dim") = -1, py::arg("descending") = false, py::arg("stable") = false);
-  cls.def("topk", &topk, py::arg("k"), py::arg("dim") = -1, py::arg("largest") = true, py::arg("sorted") = true);
+  cls.def("argsort", &argsort, kArgsortDoc, py::arg("dim") = -1, py::arg("descending") = false, py::arg("stable") = false);
+  cls.def("topk", &topk, kTopkDoc, py::arg("k"), py::arg("dim") = -1, py::arg("largest") = true, py::arg("sorted") = true);
 }
 
 }  // namespace cg::python
