@@ -30,6 +30,13 @@ except ValueError as err:
 else:
     raise AssertionError("expected an error on a second init_process_group")
 
+# Zero-copy: a contiguous tensor reaches MPI as a view of its own memory; a strided one is packed.
+from chaingrad.distributed._buffers import Buffer  # noqa: E402
+
+dense = torch.zeros(4, 3)
+assert np.shares_memory(Buffer(dense).array, dense.numpy()) and not Buffer(dense).packed
+assert Buffer(dense.t()).packed and Buffer(dense.t()).array.flags.c_contiguous
+
 NP = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64}
 TOL = {torch.float32: 1e-5, torch.float64: 1e-12, torch.int64: 0}
 REFERENCE = {
