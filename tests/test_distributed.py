@@ -191,3 +191,10 @@ def test_sampler_is_a_sampler() -> None:
     from chaingrad.utils.data.sampler import Sampler
 
     assert issubclass(DistributedSampler, Sampler)
+
+
+@needs_mpi
+def test_example_trains_identical_replicas() -> None:
+    code, out, _ = _launch(str(Path(__file__).parent.parent / "examples" / "distributed_mnist_like.py"), 2)
+    assert code == 0, out[-4000:]
+    assert "2 process(es): test accuracy" in out and "replicas identical: True" in out, out[-4000:]
