@@ -35,6 +35,7 @@ def _worker_allreduce(reps: int) -> List[Dict[str, Any]]:
 
     dist.init_process_group("mpi")
     comm = MPI.COMM_WORLD.Dup()
+    group = dist.group.WORLD
     rows = []
     for mb in SIZES_MB:
         n = mb * 1024 * 1024 // 4
@@ -47,20 +48,27 @@ def _worker_allreduce(reps: int) -> List[Dict[str, Any]]:
         def ours(tensor: Any = tensor) -> None:
             dist.all_reduce(tensor)
 
-        for fn in (raw, ours):  # warm up both paths (page faults, MPI buffers)
+        def unchecked(tensor: Any = tensor) -> None:
+            group.check = False  # as with CHAINGRAD_DISTRIBUTED_CHECKS=0
+            dist.all_reduce(tensor)
+            group.check = True
+
+        paths = (("raw", raw), ("ours", ours), ("unchecked", unchecked))
+        for _, fn in paths:  # warm up every path (page faults, MPI buffers)
             fn()
             fn()
-        times: Dict[str, List[float]] = {"raw": [], "ours": []}
-        for _ in range(reps):  # interleaved so that both see the same machine load
-            for name, fn in (("raw", raw), ("ours", ours)):
+        times: Dict[str, List[float]] = {name: [] for name, _ in paths}
+        for _ in range(reps):  # interleaved so that all see the same machine load
+            for name, fn in paths:
                 comm.Barrier()
                 t0 = time.perf_counter()
                 fn()
                 times[name].append(time.perf_counter() - t0)
         # The best of the interleaved runs: on a shared machine, the least disturbed measurement.
-        raw_t, ours_t = min(times["raw"]), min(times["ours"])
-        rows.append({"MB": mb, "raw_s": raw_t, "ours_s": ours_t,
+        raw_t, ours_t, unchecked_t = min(times["raw"]), min(times["ours"]), min(times["unchecked"])
+        rows.append({"MB": mb, "raw_s": raw_t, "ours_s": ours_t, "unchecked_s": unchecked_t,
                      "raw_GBps": mb / 1024 / raw_t, "ours_GBps": mb / 1024 / ours_t, "ratio": raw_t / ours_t,
+                     "unchecked_ratio": raw_t / unchecked_t,
                      "median_ratio": statistics.median(times["raw"]) / statistics.median(times["ours"])})
     dist.destroy_process_group()
     return rows
@@ -136,10 +144,12 @@ def main() -> int:
 
     reps, steps = (5, 5) if args.quick else (30, 20)
     print(f"all_reduce, 2 processes, float32 (best of {reps})")
-    print(f"{'MB':>5} {'mpi4py GB/s':>12} {'chaingrad GB/s':>15} {'ratio':>7}")
+    print(f"{'MB':>5} {'mpi4py GB/s':>12} {'chaingrad GB/s':>15} {'ratio':>7} {'median ratio':>13} "
+          f"{'unchecked ratio':>16}")
     allreduce = _launch(2, "allreduce", str(reps))
     for row in allreduce:
-        print(f"{row['MB']:>5} {row['raw_GBps']:>12.2f} {row['ours_GBps']:>15.2f} {row['ratio']:>7.1%}")
+        print(f"{row['MB']:>5} {row['raw_GBps']:>12.2f} {row['ours_GBps']:>15.2f} {row['ratio']:>7.1%} "
+              f"{row['median_ratio']:>13.1%} {row['unchecked_ratio']:>16.1%}")
     ddp = [_launch(1, "ddp", "single", str(steps)), _launch(2, "ddp", "no-overlap", str(steps)),
            _launch(2, "ddp", "overlap", str(steps))]
     print(f"\nDDP step (forward + backward + SGD), batch 32 per process, {ddp[0]['grad_MB']:.1f} MB of gradients")

@@ -72,6 +72,10 @@ def agree(pg: ProcessGroup, op: str, array: Optional[np.ndarray], root: int = -1
     """Raise the same error on every rank when the ranks disagree about a collective's tensors
     (shape, dtype, root) or when one of them passed invalid arguments, instead of letting MPI
     mix up mismatched buffers or wait forever. Costs one small all-gather."""
+    if not pg.check:
+        if local_error is not None:
+            raise local_error
+        return
     mine = signature(array, root, invalid=local_error is not None)
     every = np.empty((pg.size(), _SIG_LEN), dtype=np.int64)
     if pg.timeout is None:
