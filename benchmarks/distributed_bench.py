@@ -39,8 +39,8 @@ def _worker_allreduce(reps: int) -> List[Dict[str, Any]]:
     rows = []
     for mb in SIZES_MB:
         n = mb * 1024 * 1024 // 4
-        array = np.ones(n, dtype=np.float32)
-        tensor = torch.ones(n)
+        array = np.zeros(n, dtype=np.float32)  # zeros stay zeros however often they are summed
+        tensor = torch.zeros(n)
 
         def raw(array: Any = array) -> None:
             comm.Allreduce(MPI.IN_PLACE, array, MPI.SUM)
@@ -58,12 +58,16 @@ def _worker_allreduce(reps: int) -> List[Dict[str, Any]]:
             fn()
             fn()
         times: Dict[str, List[float]] = {name: [] for name, _ in paths}
-        for _ in range(reps):  # interleaved so that all see the same machine load
-            for name, fn in paths:
+        calls = max(1, 16 // mb)  # several back-to-back calls: the barrier's exit skew is amortised
+        for rep in range(reps):  # interleaved, in rotating order, so that all see the same load
+            for name, fn in paths[rep % 3 :] + paths[: rep % 3]:
                 comm.Barrier()
                 t0 = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t0)
+                for _ in range(calls):
+                    fn()
+                elapsed = np.array((time.perf_counter() - t0) / calls)
+                comm.Allreduce(MPI.IN_PLACE, elapsed, MPI.MAX)  # a collective lasts until its slowest rank
+                times[name].append(float(elapsed))
         # The best of the interleaved runs: on a shared machine, the least disturbed measurement.
         raw_t, ours_t, unchecked_t = min(times["raw"]), min(times["ours"]), min(times["unchecked"])
         rows.append({"MB": mb, "raw_s": raw_t, "ours_s": ours_t, "unchecked_s": unchecked_t,
