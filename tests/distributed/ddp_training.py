@@ -84,6 +84,18 @@ for dtype, tol in ((torch.float64, 1e-12), (torch.float32, 1e-6)):
         check_training(dtype, name, tol)
 
 
+# ---------------------------------------------------------------- bucket layout
+def check_buckets() -> None:
+    """Reverse parameter order; the first bucket holds at most 1 MB, the others bucket_cap_mb."""
+    ddp = DDP(nn.Sequential(nn.Linear(512, 1024), nn.Linear(1024, 512)))
+    assert [b.names for b in ddp._buckets] == [["1.bias"], ["1.weight", "0.bias", "0.weight"]]
+    ddp = DDP(nn.Sequential(nn.Linear(512, 1024), nn.Linear(1024, 512)), bucket_cap_mb=2.5)
+    assert [b.names for b in ddp._buckets] == [["1.bias"], ["1.weight", "0.bias"], ["0.weight"]]
+
+
+check_buckets()
+
+
 # ---------------------------------------------------------------- no_sync: accumulate, then one sync
 def check_no_sync(micro: int = 3, n: int = 7) -> None:
     reference = make_model(torch.float64, seed=0)

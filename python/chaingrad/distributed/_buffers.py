@@ -47,7 +47,7 @@ class Buffer:
 
 
 def describe(shape: Sequence[int], dtype_code: int) -> str:
-    return f"shape {list(shape)} ({_CODE_NAMES.get(dtype_code, '?')})"
+    return f"shape {[int(d) for d in shape]} ({_CODE_NAMES.get(dtype_code, '?')})"
 
 
 def signature(array: Optional[np.ndarray], root: int = -1, invalid: bool = False) -> np.ndarray:
@@ -72,9 +72,18 @@ def agree(pg: ProcessGroup, op: str, array: Optional[np.ndarray], root: int = -1
     """Raise the same error on every rank when the ranks disagree about a collective's tensors
     (shape, dtype, root) or when one of them passed invalid arguments, instead of letting MPI
     mix up mismatched buffers or wait forever. Costs one small all-gather."""
+    if not pg.check:
+        if local_error is not None:
+            raise local_error
+        return
     mine = signature(array, root, invalid=local_error is not None)
     every = np.empty((pg.size(), _SIG_LEN), dtype=np.int64)
-    pg.comm.Allgather(mine, every)
+    if pg.timeout is None:
+        pg.comm.Allgather(mine, every)
+    else:  # a rank that never arrives must not block this one past the timeout
+        from ._collectives import Work
+
+        Work(pg.comm.Iallgather(mine, every), pg, op=op).wait()
     if local_error is not None:
         raise local_error
     bad = [r for r in range(pg.size()) if every[r, 0]]

@@ -220,7 +220,8 @@ def all_gather_into_tensor(output_tensor: Any, input_tensor: Any, group: Optiona
         if out.array.size != inp.array.size * pg.size() or out.array.dtype != inp.array.dtype:
             raise ValueError(
                 f"output tensor must have world_size ({pg.size()}) times the elements of the input tensor and "
-                f"its dtype, got {describe(out.array.shape, 0)} and {describe(inp.array.shape, 0)}")
+                f"its dtype, got {list(out.array.shape)} ({out.array.dtype}) and {list(inp.array.shape)} "
+                f"({inp.array.dtype})")
         return out, inp
 
     bufs, err = guarded(buffers)

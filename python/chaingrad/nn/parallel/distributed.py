@@ -156,8 +156,9 @@ class DistributedDataParallel(Module):
         for name, p in reversed(named):
             dtype = p.detach().numpy().dtype
             b = open_by_dtype.get(dtype)
-            cap = _FIRST_BUCKET_BYTES if not buckets else self.bucket_bytes_cap
-            cap = min(cap, self.bucket_bytes_cap)
+            cap = self.bucket_bytes_cap
+            if b is not None and b is buckets[0]:
+                cap = min(cap, _FIRST_BUCKET_BYTES)
             if b is not None and b.params and b.nbytes + p.numel() * dtype.itemsize > cap:
                 b = None
             if b is None:
