@@ -38,6 +38,7 @@ from ._C import (
 _tensor.install()
 
 from . import _functions  # noqa: E402
+from ._einsum import einsum  # noqa: E402
 from ._factories import (  # noqa: E402
     arange,
     as_tensor,
