@@ -3,8 +3,12 @@
 
 from . import functional, init
 from .modules import (
+    AvgPool1d,
+    AvgPool2d,
     BCELoss,
     BCEWithLogitsLoss,
+    Conv1d,
+    Conv2d,
     CrossEntropyLoss,
     Dropout,
     Flatten,
@@ -12,6 +16,8 @@ from .modules import (
     L1Loss,
     Linear,
     LogSoftmax,
+    MaxPool1d,
+    MaxPool2d,
     Module,
     ModuleDict,
     ModuleList,
@@ -26,6 +32,12 @@ from .modules import (
 from .parameter import Parameter
 
 __all__ = [
+    "AvgPool1d",
+    "AvgPool2d",
+    "Conv1d",
+    "Conv2d",
+    "MaxPool1d",
+    "MaxPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
