@@ -239,7 +239,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Option
     if mode not in _PAD_MODES:
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:
-        raise ValueError(f'Padding mode "{mode}" doesn\'t take in value argument')
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
     k = len(pads) // 2
     if len(pads) % 2 or k not in (1, 2, 3) or input.dim() not in (k + 1, k + 2):
         raise NotImplementedError(
