@@ -931,6 +931,10 @@ OPS: List[OpInfo] = [
 from op_db_norm import NORM_OPS  # noqa: E402
 
 OPS += NORM_OPS
+# convolution, pooling, unfold/fold, padding and einsum (tests/op_db_conv.py)
+from op_db_conv import CONV_OPS  # noqa: E402
+
+OPS += CONV_OPS
 
 OPS_BY_NAME = {o.name: o for o in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "duplicate op names in the table"

@@ -51,9 +51,23 @@ struct Col2ImBackward0 : Node {
   std::string name() const override { return "Col2ImBackward0"; }
 };
 
+namespace {
+// An unbatched tensor (one dim fewer than `batched_dim`) seen with a batch of 1, without copies.
+Tensor with_batch(const Tensor& t, int64_t batched_dim) {
+  if (t.dim() == batched_dim) return t;
+  Shape shape{1}, strides{t.numel()};
+  shape.insert(shape.end(), t.shape().begin(), t.shape().end());
+  strides.insert(strides.end(), t.strides().begin(), t.strides().end());
+  return t.as_strided(shape, strides, t.offset());
+}
+}  // namespace
+
+// x: [N, C, H, W] or [C, H, W]; cols: [N, C*kh*kw, L] or [C*kh*kw, L].
 Tensor im2col(const Tensor& x, const Window2d& w) {
-  Tensor cols = Tensor::empty({x.shape()[0], x.shape()[1] * w.kh * w.kw, w.oh * w.ow}, x.dtype());
-  kernels::im2col(x, cols, w);
+  Shape shape{x.shape()[x.dim() - 3] * w.kh * w.kw, w.oh * w.ow};
+  if (x.dim() == 4) shape.insert(shape.begin(), x.shape()[0]);
+  Tensor cols = Tensor::empty(shape, x.dtype());
+  kernels::im2col(with_batch(x, 4), with_batch(cols, 3), w);
   if (autograd::any_requires_grad({&x})) {
     auto node = autograd::make_grad_node<Im2ColBackward0>({&x});
     node->win = w;
@@ -64,8 +78,10 @@ Tensor im2col(const Tensor& x, const Window2d& w) {
 
 Tensor col2im(const Tensor& cols, const Window2d& w) {
   Tensor packed = contiguous(autograd::detach(cols));
-  Tensor x = Tensor::empty({cols.shape()[0], cols.shape()[1] / (w.kh * w.kw), w.H, w.W}, cols.dtype());
-  kernels::col2im(packed, x, w);
+  Shape shape{cols.shape()[cols.dim() - 2] / (w.kh * w.kw), w.H, w.W};
+  if (cols.dim() == 3) shape.insert(shape.begin(), cols.shape()[0]);
+  Tensor x = Tensor::empty(shape, cols.dtype());
+  kernels::col2im(with_batch(packed, 3), with_batch(x, 4), w);
   if (autograd::any_requires_grad({&cols})) {
     auto node = autograd::make_grad_node<Col2ImBackward0>({&cols});
     node->win = w;
@@ -291,9 +307,9 @@ Window2d unfold_window(int64_t H, int64_t W, const std::vector<int64_t>& kernel,
 Tensor unfold(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& dilation,
               const std::vector<int64_t>& padding, const std::vector<int64_t>& stride) {
   CG_CHECK(x.dim() == 3 || x.dim() == 4, "Input Error: Only 3D or 4D input Tensors are supported (got ", x.dim(), "D)");
-  if (x.dim() == 3) return squeeze_named(unfold(unsqueeze(x, 0), kernel, dilation, padding, stride), {0}, "SqueezeBackward1");
-  Window2d w = unfold_window(x.shape()[2], x.shape()[3], kernel, dilation, padding, stride);
-  CG_CHECK(w.oh >= 1 && w.ow >= 1, "Given input with spatial size (", x.shape()[2], ", ", x.shape()[3],
+  const int64_t H = x.shape()[x.dim() - 2], W = x.shape()[x.dim() - 1];
+  Window2d w = unfold_window(H, W, kernel, dilation, padding, stride);
+  CG_CHECK(w.oh >= 1 && w.ow >= 1, "Given input with spatial size (", H, ", ", W,
            "), kernel_size=(", w.kh, ", ", w.kw, "), dilation=(", w.dh, ", ", w.dw, "), padding=(", w.ph, ", ", w.pw,
            "), calculated shape of the array of sliding blocks as (", w.oh, ", ", w.ow,
            "), but its components must be at least one.");
@@ -305,17 +321,16 @@ Tensor fold(const Tensor& cols, const std::vector<int64_t>& output_size, const s
             const std::vector<int64_t>& stride) {
   CG_CHECK(cols.dim() == 2 || cols.dim() == 3,
            "Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported (got ", cols.dim(), "D)");
-  if (cols.dim() == 2)
-    return squeeze_named(fold(unsqueeze(cols, 0), output_size, kernel, dilation, padding, stride), {0}, "SqueezeBackward1");
   CG_CHECK(output_size.size() == 2, "It is expected output_size equals to 2, but got size ", output_size.size());
   Window2d w = unfold_window(output_size[0], output_size[1], kernel, dilation, padding, stride);
   const int64_t K = w.kh * w.kw;
-  CG_CHECK(cols.shape()[1] % K == 0, "Expected size of input's dimension 1 to be divisible by the product of "
-           "kernel_size, but got input.size(1)=", cols.shape()[1], " and kernel_size=(", w.kh, ", ", w.kw, ")");
-  CG_CHECK(cols.shape()[2] == w.oh * w.ow, "Given output_size=(", w.H, ", ", w.W, "), kernel_size=(", w.kh, ", ",
+  const int64_t rows = cols.shape()[cols.dim() - 2], blocks = cols.shape()[cols.dim() - 1];
+  CG_CHECK(rows % K == 0, "Expected size of input's dimension 1 to be divisible by the product of "
+           "kernel_size, but got input.size(1)=", rows, " and kernel_size=(", w.kh, ", ", w.kw, ")");
+  CG_CHECK(blocks == w.oh * w.ow, "Given output_size=(", w.H, ", ", w.W, "), kernel_size=(", w.kh, ", ",
            w.kw, "), dilation=(", w.dh, ", ", w.dw, "), padding=(", w.ph, ", ", w.pw, "), stride=(", w.sh, ", ", w.sw,
            "), expected size of input's dimension 2 to match the calculated number of sliding blocks ", w.oh, " * ",
-           w.ow, " = ", w.oh * w.ow, ", but got input.size(2)=", cols.shape()[2], ".");
+           w.ow, " = ", w.oh * w.ow, ", but got input.size(2)=", blocks, ".");
   return col2im(cols, w);
 }
 

@@ -35,6 +35,24 @@ void register_nn(py::module_& m) {
     MaybeReleaseGil g(x.numel());
     return ops::fold(x, out, k, d, p, s);
   });
+  m.def("_max_pool2d", [](const Tensor& x, const Ints& k, const Ints& s, const Ints& p, const Ints& d, bool ceil) {
+    MaybeReleaseGil g(x.numel());
+    return ops::max_pool2d_with_indices(x, ops::PoolArgs{k, s, p, d, ceil});
+  });
+  m.def("_avg_pool2d", [](const Tensor& x, const Ints& k, const Ints& s, const Ints& p, bool ceil, bool count_pad,
+                          std::optional<int64_t> divisor) {
+    MaybeReleaseGil g(x.numel());
+    return ops::avg_pool2d(x, ops::PoolArgs{k, s, p, {1, 1}, ceil}, count_pad, divisor);
+  });
+  m.def("_constant_pad", [](const Tensor& x, const Ints& pads, py::handle value) {
+    return ops::constant_pad_nd(x, pads, value.is_none() ? Scalar(0) : to_scalar(value));
+  });
+  m.def("_index_pad", [](const Tensor& x, const Ints& pads, const std::string& mode) {
+    return ops::index_pad(x, pads, mode);
+  });
+  m.def("_einsum", [](const std::string& eq, const std::vector<Tensor>& operands) {
+    return ops::einsum(eq, operands);
+  });
 }
 
 }  // namespace cg::python

@@ -40,6 +40,7 @@ _tensor.install()
 
 from . import _functions  # noqa: E402
 from ._C import argsort, sort, topk  # noqa: E402  (sorting and selection)
+from ._einsum import einsum  # noqa: E402
 from ._factories import (  # noqa: E402
     arange,
     as_tensor,

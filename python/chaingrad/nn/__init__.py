@@ -10,10 +10,14 @@ from . import (
 from .modules import (
     ELU,
     GELU,
+    AvgPool1d,
+    AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
     BCELoss,
     BCEWithLogitsLoss,
+    Conv1d,
+    Conv2d,
     CrossEntropyLoss,
     Dropout,
     Embedding,
@@ -25,6 +29,8 @@ from .modules import (
     LeakyReLU,
     Linear,
     LogSoftmax,
+    MaxPool1d,
+    MaxPool2d,
     Module,
     ModuleDict,
     ModuleList,
@@ -42,6 +48,12 @@ from .modules import (
 from .parameter import Parameter
 
 __all__ = [
+    "AvgPool1d",
+    "AvgPool2d",
+    "Conv1d",
+    "Conv2d",
+    "MaxPool1d",
+    "MaxPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",

@@ -19,7 +19,28 @@ import chaingrad
 
 Tensor = chaingrad.Tensor
 
+from ._sliding import (  # noqa: E402  (convolution, pooling, unfold/fold, padding: native ops)
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    fold,
+    max_pool1d,
+    max_pool2d,
+    pad,
+    unfold,
+)
+
 __all__ = [
+    "avg_pool1d",
+    "avg_pool2d",
+    "conv1d",
+    "conv2d",
+    "fold",
+    "max_pool1d",
+    "max_pool2d",
+    "pad",
+    "unfold",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
