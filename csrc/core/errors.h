@@ -11,6 +11,9 @@ struct RuntimeError : std::runtime_error { using std::runtime_error::runtime_err
 struct IndexError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct TypeError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct ValueError : std::runtime_error { using std::runtime_error::runtime_error; };
+// Integer division by zero. PyTorch raises RuntimeError("ZeroDivisionError"); the bindings raise a
+// type deriving from both RuntimeError and Python's ZeroDivisionError, so either except clause works.
+struct ZeroDivisionError : RuntimeError { using RuntimeError::RuntimeError; };
 
 // Concatenates anything streamable: msg("got ", n, " dims").
 template <typename... Args>

@@ -1,5 +1,6 @@
 // Elementwise kernels over strided buffers. Callers allocate `out` (of the broadcast shape) and
-// pass inputs already in the compute dtype; these functions only compute.
+// pass inputs already in the compute dtype; these functions only compute. Integer division by
+// zero (//, %, fmod, div) raises ZeroDivisionError before anything is written.
 #pragma once
 #include <optional>
 
@@ -13,7 +14,8 @@ enum class Unary {
 };
 enum class Binary {
   Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, FloorDivide, Atan2,
-  Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor
+  Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor,
+  Fmod, TruncDivide  // C's fmod and truncating division (div(rounding_mode='trunc'))
 };
 
 bool is_comparison(Binary op);  // result is bool

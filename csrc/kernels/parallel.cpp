@@ -30,4 +30,16 @@ void set_num_threads(int n) {
   scipy_openblas_set_num_threads(n);
 }
 
+namespace detail {
+void parallel_run(int64_t n, int64_t grain, int threads, RangeFn fn, const void* ctx) {
+  const int64_t chunks = std::min<int64_t>(threads, (n + grain - 1) / grain);
+#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static, 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t begin = n * c / chunks;
+    const int64_t end = n * (c + 1) / chunks;
+    if (begin < end) fn(ctx, begin, end);
+  }
+}
+}  // namespace detail
+
 }  // namespace cg

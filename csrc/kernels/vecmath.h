@@ -32,6 +32,14 @@
 #include <limits>
 #include <type_traits>
 
+// Forced inline: called out of line (GCC's inliner gives up on large translation units), each
+// element costs a call and the loop cannot vectorize.
+#if defined(__GNUC__)
+#define CG_VEC_INLINE inline __attribute__((always_inline))
+#else
+#define CG_VEC_INLINE inline
+#endif
+
 namespace cg::kernels {
 
 namespace vecmath_detail {
@@ -63,14 +71,14 @@ struct Traits<float> {
   static constexpr float kExpCap = 150.0f;  // |x| clamp: |n/2| stays in the normal range
   static constexpr float kTanhCap = 40.0f;  // 2|x| cap: tanh(20) == 1.0f, exp(40) finite
 
-  static float exp_reduced(float r) {
+  CG_VEC_INLINE static float exp_reduced(float r) {
     const float r2 = r * r;
     const float p = (4.999999404e-01f + 1.666651964e-01f * r) +
                     r2 * ((4.166840017e-02f + 8.368850686e-03f * r) + r2 * 1.381432055e-03f);
     return (r2 * p + r) + 1.0f;
   }
   // log1p(f) - f for f in [sqrt(1/2)-1, sqrt(2)-1]:  -f^2/2 + f^3 P(f)
-  static float log1p_minus_f(float f) {
+  CG_VEC_INLINE static float log1p_minus_f(float f) {
     const float f2 = f * f, f4 = f2 * f2;
     const float p01 = 3.333333135e-01f - 2.500081956e-01f * f;
     const float p23 = 2.000122666e-01f - 1.662335694e-01f * f;
@@ -80,7 +88,7 @@ struct Traits<float> {
     return f2 * (f * p - 0.5f);
   }
   // (tanh(a) - a) / a^3 as a polynomial in z = a^2, for a in [0, 0.625]
-  static float tanh_poly(float z) {
+  CG_VEC_INLINE static float tanh_poly(float z) {
     const float z2 = z * z;
     return (-3.333328068e-01f + 1.333144158e-01f * z) +
            z2 * ((-5.373971537e-02f + 2.063908800e-02f * z) + z2 * -5.704987328e-03f);
@@ -108,7 +116,7 @@ struct Traits<double> {
   static constexpr double kExpCap = 1400.0;
   static constexpr double kTanhCap = 80.0;  // tanh(40) == 1.0, exp(80) finite
 
-  static double exp_reduced(double r) {
+  CG_VEC_INLINE static double exp_reduced(double r) {
     const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
     const double p01 = 5.0000000000000108262e-1 + 1.6666666666666407667e-1 * r;
     const double p23 = 4.1666666666528103219e-2 + 8.3333333334969260649e-3 * r;
@@ -120,7 +128,7 @@ struct Traits<double> {
   }
   // log1p(f) - f = 2 atanh(s) - f with s = f/(2+f): using f*s = hfsq - s*hfsq (hfsq = f^2/2),
   // log1p(f) - f = s*(hfsq + R(s^2)) - hfsq, R(z) = 2z/3 + 2z^2/5 + ... (minimax on [0, 0.0295]).
-  static double log1p_minus_f(double f) {
+  CG_VEC_INLINE static double log1p_minus_f(double f) {
     const double s = f / (2.0 + f);
     const double z = s * s, z2 = z * z, z4 = z2 * z2;
     const double r = z * (((6.6666666666667344603e-1 + 3.9999999999414321171e-1 * z) +
@@ -130,7 +138,7 @@ struct Traits<double> {
     const double hfsq = 0.5 * f * f;
     return s * (hfsq + r) - hfsq;
   }
-  static double tanh_poly(double z) {
+  CG_VEC_INLINE static double tanh_poly(double z) {
     const double z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
     const double p01 = -3.3333333333332855269e-1 + 1.3333333333262091773e-1 * z;
     const double p23 = -5.3968253931267877676e-2 + 2.1869487576098024377e-2 * z;
@@ -142,31 +150,31 @@ struct Traits<double> {
 };
 
 template <typename T>
-inline typename Traits<T>::U to_bits(T x) {
+CG_VEC_INLINE typename Traits<T>::U to_bits(T x) {
   typename Traits<T>::U u;
   std::memcpy(&u, &x, sizeof u);
   return u;
 }
 template <typename T>
-inline T from_bits(typename Traits<T>::U u) {
+CG_VEC_INLINE T from_bits(typename Traits<T>::U u) {
   T x;
   std::memcpy(&x, &u, sizeof x);
   return x;
 }
 // All-ones if the top bit of v is set, else 0. With v = a - b (no wraparound), "a < b".
 template <typename U>
-inline U top_mask(U v) {
+CG_VEC_INLINE U top_mask(U v) {
   return U(0) - (v >> (sizeof(U) * 8 - 1));
 }
 template <typename T>
-inline T blend(typename Traits<T>::U m, T a, T b) {  // m ? a : b, bitwise
+CG_VEC_INLINE T blend(typename Traits<T>::U m, T a, T b) {  // m ? a : b, bitwise
   return from_bits<T>((to_bits(a) & m) | (to_bits(b) & ~m));
 }
 
 // x with |x| clamped to cap (sign kept, NaN passed through), on the bits: ternary clamps against
 // constants would let GCC thread the constant into a separate path (control flow, no SIMD).
 template <typename T>
-inline T clamp_abs(T x, T cap) {
+CG_VEC_INLINE T clamp_abs(T x, T cap) {
   using C = Traits<T>;
   using U = typename C::U;
   const U u = to_bits(x);
@@ -177,14 +185,14 @@ inline T clamp_abs(T x, T cap) {
 
 // 2^k for the integer k held in the low mantissa bits of t = k + kMagic (k + bias in (0, 2*bias]).
 template <typename T>
-inline T pow2_from_magic(T t) {
+CG_VEC_INLINE T pow2_from_magic(T t) {
   using C = Traits<T>;
   return from_bits<T>((to_bits(t) + C::kBias) << C::kMant);
 }
 
 // exp for x already in [-87, 88] (float) / [-708, 709] (double), or NaN; no range handling.
 template <typename T>
-inline T exp_core(T x) {
+CG_VEC_INLINE T exp_core(T x) {
   using C = Traits<T>;
   const T t = x * C::kLog2e + C::kMagic;
   const T n = t - C::kMagic;
@@ -195,7 +203,7 @@ inline T exp_core(T x) {
 // Full-range exp: clamp (NaN-preserving), then scale by 2^n = 2^n1 * 2^n2, n1 = round(n/2), so
 // large results reach inf and tiny ones underflow gradually with a single rounding.
 template <typename T>
-inline T exp_impl(T x) {
+CG_VEC_INLINE T exp_impl(T x) {
   using C = Traits<T>;
   x = clamp_abs(x, C::kExpCap);
   const T t = x * C::kLog2e + C::kMagic;
@@ -210,7 +218,7 @@ inline T exp_impl(T x) {
 // Subnormals are first scaled by 2^mant. The biased exponent becomes a float by OR-ing it into
 // the mantissa of 2^mant. Special inputs are patched in at the end by bit masks.
 template <typename T>
-inline T log_impl(T x) {
+CG_VEC_INLINE T log_impl(T x) {
   using C = Traits<T>;
   using U = typename C::U;
   const U u = to_bits(x);
@@ -239,7 +247,7 @@ inline T log_impl(T x) {
 // tanh on a = |x|, sign OR-ed back (tanh(-0) = -0). a < 0.625: a + a^3 P(a^2) (no cancellation);
 // else 1 - 2/(exp(2a) + 1) with 2a capped (NaN-preserving) past where tanh rounds to 1.
 template <typename T>
-inline T tanh_impl(T x) {
+CG_VEC_INLINE T tanh_impl(T x) {
   using C = Traits<T>;
   using U = typename C::U;
   const U u = to_bits(x);
@@ -255,7 +263,7 @@ inline T tanh_impl(T x) {
 
 // sigmoid with e = exp(-|x|) <= 1 (never overflows): 1/(1+e) for x >= 0, e/(1+e) for x < 0.
 template <typename T>
-inline T sigmoid_impl(T x) {
+CG_VEC_INLINE T sigmoid_impl(T x) {
   using C = Traits<T>;
   using U = typename C::U;
   const U u = to_bits(x);
@@ -266,28 +274,28 @@ inline T sigmoid_impl(T x) {
 }  // namespace vecmath_detail
 
 template <typename T>
-inline T vec_exp(T x) {
+CG_VEC_INLINE T vec_exp(T x) {
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
     return vecmath_detail::exp_impl(x);
   else return std::exp(x);
 }
 
 template <typename T>
-inline T vec_log(T x) {
+CG_VEC_INLINE T vec_log(T x) {
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
     return vecmath_detail::log_impl(x);
   else return std::log(x);
 }
 
 template <typename T>
-inline T vec_tanh(T x) {
+CG_VEC_INLINE T vec_tanh(T x) {
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
     return vecmath_detail::tanh_impl(x);
   else return std::tanh(x);
 }
 
 template <typename T>
-inline T vec_sigmoid(T x) {
+CG_VEC_INLINE T vec_sigmoid(T x) {
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
     return vecmath_detail::sigmoid_impl(x);
   else return T(1) / (T(1) + std::exp(-x));

@@ -32,9 +32,21 @@ void set_error(PyObject* type, const char* what) {
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "chaingrad's native core: tensors, kernels, differentiable ops and the autograd engine";
+  // Integer division by zero: PyTorch raises RuntimeError("ZeroDivisionError"); this type is both
+  // a RuntimeError and a ZeroDivisionError, so code written for either catches it.
+  static PyObject* zero_division = [] {
+    PyObject* bases = PyTuple_Pack(2, PyExc_RuntimeError, PyExc_ZeroDivisionError);
+    PyObject* type = PyErr_NewException("chaingrad.ZeroDivisionError", bases, nullptr);
+    Py_XDECREF(bases);
+    return type;
+  }();
+  if (!zero_division) throw py::error_already_set();
+  m.attr("ZeroDivisionError") = py::handle(zero_division);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const cg::ZeroDivisionError& e) {
+      set_error(zero_division, e.what());
     } catch (const cg::IndexError& e) {
       set_error(PyExc_IndexError, e.what());
     } catch (const cg::TypeError& e) {

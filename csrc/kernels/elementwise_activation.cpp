@@ -1,0 +1,97 @@
+// clamp and the parametrised activations, with the fused gradient kernels of the activations.
+#include <limits>
+
+#include "kernels/elementwise_impl.h"
+
+namespace cg::kernels {
+
+void clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi, const Tensor& out) {
+  const std::array<const Tensor*, 1> in{&x};
+  const bool nan_bound = (lo && std::isnan(*lo)) || (hi && std::isnan(*hi));
+  CG_DISPATCH_NUMERIC(x.dtype(), "clamp", [&] {
+    using T = scalar_t;
+    if (nan_bound) {
+      // A NaN bound makes every element NaN, as in PyTorch (callers promote integers to float).
+      if constexpr (std::is_floating_point_v<T>) return fill(out, std::numeric_limits<double>::quiet_NaN());
+      else throw RuntimeError("clamp: a NaN bound needs a floating point tensor");
+    }
+    const T l = lo ? static_cast<T>(*lo) : T(0);
+    const T h = hi ? static_cast<T>(*hi) : T(0);
+    // min(max(v, lo), hi): when lo > hi every element becomes hi, as in PyTorch.
+    if (lo && hi) map<T, T>(out, in, [l, h](T v) { return v != v ? v : ((v < l ? l : v) > h ? h : (v < l ? l : v)); });
+    else if (lo) map<T, T>(out, in, [l](T v) { return v != v ? v : (v < l ? l : v); });
+    else if (hi) map<T, T>(out, in, [h](T v) { return v != v ? v : (v > h ? h : v); });
+    else copy(out, x);
+  });
+}
+void leaky_relu(const Tensor& x, double slope, const Tensor& out) {
+  const std::array<const Tensor*, 1> in{&x};
+  CG_DISPATCH_FLOAT(x.dtype(), "leaky_relu", [&] {
+    using T = scalar_t;
+    const T s = static_cast<T>(slope);
+    map<T, T>(out, in, [s](T v) { return v > T(0) ? v : v * s; });
+  });
+}
+
+void elu(const Tensor& x, double alpha, const Tensor& out) {
+  const std::array<const Tensor*, 1> in{&x};
+  CG_DISPATCH_FLOAT(x.dtype(), "elu", [&] {
+    using T = scalar_t;
+    const T a = static_cast<T>(alpha);
+    map<T, T>(out, in, [a](T v) { return v > T(0) ? v : a * std::expm1(v); }, 8);
+  });
+}
+
+namespace {
+template <typename F>
+void grad_map(const char* name, const Tensor& g, const Tensor& x, const Tensor& out, const F& f) {
+  const std::array<const Tensor*, 2> in{&g, &x};
+  CG_DISPATCH_FLOAT(g.dtype(), name, [&] {
+    using T = scalar_t;
+    map<T, T, T>(out, in, [&f](T gv, T xv) { return f(gv, xv); });
+  });
+}
+}  // namespace
+
+void tanh_backward(const Tensor& grad, const Tensor& y, const Tensor& out) {
+  grad_map("tanh_backward", grad, y, out, [](auto g, auto v) { return g * (decltype(v)(1) - v * v); });
+}
+void sigmoid_backward(const Tensor& grad, const Tensor& y, const Tensor& out) {
+  grad_map("sigmoid_backward", grad, y, out, [](auto g, auto v) { return g * v * (decltype(v)(1) - v); });
+}
+void threshold_backward(const Tensor& grad, const Tensor& x, double threshold, const Tensor& out) {
+  grad_map("threshold_backward", grad, x, out, [threshold](auto g, auto v) {
+    return v > static_cast<decltype(v)>(threshold) ? g : decltype(g)(0);
+  });
+}
+void leaky_relu_backward(const Tensor& grad, const Tensor& x, double slope, const Tensor& out) {
+  grad_map("leaky_relu_backward", grad, x, out, [slope](auto g, auto v) {
+    return v > decltype(v)(0) ? g : g * static_cast<decltype(g)>(slope);
+  });
+}
+void elu_backward(const Tensor& grad, const Tensor& x, double alpha, const Tensor& out) {
+  grad_map("elu_backward", grad, x, out, [alpha](auto g, auto v) {
+    using T = decltype(v);
+    return v > T(0) ? g : g * static_cast<T>(alpha) * std::exp(v);
+  });
+}
+void silu_backward(const Tensor& grad, const Tensor& x, const Tensor& out) {
+  grad_map("silu_backward", grad, x, out, [](auto g, auto v) {
+    using T = decltype(v);
+    T s = vec_sigmoid(v);
+    return g * s * (T(1) + v * (T(1) - s));
+  });
+}
+void gelu_backward(const Tensor& grad, const Tensor& x, const Tensor& out) {
+  grad_map("gelu_backward", grad, x, out, [](auto g, auto v) {
+    using T = decltype(v);
+    T cdf = T(0.5) * (T(1) + std::erf(v * T(M_SQRT1_2)));
+    T pdf = std::exp(T(-0.5) * v * v) * T(0.3989422804014327);
+    return g * (cdf + v * pdf);
+  });
+}
+void softplus_backward(const Tensor& grad, const Tensor& x, const Tensor& out) {
+  grad_map("softplus_backward", grad, x, out, [](auto g, auto v) { return g * vec_sigmoid(v); });
+}
+
+}  // namespace cg::kernels

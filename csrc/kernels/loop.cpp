@@ -1,0 +1,202 @@
+#include "kernels/loop.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "core/errors.h"
+
+namespace cg::kernels {
+
+Shape broadcast_strides(const Tensor& t, const Shape& shape) {
+  // Callers size `out` by broadcasting; an operand that does not broadcast to it is a bug upstream,
+  // reported instead of reading or writing out of bounds.
+  bool ok = t.shape().size() <= shape.size();
+  for (size_t i = 0; ok && i < t.shape().size(); ++i) {
+    const int64_t have = t.shape()[i], want = shape[shape.size() - t.shape().size() + i];
+    ok = have == want || have == 1;
+  }
+  if (!ok)
+    throw RuntimeError(msg("output with shape ", shape_str(shape), " doesn't match the broadcast shape ",
+                           shape_str(broadcast_shapes(shape, t.shape()))));
+  Shape out(shape.size(), 0);
+  size_t off = shape.size() - t.shape().size();
+  for (size_t i = 0; i < t.shape().size(); ++i)
+    out[off + i] = t.shape()[i] == 1 && shape[off + i] != 1 ? 0 : t.strides()[i];
+  return out;
+}
+
+namespace {
+
+using Ptrs = std::array<char*, kMaxOperands>;
+using Steps = std::array<int64_t, kMaxOperands>;
+
+// The loop after dropping size-1 dims and merging dims that are contiguous across all operands.
+struct LoopPlan {
+  Shape shape;                                  // merged shape
+  Ptrs base{};                                  // first element of each operand
+  std::array<Shape, kMaxOperands> strides;      // byte strides per operand, per merged dim
+};
+
+LoopPlan plan_loop(const Shape& shape, const Tensor* const* ops, size_t n_ops) {
+  LoopPlan plan;
+  std::array<Shape, kMaxOperands> st;
+  for (size_t k = 0; k < n_ops; ++k) {
+    st[k] = broadcast_strides(*ops[k], shape);
+    plan.base[k] = ops[k]->data_bytes();
+    for (auto& s : st[k]) s *= static_cast<int64_t>(ops[k]->itemsize());
+  }
+  // Merge dim d into the previous one when every operand steps contiguously across them.
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    if (!plan.shape.empty()) {
+      bool mergeable = true;
+      for (size_t k = 0; k < n_ops && mergeable; ++k) mergeable = plan.strides[k].back() == shape[d] * st[k][d];
+      if (mergeable) {
+        plan.shape.back() *= shape[d];
+        for (size_t k = 0; k < n_ops; ++k) plan.strides[k].back() = st[k][d];
+        continue;
+      }
+    }
+    plan.shape.push_back(shape[d]);
+    for (size_t k = 0; k < n_ops; ++k) plan.strides[k].push_back(st[k][d]);
+  }
+  if (plan.shape.empty()) {
+    plan.shape.push_back(1);
+    for (size_t k = 0; k < n_ops; ++k) plan.strides[k].push_back(0);
+  }
+  return plan;
+}
+
+// Strided rows are computed in chunks through contiguous buffers, so each operation compiles a
+// single (vectorized) loop; the copies are cheap next to the strided memory traffic itself.
+constexpr int64_t kChunk = 512;
+constexpr size_t kMaxItemsize = 8;
+
+template <typename W>
+void gather_as(char* dst, const char* src, int64_t stride, int64_t n) {
+  W* d = reinterpret_cast<W*>(dst);
+  for (int64_t i = 0; i < n; ++i) std::memcpy(d + i, src + i * stride, sizeof(W));
+}
+template <typename W>
+void scatter_as(char* dst, int64_t stride, const char* src, int64_t n) {
+  const W* s = reinterpret_cast<const W*>(src);
+  for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * stride, s + i, sizeof(W));
+}
+void gather(char* dst, const char* src, int64_t stride, size_t itemsize, int64_t n) {
+  switch (itemsize) {
+    case 1: return gather_as<uint8_t>(dst, src, stride, n);
+    case 2: return gather_as<uint16_t>(dst, src, stride, n);
+    case 4: return gather_as<uint32_t>(dst, src, stride, n);
+    case 8: return gather_as<uint64_t>(dst, src, stride, n);
+    default: throw std::logic_error("gather: unsupported itemsize");
+  }
+}
+void scatter(char* dst, int64_t stride, const char* src, size_t itemsize, int64_t n) {
+  switch (itemsize) {
+    case 1: return scatter_as<uint8_t>(dst, stride, src, n);
+    case 2: return scatter_as<uint16_t>(dst, stride, src, n);
+    case 4: return scatter_as<uint32_t>(dst, stride, src, n);
+    case 8: return scatter_as<uint64_t>(dst, stride, src, n);
+    default: throw std::logic_error("scatter: unsupported itemsize");
+  }
+}
+
+struct Operands {
+  size_t n = 0;
+  Steps itemsize{};
+};
+
+// One row of n elements starting at p with byte strides s.
+void run_row(const Operands& ops, RowFn row, const void* ctx, const Ptrs& p, const Steps& s, int64_t n) {
+  bool contiguous = true;
+  for (size_t k = 0; k < ops.n; ++k) contiguous = contiguous && s[k] == ops.itemsize[k];
+  if (contiguous) return row(ctx, p.data(), n);
+  alignas(64) char buf[kMaxOperands][kChunk * kMaxItemsize];
+  for (int64_t off = 0; off < n; off += kChunk) {
+    const int64_t m = std::min(kChunk, n - off);
+    Ptrs q{};
+    for (size_t k = 0; k < ops.n; ++k) {
+      char* at = p[k] + off * s[k];
+      if (s[k] == ops.itemsize[k]) {
+        q[k] = at;
+      } else {
+        q[k] = buf[k];
+        if (k > 0) gather(buf[k], at, s[k], ops.itemsize[k], m);
+      }
+    }
+    row(ctx, q.data(), m);
+    if (q[0] == buf[0]) scatter(p[0] + off * s[0], s[0], buf[0], ops.itemsize[0], m);
+  }
+}
+
+void run_planned(const LoopPlan& plan, const Operands& ops, RowFn row, const void* ctx, int64_t grain) {
+  const int64_t ndim = static_cast<int64_t>(plan.shape.size());
+  const int64_t n_inner = plan.shape.back();
+  Steps inner{};
+  for (size_t k = 0; k < ops.n; ++k) inner[k] = plan.strides[k].back();
+  if (ndim == 1) {
+    parallel_for(n_inner, grain, [&](int64_t b, int64_t e) {
+      Ptrs p{};
+      for (size_t k = 0; k < ops.n; ++k) p[k] = plan.base[k] + b * inner[k];
+      run_row(ops, row, ctx, p, inner, e - b);
+    });
+    return;
+  }
+  int64_t rows = 1;
+  for (int64_t d = 0; d < ndim - 1; ++d) rows *= plan.shape[d];
+  parallel_for(rows, std::max<int64_t>(1, grain / n_inner), [&](int64_t b, int64_t e) {
+    // Decompose the first row index once, then step an odometer.
+    Shape idx(ndim - 1);
+    int64_t r = b;
+    for (int64_t d = ndim - 2; d >= 0; --d) {
+      idx[d] = r % plan.shape[d];
+      r /= plan.shape[d];
+    }
+    for (int64_t i = b; i < e; ++i) {
+      Ptrs p = plan.base;
+      for (int64_t d = 0; d < ndim - 1; ++d)
+        for (size_t k = 0; k < ops.n; ++k) p[k] += idx[d] * plan.strides[k][d];
+      run_row(ops, row, ctx, p, inner, n_inner);
+      for (int64_t d = ndim - 2; d >= 0; --d) {
+        if (++idx[d] < plan.shape[d]) break;
+        idx[d] = 0;
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void run_elementwise(const Tensor* const* ops, size_t n_ops, RowFn row, const void* ctx, int64_t cost) {
+  CG_CHECK(n_ops >= 1 && n_ops <= kMaxOperands, "run_elementwise: bad operand count ", n_ops);
+  const Tensor& out = *ops[0];
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  const int64_t grain = std::max<int64_t>(1, kGrainSize / cost);
+  Operands info;
+  info.n = n_ops;
+  for (size_t k = 0; k < n_ops; ++k) {
+    info.itemsize[k] = static_cast<int64_t>(ops[k]->itemsize());
+    CG_CHECK(ops[k]->itemsize() <= kMaxItemsize, "run_elementwise: unsupported itemsize");
+  }
+  // Fast path: every operand is contiguous with out's shape (or a single element), so the whole
+  // loop is one flat run; no plan (and none of its small allocations) is needed.
+  bool flat = out.is_contiguous();
+  for (size_t k = 1; k < n_ops && flat; ++k)
+    flat = ops[k]->numel() == n && ops[k]->is_contiguous() && (n == 1 || ops[k]->shape() == out.shape());
+  if (flat) {
+    Ptrs base{};
+    for (size_t k = 0; k < n_ops; ++k) base[k] = ops[k]->data_bytes();
+    if (n <= grain) return row(ctx, base.data(), n);
+    parallel_for(n, grain, [&](int64_t b, int64_t e) {
+      Ptrs p{};
+      for (size_t k = 0; k < n_ops; ++k) p[k] = base[k] + b * info.itemsize[k];
+      row(ctx, p.data(), e - b);
+    });
+    return;
+  }
+  run_planned(plan_loop(out.shape(), ops, n_ops), info, row, ctx, grain);
+}
+
+}  // namespace cg::kernels
