@@ -284,17 +284,7 @@ void add_scaled(const Tensor& a, const Tensor& b, double alpha, const Tensor& ou
   });
 }
 
-void copy(const Tensor& dst, const Tensor& src) {
-  const std::array<const Tensor*, 1> in{&src};
-  CG_DISPATCH_ALL(dst.dtype(), [&] {
-    using D = scalar_t;
-    CG_DISPATCH_ALL(src.dtype(), [&] {
-      using S = scalar_t;
-      if constexpr (std::is_same_v<D, bool>) map<D, S>(dst, in, [](S v) { return v != S(0); });
-      else map<D, S>(dst, in, [](S v) { return static_cast<D>(v); });
-    });
-  });
-}
+void copy(const Tensor& dst, const Tensor& src) { convert(dst, src); }  // kernels/convert.cpp
 
 void fill(const Tensor& dst, Scalar value) {
   CG_DISPATCH_ALL(dst.dtype(), [&] {
