@@ -322,7 +322,7 @@ def test_iteration_yields_views_of_rows() -> None:
 # ================================================================================ conversions
 @pytest.mark.parametrize("src", ["float32", "float64", "int64", "bool"])
 @pytest.mark.parametrize("method, target", [("float", "float32"), ("double", "float64"), ("long", "int64"),
-                                            ("int", "int64"), ("bool", "bool")])
+                                            ("int", "int32"), ("bool", "bool")])
 def test_dtype_conversion_methods(src: str, method: str, target: str) -> None:
     values = {"float32": [1.7, -2.3, 0.0], "float64": [1.7, -2.3, 0.0], "int64": [3, -2, 0],
               "bool": [True, False, True]}

@@ -81,8 +81,8 @@ def test_from_numpy_keeps_the_array_alive() -> None:
 
 
 @pytest.mark.parametrize("arr, exc", [
-    (np.arange(3, dtype=np.int32), TypeError), (np.arange(3, dtype=np.uint8), TypeError),
-    (np.arange(3, dtype=np.float16), TypeError), (np.array([1 + 2j]), TypeError),
+    (np.arange(3, dtype=np.uint16), TypeError), (np.arange(3, dtype=np.uint64), TypeError),
+    (np.array([1 + 2j]), TypeError),
     (np.array(["a"]), TypeError), (np.array([None]), TypeError),
 ])
 def test_from_numpy_rejects_unsupported_dtypes(arr: np.ndarray, exc: type) -> None:
@@ -305,9 +305,7 @@ def test_dlpack_protocol_arguments() -> None:
     with pytest.raises(RuntimeError, match="require gradient"):
         torch.from_dlpack(chaingrad.tensor([1.0], requires_grad=True))
     with pytest.raises(TypeError, match="unsupported dtype"):
-        chaingrad.from_dlpack(torch.arange(3, dtype=torch.int32))
-    with pytest.raises(TypeError, match="unsupported dtype"):
-        chaingrad.from_dlpack(np.arange(3, dtype=np.float16))
+        chaingrad.from_dlpack(np.arange(3, dtype=np.uint16))
     with pytest.raises(TypeError):
         chaingrad.from_dlpack([1, 2, 3])
 

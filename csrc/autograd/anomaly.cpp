@@ -32,8 +32,8 @@ BadCount count_bad(const Tensor& t) {
   BadCount c;
   if (!t.defined() || !is_floating(t.dtype()) || t.numel() == 0) return c;
   Tensor data = t;
-  if (!t.is_contiguous()) {
-    data = Tensor::empty(t.shape(), t.dtype());
+  if (!t.is_contiguous() || is_storage_only(t.dtype())) {  // float16: checked as float32
+    data = Tensor::empty(t.shape(), compute_dtype(t.dtype()));
     kernels::copy(data, t);
   }
   CG_DISPATCH_FLOAT(data.dtype(), "nan check", [&] {

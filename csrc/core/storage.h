@@ -26,6 +26,9 @@ class Storage {
   // The version counter of tensors created over this storage (views share it; `.data` aliases
   // get their own). Living here saves tiny tensors an allocation.
   VersionCounter& version() { return version_; }
+  // Borrowed memory the lender forbids writing (a read-only numpy array): in-place ops refuse it.
+  bool read_only() const { return read_only_; }
+  void set_read_only(bool v) { read_only_ = v; }
 
   // Live storages and their bytes in this process: leak tests and memory reports read these.
   static int64_t live_count();
@@ -45,6 +48,7 @@ class Storage {
   bool owns_heap_ = false;        // data_ came from aligned_alloc
   std::shared_ptr<void> owner_;  // borrowed memory's lender
   VersionCounter version_;
+  bool read_only_ = false;
   alignas(16) unsigned char inline_[kInlineBytes];
 };
 

@@ -47,11 +47,11 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype) {
 
 Tensor Tensor::full(const Shape& shape, Scalar value, DType dtype) {
   Tensor t = empty(shape, dtype);
-  int64_t n = t.numel();
-  CG_DISPATCH_ALL(dtype, [&] {
-    scalar_t v = value.to<scalar_t>();
-    std::fill_n(t.data<scalar_t>(), n, v);
-  });
+  const int64_t n = t.numel();
+  if (n == 0) return t;
+  store_scalar(value, dtype, t.data_bytes());
+  const size_t isz = cg::itemsize(dtype);
+  for (int64_t i = 1; i < n; ++i) std::memcpy(t.data_bytes() + i * isz, t.data_bytes(), isz);
   return t;
 }
 
@@ -105,14 +105,23 @@ Tensor Tensor::alias_with_new_version() const {
                                 std::make_shared<VersionCounter>()));
 }
 
-double Tensor::item_double() const {
+Scalar Tensor::item() const {
   CG_CHECK(numel() == 1, "a Tensor with ", numel(), " elements cannot be converted to Scalar");
-  return CG_DISPATCH_ALL(dtype(), [&]() -> double { return static_cast<double>(*data<scalar_t>()); });
+  return load_scalar(dtype(), data_bytes());
 }
 
+double Tensor::item_double() const { return item().to_double(); }
+
 int64_t Tensor::item_int() const {
-  CG_CHECK(numel() == 1, "a Tensor with ", numel(), " elements cannot be converted to Scalar");
-  return CG_DISPATCH_ALL(dtype(), [&]() -> int64_t { return static_cast<int64_t>(*data<scalar_t>()); });
+  const Scalar s = item();
+  return s.kind() == ScalarKind::Float ? static_cast<int64_t>(s.to_double()) : s.to_int();
+}
+
+void Tensor::check_writable() const {
+  if (impl_->storage->read_only())
+    throw RuntimeError(
+        "cannot write to a tensor whose memory is read-only (made by from_numpy of a non-writable NumPy array); "
+        "copy it first (tensor.clone()) or make the array writable before calling from_numpy");
 }
 
 }  // namespace cg

@@ -75,10 +75,18 @@ class Tensor {
     if (dim() == 0) throw IndexError(msg("Dimension specified as ", d, " but tensor has no dimensions"));
     return wrap_dim(d, dim());
   }
-  template <typename T> T* data() const { return reinterpret_cast<T*>(data_bytes()); }
+  // Typed access for kernels; a kernel handed a storage dtype it did not widen gets an error
+  // instead of reading the bytes as another type.
+  template <typename T> T* data() const {
+    if (dtype_of<T>() != impl_->dtype)
+      throw RuntimeError(msg("expected a tensor of dtype ", dtype_name(dtype_of<T>()), ", got ", dtype_name(impl_->dtype)));
+    return reinterpret_cast<T*>(data_bytes());
+  }
   const std::shared_ptr<Storage>& storage() const { return impl_->storage; }
 
   uint32_t version() const { return impl_->version->value.load(std::memory_order_relaxed); }
+  // Every in-place write checks this first: memory lent read-only is never written.
+  void check_writable() const;
   void bump_version() const { impl_->version->value.fetch_add(1, std::memory_order_relaxed); }
 
   // Metadata-only views: share storage and version counter, carry no autograd state.
@@ -90,6 +98,7 @@ class Tensor {
   // Reads element 0 of a one-element tensor as double (for item() and scalar checks).
   double item_double() const;
   int64_t item_int() const;
+  Scalar item() const;  // as a bool, int or float Scalar according to the dtype
 
  private:
   std::shared_ptr<TensorImpl> impl_;

@@ -1,19 +1,9 @@
-// Data movement: copy with dtype conversion (every dtype pair), fill and where.
+// Data movement: copy (dtype conversion lives in convert.cpp), fill and where.
 #include "kernels/elementwise_impl.h"
 
 namespace cg::kernels {
 
-void copy(const Tensor& dst, const Tensor& src) {
-  const std::array<const Tensor*, 1> in{&src};
-  CG_DISPATCH_ALL(dst.dtype(), [&] {
-    using D = scalar_t;
-    CG_DISPATCH_ALL(src.dtype(), [&] {
-      using S = scalar_t;
-      if constexpr (std::is_same_v<D, bool>) map<D, S>(dst, in, [](S v) { return v != S(0); });
-      else map<D, S>(dst, in, [](S v) { return static_cast<D>(v); });
-    });
-  });
-}
+void copy(const Tensor& dst, const Tensor& src) { convert(dst, src); }  // every dtype pair: kernels/convert.cpp
 
 void fill(const Tensor& dst, Scalar value) {
   CG_DISPATCH_ALL(dst.dtype(), [&] {

@@ -43,6 +43,11 @@ Tensor checked_index(const Tensor& index, int64_t size, int64_t dim) {
 }
 
 void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) {
+  if (any_storage_only({&x, &out})) {  // storage dtypes move through their compute dtype (kernels/convert.h)
+    Tensor o = widened(out);
+    gather(widened(x), dim, index, o);
+    return narrow_into(out, o);
+  }
   const int64_t size = x.dim() ? x.shape()[dim] : 1;
   CG_DISPATCH_ALL(x.dtype(), [&] {
     using T = scalar_t;
@@ -61,6 +66,11 @@ void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out
 }
 
 void scatter(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src, bool accumulate) {
+  if (any_storage_only({&out, &src})) {
+    Tensor o = widened(out);
+    scatter(o, dim, index, widened(src), accumulate);
+    return narrow_into(out, o);
+  }
   const int64_t size = out.dim() ? out.shape()[dim] : 1;
   CG_DISPATCH_ALL(out.dtype(), [&] {
     using T = scalar_t;
@@ -106,6 +116,7 @@ void put_blocks(const Tensor& dst_block, const Tensor& offsets, const Tensor& sr
 }
 
 Tensor nonzero(const Tensor& x) {
+  if (any_storage_only({&x})) return nonzero(widened(x));
   std::vector<int64_t> coords;
   const int64_t nd = x.dim();
   CG_DISPATCH_ALL(x.dtype(), [&] {

@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 
+#include "kernels/convert.h"
 #include "kernels/elementwise.h"
 #include "kernels/parallel.h"
 
@@ -55,6 +56,11 @@ void naive_gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) 
 }  // namespace
 
 void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
+  if (any_storage_only({&a, &b, &c})) {  // float16/bfloat16/small ints multiply widened (kernels/convert.h)
+    Tensor o = widened(c);
+    gemm(widened(a), widened(b), o, beta);
+    return narrow_into(c, o);
+  }
   const int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
   if (m == 0 || n == 0) return;
   if (k == 0) {
@@ -104,6 +110,11 @@ void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& c) {
 }
 
 void dot(const Tensor& a, const Tensor& b, const Tensor& out) {
+  if (any_storage_only({&a, &b, &out})) {
+    Tensor o = widened(out);
+    dot(widened(a), widened(b), o);
+    return narrow_into(out, o);
+  }
   const int64_t n = a.shape()[0];
   // BLAS reads negative or zero increments differently from strides: those take the plain loop.
   const bool blas_ok = n > 0 && a.strides()[0] > 0 && b.strides()[0] > 0;

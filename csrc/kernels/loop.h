@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "core/tensor.h"
+#include "kernels/convert.h"
 #include "kernels/parallel.h"
 
 namespace cg::kernels {
@@ -54,6 +55,26 @@ void map(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inpu
   std::array<const Tensor*, sizeof...(In) + 1> ops;
   ops[0] = &out;
   for (size_t k = 0; k < sizeof...(In); ++k) ops[k + 1] = inputs[k];
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  // Operands of a storage dtype (int32 read as int64_t, float16 as float) run widened.
+  bool widen = out.dtype() != dtype_of<Out>();
+  {
+    const DType want[] = {dtype_of<In>()..., DType::Bool};
+    for (size_t k = 0; k < sizeof...(In); ++k) widen = widen || inputs[k]->dtype() != want[k];
+    if (widen) {
+      std::array<Tensor, sizeof...(In)> w;
+      std::array<const Tensor*, sizeof...(In)> wp;
+      for (size_t k = 0; k < sizeof...(In); ++k) {
+        w[k] = converted(*inputs[k], want[k]);
+        wp[k] = &w[k];
+      }
+      Tensor o = out.dtype() == dtype_of<Out>() ? out : Tensor::empty(out.shape(), dtype_of<Out>());
+      map<Out, In...>(o, wp, f, cost);
+      narrow_into(out, o);
+      return;
+    }
+  }
   run_elementwise(ops.data(), ops.size(), &detail::map_row_fn<F, Out, In...>, &f, cost);
 }
 

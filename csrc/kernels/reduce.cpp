@@ -206,6 +206,11 @@ void reduce_impl(const Tensor& x, const std::vector<bool>& reduced, const Tensor
 }  // namespace
 
 void reduce(Reduce op, const Tensor& x, const std::vector<bool>& reduced, const Tensor& out) {
+  if (any_storage_only({&x, &out})) {  // storage dtypes reduce in their compute dtype (kernels/convert.h)
+    Tensor o = widened(out);
+    reduce(op, widened(x), reduced, o);
+    return narrow_into(out, o);
+  }
   if (x.numel() == 0) {
     if (out.numel() == 0) return;
     CG_CHECK(op == Reduce::Sum || op == Reduce::Prod || op == Reduce::Any || op == Reduce::All,
@@ -278,6 +283,11 @@ void for_each_lane(const std::array<const Tensor*, N>& ts, int64_t dim, int64_t 
 }  // namespace
 
 void arg_reduce(bool is_max, const Tensor& x, int64_t dim, const Tensor& values, const Tensor& indices) {
+  if (any_storage_only({&x, &values})) {
+    Tensor v = widened(values);
+    arg_reduce(is_max, widened(x), dim, v, indices);
+    return narrow_into(values, v);
+  }
   CG_CHECK_INDEX(x.dim() == 0 || x.shape()[dim] > 0, (is_max ? "max" : "min"),
                  "(): Expected reduction dim ", dim, " to have non-zero size.");
   CG_DISPATCH_NUMERIC(x.dtype(), is_max ? "max" : "min", [&] {
@@ -301,6 +311,11 @@ void arg_reduce(bool is_max, const Tensor& x, int64_t dim, const Tensor& values,
 }
 
 void scan(Scan op, const Tensor& x, int64_t dim, const Tensor& out) {
+  if (any_storage_only({&x, &out})) {
+    Tensor o = widened(out);
+    scan(op, widened(x), dim, o);
+    return narrow_into(out, o);
+  }
   CG_DISPATCH_NUMERIC(x.dtype(), op == Scan::Sum ? "cumsum" : "cumprod", [&] {
     using T = scalar_t;
     const T* xb = x.data<T>();
@@ -318,6 +333,11 @@ void scan(Scan op, const Tensor& x, int64_t dim, const Tensor& out) {
 }
 
 void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) {
+  if (any_storage_only({&x, &out})) {
+    Tensor o = widened(out);
+    softmax(widened(x), dim, log, o);
+    return narrow_into(out, o);
+  }
   CG_DISPATCH_FLOAT(x.dtype(), log ? "log_softmax" : "softmax", [&] {
     using T = scalar_t;
     const T* xb = x.data<T>();
@@ -348,6 +368,11 @@ void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) {
 }
 
 void softmax_backward(const Tensor& grad, const Tensor& y, int64_t dim, bool log, const Tensor& out) {
+  if (any_storage_only({&grad, &y, &out})) {
+    Tensor o = widened(out);
+    softmax_backward(widened(grad), widened(y), dim, log, o);
+    return narrow_into(out, o);
+  }
   CG_DISPATCH_FLOAT(y.dtype(), log ? "log_softmax_backward" : "softmax_backward", [&] {
     using T = scalar_t;
     const T* gb = grad.data<T>();

@@ -5,16 +5,12 @@
 
 namespace cg::ops {
 
-namespace {
-int category(DType t) { return t == DType::Bool ? 0 : (t == DType::Int64 ? 1 : 2); }
-}  // namespace
-
 DType result_type(const Tensor& a, const Tensor& b) {
   const bool a0 = a.dim() == 0, b0 = b.dim() == 0;
   if (a0 == b0) return promote_types(a.dtype(), b.dtype());
   const Tensor& dimmed = a0 ? b : a;
   const Tensor& zero = a0 ? a : b;
-  if (category(zero.dtype()) > category(dimmed.dtype())) return zero.dtype();
+  if (dtype_category(zero.dtype()) > dtype_category(dimmed.dtype())) return promote_types(dimmed.dtype(), zero.dtype());
   return dimmed.dtype();
 }
 

@@ -57,17 +57,17 @@ Tensor arange(double start, double end, double step, DType dtype) {
   CG_CHECK((step > 0 && end >= start) || (step < 0 && end <= start),
            "upper bound and larger bound inconsistent with step sign");
   const int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
-  Tensor out = Tensor::empty({n}, dtype);
+  Tensor out = Tensor::empty({n}, compute_dtype(dtype));  // narrow dtypes: filled widened, then cast
   CG_DISPATCH_ALL(dtype, [&] {
     scalar_t* p = out.data<scalar_t>();
     for (int64_t i = 0; i < n; ++i) p[i] = static_cast<scalar_t>(start + static_cast<double>(i) * step);
   });
-  return out;
+  return cast_data(out, dtype);
 }
 
 Tensor linspace(double start, double end, int64_t steps, DType dtype) {
   CG_CHECK(steps >= 0, "number of steps must be non-negative");
-  Tensor out = Tensor::empty({steps}, dtype);
+  Tensor out = Tensor::empty({steps}, compute_dtype(dtype));
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
   const int64_t half = steps == 1 ? 1 : steps / 2;  // a single step is `start`, as in PyTorch
   CG_DISPATCH_ALL(dtype, [&] {
@@ -77,17 +77,17 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
       p[i] = static_cast<scalar_t>(i < half ? start + step * static_cast<double>(i)
                                             : end - step * static_cast<double>(steps - 1 - i));
   });
-  return out;
+  return cast_data(out, dtype);
 }
 
 Tensor eye(int64_t n, int64_t m, DType dtype) {
   CG_CHECK(n >= 0 && m >= 0, "n and m must be non-negative, got n=", n, " m=", m);
-  Tensor out = Tensor::zeros({n, m}, dtype);
+  Tensor out = Tensor::zeros({n, m}, compute_dtype(dtype));
   CG_DISPATCH_ALL(dtype, [&] {
     scalar_t* p = out.data<scalar_t>();
     for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = scalar_t(1);
   });
-  return out;
+  return cast_data(out, dtype);
 }
 
 // ---- random numbers --------------------------------------------------------------------------
@@ -133,7 +133,8 @@ void set_rng_state(const std::vector<uint64_t>& state) {
 }
 
 Tensor& uniform_(Tensor& t, double lo, double hi) {
-  Tensor tmp = Tensor::empty(t.shape(), t.dtype());
+  t.check_writable();
+  Tensor tmp = Tensor::empty(t.shape(), compute_dtype(t.dtype()));  // float16: drawn in float32
   CG_DISPATCH_FLOAT(t.dtype(), "uniform_", [&] {
     scalar_t* p = tmp.data<scalar_t>();
     for (int64_t i = 0, n = tmp.numel(); i < n; ++i) {
@@ -147,7 +148,8 @@ Tensor& uniform_(Tensor& t, double lo, double hi) {
 }
 
 Tensor& normal_(Tensor& t, double mean, double std) {
-  Tensor tmp = Tensor::empty(t.shape(), t.dtype());
+  t.check_writable();
+  Tensor tmp = Tensor::empty(t.shape(), compute_dtype(t.dtype()));  // float16: drawn in float32
   CG_DISPATCH_FLOAT(t.dtype(), "normal_", [&] {
     scalar_t* p = tmp.data<scalar_t>();
     const int64_t n = tmp.numel();
@@ -179,14 +181,14 @@ Tensor randn(const Shape& shape, DType dtype) {
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {
   CG_CHECK(high > low, "random_ expects 'from' to be less than 'to', but got from=", low, " >= to=", high);
-  Tensor t = Tensor::empty(shape, dtype);
+  Tensor t = Tensor::empty(shape, compute_dtype(dtype));
   const uint64_t range = static_cast<uint64_t>(high - low);
   CG_DISPATCH_ALL(dtype, [&] {
     scalar_t* p = t.data<scalar_t>();
     for (int64_t i = 0, n = t.numel(); i < n; ++i)
       p[i] = static_cast<scalar_t>(low + static_cast<int64_t>(t_gen.engine() % range));
   });
-  return t;
+  return cast_data(t, dtype);
 }
 
 Tensor randperm(int64_t n) {
@@ -197,6 +199,7 @@ Tensor randperm(int64_t n) {
 }
 
 Tensor bernoulli(const Tensor& prob) {
+  if (is_storage_only(prob.dtype())) return cast_data(bernoulli(cast_data(prob, compute_dtype(prob.dtype()))), prob.dtype());
   Tensor u = rand(prob.shape(), prob.dtype());
   Tensor out = Tensor::empty(prob.shape(), prob.dtype());
   CG_DISPATCH_FLOAT(prob.dtype(), "bernoulli", [&] {

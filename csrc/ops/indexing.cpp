@@ -398,8 +398,9 @@ Parsed parse(const Tensor& x, const std::vector<IndexItem>& items) {
         }
         d += t.dim();
       } else {
-        CG_CHECK_INDEX(t.dtype() == DType::Int64, "tensors used as indices must be long, int, byte or bool tensors");
-        p.adv.emplace_back(d, t);
+        CG_CHECK_INDEX(is_integral(t.dtype()) && t.dtype() != DType::UInt8,
+                       "tensors used as indices must be long, int, byte or bool tensors");
+        p.adv.emplace_back(d, cast_data(t, DType::Int64));  // int32/int16/int8 indices index like int64
         ++d;
       }
     }

@@ -30,11 +30,12 @@ struct CopySlices : Node {
 }  // namespace
 
 void check_can_cast(DType from, DType to) {
-  if (from > to && !(from == DType::Float64 && to == DType::Float32))
+  if (!can_cast(from, to))
     throw RuntimeError(::cg::msg("result type ", scalar_type_name(from), " can't be cast to the desired output type ", scalar_type_name(to)));
 }
 
 void check_inplace(const Tensor& self) {
+  self.check_writable();
   if (!autograd::GradMode::is_enabled()) return;
   const autograd::AutogradMeta* m = autograd::meta(self);
   if (!m) return;

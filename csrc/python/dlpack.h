@@ -4,7 +4,7 @@
 
 extern "C" {
 enum DLDeviceType { kDLCPU = 1 };
-enum DLDataTypeCode { kDLInt = 0, kDLUInt = 1, kDLFloat = 2, kDLBool = 6 };
+enum DLDataTypeCode { kDLInt = 0, kDLUInt = 1, kDLFloat = 2, kDLBfloat = 4, kDLBool = 6 };
 struct DLDevice {
   int32_t device_type;
   int32_t device_id;

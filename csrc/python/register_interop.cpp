@@ -19,24 +19,26 @@ namespace {
 std::shared_ptr<void> hold_python(py::object obj) { return std::make_shared<PyOwned>(std::move(obj)); }
 
 py::dtype numpy_dtype(DType t) {
-  switch (t) {
-    case DType::Bool: return py::dtype::of<bool>();
-    case DType::Int64: return py::dtype::of<int64_t>();
-    case DType::Float32: return py::dtype::of<float>();
-    case DType::Float64: return py::dtype::of<double>();
-  }
-  throw TypeError("unsupported dtype");
+  // numpy has no bfloat16: PyTorch refuses it with this TypeError too.
+  if (t == DType::BFloat16) throw TypeError("Got unsupported ScalarType BFloat16");
+  return py::dtype(dtype_name(t));  // numpy's names are chaingrad's for all other dtypes
 }
 
 DType from_numpy_dtype(const py::dtype& dt) {
   const char kind = dt.kind();
   const auto size = dt.itemsize();
+  if (kind == 'b') return DType::Bool;
+  if (kind == 'f' && size == 2) return DType::Float16;
   if (kind == 'f' && size == 4) return DType::Float32;
   if (kind == 'f' && size == 8) return DType::Float64;
+  if (kind == 'u' && size == 1) return DType::UInt8;
+  if (kind == 'i' && size == 1) return DType::Int8;
+  if (kind == 'i' && size == 2) return DType::Int16;
+  if (kind == 'i' && size == 4) return DType::Int32;
   if (kind == 'i' && size == 8) return DType::Int64;
-  if (kind == 'b') return DType::Bool;
-  throw TypeError(msg("can't convert np.ndarray of type numpy.", std::string(py::str(dt.attr("name"))),
-                      ". The only supported types are: float64, float32, int64, and bool."));
+  throw TypeError(msg("can't convert np.ndarray of type numpy.", std::string(py::str(dt.attr("type").attr("__name__"))),
+                      ". The only supported types are: float64, float32, float16, int64, int32, int16, int8, uint8, "
+                      "and bool."));
 }
 
 py::array to_numpy(const Tensor& t, bool force) {
@@ -44,11 +46,26 @@ py::array to_numpy(const Tensor& t, bool force) {
     throw RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
   std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides;
   for (int64_t s : t.strides()) strides.push_back(s * static_cast<int64_t>(t.itemsize()));
-  return py::array(numpy_dtype(t.dtype()), shape, strides, t.data_bytes(), py::cast(t));
+  py::array a(numpy_dtype(t.dtype()), shape, strides, t.data_bytes(), py::cast(t));
+  if (t.storage()->read_only()) a.attr("flags").attr("writeable") = false;  // lent read-only: stays so
+  return a;
 }
 
-Tensor from_numpy(py::array arr) {
+// Values for Python (tolist, repr): a numpy view, or a float32 copy for bfloat16 (no numpy dtype).
+py::array values_array(const Tensor& t) {
+  if (t.dtype() != DType::BFloat16) return to_numpy(t, true);
+  Tensor f = Tensor::empty(t.shape(), DType::Float32);
+  kernels::copy(f, t);
+  return to_numpy(f, true);
+}
+
+Tensor from_numpy_view(py::array arr, bool mark_read_only) {
   DType dt = from_numpy_dtype(arr.dtype());
+  const char order = py::str(arr.dtype().attr("byteorder")).cast<std::string>()[0];
+  // '>' on this little-endian machine (or '<' on a big-endian one): the bytes would read as garbage.
+  constexpr char kForeign = (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) ? '>' : '<';
+  CG_CHECK_VALUE(order != kForeign, "given numpy array has byte order different from the native byte order. "
+                                    "Conversion between byte orders is currently not supported.");
   const auto isz = static_cast<int64_t>(itemsize(dt));
   Shape shape, strides;
   for (py::ssize_t i = 0; i < arr.ndim(); ++i) {
@@ -60,8 +77,24 @@ Tensor from_numpy(py::array arr) {
   // The storage spans the array's whole buffer range; negative strides are allowed.
   void* data = const_cast<void*>(arr.data());
   size_t nbytes = static_cast<size_t>(arr.nbytes());
-  return Tensor::from_blob(data, shape, strides, dt, hold_python(arr), nbytes);
+  Tensor t = Tensor::from_blob(data, shape, strides, dt, hold_python(arr), nbytes);
+  if (mark_read_only && !arr.writeable()) {
+    // PyTorch's warning (once per process), then chaingrad refuses in-place writes to the memory.
+    static bool warned = false;
+    if (!warned) {
+      warned = true;
+      PyErr_WarnEx(PyExc_UserWarning,
+                   "The given NumPy array is not writable, and PyTorch does not support non-writable tensors. This "
+                   "means writing to this tensor will result in undefined behavior. You may want to copy the array to "
+                   "protect its data or make it writable before converting it to a tensor. This type of warning will "
+                   "be suppressed for the rest of this program.", 1);
+    }
+    t.storage()->set_read_only(true);
+  }
+  return t;
 }
+
+Tensor from_numpy(py::array arr) { return from_numpy_view(arr, true); }
 
 // ---- DLPack ----------------------------------------------------------------------------------
 // DLPack 1.x adds a versioned capsule ("dltensor_versioned") with flags; consumers such as
@@ -92,12 +125,11 @@ void fill_dltensor(DLTensor& dl, DLPackOwner* owner) {
   dl.data = t.data_bytes();
   dl.device = {kDLCPU, 0};
   dl.ndim = static_cast<int32_t>(t.dim());
-  switch (t.dtype()) {
-    case DType::Bool: dl.dtype = {kDLBool, 8, 1}; break;
-    case DType::Int64: dl.dtype = {kDLInt, 64, 1}; break;
-    case DType::Float32: dl.dtype = {kDLFloat, 32, 1}; break;
-    case DType::Float64: dl.dtype = {kDLFloat, 64, 1}; break;
-  }
+  const auto bits = static_cast<uint8_t>(8 * t.itemsize());
+  const DType d = t.dtype();
+  const uint8_t code = d == DType::Bool ? kDLBool : d == DType::BFloat16 ? kDLBfloat : is_floating(d) ? kDLFloat
+                       : d == DType::UInt8 ? kDLUInt : kDLInt;
+  dl.dtype = {code, bits, 1};
   dl.shape = owner->shape.data();
   dl.strides = owner->strides.data();
   dl.byte_offset = 0;
@@ -134,12 +166,12 @@ py::capsule to_dlpack(const Tensor& t, bool versioned) {
 
 DType dtype_from_dl(const DLDataType& t) {
   CG_CHECK_TYPE(t.lanes == 1, "from_dlpack: vector dtypes are not supported");
-  if (t.code == kDLFloat && t.bits == 32) return DType::Float32;
-  if (t.code == kDLFloat && t.bits == 64) return DType::Float64;
-  if (t.code == kDLInt && t.bits == 64) return DType::Int64;
-  if (t.code == kDLBool && t.bits == 8) return DType::Bool;
-  throw TypeError(msg("from_dlpack: unsupported dtype (code ", int(t.code), ", bits ", int(t.bits),
-                      "); chaingrad supports float32, float64, int64 and bool"));
+  for (DType d : kAllDTypes) {
+    const uint8_t code = d == DType::Bool ? kDLBool : d == DType::BFloat16 ? kDLBfloat : is_floating(d) ? kDLFloat
+                         : d == DType::UInt8 ? kDLUInt : kDLInt;
+    if (t.code == code && t.bits == 8 * itemsize(d)) return d;
+  }
+  throw TypeError(msg("from_dlpack: unsupported dtype (code ", int(t.code), ", bits ", int(t.bits), ")"));
 }
 
 // Takes ownership of a (legacy or versioned) capsule's tensor and wraps its memory, no copy.
@@ -239,21 +271,23 @@ void register_interop(py::module_& m, TensorClass& cls) {
            py::arg("dl_device") = py::none(), py::arg("copy") = py::none())
       .def("__dlpack_device__", [](const Tensor&) { return py::make_tuple(int(kDLCPU), 0); })
       .def("item", [](const Tensor& t) -> py::object {
-        CG_CHECK(t.numel() == 1, "a Tensor with ", t.numel(), " elements cannot be converted to Scalar");
-        if (t.dtype() == DType::Bool) return py::bool_(t.item_int() != 0);
-        if (t.dtype() == DType::Int64) return py::int_(t.item_int());
-        return py::float_(t.item_double());
+        const Scalar s = t.item();
+        if (s.kind() == ScalarKind::Bool) return py::bool_(s.to_int() != 0);
+        if (s.kind() == ScalarKind::Int) return py::int_(s.to_int());
+        return py::float_(s.to_double());
       })
-      .def("tolist", [](const Tensor& t) { return to_numpy(autograd::detach(t), true).attr("tolist")(); });
+      .def("tolist", [](const Tensor& t) { return values_array(autograd::detach(t)).attr("tolist")(); })
+      .def("_values_array", [](const Tensor& t) { return values_array(autograd::detach(t)); });
   m.def("from_numpy", &from_numpy, py::arg("ndarray"));
   m.def("_from_dlpack_capsule", &from_dlpack_capsule);
   m.def("_tensor_from_numpy_copy", [](py::array arr, py::object dtype) {
-    // A new tensor owning a copy of `arr` (converted to `dtype` when given).
-    DType dt = dtype.is_none() ? from_numpy_dtype(arr.dtype()) : to_dtype(dtype);
-    py::array src = py::array(arr.attr("astype")(numpy_dtype(dt), py::arg("copy") = false));
-    Shape shape(src.shape(), src.shape() + src.ndim());
-    Tensor out = Tensor::empty(shape, dt);
-    Tensor view = from_numpy(src);
+    // A new tensor owning a copy of `arr`, converted by the conversion kernel to `dtype` when given
+    // (so bfloat16, which numpy lacks, and every rounding are the kernel's).
+    if (arr.dtype().kind() == 'u' && arr.dtype().itemsize() > 1)  // uint16..uint64: no chaingrad dtype
+      arr = py::array(arr.attr("astype")("int64"));
+    Tensor view = from_numpy_view(arr, false);
+    DType dt = dtype.is_none() ? view.dtype() : to_dtype(dtype);
+    Tensor out = Tensor::empty(view.shape(), dt);
     kernels::copy(out, view);
     return out;
   });

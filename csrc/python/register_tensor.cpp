@@ -27,7 +27,7 @@ namespace {
 struct DTypeObject {
   DType type;
 };
-PyObject* g_dtype_objects[4] = {nullptr, nullptr, nullptr, nullptr};  // interned singletons
+PyObject* g_dtype_objects[kNumDTypes] = {};  // interned singletons
 }  // namespace
 
 py::object dtype_object(DType t) { return py::reinterpret_borrow<py::object>(g_dtype_objects[static_cast<int>(t)]); }
@@ -41,25 +41,28 @@ DType to_dtype(py::handle h) {
   // numpy dtypes and type objects (np.float32, np.dtype('int64')); not strings ("float"), which
   // PyTorch rejects too.
   if (py::isinstance<py::str>(h) || py::isinstance<py::bytes>(h))
-    throw TypeError(msg("expected a chaingrad dtype (float32, float64, int64 or bool), got ", std::string(py::repr(h))));
+    throw TypeError(msg("expected a chaingrad dtype (such as chaingrad.float32), got ", std::string(py::repr(h))));
   try {
     std::string name = py::str(py::module_::import("numpy").attr("dtype")(h).attr("name"));
-    if (name == "float32") return DType::Float32;
-    if (name == "float64") return DType::Float64;
-    if (name == "int64") return DType::Int64;
-    if (name == "bool") return DType::Bool;
+    for (DType t : kAllDTypes)
+      if (name == dtype_name(t) && t != DType::BFloat16) return t;
   } catch (const py::error_already_set&) {
   }
-  throw TypeError(msg("expected a chaingrad dtype (float32, float64, int64 or bool), got ", std::string(py::repr(h))));
+  throw TypeError(msg("expected a chaingrad dtype (such as chaingrad.float32), got ", std::string(py::repr(h))));
 }
 
 void register_dtypes(py::module_& m) {
   py::class_<DTypeObject>(m, "dtype")
       .def("__repr__", [](const DTypeObject& d) { return std::string("chaingrad.") + dtype_name(d.type); })
       .def_property_readonly("is_floating_point", [](const DTypeObject& d) { return is_floating(d.type); })
+      .def_property_readonly("is_complex", [](const DTypeObject&) { return false; })
+      .def_property_readonly("is_signed", [](const DTypeObject& d) {
+        return d.type != DType::Bool && d.type != DType::UInt8;
+      })
       .def_property_readonly("itemsize", [](const DTypeObject& d) { return itemsize(d.type); })
+      .def("to_real", [](const DTypeObject& d) { return dtype_object(d.type); })
       .def("__reduce__", [](const DTypeObject& d) { return std::string(dtype_name(d.type)); });
-  for (DType t : {DType::Bool, DType::Int64, DType::Float32, DType::Float64}) {
+  for (DType t : kAllDTypes) {
     py::object o = py::cast(DTypeObject{t});
     g_dtype_objects[static_cast<int>(t)] = o.release().ptr();  // interned for the process lifetime
     m.attr(dtype_name(t)) = dtype_object(t);
@@ -110,10 +113,7 @@ Scalar to_scalar(py::handle h) {
     return Scalar(static_cast<int64_t>(v));
   }
   if (is_tensor(h)) {
-    Tensor t = h.cast<Tensor>();
-    if (t.dtype() == DType::Bool) return Scalar(t.item_int() != 0);
-    if (t.dtype() == DType::Int64) return Scalar(t.item_int());
-    return Scalar(t.item_double());
+    return h.cast<Tensor>().item();
   }
   std::string tname = py::str(py::type::handle_of(h).attr("__name__"));
   py::object o_ = py::reinterpret_borrow<py::object>(h);
@@ -129,8 +129,8 @@ Shape to_shape(py::handle h) {
   Shape s;
   if (is_tensor(h)) {
     Tensor t = h.cast<Tensor>();
-    CG_CHECK_TYPE(t.dtype() == DType::Int64 && t.dim() <= 1, "expected a sequence of integers for a shape");
-    Tensor c = ops::contiguous(t);
+    CG_CHECK_TYPE(is_integral(t.dtype()) && t.dim() <= 1, "expected a sequence of integers for a shape");
+    Tensor c = ops::contiguous(ops::to_dtype(t, DType::Int64));
     for (int64_t i = 0; i < c.numel(); ++i) s.push_back(c.data<int64_t>()[i]);
     return s;
   }
@@ -263,6 +263,12 @@ void register_tensor(py::module_& m) {
                       i->offset = src.offset();
                       i->dtype = src.dtype();
                     })
+      // dtype conversions by name beyond float()/double()/long()/bool() (register_tensor_ops)
+      .def("half", [](const Tensor& t) { return ops::to_dtype(t, DType::Float16); })
+      .def("bfloat16", [](const Tensor& t) { return ops::to_dtype(t, DType::BFloat16); })
+      .def("short", [](const Tensor& t) { return ops::to_dtype(t, DType::Int16); })
+      .def("char", [](const Tensor& t) { return ops::to_dtype(t, DType::Int8); })
+      .def("byte", [](const Tensor& t) { return ops::to_dtype(t, DType::UInt8); })
       .def("_set_name", [](const Tensor& t, const std::string& n) { autograd::meta_mut(t).name = n; });
   register_tensor_ops(m, cls);
   register_interop(m, cls);

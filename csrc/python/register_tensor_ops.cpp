@@ -493,7 +493,7 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
       .def("float", [](const Tensor& a) { return ops::to_dtype(a, DType::Float32); })
       .def("double", [](const Tensor& a) { return ops::to_dtype(a, DType::Float64); })
       .def("long", [](const Tensor& a) { return ops::to_dtype(a, DType::Int64); })
-      .def("int", [](const Tensor& a) { return ops::to_dtype(a, DType::Int64); })
+      .def("int", [](const Tensor& a) { return ops::to_dtype(a, DType::Int32); })
       .def("bool", [](const Tensor& a) { return ops::to_dtype(a, DType::Bool); })
       .def("type_as", [](const Tensor& a, const Tensor& o) { return ops::to_dtype(a, o.dtype()); });
 

@@ -20,20 +20,26 @@ from . import _C, _tensor
 from ._C import (
     Tensor,
     bernoulli,
+    bfloat16,
     bool,  # noqa: A004 - PyTorch's name for the dtype
     cat,
     dtype,
+    float16,
     float32,
     float64,
     from_numpy,
     get_num_threads,
     initial_seed,
+    int8,
+    int16,
+    int32,
     int64,
     is_grad_enabled,
     manual_seed,
     randperm,
     set_num_threads,
     stack,
+    uint8,
 )
 
 _tensor.install()
@@ -83,7 +89,9 @@ _functions.export(globals())
 float = float32  # noqa: A001
 double = float64
 long = int64
-int = int64  # noqa: A001 - chaingrad has no int32; int64 stands in
+int = int32  # noqa: A001
+short = int16
+half = float16
 default_float_dtype = float32
 
 from . import (

@@ -60,9 +60,23 @@ def _np_code(dt: np.dtype) -> int:
                     "float64, float32, int64, and bool.")
 
 
+def _tensor_code(dt: Any) -> int:
+    """The lattice code of a chaingrad dtype's category (the narrow dtypes count as their category's
+    lattice member: the elements are collected in it, then converted to the dtype itself)."""
+    if dt == _C.bool:
+        return 0
+    if not dt.is_floating_point:
+        return 1
+    return 3 if dt == _C.float64 else 2
+
+
 def _dtype_code(dtype: Any) -> int:
     """The lattice code of a dtype argument (a chaingrad dtype, float/int/bool, a numpy dtype)."""
-    return _CODE_DTYPES.index(str(_C._empty((0,), dtype).dtype).split(".")[-1])
+    return _tensor_code(_C._empty((0,), dtype).dtype)
+
+
+# numpy dtypes that are chaingrad dtypes too: tensor() keeps them (others widen along the lattice).
+_NATIVE_NP_KINDS = {("b", 1), ("u", 1), ("i", 1), ("i", 2), ("i", 4), ("i", 8), ("f", 2), ("f", 4), ("f", 8)}
 
 
 def _is_sequence(obj: Any) -> bool:
@@ -124,7 +138,7 @@ def _store(obj: Any, sizes: List[int], dim: int, flat: list, codes: set, fixed: 
                 _warned_scalar_grad[0] = True
                 warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
                               "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=4)
-            codes.add(_CODE_DTYPES.index(str(obj.dtype).split(".")[-1]))
+            codes.add(_tensor_code(obj.dtype))
             values = obj.detach().tolist()
         else:
             codes.add(_np_code(obj.dtype))
@@ -188,9 +202,11 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         if dtype is not None:
             out = out.to(dtype)
         return _finish(out, requires_grad)
+    if isinstance(data, np.generic) and data.dtype.kind in "biuf":
+        data = np.asarray(data)  # a numpy scalar keeps its dtype (np.float16(1) -> float16)
     if isinstance(data, np.ndarray):
         arr = data
-        if dtype is None:
+        if dtype is None and (arr.dtype.kind, arr.dtype.itemsize) not in _NATIVE_NP_KINDS:
             arr = arr.astype(_NP_DTYPES[_np_code(arr.dtype)], copy=False)
         if not arr.flags.c_contiguous:  # (np.ascontiguousarray would turn a 0-d array into 1-d)
             arr = arr.copy(order="C")
@@ -212,8 +228,8 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         if code == 1 and any(isinstance(v, float) and v != v for v in flat):
             raise RuntimeError("value cannot be converted to type int64 without overflow") from None
         raise TypeError(str(e)) from None
-    return _finish(_C._tensor_from_numpy_copy(arr.reshape(sizes), _C.__dict__[_CODE_DTYPES[code]]),
-                   requires_grad)
+    target = _C.__dict__[_CODE_DTYPES[code]] if dtype is None else dtype
+    return _finish(_C._tensor_from_numpy_copy(arr.reshape(sizes), target), requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:

@@ -12,6 +12,12 @@ from ._C import Tensor
 from ._size import Size
 
 _DEFAULT_DTYPES = {"float32", "int64", "bool"}
+_LEGACY_TYPE_NAMES = {
+    "float32": "chaingrad.FloatTensor", "float64": "chaingrad.DoubleTensor", "float16": "chaingrad.HalfTensor",
+    "bfloat16": "chaingrad.BFloat16Tensor", "int64": "chaingrad.LongTensor", "int32": "chaingrad.IntTensor",
+    "int16": "chaingrad.ShortTensor", "int8": "chaingrad.CharTensor", "uint8": "chaingrad.ByteTensor",
+    "bool": "chaingrad.BoolTensor",
+}
 _NODE_CLASSES: dict = {}
 
 
@@ -116,7 +122,7 @@ _CPU = _Device()
 
 # ---- repr ----------------------------------------------------------------------------------------
 def _repr(self: Tensor, *, tensor_contents: Any = None) -> str:
-    values = self.detach().numpy()
+    values = self._values_array()  # bfloat16 has no numpy dtype: its values come as float32
     dtype = str(self.dtype).split(".")[-1]
     suffixes = []
     fn = self.grad_fn
@@ -226,7 +232,7 @@ def _int(self: Tensor) -> int:
 
 
 def _index(self: Tensor) -> int:
-    if self.dtype not in (_C.int64, _C.bool) or self.numel() != 1:
+    if self.is_floating_point() or self.numel() != 1:
         raise TypeError("only integer tensors of a single element can be converted to an index")
     return int(self.item())
 
@@ -250,11 +256,12 @@ def _deepcopy(self: Tensor, memo: dict) -> Tensor:
 
 
 def _reduce_ex(self: Tensor, protocol: int) -> Any:
-    return (_rebuild, (self.detach().numpy().copy(), self.requires_grad))
+    dtype = str(self.dtype).split(".")[-1]
+    return (_rebuild, (self._values_array().copy(), self.requires_grad, dtype))
 
 
-def _rebuild(values: Any, requires_grad: bool) -> Tensor:
-    t = _C._tensor_from_numpy_copy(values, None)
+def _rebuild(values: Any, requires_grad: bool, dtype: Optional[str] = None) -> Tensor:
+    t = _C._tensor_from_numpy_copy(values, None if dtype is None else getattr(_C, dtype))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -269,8 +276,7 @@ def _make_subclass(cls: type, data: Tensor, require_grad: bool = False) -> Tenso
 
 def _type(self: Tensor, dtype: Any = None) -> Any:
     if dtype is None:
-        return {"float32": "chaingrad.FloatTensor", "float64": "chaingrad.DoubleTensor",
-                "int64": "chaingrad.LongTensor", "bool": "chaingrad.BoolTensor"}[str(self.dtype).split(".")[-1]]
+        return _LEGACY_TYPE_NAMES[str(self.dtype).split(".")[-1]]
     return self.to(dtype)
 
 

@@ -29,11 +29,10 @@ stored: loaded tensors are leaves without grad.  (PyTorch's pickle format does r
 ``requires_grad``, so ``torch.load`` of a saved non-leaf gives a leaf that requires grad;
 chaingrad deliberately keeps weights-only semantics.)
 
-dtypes: chaingrad has float32, float64, int64 and bool, written as F32, F64, I64 and BOOL.
-Foreign files may hold other dtypes; those chaingrad can represent *exactly* are widened on
-load: F16 and BF16 to float32, I8/I16/I32/U8/U16/U32 to int64, U64 to int64 when every value
-fits.  Anything else (float8 variants, complex, sub-byte floats) raises :class:`LoadError`
-naming the tensor and dtype.
+dtypes: each chaingrad dtype is written as its safetensors dtype (F64, F32, F16, BF16, I64,
+I32, I16, I8, U8, BOOL) and loads back as itself.  Foreign files may hold U16/U32 (loaded as
+int64, exactly) and U64 (int64 when every value fits).  Anything else (float8 variants,
+complex, sub-byte floats) raises :class:`LoadError` naming the tensor and dtype.
 
 Validation
 ----------
@@ -72,7 +71,8 @@ ROOT_TENSOR_NAME = "tensor"
 FileLike = Union[str, "os.PathLike[str]", IO[bytes]]
 
 # chaingrad's own dtypes: numpy dtype name -> safetensors name.
-_SAVE_DTYPES = {"float32": "F32", "float64": "F64", "int64": "I64", "bool": "BOOL"}
+_SAVE_DTYPES = {"float32": "F32", "float64": "F64", "int64": "I64", "bool": "BOOL", "float16": "F16",
+                "int32": "I32", "int16": "I16", "int8": "I8", "uint8": "U8", "bfloat16": "BF16"}
 
 # Every dtype of the safetensors format, with its size in bits.
 _ST_BITS = {
@@ -89,12 +89,12 @@ _LOAD_DTYPES = {
     "F64": ("<f8", "float64"),
     "I64": ("<i8", "int64"),
     "BOOL": ("u1", "bool"),
-    "F16": ("<f2", "float32"),
-    "BF16": ("<u2", "float32"),
-    "I8": ("i1", "int64"),
-    "I16": ("<i2", "int64"),
-    "I32": ("<i4", "int64"),
-    "U8": ("u1", "int64"),
+    "F16": ("<f2", "float16"),
+    "BF16": ("<u2", "float32"),  # widened exactly, then narrowed to bfloat16 (numpy has none)
+    "I8": ("i1", "int8"),
+    "I16": ("<i2", "int16"),
+    "I32": ("<i4", "int32"),
+    "U8": ("u1", "uint8"),
     "U16": ("<u2", "int64"),
     "U32": ("<u4", "int64"),
     "U64": ("<u8", "int64"),
@@ -193,10 +193,17 @@ class _Encoder:
         return {tag: [self.encode(v, prefix + str(i), depth + 2) for i, v in enumerate(obj)]}
 
 
+class _BF16Bits(np.ndarray):
+    """The bits of a bfloat16 tensor as uint16 (numpy has no bfloat16); saved with dtype BF16."""
+
+
 def _to_numpy(t: Any, where: str) -> np.ndarray:
     data = t.detach()
     if not data.is_contiguous():
         data = data.contiguous()
+    if data.dtype == chaingrad.bfloat16:  # float32 holds a bfloat16 exactly: its top 16 bits are the value
+        bits = (np.ascontiguousarray(data.float().numpy()).view(np.uint32) >> 16).astype(np.uint16)
+        return bits.view(_BF16Bits)
     arr = data.numpy()
     if not arr.flags.c_contiguous:  # (np.ascontiguousarray would turn 0-d into 1-d)
         arr = arr.copy(order="C")
@@ -223,6 +230,21 @@ def save(obj: Any, f: FileLike, **kwargs: Any) -> None:
         {"version": FORMAT_VERSION, "root": root}, separators=(",", ":"), allow_nan=False
     )
     metadata = {STRUCTURE_KEY: structure, "format": "pt"}
+    if any(isinstance(a, _BF16Bits) for a in encoder.arrays.values()):
+        from safetensors import serialize
+        from safetensors.numpy import TensorSpec
+
+        specs = {k: TensorSpec(dtype="bfloat16" if isinstance(a, _BF16Bits) else a.dtype.name, shape=a.shape,
+                               data_ptr=a.ctypes.data, data_len=a.nbytes) for k, a in encoder.arrays.items()}
+        blob = bytes(serialize(specs, metadata=metadata))
+        if isinstance(f, (str, os.PathLike)):
+            with open(os.fspath(f), "wb") as fh:
+                fh.write(blob)
+            return
+        if not hasattr(f, "write"):
+            raise TypeError(f"save(): f must be a path or a writable binary file, got {type(f).__qualname__}")
+        f.write(blob)
+        return
     if isinstance(f, (str, os.PathLike)):
         stnp.save_file(encoder.arrays, os.fspath(f), metadata=metadata)
     elif hasattr(f, "write"):
@@ -426,8 +448,8 @@ def _convert(entry: _Entry, raw: bytes, source: str) -> Any:
     if spec is None:
         raise LoadError(
             f"{source}: tensor {entry.name!r} has dtype {entry.dtype}, which chaingrad cannot "
-            "represent (chaingrad has float32, float64, int64 and bool; F16/BF16 are widened to "
-            "float32 and smaller integer types to int64)"
+            "represent (chaingrad reads F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, and "
+            "U16/U32/U64 as int64)"
         )
     stored, target = spec
     arr = np.frombuffer(raw, dtype=np.dtype(stored)).reshape(entry.shape)
@@ -445,6 +467,8 @@ def _convert(entry: _Entry, raw: bytes, source: str) -> Any:
     else:
         out = arr.astype(np.dtype(target))  # astype copies: the result owns writable memory
     out = np.array(out, dtype=np.dtype(target), copy=True, order="C")
+    if entry.dtype == "BF16":
+        return chaingrad.from_numpy(out).to(chaingrad.bfloat16)
     return chaingrad.from_numpy(out)
 
 
@@ -585,7 +609,7 @@ def _read_tensors(
     assert path is not None
     from safetensors import SafetensorError, safe_open
 
-    direct = {"F32", "F64", "I64"}
+    direct = {"F32", "F64", "I64", "F16", "I32", "I16", "I8", "U8"}
     try:
         with safe_open(path, framework="np") as sf, open(path, "rb") as fh:
             for e in entries:
