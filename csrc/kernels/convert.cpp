@@ -1,7 +1,7 @@
-// The one kernel instantiated for every (destination, source) dtype pair. Only the innermost row
-// loop is instantiated per pair (a small function, vectorized when both rows are dense); the
-// strided iteration and the parallel split around it are shared by all 100 pairs, which keeps
-// this file's compile time to seconds.
+// The one kernel instantiated for every (destination, source) dtype pair. Only the contiguous row
+// loop is instantiated per pair (a small function the compiler vectorizes); planning, strided
+// iteration and the parallel split are the shared loop engine's (loop.cpp), which keeps this
+// file's compile time to seconds.
 #include "kernels/convert.h"
 
 #include "kernels/loop.h"
@@ -10,18 +10,12 @@ namespace cg::kernels {
 
 namespace {
 
-using RowFn = void (*)(char* dst, const char* src, int64_t n, int64_t dst_step, int64_t src_step);
-
+// One contiguous row of n elements (the shared loop engine gathers strided rows into buffers).
 template <typename D, typename S>
-void convert_row(char* dst, const char* src, int64_t n, int64_t dst_step, int64_t src_step) {
-  if (dst_step == sizeof(D) && src_step == sizeof(S)) {
-    D* __restrict d = reinterpret_cast<D*>(dst);
-    const S* __restrict s = reinterpret_cast<const S*>(src);
-    for (int64_t i = 0; i < n; ++i) d[i] = convert_value<D>(s[i]);
-  } else {
-    for (int64_t i = 0; i < n; ++i)
-      *reinterpret_cast<D*>(dst + i * dst_step) = convert_value<D>(*reinterpret_cast<const S*>(src + i * src_step));
-  }
+void convert_row(const void*, char* const* p, int64_t n) {
+  D* __restrict d = reinterpret_cast<D*>(p[0]);
+  const S* __restrict s = reinterpret_cast<const S*>(p[1]);
+  for (int64_t i = 0; i < n; ++i) d[i] = convert_value<D>(s[i]);
 }
 
 RowFn row_fn(DType dst, DType src) {
@@ -35,22 +29,8 @@ RowFn row_fn(DType dst, DType src) {
 
 void convert(const Tensor& dst, const Tensor& src) {
   if (dst.numel() == 0) return;
-  const RowFn fn = row_fn(dst.dtype(), src.dtype());
-  const int64_t n = dst.numel();
-  const bool src_dense = src.is_contiguous() && src.shape() == dst.shape();
-  if (dst.is_contiguous() && (src_dense || src.numel() == 1)) {
-    // The common case (casts, clones, fills from one value) skips the loop planner.
-    char* d = dst.data_bytes();
-    const char* s = src.data_bytes();
-    const auto dsz = static_cast<int64_t>(dst.itemsize()), ssz = src_dense ? static_cast<int64_t>(src.itemsize()) : 0;
-    parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) { fn(d + b * dsz, s + b * ssz, e - b, dsz, ssz); });
-    return;
-  }
-  const std::array<const Tensor*, 2> ops{&dst, &src};
-  auto plan = plan_loop<2>(dst.shape(), ops);
-  run_loop<2>(plan, [fn](const std::array<char*, 2>& p, const std::array<int64_t, 2>& s, int64_t n) {
-    fn(p[0], p[1], n, s[0], s[1]);
-  });
+  const Tensor* ops[2] = {&dst, &src};
+  run_elementwise(ops, 2, row_fn(dst.dtype(), src.dtype()), nullptr, 1);
 }
 
 Tensor converted(const Tensor& t, DType dtype) {
