@@ -14,12 +14,21 @@ Needs the ``distributed`` extra: ``pip install ".[distributed]"``.
 
 from __future__ import annotations
 
+import gc
+
 import chaingrad as torch
 import chaingrad.distributed as dist
 import numpy as np
 from chaingrad import nn
 from chaingrad.nn.parallel import DistributedDataParallel
 from chaingrad.utils.data import DistributedSampler
+
+# Workaround for an engine bug (reported): a garbage-collection pass that runs while the first
+# Parameter of the process is being constructed segfaults in chaingrad's Tensor traverse. Build
+# one with the collector paused so that pybind11's type cache for Parameter exists beforehand.
+gc.disable()
+nn.Parameter(torch.zeros(1))
+gc.enable()
 
 
 def mnist_like(n: int, seed: int = 0) -> tuple:

@@ -5,6 +5,7 @@ as in PyTorch, and bucket all-reduces start while backward is still running."""
 from __future__ import annotations
 
 import copy
+import gc
 import time
 
 import chaingrad as torch
@@ -12,6 +13,13 @@ import chaingrad.distributed as dist
 import numpy as np
 from chaingrad import nn
 from chaingrad.nn.parallel import DistributedDataParallel as DDP
+
+# Workaround for an engine bug (reported): a garbage-collection pass that runs while the first
+# Parameter of the process is being constructed segfaults in chaingrad's Tensor traverse. Build
+# one with the collector paused so that pybind11's type cache for Parameter exists beforehand.
+gc.disable()
+nn.Parameter(torch.zeros(1))
+gc.enable()
 
 dist.init_process_group("mpi")
 RANK, WORLD = dist.get_rank(), dist.get_world_size()

@@ -3,11 +3,20 @@
 
 from __future__ import annotations
 
+import gc
+
 import chaingrad as torch
 import chaingrad.distributed as dist
 import numpy as np
 from chaingrad import nn
 from chaingrad.nn.parallel import DistributedDataParallel as DDP
+
+# Workaround for an engine bug (reported): a garbage-collection pass that runs while the first
+# Parameter of the process is being constructed segfaults in chaingrad's Tensor traverse. Build
+# one with the collector paused so that pybind11's type cache for Parameter exists beforehand.
+gc.disable()
+nn.Parameter(torch.zeros(1))
+gc.enable()
 
 try:
     DDP(nn.Linear(2, 2))
