@@ -168,6 +168,15 @@ void run_planned(const LoopPlan& plan, const Operands& ops, RowFn row, const voi
 
 }  // namespace
 
+bool cpu_has_avx2_fma() {
+#ifdef CG_HAVE_AVX2_KERNELS
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+#else
+  return false;
+#endif
+}
+
 void run_elementwise(const Tensor* const* ops, size_t n_ops, RowFn row, const void* ctx, int64_t cost) {
   CG_CHECK(n_ops >= 1 && n_ops <= kMaxOperands, "run_elementwise: bad operand count ", n_ops);
   const Tensor& out = *ops[0];

@@ -34,8 +34,9 @@ using RowFn = void (*)(const void* ctx, char* const* ptrs, int64_t n);
 void run_elementwise(const Tensor* const* ops, size_t n_ops, RowFn row, const void* ctx, int64_t cost);
 
 namespace detail {
+// Forced inline so that each caller compiles it for its own target (see map_row_fn_avx2).
 template <typename Out, typename... In, typename F, size_t... I>
-inline void map_row(const F& f, char* const* p, int64_t n, std::index_sequence<I...>) {
+inline __attribute__((always_inline)) void map_row(const F& f, char* const* p, int64_t n, std::index_sequence<I...>) {
   Out* __restrict o = reinterpret_cast<Out*>(p[0]);
   std::tuple<const In*...> in{reinterpret_cast<const In*>(p[I + 1])...};
   for (int64_t i = 0; i < n; ++i) o[i] = f(std::get<I>(in)[i]...);
@@ -45,6 +46,17 @@ template <typename F, typename Out, typename... In>
 void map_row_fn(const void* ctx, char* const* p, int64_t n) {
   map_row<Out, In...>(*static_cast<const F*>(ctx), p, n, std::index_sequence_for<In...>{});
 }
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define CG_HAVE_AVX2_KERNELS 1
+// The same row compiled for AVX2+FMA (twice the lanes of the SSE2 baseline). Everything it
+// inlines (the op's lambda, vecmath.h) is compiled for that target inside it; it has its own
+// symbol, so no baseline code ever links to AVX2 code. Called only when the CPU has AVX2 and FMA.
+template <typename F, typename Out, typename... In>
+__attribute__((target("avx2,fma"))) void map_row_fn_avx2(const void* ctx, char* const* p, int64_t n) {
+  map_row<Out, In...>(*static_cast<const F*>(ctx), p, n, std::index_sequence_for<In...>{});
+}
+#endif
 }  // namespace detail
 
 // out[i] = f(in_0[i], ...): inputs must already have the C++ types In...; they broadcast to out.
@@ -76,6 +88,23 @@ void map(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inpu
     }
   }
   run_elementwise(ops.data(), ops.size(), &detail::map_row_fn<F, Out, In...>, &f, cost);
+}
+
+// map() with the row compiled for AVX2+FMA when this CPU has them: for loops whose body is
+// heavy arithmetic (the vecmath transcendentals), where twice the lanes pay.
+bool cpu_has_avx2_fma();
+template <typename Out, typename... In, typename F>
+void map_wide(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inputs, const F& f,
+              int64_t cost = 1) {
+#ifdef CG_HAVE_AVX2_KERNELS
+  if (cpu_has_avx2_fma()) {
+    std::array<const Tensor*, sizeof...(In) + 1> ops;
+    ops[0] = &out;
+    for (size_t k = 0; k < sizeof...(In); ++k) ops[k + 1] = inputs[k];
+    return run_elementwise(ops.data(), ops.size(), &detail::map_row_fn_avx2<F, Out, In...>, &f, cost);
+  }
+#endif
+  map<Out, In...>(out, inputs, f, cost);
 }
 
 }  // namespace cg::kernels
