@@ -170,10 +170,7 @@ Tensor conv_forward(const Tensor& x, const Tensor& w_in, const std::optional<Ten
       kernels::batched_gemm(a, bm, c);
     }
   }
-  if (b) {
-    Tensor bias = b->as_strided({1, Cout, 1, 1}, {0, b->strides()[0], 0, 0}, b->offset());
-    kernels::binary(kernels::Binary::Add, out, bias, out);
-  }
+  if (b) kernels::add_channel_bias(out, *b);
   return out;
 }
 
