@@ -289,3 +289,13 @@ def test_errors_match_torch(k: int) -> None:
     assert type(ours.value).__name__ == type(theirs.value).__name__
     expected = str(theirs.value).split(" (Triggered internally")[0]
     assert str(ours.value).replace("chaingrad.", "torch.") == expected
+
+
+def test_einsum_list_and_sublist_forms() -> None:
+    rng = np.random.default_rng(9)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((3, 4))
+    x, y = chaingrad.from_numpy(a), chaingrad.from_numpy(b)
+    np.testing.assert_allclose(_np(chaingrad.einsum("ij,jk", [x, y])), a @ b, rtol=1e-12)
+    np.testing.assert_allclose(_np(chaingrad.einsum(x, [0, 1], y, [1, 2], [0, 2])), a @ b, rtol=1e-12)
+    np.testing.assert_allclose(_np(chaingrad.einsum(x, [0, 1], y, [1, 2])), a @ b, rtol=1e-12)
+    np.testing.assert_allclose(_np(chaingrad.einsum(x, [Ellipsis, 1], [Ellipsis])), a.sum(1), rtol=1e-12)
