@@ -109,15 +109,19 @@ def test_values_gradients_and_double_backward_match_torch(name: str) -> None:
 
 @needs_torch
 def test_conv_float32_large_batch_chunks_match_torch() -> None:
-    # Enough images that the forward runs in several column chunks; 5x5 kernel, stride 2.
+    # Enough images that forward and backward run in several column chunks; 5x5 kernel, stride 2.
     rng = np.random.default_rng(5)
-    x = rng.standard_normal((40, 3, 96, 96)).astype(np.float32)
-    w = rng.standard_normal((8, 3, 5, 5)).astype(np.float32)
-    b = rng.standard_normal(8).astype(np.float32)
-    out = chaingrad.nn.functional.conv2d(chaingrad.from_numpy(x), chaingrad.from_numpy(w), chaingrad.from_numpy(b),
-                                         stride=2, padding=2)
-    ref = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=2, padding=2)
-    np.testing.assert_allclose(_np(out), ref.numpy(), rtol=1e-4, atol=1e-4)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in [(64, 3, 96, 96), (8, 3, 5, 5), (8,)]]
+    ours, theirs = _leaves(chaingrad, arrays), _leaves(torch, arrays)
+    out = chaingrad.nn.functional.conv2d(*ours, stride=2, padding=2)
+    ref = torch.nn.functional.conv2d(*theirs, stride=2, padding=2)
+    np.testing.assert_allclose(_np(out), _np(ref), rtol=1e-4, atol=1e-4)
+    g = rng.standard_normal(tuple(ref.shape)).astype(np.float32)
+    gc = chaingrad.autograd.grad(out, ours, chaingrad.from_numpy(g))
+    gt = torch.autograd.grad(ref, theirs, torch.from_numpy(g))
+    for a, b in zip(gc, gt):
+        scale = np.abs(_np(b)).max()
+        np.testing.assert_allclose(_np(a), _np(b), rtol=1e-3, atol=1e-5 * scale)
 
 
 @needs_torch
@@ -289,3 +293,13 @@ def test_errors_match_torch(k: int) -> None:
     assert type(ours.value).__name__ == type(theirs.value).__name__
     expected = str(theirs.value).split(" (Triggered internally")[0]
     assert str(ours.value).replace("chaingrad.", "torch.") == expected
+
+
+def test_einsum_list_and_sublist_forms() -> None:
+    rng = np.random.default_rng(9)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((3, 4))
+    x, y = chaingrad.from_numpy(a), chaingrad.from_numpy(b)
+    np.testing.assert_allclose(_np(chaingrad.einsum("ij,jk", [x, y])), a @ b, rtol=1e-12)
+    np.testing.assert_allclose(_np(chaingrad.einsum(x, [0, 1], y, [1, 2], [0, 2])), a @ b, rtol=1e-12)
+    np.testing.assert_allclose(_np(chaingrad.einsum(x, [0, 1], y, [1, 2])), a @ b, rtol=1e-12)
+    np.testing.assert_allclose(_np(chaingrad.einsum(x, [Ellipsis, 1], [Ellipsis])), a.sum(1), rtol=1e-12)

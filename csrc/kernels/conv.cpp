@@ -193,7 +193,26 @@ void avg_pool_backward_impl(const Tensor& g, const Tensor& gx, const Window2d& w
   });
 }
 
+template <typename T>
+void add_bias_impl(const Tensor& out, const Tensor& bias) {
+  const int64_t C = out.shape()[1], L = out.numel() / std::max<int64_t>(1, out.shape()[0] * C);
+  const int64_t bs = bias.strides()[0];
+  const T* B = bias.data<T>();
+  T* O = out.data<T>();
+  parallel_for(out.shape()[0] * C, plane_grain(L), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const T v = B[(p % C) * bs];
+      T* row = O + p * L;
+      for (int64_t l = 0; l < L; ++l) row[l] += v;
+    }
+  });
+}
+
 }  // namespace
+
+void add_channel_bias(const Tensor& out, const Tensor& bias) {
+  CG_DISPATCH_NUMERIC(out.dtype(), "add_bias", [&] { add_bias_impl<scalar_t>(out, bias); });
+}
 
 void im2col(const Tensor& x, const Tensor& cols, const Window2d& w) {
   CG_DISPATCH_NUMERIC(x.dtype(), "im2col", [&] { im2col_impl<scalar_t>(x, cols, w); });

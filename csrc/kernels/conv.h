@@ -20,6 +20,9 @@ void im2col(const Tensor& x, const Tensor& cols, const Window2d& w);
 // cols: contiguous [N, C*kh*kw, oh*ow]; x: contiguous [N, C, H, W], overwritten.
 void col2im(const Tensor& cols, const Tensor& x, const Window2d& w);
 
+// out[n, c, l] += bias[c] for contiguous out [N, C, L] and 1-D bias (any stride).
+void add_channel_bias(const Tensor& out, const Tensor& bias);
+
 // out[n, c, i, j] = max over the window (NaN wins, as in PyTorch); indices = h*W + w of the
 // maximum in its input plane. x: [N, C, H, W] any strides; out, indices: contiguous [N, C, oh, ow].
 void max_pool2d(const Tensor& x, const Tensor& out, const Tensor& indices, const Window2d& w);

@@ -92,6 +92,47 @@ Tensor col2im(const Tensor& cols, const Window2d& w) {
 
 namespace {
 
+// Columns of at most this many elements per batch chunk (forward, and backward without create_graph).
+constexpr int64_t kColumnBudget = 1 << 23;
+
+// The same VJP on raw buffers, in batch chunks (bounded column memory), when no graph of the
+// backward is recorded. g: contiguous [N, Cout, oh, ow].
+TensorList conv_backward_data(const Tensor& g, const Tensor& x, const Tensor& w_in, const Shape& w_shape,
+                              const Window2d& win, int64_t groups, bool need_x, bool need_w) {
+  const int64_t N = g.shape()[0], Cout = g.shape()[1], L = win.oh * win.ow, K = win.kh * win.kw;
+  const int64_t Cog = Cout / groups, Kg = w_shape[1] * K, CK = groups * Kg, C = CK / K;
+  const int64_t chunk = std::clamp<int64_t>(kColumnBudget / std::max<int64_t>(1, CK * L), 1, std::max<int64_t>(N, 1));
+  Tensor cols = Tensor::empty({chunk, CK, L}, g.dtype());
+  TensorList r(2);
+  Tensor w = need_x ? contiguous(w_in) : Tensor();
+  if (need_x) r[0] = Tensor::empty({N, C, win.H, win.W}, g.dtype());
+  if (need_w) r[1] = Tensor::zeros({Cout, Kg}, g.dtype());
+  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
+    const int64_t nb = std::min(chunk, N - n0);
+    Tensor cv = cols.as_strided({nb, CK, L}, {CK * L, L, 1}, cols.offset());
+    if (need_x) {
+      for (int64_t gi = 0; gi < groups; ++gi) {
+        Tensor a = w.as_strided({nb, Kg, Cog}, {0, 1, Kg}, w.offset() + gi * Cog * Kg);
+        Tensor b = g.as_strided({nb, Cog, L}, {Cout * L, L, 1}, g.offset() + n0 * Cout * L + gi * Cog * L);
+        kernels::batched_gemm(a, b, cv.as_strided({nb, Kg, L}, {CK * L, L, 1}, cv.offset() + gi * Kg * L));
+      }
+      const Tensor& gx = r[0];
+      kernels::col2im(cv, gx.as_strided({nb, C, win.H, win.W}, gx.strides(), gx.offset() + n0 * gx.strides()[0]), win);
+    }
+    if (need_w) {
+      kernels::im2col(x.as_strided({nb, C, win.H, win.W}, x.strides(), x.offset() + n0 * x.strides()[0]), cv, win);
+      for (int64_t n = 0; n < nb; ++n)
+        for (int64_t gi = 0; gi < groups; ++gi) {
+          Tensor a = g.as_strided({Cog, L}, {L, 1}, g.offset() + (n0 + n) * Cout * L + gi * Cog * L);
+          Tensor bt = cv.as_strided({L, Kg}, {1, L}, cv.offset() + n * CK * L + gi * Kg * L);
+          kernels::gemm(a, bt, r[1].as_strided({Cog, Kg}, {Kg, 1}, gi * Cog * Kg), 1.0);
+        }
+    }
+  }
+  if (need_w) r[1] = r[1].as_strided(w_shape, contiguous_strides(w_shape), 0);
+  return r;
+}
+
 // The VJP of convolution on 4-D tensors, in differentiable ops. g: [N, Cout, oh, ow].
 // w_shape: the weight's 4-D shape (x or w is undefined when its partner's gradient is not needed).
 TensorList conv_backward(const Tensor& g, const Tensor& x, const Tensor& w, const Shape& w_shape, const Window2d& win,
@@ -127,7 +168,10 @@ struct ConvolutionBackward0 : Node {
     if (need_x || need_w) {
       Tensor x = need_w ? input_.unpack(*this) : Tensor(), w = need_x ? weight_.unpack(*this) : Tensor();
       auto lift = [&](const Tensor& t) { return one_d && t.defined() ? unsqueeze(t, 2) : t; };
-      TensorList xw = conv_backward(lift(g[0]), lift(x), lift(w), weight_shape, win, groups, need_x, need_w);
+      // Recording the backward (create_graph) needs differentiable ops; otherwise raw chunked kernels.
+      TensorList xw = autograd::GradMode::is_enabled()
+          ? conv_backward(lift(g[0]), lift(x), lift(w), weight_shape, win, groups, need_x, need_w)
+          : conv_backward_data(contiguous(lift(g[0])), lift(x), lift(w), weight_shape, win, groups, need_x, need_w);
       for (int i = 0; i < 2; ++i) r[i] = one_d && xw[i].defined() ? squeeze(xw[i], {2}) : xw[i];
     }
     if (should_compute_output(2)) {
@@ -145,9 +189,6 @@ struct ConvolutionBackward0 : Node {
 };
 
 namespace {
-
-// Columns of at most this many elements per batch chunk of the forward.
-constexpr int64_t kColumnBudget = 1 << 23;
 
 // out[n, g*Cog + o, l] = sum_k w[g*Cog + o, k] cols[n, g*Kg + k, l] (+ bias), on 4-D data.
 Tensor conv_forward(const Tensor& x, const Tensor& w_in, const std::optional<Tensor>& b, const Window2d& win,
@@ -170,10 +211,7 @@ Tensor conv_forward(const Tensor& x, const Tensor& w_in, const std::optional<Ten
       kernels::batched_gemm(a, bm, c);
     }
   }
-  if (b) {
-    Tensor bias = b->as_strided({1, Cout, 1, 1}, {0, b->strides()[0], 0, 0}, b->offset());
-    kernels::binary(kernels::Binary::Add, out, bias, out);
-  }
+  if (b) kernels::add_channel_bias(out, *b);
   return out;
 }
 
