@@ -132,6 +132,15 @@ def test_half_rounding_is_nearest_even_bit_exact() -> None:
         np.testing.assert_array_equal(values_of(got), values_of(torch.from_numpy(f).to(th(name))))
 
 
+def test_every_half_and_bfloat16_value_widens_exactly() -> None:
+    bits = np.arange(-(2**15), 2**15, dtype=np.int16)
+    for name in ["float16", "bfloat16"]:
+        t = torch.from_numpy(bits).view(th(name))
+        c = chaingrad.from_dlpack(t)  # the same bits
+        np.testing.assert_array_equal(c.float().numpy(), t.float().numpy())
+        np.testing.assert_array_equal(c.double().numpy(), t.double().numpy())
+
+
 # ================================================================================ promotion
 OPS = {
     "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b,

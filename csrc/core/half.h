@@ -25,32 +25,29 @@ struct Half {
   Half(float f) : bits(from_float(f)) {}  // NOLINT: implicit like a float conversion
   operator float() const { return to_float(bits); }
 
+  // Both conversions compute every case and select, without branches, so that conversion
+  // loops vectorize.
   static uint16_t from_float(float f) {
     const uint32_t u = float_bits(f);
-    const uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
+    const uint32_t sign = (u >> 16) & 0x8000u;
     const uint32_t a = u & 0x7fffffffu;
-    if (a >= 0x7f800000u) return sign | (a > 0x7f800000u ? 0x7e00u : 0x7c00u);  // NaN (quiet) / inf
-    if (a >= 0x477ff000u) return sign | 0x7c00u;  // rounds past 65504: overflow to inf
-    if (a < 0x38800000u) {
-      // Below the smallest normal half (2^-14): a subnormal half, i.e. a multiple of 2^-24.
-      // Adding 0.5 makes the float adder round the value to that grid, nearest-even.
-      const float r = bits_float(a) + 0.5f;
-      return sign | static_cast<uint16_t>(float_bits(r) - 0x3f000000u);
-    }
-    // Normal: rebias the exponent (127 -> 15) and round the 13 dropped mantissa bits to nearest-even.
-    const uint32_t odd = (a >> 13) & 1u;
-    return sign | static_cast<uint16_t>((a - 0x38000000u + 0xfffu + odd) >> 13);
+    // Normal: rebias the exponent (127 -> 15), round the 13 dropped mantissa bits to nearest-even.
+    const uint32_t normal = (a - 0x38000000u + 0xfffu + ((a >> 13) & 1u)) >> 13;
+    // Below 2^-14 the half is subnormal, a multiple of 2^-24: adding 0.5 (whose ulp is 2^-24)
+    // makes the float adder round to that grid, nearest-even.
+    const uint32_t subnormal = float_bits(bits_float(a) + 0.5f) - 0x3f000000u;
+    uint32_t r = a < 0x38800000u ? subnormal : normal;
+    r = a >= 0x477ff000u ? 0x7c00u : r;  // rounds past 65504: inf
+    r = a > 0x7f800000u ? 0x7e00u : r;   // NaN: the quiet NaN
+    return static_cast<uint16_t>(sign | r);
   }
   static float to_float(uint16_t h) {
     const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
     const uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
-    if (exp == 0x1f) return bits_float(sign | 0x7f800000u | (man << 13));  // inf / NaN
-    if (exp == 0) {
-      // Zero or subnormal: man * 2^-24, exact in float.
-      const float v = static_cast<float>(man) * bits_float(0x33800000u);
-      return sign ? -v : v;
-    }
-    return bits_float(sign | ((exp + 112u) << 23) | (man << 13));
+    const uint32_t normal = sign | ((exp + 112u) << 23) | (man << 13);
+    const uint32_t inf_nan = sign | 0x7f800000u | (man << 13);
+    const uint32_t subnormal = sign | float_bits(static_cast<float>(man) * bits_float(0x33800000u));  // man * 2^-24
+    return bits_float(exp == 0 ? subnormal : exp == 0x1f ? inf_nan : normal);
   }
 };
 
