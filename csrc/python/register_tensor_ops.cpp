@@ -503,6 +503,23 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
         Tensor vt = is_tensor(v) ? v.cast<Tensor>() : Tensor::scalar(to_scalar(v), a.dtype());
         return ops::masked_fill(a, mask, vt);
       }, py::arg("mask"), py::arg("value"))
+      .def("index_copy", [](const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
+        return ops::index_copy(a, dim, index, src);
+      }, py::arg("dim"), py::arg("index"), py::arg("source"))
+      // In-place forms: the out-of-place result written back through the shared in-place path.
+      .def("scatter_", [](const Tensor& a, int64_t dim, const Tensor& index, py::handle src) {
+        Tensor s = is_tensor(src) ? src.cast<Tensor>() : Tensor::full(index.shape(), to_scalar(src), a.dtype());
+        return ops::copy_(as_mut(a), ops::scatter(a, dim, index, s));
+      }, py::arg("dim"), py::arg("index"), py::arg("src"))
+      .def("scatter_add_", [](const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
+        return ops::copy_(as_mut(a), ops::scatter_add(a, dim, index, src));
+      }, py::arg("dim"), py::arg("index"), py::arg("src"))
+      .def("index_add_", [](const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
+        return ops::copy_(as_mut(a), ops::index_add(a, dim, index, src));
+      }, py::arg("dim"), py::arg("index"), py::arg("source"))
+      .def("index_copy_", [](const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
+        return ops::copy_(as_mut(a), ops::index_copy(a, dim, index, src));
+      }, py::arg("dim"), py::arg("index"), py::arg("source"))
       .def("masked_select", [](const Tensor& a, const Tensor& mask) { return ops::masked_select(a, mask); }, py::arg("mask"))
       .def("nonzero", [](const Tensor& a) { return ops::nonzero(a); });
 }
