@@ -296,3 +296,189 @@ def test_failed_scatter_writes_nothing() -> None:
     with pytest.raises(RuntimeError, match="index -1 is out of bounds for dimension 0 with size 4"):
         x.scatter_(0, chaingrad.tensor([0, 1, -1]), 1.0)
     assert x.tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+# ------------------------------------------------------------------ 3. argument errors of the bindings
+def _set_grad(v: Callable[[Any], Any], dtype: str = "float32") -> Callable[[Any], Any]:
+    def run(L: Any) -> Any:
+        a = L.ones(3, dtype=getattr(L, dtype), requires_grad=True)
+        a.grad = v(L)
+        return a.grad
+
+    return run
+
+
+def _backward_inputs(inputs: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def run(L: Any) -> Any:
+        a = L.ones(2, requires_grad=True)
+        (a * 2).sum().backward(inputs=inputs(L))
+        return a.grad
+
+    return run
+
+
+ARG_CASES = [
+    ("add_str", lambda L: L.add(L.ones(3), "a")),
+    ("add_none", lambda L: L.add(L.ones(3), None)),
+    ("mul_str", lambda L: L.mul(L.ones(3), "a")),
+    ("sub_list", lambda L: L.sub(L.ones(3), [1, 2, 3])),
+    ("method_add_str", lambda L: L.ones(3).add("a")),
+    ("method_mul_none", lambda L: L.ones(3).mul(None)),
+    ("matmul_int", lambda L: L.matmul(L.ones(3), 3)),
+    ("mm_list", lambda L: L.mm(L.ones(2, 2), [[1, 2], [3, 4]])),
+    ("method_mm_list", lambda L: L.ones(2, 2).mm([[1, 2], [3, 4]])),
+    ("maximum_number", lambda L: L.maximum(L.ones(3), 2)),
+    ("gather_list", lambda L: L.ones(3).gather(0, [0])),
+    ("index_select_list", lambda L: L.ones(3).index_select(0, [0])),
+    ("transpose_str", lambda L: L.ones(3).transpose("a", 0)),
+    ("function_transpose_str", lambda L: L.transpose(L.ones(3), "a", 0)),
+    ("unsqueeze_float", lambda L: L.ones(3).unsqueeze(0.5)),
+    ("function_unsqueeze_float", lambda L: L.unsqueeze(L.ones(3), 0.5)),
+    ("softmax_str", lambda L: L.ones(3).softmax("a")),
+    ("div_mode_bad", lambda L: L.div(L.ones(3), 2, rounding_mode="bad")),
+    ("method_div_mode_bad", lambda L: L.ones(3).div(2, rounding_mode="round")),
+    ("div_mode_none", lambda L: L.div(L.ones(3), 2, rounding_mode=None)),
+    ("div_trunc", lambda L: L.tensor([5.0, -5.0]).div(2, rounding_mode="trunc")),
+    ("div_floor", lambda L: L.tensor([5.0, -5.0]).div(L.tensor(2.0), rounding_mode="floor")),
+    ("div_trunc_int", lambda L: L.tensor([5, -5]).div(2, rounding_mode="trunc")),
+    ("div_floor_int", lambda L: L.tensor([5, -5]).div(2, rounding_mode="floor")),
+    ("div_trunc_int_by_zero", lambda L: L.tensor([5, -5]).div(0, rounding_mode="trunc")),
+    ("backward_inputs_int", _backward_inputs(lambda L: [5])),
+    ("backward_inputs_str", _backward_inputs(lambda L: ["x"])),
+    ("grad_int", _set_grad(lambda L: 5)),
+    ("grad_list", _set_grad(lambda L: [1.0, 2.0, 3.0])),
+    ("grad_shape", _set_grad(lambda L: L.ones(4))),
+    ("grad_shape_2d", _set_grad(lambda L: L.ones(1, 3))),
+    ("grad_double", _set_grad(lambda L: L.ones(3, dtype=L.float64))),
+    ("grad_long", _set_grad(lambda L: L.ones(3, dtype=L.int64))),
+    ("grad_float_on_double", _set_grad(lambda L: L.ones(3), "float64")),
+    ("grad_none", _set_grad(lambda L: None)),
+    ("grad_ok", _set_grad(lambda L: L.full((3,), 2.0))),
+    ("arange_inf", lambda L: L.arange(0, math.inf)),
+    ("arange_neg_inf", lambda L: L.arange(-math.inf, 0)),
+    ("arange_nan", lambda L: L.arange(math.nan, 5)),
+    ("arange_nan_step", lambda L: L.arange(0, 5, math.nan)),
+    ("arange_zero_step", lambda L: L.arange(0, 5, 0)),
+    ("arange_wrong_sign", lambda L: L.arange(0, 5, -1)),
+    ("arange_backwards", lambda L: L.arange(5, 0)),
+    ("randperm_neg", lambda L: L.randperm(-1)),
+    ("randperm_zero", lambda L: L.randperm(0)),
+    ("narrow_neg_length", lambda L: L.ones(3).narrow(0, 0, -1)),
+    ("narrow_neg_length_2", lambda L: L.ones(3).narrow(0, 1, -2)),
+    ("narrow_too_long", lambda L: L.ones(3).narrow(0, 2, 2)),
+    ("narrow_neg_start", lambda L: L.ones(3).narrow(0, -1, 1)),
+    ("narrow_start_far", lambda L: L.ones(3).narrow(0, -4, 1)),
+    ("load_int", lambda L: L.load(5)),
+    ("load_none", lambda L: L.load(None)),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("case", ARG_CASES, ids=_ids(ARG_CASES))
+def test_argument_errors_like_torch(case: Tuple[str, Callable[[Any], Any]]) -> None:
+    check_like_torch(case[1])
+
+
+def test_load_of_a_missing_file_raises_file_not_found(tmp_path: Any) -> None:
+    with pytest.raises(FileNotFoundError):
+        chaingrad.load(str(tmp_path / "missing.pt"))
+
+
+BAD_CALLS = [
+    lambda: chaingrad.ones(3).gather(0, [0]),
+    lambda: chaingrad.ones(3).softmax(),
+    lambda: chaingrad.ones(3).unsqueeze("a"),
+    lambda: chaingrad.ones(3).transpose(0),
+    lambda: chaingrad.ones(3).narrow(0, "a", 1),
+    lambda: chaingrad.ones(3).index_select(dim=0, idx=1),
+    lambda: chaingrad.ones(3).clamp("a"),
+    lambda: chaingrad.ones(3).masked_fill([True], 1.0),
+    lambda: chaingrad.ones(3).index_add(0, [0], chaingrad.ones(1)),
+    lambda: chaingrad.ones(3).scatter_add(0, chaingrad.tensor([0]), 1.0),
+    lambda: chaingrad.ones(3).max("a"),
+    lambda: chaingrad._C.manual_seed("a"),
+    lambda: chaingrad.randperm(2.5),
+    lambda: chaingrad.ones(3).add(chaingrad.ones(3), chaingrad.ones(3), chaingrad.ones(3)),
+]
+
+
+@pytest.mark.parametrize("call", BAD_CALLS)
+def test_pybind11_wording_never_reaches_a_user(call: Callable[[], Any]) -> None:
+    with pytest.raises(TypeError) as info:
+        call()
+    text = str(info.value)
+    assert "incompatible function arguments" not in text
+    assert "Unable to cast" not in text
+    assert "C++ type" not in text
+
+
+# ------------------------------------------------------------------ 5. in-place writes on self-overlapping memory
+def _expanded(L: Any) -> Any:
+    return L.ones(1).expand(3)
+
+
+def _zero_stride_numpy(L: Any) -> Any:
+    a = np.lib.stride_tricks.as_strided(np.zeros(1, dtype=np.float32), shape=(2, 3), strides=(4, 0))
+    return L.from_numpy(a)
+
+
+OVERLAP_CASES = [
+    ("add_", lambda L: _expanded(L).add_(1)),
+    ("mul_tensor_", lambda L: _expanded(L).mul_(L.ones(3))),
+    ("sub_", lambda L: _expanded(L).sub_(L.ones(3))),
+    ("div_", lambda L: _expanded(L).div_(2)),
+    ("pow_", lambda L: _expanded(L).pow_(2)),
+    ("iadd", lambda L: _expanded(L).__iadd__(1)),
+    ("imul", lambda L: _expanded(L).__imul__(L.ones(3))),
+    ("neg_", lambda L: _expanded(L).neg_()),
+    ("exp_", lambda L: _expanded(L).exp_()),
+    ("relu_", lambda L: _expanded(L).relu_()),
+    ("clamp_", lambda L: _expanded(L).clamp_(0, 1)),
+    ("copy_", lambda L: _expanded(L).copy_(L.arange(3.0))),
+    ("copy_scalar", lambda L: _expanded(L).copy_(L.tensor(2.0))),
+    ("setitem_all", lambda L: _expanded(L).__setitem__(slice(None), 2.0)),
+    ("setitem_one", lambda L: _expanded(L).__setitem__(0, 2.0)),
+    ("index_add_", lambda L: _expanded(L).index_add_(0, L.tensor([0]), L.ones(1))),
+    ("scatter_", lambda L: _expanded(L).scatter_(0, L.tensor([0]), 5.0)),
+    ("uniform_", lambda L: _expanded(L).uniform_()),
+    ("normal_", lambda L: _expanded(L).normal_()),
+    ("fill_", lambda L: _expanded(L).fill_(2.0)),
+    ("zero_", lambda L: _expanded(L).zero_()),
+    ("expand_2d_add_", lambda L: L.ones(3, 1).expand(3, 4).add_(1)),
+    ("expand_same_add_", lambda L: L.ones(3).expand(3).add_(1)),
+    ("expand_size_one_add_", lambda L: L.ones(1, 1).expand(1, 1).add_(1)),
+    ("numpy_zero_stride_add_", lambda L: _zero_stride_numpy(L).add_(1)),
+    ("numpy_zero_stride_mul_", lambda L: _zero_stride_numpy(L).mul_(L.ones(2, 3))),
+    ("numpy_zero_stride_sigmoid_", lambda L: _zero_stride_numpy(L).sigmoid_()),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("case", OVERLAP_CASES, ids=_ids(OVERLAP_CASES))
+def test_inplace_on_overlapping_memory_like_torch(case: Tuple[str, Callable[[Any], Any]]) -> None:
+    check_like_torch(case[1])
+
+
+def test_refused_overlapping_write_leaves_memory_untouched() -> None:
+    base = chaingrad.ones(1)
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        base.expand(4).add_(1)
+    assert base.tolist() == [1.0]
+
+
+# ------------------------------------------------------------------ 7. the default generator's seed
+_SEED_PROBE = "import chaingrad; print(chaingrad.initial_seed(), chaingrad.rand(3).tolist())"
+
+
+def test_default_seed_differs_between_processes() -> None:
+    runs = [subprocess.run([sys.executable, "-c", _SEED_PROBE], capture_output=True, text=True, timeout=60,
+                           check=True).stdout for _ in range(2)]
+    assert runs[0] != runs[1]  # 64-bit seeds from the OS: equal only with probability 2**-64
+
+
+def test_manual_seed_still_repeats_and_is_reported() -> None:
+    code = "import chaingrad; chaingrad.manual_seed(1234); print(chaingrad.initial_seed(), chaingrad.rand(3).tolist())"
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                           check=True).stdout for _ in range(2)]
+    assert runs[0] == runs[1]
+    assert runs[0].startswith("1234 ")

@@ -782,7 +782,7 @@ struct FillBackward0 : Node {
 };
 
 Tensor& fill_(Tensor& self, Scalar value) {
-  if (inplace_records(self, {})) {
+  if (inplace_records(self, {}, true)) {
     Tensor result = Tensor::full(self.shape(), value, self.dtype());
     set_history(result, make_grad_node<FillBackward0>({&self}));
     commit_inplace(self, result);

@@ -597,7 +597,7 @@ void index_put_(Tensor& x, const std::vector<IndexItem>& items, const Tensor& va
     val = expand(val, res_shape);
   }
   Tensor val_rows = reshape(val, {L.rows.numel(), numel_of(L.rest_shape)});
-  if (!inplace_records(target, {&value})) {
+  if (!inplace_records(target, {&value}, true)) {
     // Write straight into x's memory when the rows layout is a view of it.
     Tensor rows_view = as_rows(target, L);
     Tensor vr = cast_data(contiguous(autograd::detach(val_rows)), x.dtype());

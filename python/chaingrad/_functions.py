@@ -3,6 +3,7 @@ functions that are not methods (``where``, ``allclose``, ...)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -23,13 +24,23 @@ _METHOD_FUNCTIONS = [
 ]
 
 
+_POSITION = re.compile(r"\(position (\d+)\)")
+
+
 def _method_function(name: str) -> Callable[..., Any]:
     method = getattr(Tensor, name)
 
     def f(input: Any, *args: Any, **kwargs: Any) -> Any:
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
-        return method(input, *args, **kwargs)
+        try:
+            return method(input, *args, **kwargs)
+        except TypeError as e:
+            # The method counts positions after self; the function form counts ``input`` too.
+            text = str(e)
+            if text.startswith(name + "(): argument") and "(position " in text:
+                raise TypeError(_POSITION.sub(lambda m: f"(position {int(m.group(1)) + 1})", text, 1)) from None
+            raise
 
     f.__name__ = name
     f.__qualname__ = name
