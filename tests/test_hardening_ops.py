@@ -482,3 +482,60 @@ def test_manual_seed_still_repeats_and_is_reported() -> None:
                            check=True).stdout for _ in range(2)]
     assert runs[0] == runs[1]
     assert runs[0].startswith("1234 ")
+
+
+# ------------------------------------------------------------------ 4. out=
+def _out(fn: Callable[[Any, Any], Any], make_out: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def run(L: Any) -> Any:
+        import warnings
+
+        out = make_out(L)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            r = fn(L, out)
+        return r is out, r, out, [str(w.message)[:80] for w in caught]
+
+    return run
+
+
+OUT_CASES = [
+    ("add", _out(lambda L, o: L.add(L.ones(3), 1, out=o), lambda L: L.empty(3))),
+    ("add_tensor", _out(lambda L, o: L.add(L.ones(3), L.arange(3.0), alpha=2, out=o), lambda L: L.empty(3))),
+    ("sub", _out(lambda L, o: L.sub(L.ones(2, 3), L.ones(3), out=o), lambda L: L.empty(2, 3))),
+    ("mul", _out(lambda L, o: L.mul(L.arange(3.0), 2, out=o), lambda L: L.zeros(3))),
+    ("div", _out(lambda L, o: L.div(L.arange(3.0), 2, out=o), lambda L: L.zeros(3))),
+    ("div_floor", _out(lambda L, o: L.div(L.tensor([5.0, -5.0]), 2, rounding_mode="floor", out=o),
+                       lambda L: L.zeros(2))),
+    ("matmul", _out(lambda L, o: L.matmul(L.ones(2, 3), L.ones(3), out=o), lambda L: L.zeros(2))),
+    ("mm", _out(lambda L, o: L.mm(L.ones(2, 3), L.ones(3, 2), out=o), lambda L: L.zeros(2, 2))),
+    ("bmm", _out(lambda L, o: L.bmm(L.ones(2, 2, 3), L.ones(2, 3, 1), out=o), lambda L: L.zeros(2, 2, 1))),
+    ("resize_warns", _out(lambda L, o: L.add(L.ones(3), 1, out=o), lambda L: L.empty(2))),
+    ("resize_empty_silent", _out(lambda L, o: L.add(L.ones(3), 1, out=o), lambda L: L.empty(0))),
+    ("mm_resize", _out(lambda L, o: L.mm(L.ones(2, 3), L.ones(3, 4), out=o), lambda L: L.zeros(1))),
+    ("int_to_float_out", _out(lambda L, o: L.add(L.ones(3, dtype=L.int64), 1, out=o), lambda L: L.empty(3))),
+    ("double_to_float_out", _out(lambda L, o: L.add(L.ones(3, dtype=L.float64), 1, out=o), lambda L: L.empty(3))),
+    ("float_to_long_out", _out(lambda L, o: L.add(L.ones(3), 1, out=o), lambda L: L.empty(3, dtype=L.int64))),
+    ("long_to_bool_out", _out(lambda L, o: L.add(L.ones(3, dtype=L.int64), 1, out=o),
+                              lambda L: L.empty(3, dtype=L.bool))),
+    ("requires_grad_input", _out(lambda L, o: L.add(L.ones(3, requires_grad=True), 1, out=o), lambda L: L.empty(3))),
+    ("requires_grad_mm", _out(lambda L, o: L.mm(L.ones(2, 2), L.ones(2, 2, requires_grad=True), out=o),
+                              lambda L: L.empty(2, 2))),
+    ("requires_grad_out", _out(lambda L, o: L.mul(L.ones(3), 2, out=o), lambda L: L.empty(3, requires_grad=True))),
+    ("out_aliases_input", _out(lambda L, o: L.mul(o, 2, out=o), lambda L: L.arange(3.0))),
+    ("out_none", _out(lambda L, o: L.add(L.ones(3), 1, out=None), lambda L: L.zeros(3))),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("case", OUT_CASES, ids=_ids(OUT_CASES))
+def test_out_keyword_like_torch(case: Tuple[str, Callable[[Any], Any]]) -> None:
+    check_like_torch(case[1])
+
+
+@needs_torch
+def test_out_keyword_is_allowed_under_no_grad() -> None:
+    def run(L: Any) -> Any:
+        with L.no_grad():
+            return L.add(L.ones(3, requires_grad=True), 1, out=L.empty(3))
+
+    check_like_torch(run)
