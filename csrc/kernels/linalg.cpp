@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include "kernels/convert.h"
+#include "kernels/checks.h"
 #include "kernels/elementwise.h"
 #include "kernels/parallel.h"
 
@@ -53,9 +54,30 @@ void naive_gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) 
     }
 }
 
+// (m, k) @ (k, n) -> (m, n) over `batch_dims` leading dims, one dtype; PyTorch's mm message.
+void check_matmul_args(const char* op, const Tensor& a, const Tensor& b, const Tensor& c, int64_t batch_dims) {
+  const int64_t nd = 2 + batch_dims;
+  CG_CHECK(a.dim() == nd && b.dim() == nd && c.dim() == nd, op, ": expected ", nd, "-D operands");
+  const int64_t i = batch_dims;
+  if (batch_dims == 1)
+    CG_CHECK(b.shape()[0] == a.shape()[0] && b.shape()[1] == a.shape()[2],
+             "Expected size for first two dimensions of batch2 tensor to be: [", a.shape()[0], ", ", a.shape()[2],
+             "] but got: [", b.shape()[0], ", ", b.shape()[1], "].");
+  CG_CHECK(a.shape()[i + 1] == b.shape()[i], "mat1 and mat2 shapes cannot be multiplied (", a.shape()[i], "x",
+           a.shape()[i + 1], " and ", b.shape()[i], "x", b.shape()[i + 1], ")");
+  Shape want = a.shape();
+  want[i + 1] = b.shape()[i + 1];
+  for (int64_t d = 0; d < batch_dims; ++d)
+    CG_CHECK(b.shape()[d] == a.shape()[d], op, ": batch sizes differ: ", shape_str(a.shape()), " and ",
+             shape_str(b.shape()));
+  check_shapes(op, want, {&c});
+  check_buffers(op, c.dtype(), {&a, &b, &c}, false);
+}
+
 }  // namespace
 
 void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
+  check_matmul_args("mm", a, b, c, 0);
   if (any_storage_only({&a, &b, &c})) {  // float16/bfloat16/small ints multiply widened (kernels/convert.h)
     Tensor o = widened(c);
     gemm(widened(a), widened(b), o, beta);
@@ -93,6 +115,7 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
 }
 
 void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& c) {
+  check_matmul_args("bmm", a, b, c, 1);
   const int64_t batch = c.shape()[0];
   auto slice = [](const Tensor& t, int64_t i) {
     return t.as_strided({t.shape()[1], t.shape()[2]}, {t.strides()[1], t.strides()[2]},
@@ -110,6 +133,12 @@ void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& c) {
 }
 
 void dot(const Tensor& a, const Tensor& b, const Tensor& out) {
+  CG_CHECK(a.dim() == 1 && b.dim() == 1, "1D tensors expected, but got ", a.dim(), "D and ", b.dim(), "D tensors");
+  CG_CHECK(a.numel() == b.numel(), "inconsistent tensor size, expected tensor [", a.numel(),
+           "] and src [", b.numel(), "] to have the same number of elements, but got ", a.numel(), " and ", b.numel(),
+           " elements respectively");
+  CG_CHECK(out.numel() == 1, "dot: expected a one-element output");
+  check_buffers("dot", a.dtype(), {&a, &b, &out}, false);
   if (any_storage_only({&a, &b, &out})) {
     Tensor o = widened(out);
     dot(widened(a), widened(b), o);

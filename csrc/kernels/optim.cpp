@@ -2,20 +2,20 @@
 
 #include <cmath>
 
+#include "kernels/checks.h"
 #include "kernels/parallel.h"
 
 namespace cg::kernels {
 
-namespace {
-void check_dense(const Tensor& t, const char* what) {
-  CG_CHECK(!t.defined() || t.is_contiguous(), what, " must be contiguous for the fused optimizer step");
-}
-}  // namespace
-
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buf, const SgdOptions& o) {
-  check_dense(param, "param");
-  check_dense(grad, "grad");
-  check_dense(buf, "momentum buffer");
+  // The shape checks follow PyTorch's update order (buf.mul_(m).add_(g); param.add_(buf)), so a
+  // mismatched state gets the error PyTorch's step raises.
+  check_inplace_shapes(param.shape(), grad.shape());
+  if (buf.defined()) {
+    check_inplace_shapes(buf.shape(), grad.shape());
+    check_inplace_shapes(param.shape(), buf.shape());
+  }
+  check_buffers("sgd_step", param.dtype(), {&param, &grad, &buf}, true);
   CG_DISPATCH_FLOAT(param.dtype(), "sgd_step", [&] {
     using T = scalar_t;
     T* p = param.data<T>();
@@ -39,7 +39,19 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buf, const 
 
 void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                const Tensor& max_exp_avg_sq, const AdamOptions& o) {
-  for (const Tensor* t : {&param, &grad, &exp_avg, &exp_avg_sq, &max_exp_avg_sq}) check_dense(*t, "adam state");
+  // In PyTorch's update order: exp_avg.lerp_(g), exp_avg_sq.mul_().addcmul_(g, g),
+  // maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq), param.addcdiv_(exp_avg, denom).
+  CG_CHECK(exp_avg.defined() && exp_avg_sq.defined(), "adam_step: exp_avg and exp_avg_sq are required");
+  CG_CHECK(!o.amsgrad || max_exp_avg_sq.defined(), "adam_step: amsgrad needs max_exp_avg_sq");
+  check_inplace_shapes(param.shape(), grad.shape());
+  check_inplace_shapes(exp_avg.shape(), grad.shape());
+  check_inplace_shapes(exp_avg_sq.shape(), grad.shape());
+  const Tensor& second = o.amsgrad ? max_exp_avg_sq : exp_avg_sq;
+  if (o.amsgrad) broadcast_shapes(max_exp_avg_sq.shape(), exp_avg_sq.shape());
+  check_inplace_shapes(second.shape(), exp_avg_sq.shape());
+  check_inplace_shapes(param.shape(), broadcast_shapes(exp_avg.shape(), second.shape()));
+  check_buffers("adam_step", param.dtype(), {&param, &grad, &exp_avg, &exp_avg_sq, o.amsgrad ? &max_exp_avg_sq : nullptr},
+                true);
   CG_DISPATCH_FLOAT(param.dtype(), "adam_step", [&] {
     using T = scalar_t;
     T* p = param.data<T>();

@@ -1,10 +1,12 @@
 #include "kernels/reduce.h"
 
+
 #include <cmath>
 #include <limits>
 #include <numeric>
 #include <type_traits>
 
+#include "kernels/checks.h"
 #include "kernels/elementwise.h"
 #include "kernels/loop.h"
 #include "kernels/parallel.h"
@@ -206,6 +208,16 @@ void reduce_impl(const Tensor& x, const std::vector<bool>& reduced, const Tensor
 }  // namespace
 
 void reduce(Reduce op, const Tensor& x, const std::vector<bool>& reduced, const Tensor& out) {
+  CG_CHECK(static_cast<int64_t>(reduced.size()) == x.dim() && out.dim() == x.dim(),
+           "reduce: expected the output and the reduced-dims mask to have the input's ", x.dim(), " dims");
+  for (int64_t d = 0; d < x.dim(); ++d)
+    CG_CHECK(out.shape()[d] == (reduced[d] ? 1 : x.shape()[d]), "reduce: output of shape ", shape_str(out.shape()),
+             " does not fit input of shape ", shape_str(x.shape()));
+  check_in_storage(x, "reduce");
+  check_in_storage(out, "reduce");
+  CG_CHECK(out.dtype() == x.dtype() || ((op == Reduce::Any || op == Reduce::All) && out.dtype() == DType::Bool),
+           "reduce: output dtype ", scalar_type_name(out.dtype()), " does not match input dtype ",
+           scalar_type_name(x.dtype()));
   if (any_storage_only({&x, &out})) {  // storage dtypes reduce in their compute dtype (kernels/convert.h)
     Tensor o = widened(out);
     reduce(op, widened(x), reduced, o);
@@ -282,7 +294,24 @@ void for_each_lane(const std::array<const Tensor*, N>& ts, int64_t dim, int64_t 
 }
 }  // namespace
 
+// Lane kernels: every buffer has x's shape along the lanes (`dim` may be 1 in reduced outputs).
+static void check_lanes(const char* op, const Tensor& x, int64_t dim, std::initializer_list<const Tensor*> ts,
+                        bool reduced_out) {
+  CG_CHECK(x.dim() == 0 || (dim >= 0 && dim < x.dim()), op, ": dim ", dim, " out of range for ", x.dim(), " dims");
+  Shape s = x.shape();
+  if (reduced_out && x.dim()) s[dim] = 1;
+  check_in_storage(x, op);
+  for (const Tensor* t : ts) {
+    check_in_storage(*t, op);
+    CG_CHECK(t->shape() == x.shape() || t->shape() == s, op, ": expected a tensor of shape ", shape_str(x.shape()),
+             ", but got one of shape ", shape_str(t->shape()));
+  }
+}
+
 void arg_reduce(bool is_max, const Tensor& x, int64_t dim, const Tensor& values, const Tensor& indices) {
+  check_lanes(is_max ? "max" : "min", x, dim, {&values, &indices}, true);
+  CG_CHECK(values.dtype() == x.dtype() && indices.dtype() == DType::Int64,
+           "max/min: expected values of the input's dtype and int64 indices");
   if (any_storage_only({&x, &values})) {
     Tensor v = widened(values);
     arg_reduce(is_max, widened(x), dim, v, indices);
@@ -311,6 +340,9 @@ void arg_reduce(bool is_max, const Tensor& x, int64_t dim, const Tensor& values,
 }
 
 void scan(Scan op, const Tensor& x, int64_t dim, const Tensor& out) {
+  check_lanes("scan", x, dim, {&out}, false);
+  check_shapes("scan", x.shape(), {&out});
+  check_buffers("scan", x.dtype(), {&out}, false);
   if (any_storage_only({&x, &out})) {
     Tensor o = widened(out);
     scan(op, widened(x), dim, o);
@@ -333,6 +365,9 @@ void scan(Scan op, const Tensor& x, int64_t dim, const Tensor& out) {
 }
 
 void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) {
+  check_lanes("softmax", x, dim, {&out}, false);
+  check_shapes("softmax", x.shape(), {&out});
+  check_buffers("softmax", x.dtype(), {&out}, false);
   if (any_storage_only({&x, &out})) {
     Tensor o = widened(out);
     softmax(widened(x), dim, log, o);
@@ -368,6 +403,9 @@ void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) {
 }
 
 void softmax_backward(const Tensor& grad, const Tensor& y, int64_t dim, bool log, const Tensor& out) {
+  check_lanes("softmax_backward", y, dim, {&grad, &out}, false);
+  check_shapes("softmax_backward", y.shape(), {&grad, &out});
+  check_buffers("softmax_backward", y.dtype(), {&grad, &out}, false);
   if (any_storage_only({&grad, &y, &out})) {
     Tensor o = widened(out);
     softmax_backward(widened(grad), widened(y), dim, log, o);

@@ -655,10 +655,36 @@ Tensor sigmoid_backward(const Tensor& grad, const Tensor& y) {
   return out;
 }
 
+namespace {
+struct ZeroGradBackward : Node {
+  Shape shape;
+  DType dtype = DType::Float32;
+  std::string label;
+  TensorList apply(TensorList&&) override { return {Tensor::zeros(shape, dtype)}; }
+  std::string name() const override { return label; }
+};
+}  // namespace
+
+Tensor zero_grad_through(const Tensor& result, const autograd::Edge& edge, const Shape& shape, DType dtype,
+                         const char* node_name) {
+  if (!autograd::GradMode::is_enabled() || !edge.valid() || autograd::requires_grad(result)) return result;
+  auto node = autograd::make_node<ZeroGradBackward>();
+  node->next_edges.push_back(edge);
+  node->shape = shape;
+  node->dtype = dtype;
+  node->label = node_name;
+  Tensor out = autograd::detach(result);
+  set_history(out, node);
+  return out;
+}
+
 Tensor threshold_backward(const Tensor& grad, const Tensor& x, double threshold) {
   if (any_requires_grad({&grad, &x})) {
     Tensor pass = compare(static_cast<int>(Binary::Gt), x, Scalar(threshold));
-    return where(pass, grad, Tensor::zeros({}, grad.dtype()));
+    Tensor r = where(pass, grad, Tensor::zeros({}, grad.dtype()));
+    return autograd::requires_grad(x) ? zero_grad_through(r, autograd::gradient_edge(x), x.shape(), x.dtype(),
+                                                          "ThresholdBackwardBackward0")
+                                      : r;
   }
   Tensor out = Tensor::empty(broadcast_shapes(grad.shape(), x.shape()), grad.dtype());
   kernels::threshold_backward(grad, cast_data(x, grad.dtype()), threshold, out);
@@ -782,7 +808,7 @@ struct FillBackward0 : Node {
 };
 
 Tensor& fill_(Tensor& self, Scalar value) {
-  if (inplace_records(self, {})) {
+  if (inplace_records(self, {}, true)) {
     Tensor result = Tensor::full(self.shape(), value, self.dtype());
     set_history(result, make_grad_node<FillBackward0>({&self}));
     commit_inplace(self, result);

@@ -2,6 +2,7 @@
 #pragma once
 #include <optional>
 
+#include "autograd/node.h"
 #include "core/tensor.h"
 
 namespace cg::ops {
@@ -54,6 +55,12 @@ Tensor& zero_(Tensor& self);
 // Fused gradient ops (single kernel pass); differentiable themselves by composition when recording.
 Tensor tanh_backward(const Tensor& grad, const Tensor& y);
 Tensor sigmoid_backward(const Tensor& grad, const Tensor& y);
+// PyTorch records the backward formulas of piecewise ops (threshold_backward, leaky_relu's,
+// nll_loss's) as differentiable in the input they read, with a zero derivative: so under
+// create_graph their result requires grad whenever that input does, and differentiating it
+// again gives zeros. Attaches that zero-derivative edge to `result` when nothing else did.
+Tensor zero_grad_through(const Tensor& result, const autograd::Edge& edge, const Shape& shape, DType dtype,
+                         const char* node_name);
 Tensor threshold_backward(const Tensor& grad, const Tensor& x, double threshold);
 
 }  // namespace cg::ops

@@ -6,6 +6,7 @@
 
 #include "kernels/elementwise.h"
 #include "ops/common.h"
+#include "ops/inplace.h"
 
 namespace cg::ops {
 
@@ -53,10 +54,14 @@ Tensor detach(const Tensor& t) { return autograd::detach(t); }
 
 // ---- ranges ----------------------------------------------------------------------------------
 Tensor arange(double start, double end, double step, DType dtype) {
-  CG_CHECK(step != 0, "step must be nonzero");
+  CG_CHECK(std::isfinite(start) && std::isfinite(end), "unsupported range: ", start, " -> ",
+           end);
+  CG_CHECK(step > 0 || step < 0, "step must be nonzero");
   CG_CHECK((step > 0 && end >= start) || (step < 0 && end <= start),
-           "upper bound and larger bound inconsistent with step sign");
-  const int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
+           "upper bound and lower bound inconsistent with step sign");
+  const double count = std::ceil((end - start) / step);
+  CG_CHECK(count < 9.2e18, "invalid size, possible overflow?");
+  const int64_t n = static_cast<int64_t>(count);
   Tensor out = Tensor::empty({n}, compute_dtype(dtype));  // narrow dtypes: filled widened, then cast
   CG_DISPATCH_ALL(dtype, [&] {
     scalar_t* p = out.data<scalar_t>();
@@ -92,12 +97,20 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
 
 // ---- random numbers --------------------------------------------------------------------------
 // The generator is std::mt19937_64 (64-bit Mersenne Twister), one per thread, seeded with
-// manual_seed (default seed 0x5eed). Uniform floats take the top 24 (float32) or 53 (float64)
+// manual_seed. Unseeded, it starts from a seed drawn once per process from the OS (as PyTorch's
+// default generator does), so two runs differ unless seeded. Uniform floats take the top 24 (float32) or 53 (float64)
 // bits; normals come from the Box-Muller transform. Streams differ from PyTorch's.
 namespace {
+uint64_t process_seed() {
+  static const uint64_t seed = [] {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }();
+  return seed;
+}
 struct Generator {
-  std::mt19937_64 engine{0x5eed};
-  uint64_t seed = 0x5eed;
+  uint64_t seed = process_seed();
+  std::mt19937_64 engine{seed};
 };
 thread_local Generator t_gen;
 
@@ -133,6 +146,7 @@ void set_rng_state(const std::vector<uint64_t>& state) {
 }
 
 Tensor& uniform_(Tensor& t, double lo, double hi) {
+  check_no_internal_overlap(t);
   t.check_writable();
   Tensor tmp = Tensor::empty(t.shape(), compute_dtype(t.dtype()));  // float16: drawn in float32
   CG_DISPATCH_FLOAT(t.dtype(), "uniform_", [&] {
@@ -148,6 +162,7 @@ Tensor& uniform_(Tensor& t, double lo, double hi) {
 }
 
 Tensor& normal_(Tensor& t, double mean, double std) {
+  check_no_internal_overlap(t);
   t.check_writable();
   Tensor tmp = Tensor::empty(t.shape(), compute_dtype(t.dtype()));  // float16: drawn in float32
   CG_DISPATCH_FLOAT(t.dtype(), "normal_", [&] {
@@ -192,6 +207,7 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {
 }
 
 Tensor randperm(int64_t n) {
+  CG_CHECK(n >= 0, "Trying to create tensor with negative dimension ", n, ": [", n, "]");
   Tensor t = arange(0, static_cast<double>(n), 1, DType::Int64);
   int64_t* p = t.data<int64_t>();
   for (int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[t_gen.engine() % static_cast<uint64_t>(i + 1)]);

@@ -20,11 +20,13 @@ using autograd::set_history;
 
 namespace {
 
-// out = copy of `x` with rows `index` (along dim) added from / replaced by `src` (no autograd).
-Tensor rows_op(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, bool accumulate) {
+using kernels::Negative;
+
+// out = copy of `x` with rows `idx` (along dim; checked, in range) added from / replaced by `src`
+// (no autograd).
+Tensor rows_op(const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src, bool accumulate) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   kernels::copy(out, x);
-  Tensor idx = kernels::checked_index(index, x.dim() ? x.shape()[dim] : 1, dim);
   Tensor offsets = Tensor::empty(idx.shape(), DType::Int64);
   const int64_t stride = x.dim() ? out.strides()[dim] : 0;
   for (int64_t i = 0; i < idx.numel(); ++i) offsets.data<int64_t>()[i] = idx.data<int64_t>()[i] * stride;
@@ -72,12 +74,11 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   CG_CHECK(x.dim() > 0 || index.numel() == 1, "index_select(): Index to scalar can have only 1 value, got ",
            index.numel(), " value(s)");
   CG_CHECK(size > 0 || index.numel() == 0, "index_select(): self indexing axis dim should be positive");
-  Tensor idx;
-  try {
-    idx = kernels::checked_index(index, size, d);
-  } catch (const IndexError&) {
-    throw IndexError("index out of range in self");
-  }
+  // PyTorch's CPU kernels word this two ways: the dim-0 path and the strided one.
+  Tensor idx = kernels::checked_index(index, size, Negative::Reject, [&](int64_t v) {
+    if (d == 0) throw IndexError("index out of range in self");
+    throw RuntimeError(msg("INDICES element is out of DATA bounds, id=", v, " axis_dim=", size));
+  });
   Shape oshape = x.shape();
   if (x.dim()) oshape[d] = idx.numel();
   Tensor out = Tensor::empty(oshape, x.dtype());
@@ -113,7 +114,8 @@ struct IndexAddBackward0 : Node {
   std::string name() const override { return "IndexAddBackward0"; }
 };
 
-static void check_index_rows(const Tensor& x, int64_t d, const Tensor& index, const Tensor& src, const char* op) {
+// Checks index_add/index_copy arguments; returns the checked index.
+static Tensor check_index_rows(const Tensor& x, int64_t d, const Tensor& index, const Tensor& src, const char* op) {
   CG_CHECK_INDEX(index.dim() <= 1, op, "(): Index is supposed to be a vector, but got dim: ", index.dim(),
                  " with type: ", index.dtype() == DType::Int64 ? "Long" : "Float", " and size: ", shape_str(index.shape()));
   CG_CHECK(index.dtype() == DType::Int64, op, "(): Expected dtype int32/int64 for index");
@@ -127,17 +129,22 @@ static void check_index_rows(const Tensor& x, int64_t d, const Tensor& index, co
     CG_CHECK(k == d || x.shape()[k] == src.shape()[k],
              "source tensor shape must match self tensor shape, excluding the specified dimension. Got self.shape = ",
              shape_str(x.shape()), " source.shape = ", shape_str(src.shape()));
-  try {
-    kernels::checked_index(index, x.dim() ? x.shape()[d] : 1, d);
-  } catch (const IndexError& e) {
-    throw RuntimeError(e.what());
-  }
+  const int64_t size = x.dim() ? x.shape()[d] : 1;
+  if (std::string(op) == "index_copy_") return kernels::checked_index(index, size, Negative::Reject,
+                                                                      kernels::out_of_bounds(d, size, false, "index_copy_(): "));
+  // index_add: PyTorch's scatter path (first and last dim of a >= 2-D self) says where; its
+  // slice path (1-D self, middle dims) does not.
+  const bool scatter_path = x.dim() > 1 && (d == 0 || d == x.dim() - 1);
+  return kernels::checked_index(index, size, Negative::Reject, [&](int64_t v) {
+    if (scatter_path) kernels::out_of_bounds(d, size, true)(v);
+    throw IndexError("index out of range in self");
+  });
 }
 
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
   int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : 0;
-  check_index_rows(x, d, index, src, "index_add_");
-  Tensor out = rows_op(x, d, index, src, true);
+  Tensor idx = check_index_rows(x, d, index, src, "index_add_");
+  Tensor out = rows_op(x, d, idx, src, true);
   if (any_requires_grad({&x, &src})) {
     auto node = make_grad_node<IndexAddBackward0>({&x, nullptr, &src});
     node->index_ = SavedTensor(index, false);
@@ -166,8 +173,8 @@ struct IndexCopyBackward0 : Node {
 
 Tensor index_copy(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
   int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : 0;
-  check_index_rows(x, d, index, src, "index_copy_");
-  Tensor out = rows_op(x, d, index, src, false);
+  Tensor idx = check_index_rows(x, d, index, src, "index_copy_");
+  Tensor out = rows_op(x, d, idx, src, false);
   if (any_requires_grad({&x, &src})) {
     auto node = make_grad_node<IndexCopyBackward0>({&x, nullptr, &src});
     node->index_ = SavedTensor(index, false);
@@ -440,7 +447,8 @@ AdvLayout layout(const Tensor& v, const std::vector<std::pair<int64_t, Tensor>>&
   int64_t mult = 1;
   for (size_t j = adv.size(); j-- > 0;) {
     const int64_t dim = adv[j].first, size = v.shape()[dim];
-    Tensor idx = kernels::checked_index(expand(adv[j].second, ishape), size, static_cast<int64_t>(j));
+    Tensor idx = kernels::checked_index(expand(adv[j].second, ishape), size, Negative::Wrap,
+                                        kernels::out_of_bounds(static_cast<int64_t>(j), size));
     const int64_t* ip = idx.data<int64_t>();
     for (int64_t i = 0; i < n; ++i) rp[i] += ip[i] * mult;
     mult *= size;
@@ -590,7 +598,7 @@ void index_put_(Tensor& x, const std::vector<IndexItem>& items, const Tensor& va
     val = expand(val, res_shape);
   }
   Tensor val_rows = reshape(val, {L.rows.numel(), numel_of(L.rest_shape)});
-  if (!inplace_records(target, {&value})) {
+  if (!inplace_records(target, {&value}, true)) {
     // Write straight into x's memory when the rows layout is a view of it.
     Tensor rows_view = as_rows(target, L);
     Tensor vr = cast_data(contiguous(autograd::detach(val_rows)), x.dtype());

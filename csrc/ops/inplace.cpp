@@ -45,7 +45,15 @@ void check_inplace(const Tensor& self) {
     throw RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.");
 }
 
-bool inplace_records(const Tensor& self, std::initializer_list<const Tensor*> others) {
+void check_no_internal_overlap(const Tensor& self) {
+  for (int64_t d = 0; d < self.dim(); ++d)
+    CG_CHECK(self.strides()[d] != 0 || self.shape()[d] <= 1,
+             "unsupported operation: more than one element of the written-to tensor refers to a single memory "
+             "location. Please clone() the tensor before performing the operation.");
+}
+
+bool inplace_records(const Tensor& self, std::initializer_list<const Tensor*> others, bool allow_overlap) {
+  if (!allow_overlap) check_no_internal_overlap(self);
   check_inplace(self);
   autograd::clear_inplace_target();
   if (!autograd::GradMode::is_enabled()) return false;

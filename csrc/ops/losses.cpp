@@ -103,6 +103,8 @@ struct NllLossBackward0 : Node {
     const int64_t rows = t.numel();
     Tensor gr = g[0].dim() == 0 ? mul(coef, g[0]) : mul(coef, reshape(g[0], {rows}));
     Tensor grad = scatter(Tensor::zeros({rows, C}, gr.dtype()), 1, unsqueeze(t, 1), unsqueeze(gr, 1));
+    // The formula reads no log-prob, yet PyTorch records it as depending on them (zero derivative).
+    grad = zero_grad_through(grad, next_edges[0], self_shape, grad.dtype(), "NllLossBackwardBackward0");
     if (self_shape.size() <= 2) return {reshape(grad, self_shape)};
     Shape permuted{self_shape[0]};  // [N, d1, ..., C] -> [N, C, d1, ...]
     for (size_t d = 2; d < self_shape.size(); ++d) permuted.push_back(self_shape[d]);

@@ -299,10 +299,12 @@ static Tensor slice_named(const Tensor& x, int64_t dim, int64_t start, int64_t s
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   CG_CHECK(x.dim() > 0, "narrow() cannot be applied to a 0-dim tensor.");
+  CG_CHECK(length >= 0, "narrow(): length must be non-negative.");
   int64_t d = wrap_dim(dim, x.dim());
   const int64_t n = x.shape()[d];
+  CG_CHECK_INDEX(start >= -n && start <= n, "start out of range (expected to be in range of [", -n, ", ", n, "], but got ",
+                 start, ")");
   if (start < 0) start += n;
-  CG_CHECK_INDEX(start >= 0 && start <= n, "start out of range (expected to be in range of [", -n, ", ", n, "], but got ", start, ")");
   CG_CHECK(length >= 0 && start + length <= n, "start (", start, ") + length (", length, ") exceeds dimension size (", n, ").");
   return slice(x, d, start, start + length, 1);
 }

@@ -167,7 +167,9 @@ struct LeakyReluBackward0 : Node {
   TensorList apply(TensorList&& g) override {
     Tensor x = self_.unpack(*this);
     Tensor pos = compare(static_cast<int>(Binary::Gt), x, Scalar(0.0));
-    return {where(pos, g[0], mul(g[0], slope))};
+    Tensor r = where(pos, g[0], mul(g[0], slope));
+    if (!autograd::requires_grad(x)) return {r};
+    return {zero_grad_through(r, autograd::gradient_edge(x), x.shape(), x.dtype(), "LeakyReluBackwardBackward0")};
   }
   void release_saved() override { self_.release(); }
   std::string name() const override { return "LeakyReluBackward0"; }

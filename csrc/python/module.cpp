@@ -3,6 +3,10 @@
 
 #include "core/errors.h"
 
+namespace cg::python {
+void install_argument_errors(py::module_& m, py::handle tensor_class);  // argument_errors.cpp
+}
+
 namespace {
 // Raises `type` with the core's message. Details after cg::kCulpritMarker become an exception note
 // (PEP 678): str(e) keeps PyTorch's text, tracebacks and pytest's match= also show the culprit.
@@ -64,4 +68,5 @@ PYBIND11_MODULE(_C, m) {
   cg::python::register_diagnostics(m);
   cg::python::register_nn_norm(m);
   cg::python::register_nn(m);
+  cg::python::install_argument_errors(m, m.attr("Tensor"));
 }

@@ -1,8 +1,10 @@
 // Module-level functions: creation, random numbers, joins, nn.functional kernels, threads,
 // fused optimizer steps and diagnostics.
 #include "autograd/node.h"
+#include "kernels/elementwise.h"
 #include "kernels/optim.h"
 #include "kernels/parallel.h"
+#include "ops/inplace.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
 
@@ -25,6 +27,29 @@ std::vector<Tensor> tensor_list(py::handle seq) {
   }
   return out;
 }
+// An optimizer state entry: a tensor or None (anything else is PyTorch's error for it).
+Tensor state_tensor(py::handle h, const char* name) {
+  if (h.is_none()) return Tensor();
+  CG_CHECK_TYPE(is_tensor(h), "optimizer state '", name, "' must be a Tensor, but got ",
+                std::string(py::str(py::type::handle_of(h).attr("__name__"))));
+  return h.cast<Tensor>();
+}
+
+// The fused optimizer kernels update packed buffers of the parameter's dtype. A tensor that is
+// not one (a transposed parameter, a double or strided state a user set) goes through a packed
+// copy that is written back, so the step updates it in place as PyTorch's does.
+struct Staged {
+  Tensor user, work;
+  Staged(const Tensor& t, DType dtype, bool written) : user(t), work(t) {
+    if (!t.defined() || (t.dtype() == dtype && t.is_contiguous())) return;
+    if (written) ops::check_can_cast(dtype, t.dtype());
+    work = Tensor::empty(t.shape(), dtype);
+    kernels::copy(work, t);
+  }
+  void write_back() const {
+    if (!work.is_same(user)) kernels::copy(user, work);
+  }
+};
 }  // namespace
 
 void register_functions(py::module_& m) {
@@ -88,17 +113,27 @@ void register_functions(py::module_& m) {
   // ---- fused optimizer steps (argument order documented in chaingrad/optim/_functional.py) ----
   m.def("_sgd_step_", [](const Tensor& p, const Tensor& g, py::handle buf, double lr, double momentum,
                          double dampening, bool nesterov, double wd, bool maximize, bool first) {
-    MaybeReleaseGil gil(p.numel());
-    kernels::sgd_step(p, g, buf.is_none() ? Tensor() : buf.cast<Tensor>(),
-                      {lr, momentum, dampening, wd, nesterov, maximize, first});
+    Staged sp(p, p.dtype(), true), sg(g, p.dtype(), false), sb(state_tensor(buf, "momentum_buffer"), p.dtype(), true);
+    {
+      MaybeReleaseGil gil(p.numel());
+      kernels::sgd_step(sp.work, sg.work, sb.work, {lr, momentum, dampening, wd, nesterov, maximize, first});
+    }
+    sp.write_back();
+    sb.write_back();
     p.bump_version();
   });
-  m.def("_adam_step_", [](const Tensor& p, const Tensor& g, const Tensor& m1, const Tensor& m2, py::handle vmax,
+  m.def("_adam_step_", [](const Tensor& p, const Tensor& g, py::handle m1, py::handle m2, py::handle vmax,
                           int64_t step, double lr, double b1, double b2, double eps, double wd, bool amsgrad,
                           bool decoupled, bool maximize) {
-    MaybeReleaseGil gil(p.numel());
-    kernels::adam_step(p, g, m1, m2, vmax.is_none() ? Tensor() : vmax.cast<Tensor>(),
-                       {lr, b1, b2, eps, wd, step, amsgrad, decoupled, maximize});
+    Staged sp(p, p.dtype(), true), sg(g, p.dtype(), false);
+    Staged s1(state_tensor(m1, "exp_avg"), p.dtype(), true), s2(state_tensor(m2, "exp_avg_sq"), p.dtype(), true);
+    Staged s3(state_tensor(vmax, "max_exp_avg_sq"), p.dtype(), true);
+    {
+      MaybeReleaseGil gil(p.numel());
+      kernels::adam_step(sp.work, sg.work, s1.work, s2.work, s3.work,
+                         {lr, b1, b2, eps, wd, step, amsgrad, decoupled, maximize});
+    }
+    for (Staged* s : {&sp, &s1, &s2, &s3}) s->write_back();
     p.bump_version();
   });
 

@@ -162,6 +162,18 @@ py::tuple shape_tuple(const Shape& s) {
 }
 
 // ---- the class -------------------------------------------------------------------------------
+namespace {
+// The C++ type name PyTorch's messages use for a dtype ("long int", "float").
+const char* c_type_name(DType t) {
+  switch (t) {
+    case DType::Int64: return "long int";
+    case DType::Float32: return "float";
+    case DType::Float64: return "double";
+    default: return dtype_name(t);
+  }
+}
+}  // namespace
+
 void register_tensor(py::module_& m) {
   TensorClass cls(m, "Tensor", py::dynamic_attr());
   cls.doc() = "A multi-dimensional array with PyTorch's autograd semantics.";
@@ -220,9 +232,18 @@ void register_tensor(py::module_& m) {
                if (autograd::meta(t)) autograd::meta_mut(t).grad = Tensor();
                return;
              }
+             CG_CHECK_TYPE(is_tensor(g), "assigned grad expected to be a Tensor or None but got grad of type ",
+                           std::string(py::str(py::type::handle_of(g).attr("__name__"))));
              Tensor gt = g.cast<Tensor>();
-             CG_CHECK(gt.dtype() == t.dtype(), "assigned grad has data of a different type");
-             CG_CHECK(gt.shape() == t.shape(), "assigned grad has data of a different size");
+             CG_CHECK(gt.dtype() == t.dtype(), "attempting to assign a gradient with dtype '", c_type_name(gt.dtype()),
+                      "' to a tensor with grad_dtype '", scalar_type_name(t.dtype()),
+                      "'. The gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set "
+                      "the tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set "
+                      "grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may break downstream "
+                      "systems that assume they match.");
+             CG_CHECK(gt.shape() == t.shape(), "attempting to assign a gradient of size '", shape_str(gt.shape()),
+                      "' to a tensor of size '", shape_str(t.shape()),
+                      "'. Please ensure that the gradient and the tensor are the same size");
              autograd::meta_mut(t).grad = gt;
            })
       .def_property_readonly("retains_grad", [](const Tensor& t) {

@@ -1,8 +1,10 @@
 // Tensor methods: operators, math, reductions, shape ops and in-place forms. Module-level
 // functions (chaingrad.exp(x), ...) are generated from these in Python.
 #include <pybind11/numpy.h>
+#include <cmath>
 
 #include "kernels/elementwise.h"
+#include "ops/common.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
 
@@ -27,6 +29,28 @@ bool with_ndarray(Tensor& a, py::handle& b, py::object& keep) {
 }
 
 // Applies a binary op to (tensor, tensor-or-number); NotImplemented for other operand types.
+// div's rounding_mode: None (""), "trunc" or "floor"; PyTorch's errors otherwise.
+std::string rounding_mode(py::handle mode) {
+  if (mode.is_none()) return "";
+  CG_CHECK_TYPE(py::isinstance<py::str>(mode), "div(): argument 'rounding_mode' must be str, not ",
+                std::string(py::str(py::type::handle_of(mode).attr("__name__"))));
+  std::string m = py::str(mode);
+  CG_CHECK(m == "trunc" || m == "floor",
+           "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '", m, "'");
+  return m;
+}
+// The true quotient rounded toward zero, in the operands' promoted dtype (integers stay integers).
+Tensor trunc_divide(const Tensor& quotient, DType dtype) {
+  if (!is_floating(dtype)) {  // an integer quotient by zero came out inf or nan
+    Tensor q = Tensor::empty(quotient.shape(), DType::Float64);
+    kernels::copy(q, quotient);
+    const double* p = q.data<double>();
+    for (int64_t i = 0; i < q.numel(); ++i) CG_CHECK(std::isfinite(p[i]), "ZeroDivisionError");
+  }
+  Tensor t = ops::unary(kernels::Unary::Trunc, quotient);
+  return t.dtype() == dtype ? t : ops::to_dtype(t, dtype);
+}
+
 template <typename TT, typename TS>
 py::object binop(const Tensor& self, py::handle b, const TT& tt, const TS& ts) {
   Tensor a = self;
@@ -231,10 +255,17 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
         return binop(a, b, [](const Tensor& x, const Tensor& y) { return ops::mul(x, y); },
                      [](const Tensor& x, Scalar s) { return ops::mul(x, s); });
       }, py::arg("other"))
-      .def("div", [](const Tensor& a, py::handle b) {
+      .def("div", [](const Tensor& a, py::handle b, py::handle mode) {
+        const std::string m = rounding_mode(mode);
+        if (m == "floor")
+          return binop(a, b, [](const Tensor& x, const Tensor& y) { return ops::floor_divide(x, y); },
+                       [](const Tensor& x, Scalar s) { return ops::floor_divide(x, s); });
+        if (m == "trunc")
+          return binop(a, b, [](const Tensor& x, const Tensor& y) { return trunc_divide(ops::div(x, y), ops::result_type(x, y)); },
+                       [](const Tensor& x, Scalar s) { return trunc_divide(ops::div(x, s), ops::result_type(x, s)); });
         return binop(a, b, [](const Tensor& x, const Tensor& y) { return ops::div(x, y); },
                      [](const Tensor& x, Scalar s) { return ops::div(x, s); });
-      }, py::arg("other"))
+      }, py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none())
       .def("pow", [](const Tensor& a, py::handle b) {
         return binop(a, b, [](const Tensor& x, const Tensor& y) { return ops::pow(x, y); },
                      [](const Tensor& x, Scalar s) { return ops::pow(x, s); });
@@ -523,6 +554,23 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
         Tensor vt = is_tensor(v) ? v.cast<Tensor>() : Tensor::scalar(to_scalar(v), a.dtype());
         return ops::masked_fill(a, mask, vt);
       }, py::arg("mask"), py::arg("value"))
+      .def("index_copy", [](const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
+        return ops::index_copy(a, dim, index, src);
+      }, py::arg("dim"), py::arg("index"), py::arg("source"))
+      // In-place forms: the out-of-place result written back through the shared in-place path.
+      .def("scatter_", [](const Tensor& a, int64_t dim, const Tensor& index, py::handle src) {
+        Tensor s = is_tensor(src) ? src.cast<Tensor>() : Tensor::full(index.shape(), to_scalar(src), a.dtype());
+        return ops::copy_(as_mut(a), ops::scatter(a, dim, index, s));
+      }, py::arg("dim"), py::arg("index"), py::arg("src"))
+      .def("scatter_add_", [](const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
+        return ops::copy_(as_mut(a), ops::scatter_add(a, dim, index, src));
+      }, py::arg("dim"), py::arg("index"), py::arg("src"))
+      .def("index_add_", [](const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
+        return ops::copy_(as_mut(a), ops::index_add(a, dim, index, src));
+      }, py::arg("dim"), py::arg("index"), py::arg("source"))
+      .def("index_copy_", [](const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src) {
+        return ops::copy_(as_mut(a), ops::index_copy(a, dim, index, src));
+      }, py::arg("dim"), py::arg("index"), py::arg("source"))
       .def("masked_select", [](const Tensor& a, const Tensor& mask) { return ops::masked_select(a, mask); }, py::arg("mask"))
       .def("nonzero", [](const Tensor& a) { return ops::nonzero(a); });
 }

@@ -315,7 +315,7 @@ def rand(*size: Any, dtype: Any = None, generator: Any = None, device: Any = Non
          requires_grad: bool = False, **kw: Any) -> Tensor:
     """Uniform samples on [0, 1) from chaingrad's generator.
 
-    The generator is a std::mt19937_64 per thread (default seed 0x5eed, reset by
+    The generator is a std::mt19937_64 per thread (seeded per process from the OS, reset by
     ``manual_seed``); float32 samples use its top 24 bits, float64 its top 53, and ``randn``
     uses Box-Muller. A seed reproduces the same numbers, but not PyTorch's stream."""
     if "size" in kw:

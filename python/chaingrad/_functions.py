@@ -3,6 +3,8 @@ functions that are not methods (``where``, ``allclose``, ...)."""
 
 from __future__ import annotations
 
+import re
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -23,13 +25,72 @@ _METHOD_FUNCTIONS = [
 ]
 
 
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "float16": "Half", "bfloat16": "BFloat16"}
+
+
+def _scalar_type(dtype: Any) -> str:
+    short = str(dtype).split(".")[-1]
+    return _TYPE_NAMES.get(short, short)
+
+
+def _category(dtype: Any) -> int:
+    short = str(dtype).split(".")[-1]
+    return 0 if short == "bool" else 2 if short.startswith(("float", "bfloat")) else 1
+
+
+def _into_out(name: str, out: Any, operands: tuple, compute: Callable[[], Any]) -> Any:
+    """PyTorch's ``out=``: no autograd through it, the result cast to ``out``'s dtype when that
+    keeps its category, ``out`` resized (with PyTorch's warning unless it was empty)."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if _C.is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in (*operands, out)):
+        raise RuntimeError(
+            f"{name}(): functions with out=... arguments don't support automatic differentiation, but one of the "
+            "arguments requires grad."
+        )
+    result = compute()
+    if _category(result.dtype) > _category(out.dtype):
+        raise RuntimeError(
+            f"result type {_scalar_type(result.dtype)} can't be cast to the desired output type "
+            f"{_scalar_type(out.dtype)}"
+        )
+    if tuple(out.shape) != tuple(result.shape):
+        if out.numel() != 0:
+            warnings.warn(
+                f"An output with one or more elements was resized since it had shape {list(out.shape)}, which does "
+                f"not match the required output shape {list(result.shape)}. This behavior is deprecated, and in a "
+                "future PyTorch release outputs will not be resized unless they have zero elements. You can "
+                "explicitly reuse an out tensor t by resizing it, inplace, to zero elements with t.resize_(0).",
+                UserWarning,
+                stacklevel=3,
+            )
+        out.data = _C._empty(tuple(result.shape), out.dtype)
+    out.copy_(result)
+    return out
+
+
+_POSITION = re.compile(r"\(position (\d+)\)")
+
+
 def _method_function(name: str) -> Callable[..., Any]:
     method = getattr(Tensor, name)
 
     def f(input: Any, *args: Any, **kwargs: Any) -> Any:
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
-        return method(input, *args, **kwargs)
+        if "out" in kwargs:
+            out = kwargs.pop("out")
+            if out is not None:
+                return _into_out(name, out, (input, *args, *kwargs.values()), lambda: f(input, *args, **kwargs))
+        try:
+            return method(input, *args, **kwargs)
+        except TypeError as e:
+            # The method counts positions after self; the function form counts ``input`` too.
+            text = str(e)
+            if text.startswith(name + "(): argument") and "(position " in text:
+                raise TypeError(_POSITION.sub(lambda m: f"(position {int(m.group(1)) + 1})", text, 1)) from None
+            raise
 
     f.__name__ = name
     f.__qualname__ = name

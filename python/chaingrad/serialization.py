@@ -526,7 +526,10 @@ def _read_source(f: Any) -> Tuple[Optional[str], Optional[bytes], str]:
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError("load(): the file object must be opened in binary mode")
         return None, bytes(data), f"<{type(f).__name__}>"
-    raise TypeError(f"load(): f must be a path, bytes or a binary file, got {type(f).__qualname__}")
+    raise AttributeError(
+        f"'{type(f).__name__}' object has no attribute 'seek'. You can only torch.load from a file that is "
+        "seekable. Please pre-load the data into a buffer like io.BytesIO and try to load from it instead."
+    )
 
 
 def _check_map_location(map_location: Any) -> None:

@@ -102,6 +102,9 @@ def backward(
     ins = _as_tuple(inputs, "inputs")
     if inputs is not None and len(ins) == 0:
         raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    for i in ins:
+        if not isinstance(i, Tensor):
+            raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got {type(i).__name__}")
     if retain_graph is None:
         retain_graph = create_graph
     _C._run_backward(list(roots), grads, list(ins), bool(retain_graph), bool(create_graph), True, True, False)

@@ -203,10 +203,12 @@ def _typename(obj: Any) -> str:
 
 
 def _cast(param: Tensor, value: Any, key: Any) -> Any:
-    """Deep-copy ``value`` for ``param``'s state, casting floating tensors to its dtype."""
+    """Deep-copy ``value`` for ``param``'s state; as PyTorch does, every tensor but ``step`` takes
+    a floating parameter's dtype (so a state saved in another precision, or as integers, loads
+    into buffers the fused step can update)."""
     if isinstance(value, Tensor):
         out = value.detach().clone()
-        if key != "step" and param.is_floating_point() and value.is_floating_point():
+        if key != "step" and param.is_floating_point():
             out = out.to(param.dtype)
         return out
     if isinstance(value, dict):
