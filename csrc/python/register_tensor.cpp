@@ -210,19 +210,16 @@ void register_tensor(py::module_& m) {
                     [](const Tensor& t, bool v) { autograd::set_requires_grad(t, v); })
       .def_property_readonly("is_leaf", [](const Tensor& t) { return autograd::is_leaf(t); })
       .def_property_readonly("grad_fn", [](const Tensor& t) { return autograd::grad_fn(t); })
-      .def_property("_grad", [](const Tensor& t) -> Tensor {
-             auto* m = autograd::meta(t);
-             return m ? m->grad : Tensor();
-           },
+      .def_property("_grad", [](const Tensor& t) { return autograd::get_grad(t); },
            [](const Tensor& t, py::object g) {
              if (g.is_none()) {
-               if (autograd::meta(t)) autograd::meta_mut(t).grad = Tensor();
+               autograd::set_grad(t, Tensor());
                return;
              }
              Tensor gt = g.cast<Tensor>();
              CG_CHECK(gt.dtype() == t.dtype(), "assigned grad has data of a different type");
              CG_CHECK(gt.shape() == t.shape(), "assigned grad has data of a different size");
-             autograd::meta_mut(t).grad = gt;
+             autograd::set_grad(t, gt);
            })
       .def_property_readonly("retains_grad", [](const Tensor& t) {
         auto* m = autograd::meta(t);
@@ -231,10 +228,7 @@ void register_tensor(py::module_& m) {
       .def("retain_grad", [](const Tensor& t) {
         CG_CHECK(autograd::requires_grad(t), "can't retain_grad on Tensor that has requires_grad=False");
         if (autograd::is_leaf(t)) return;
-        auto& m = autograd::meta_mut(t);
-        if (m.retains_grad) return;
-        m.retains_grad = true;
-        m.grad_fn->retained.emplace_back(m.output_nr, t.impl_ptr());
+        autograd::retain_grad(t);
       })
       .def("requires_grad_", [](const Tensor& t, bool v) {
              // PyTorch words this path without "and complex" (the attribute setter keeps it).
