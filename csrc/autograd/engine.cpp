@@ -262,7 +262,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
     TensorList outputs;
     if (run && any_defined) {
       run_pre_hooks(hooks, grads);
-      for (size_t i = 0; i < grads.size(); ++i)
+      for (size_t i = 0; i < grads.size() && node->materializes_grads(); ++i)
         if (!grads[i].defined() && i < node->output_meta.size())
           grads[i] = Tensor::zeros(node->output_meta[i].shape, node->output_meta[i].dtype);
       TensorList grads_in = hooks.post.empty() ? TensorList() : grads;

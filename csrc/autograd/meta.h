@@ -34,6 +34,9 @@ struct AutogradMeta : AutogradMetaBase {
   // A view taken under no_grad (ops mark it with is_view and view_base too): it never gets a
   // history, and an in-place op on it with grad mode on is an error, as in PyTorch.
   bool no_grad_view = false;
+  // An output of a function returning several views (split, chunk, unbind), or a view of one:
+  // PyTorch forbids writing it in place while it requires grad.
+  bool multi_output_view = false;
   // Views: the version counter's value when grad_fn was last set. An in-place write to the base
   // (or to another view of it) bumps the shared counter, so a mismatch means the view's history
   // is stale and is rebuilt lazily as AsStridedBackward0 of the base's current history.

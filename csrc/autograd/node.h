@@ -121,6 +121,10 @@ class Node : public std::enable_shared_from_this<Node> {
   }
   // The leaf accumulator (AccumulateGrad) is the one node kind the engine treats specially.
   bool is_accumulator() const { return is_accumulator_; }
+  // Whether the engine replaces missing output gradients by zeros before apply (default; a
+  // custom Function may ask for undefined ones instead: ctx.set_materialize_grads(False)).
+  bool materializes_grads() const { return materialize_grads_; }
+  void set_materialize_grads(bool value) { materialize_grads_ = value; }
   // Python stack of the forward call that created this node (anomaly mode only).
   std::string creation_trace;
 
@@ -129,6 +133,7 @@ class Node : public std::enable_shared_from_this<Node> {
  protected:
   uint64_t sequence_nr_;
   bool is_accumulator_ = false;
+  bool materialize_grads_ = true;
 
  private:
   mutable std::mutex hooks_mutex_;

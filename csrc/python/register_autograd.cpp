@@ -7,6 +7,7 @@
 #include "autograd/meta.h"
 #include "autograd/saved.h"
 #include "ops/common.h"
+#include "ops/inplace.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
 
@@ -368,12 +369,14 @@ void register_autograd(py::module_& m) {
   // ---- autograd.Function ----
   py::class_<NodeRef>(m, "_NodeRef");
   m.def("_function_record", [](py::object backward, const std::string& cls_name, py::sequence args,
-                               py::sequence outputs, py::sequence non_differentiable, py::sequence to_save) {
+                               py::sequence outputs, py::sequence non_differentiable, py::sequence to_save,
+                               py::sequence dirty, bool materialize_grads) {
     // Inputs that are tensors get edges; outputs that require grad get this node as history.
     auto node = autograd::make_node<PyFunctionNode>();
     node->backward = std::make_shared<PyOwned>(std::move(backward));
     node->cls_name = cls_name;
     node->num_args = static_cast<int64_t>(args.size());
+    node->set_materialize_grads(materialize_grads);
     bool any_grad = false;
     for (size_t i = 0; i < args.size(); ++i) {
       if (!is_tensor(args[i])) continue;
@@ -391,13 +394,29 @@ void register_autograd(py::module_& m) {
       for (size_t i = 0; i < outs.size(); ++i)
         if (outs[i].is_same(t)) nondiff[i] = true;
     }
-    if (any_grad && autograd::GradMode::is_enabled()) {
-      for (size_t i = 0; i < outs.size(); ++i) {
-        if (nondiff[i] || !is_floating(outs[i].dtype())) {
-          node->output_meta.push_back({outs[i].shape(), outs[i].dtype()});
-          continue;
-        }
+    std::vector<bool> is_dirty(outs.size(), false);
+    for (auto d : dirty) {
+      Tensor t = d.cast<Tensor>();
+      for (size_t i = 0; i < outs.size(); ++i)
+        if (outs[i].is_same(t)) is_dirty[i] = true;
+      if (autograd::requires_grad(t) && autograd::is_leaf(t) && autograd::GradMode::is_enabled())
+        throw RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.");
+      ops::check_inplace(t);  // views of leaves, outputs of multi-view functions
+    }
+    const bool record = any_grad && autograd::GradMode::is_enabled();
+    for (size_t i = 0; i < outs.size(); ++i) {
+      const bool differentiable = record && !nondiff[i] && is_floating(outs[i].dtype());
+      if (is_dirty[i]) {
+        // Modified in place by forward: like an in-place op, the input itself takes the new
+        // history (its base's, through CopySlices, when it is a view); its version moves on.
+        Tensor result = outs[i].alias();
+        if (differentiable) autograd::set_history(result, node);
+        else if (record) node->output_meta.push_back({outs[i].shape(), outs[i].dtype()});
+        ops::commit_inplace(outs[i], result);
+      } else if (differentiable) {
         autograd::set_history(outs[i], node);
+      } else if (record) {
+        node->output_meta.push_back({outs[i].shape(), outs[i].dtype()});
       }
     }
     for (auto s : to_save) {

@@ -210,6 +210,9 @@ void register_tensor(py::module_& m) {
                     [](const Tensor& t, bool v) { autograd::set_requires_grad(t, v); })
       .def_property_readonly("is_leaf", [](const Tensor& t) { return autograd::is_leaf(t); })
       .def_property_readonly("grad_fn", [](const Tensor& t) { return autograd::grad_fn(t); })
+      .def_property_readonly("output_nr", [](const Tensor& t) -> int64_t {
+        return autograd::grad_fn(t) ? autograd::meta(t)->output_nr : 0;
+      })
       .def_property("_grad", [](const Tensor& t) { return autograd::get_grad(t); },
            [](const Tensor& t, py::object g) {
              if (g.is_none()) {
