@@ -283,3 +283,81 @@ def test_legacy_function_call_raises():
         return F()(lib.ones(2))
 
     check(run, "Legacy autograd function with non-static forward method is deprecated")
+
+
+# ------------------------------------------------------------------ grad-mode decorators
+@pytest.mark.parametrize("libname", ["chaingrad", "torch"])
+def test_grad_mode_decorators_bare_and_on_generators(libname):
+    lib = chaingrad if libname == "chaingrad" else torch
+    if lib is None:
+        pytest.skip("torch not installed")
+    if True:
+        @lib.no_grad
+        def bare():
+            return lib.is_grad_enabled()
+
+        @lib.enable_grad
+        def bare_enable():
+            return lib.is_grad_enabled()
+
+        @lib.inference_mode
+        def bare_inference():
+            return lib.is_grad_enabled(), lib.is_inference_mode_enabled()
+
+        @lib.no_grad()
+        def gen():
+            for _ in range(3):
+                yield lib.is_grad_enabled()
+
+        assert bare() is False and bare.__name__ == "bare"
+        assert bare_inference() == (False, True)
+        with lib.no_grad():
+            assert bare_enable() is True
+        g = gen()
+        assert next(g) is False and lib.is_grad_enabled()
+        assert g.send(None) is False and lib.is_grad_enabled()
+        assert list(g) == [False]
+
+
+# ------------------------------------------------------------------ legacy names and devices
+DEVICE_CASES = {
+    "repr": lambda lib: (repr(lib.device("cpu")), str(lib.device("cpu", 0)), repr(lib.device("cpu:0"))),
+    "eq": lambda lib: (lib.device("cpu") == lib.device("cpu"), lib.zeros(1).device == lib.device("cpu")),
+    "tensor_device": lambda lib: repr(lib.zeros(2).device),
+    "factory_cpu": lambda lib: lib.ones(2, device=lib.device("cpu")).to(lib.device("cpu")).to(device="cpu"),
+    "factory_cuda": lambda lib: lib.zeros(2, device="cuda"),
+    "to_cuda": lambda lib: lib.zeros(2).to("cuda:0"),
+    "tensor_cuda": lambda lib: lib.tensor([1.0], device=lib.device("cuda")),
+    "method_cuda": lambda lib: lib.zeros(2).cuda(),
+    "bad_type": lambda lib: lib.device("foo"),
+    "bad_string": lambda lib: lib.device("cpu:x"),
+    "to_mps": lambda lib: lib.zeros(2).to("mps"),
+    "cuda_available": lambda lib: (lib.cuda.is_available(), lib.cuda.device_count()),
+    "default_device": lambda lib: (lib.set_default_device("cpu"), repr(lib.get_default_device()))[1],
+    "variable": lambda lib: _variable(lib),
+}
+
+
+def _variable(lib):
+    v = lib.autograd.Variable(lib.ones(2), requires_grad=True)
+    (v * 2).sum().backward()
+    return type(v).__name__, v.requires_grad, v.is_leaf, v.grad, lib.autograd.Variable(lib.ones(1)).requires_grad
+
+
+@pytest.mark.parametrize("case", sorted(DEVICE_CASES))
+def test_devices_and_legacy_names(case):
+    check(DEVICE_CASES[case])
+
+
+# ------------------------------------------------------------------ save / load
+def test_save_load_keeps_requires_grad():
+    import io
+
+    for lib in filter(None, (chaingrad, torch)):
+        x = lib.ones(3, requires_grad=True)
+        buf = io.BytesIO()
+        lib.save({"x": x, "y": x * 2, "w": lib.ones(2)}, buf)
+        back = lib.load(io.BytesIO(buf.getvalue()))
+        assert [(t.requires_grad, t.is_leaf) for t in back.values()] == [(True, True), (True, True), (False, True)]
+        (back["y"] * 3).sum().backward()
+        np.testing.assert_array_equal(back["y"].grad.numpy(), [3, 3, 3])
