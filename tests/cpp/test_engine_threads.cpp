@@ -73,3 +73,34 @@ TEST(EngineThreads, ResetsHooksAndASharedNode) {
 
 }  // namespace
 }  // namespace cg
+
+namespace cg {
+namespace {
+
+// Emits a fresh gradient and remembers where its data lives.
+struct EmitGrad : autograd::Node {
+  const void* emitted = nullptr;
+  autograd::TensorList apply(autograd::TensorList&&) override {
+    Tensor g = Tensor::full({4}, 2.0, DType::Float32);
+    emitted = g.data_bytes();
+    return {g};
+  }
+  std::string name() const override { return "EmitGrad"; }
+};
+
+TEST(Accumulate, FirstGradTakesOverAnUnsharedBuffer) {
+  Tensor x = Tensor::full({4}, 1.0, DType::Float32);
+  autograd::set_requires_grad(x, true);
+  auto node = std::make_shared<EmitGrad>();
+  node->next_edges.push_back(autograd::gradient_edge(x));
+  Tensor root = Tensor::full({}, 1.0, DType::Float32);
+  autograd::set_history(root, node);
+  backward(root);
+  Tensor g = autograd::get_grad(x);
+  ASSERT_TRUE(g.defined());
+  EXPECT_EQ(g.data_bytes(), node->emitted);  // stolen, not copied
+  EXPECT_EQ(g.data<float>()[3], 2.0f);
+}
+
+}  // namespace
+}  // namespace cg
