@@ -235,7 +235,7 @@ def run_and_destroy(build):
     np.testing.assert_allclose(leaf.grad.numpy(), expected, rtol=1e-3)
     del root  # a million-node graph is released iteratively
     gc.collect()
-    assert chaingrad._live_counts()["nodes"] == 0
+    assert chaingrad._live_counts()["nodes"] == 1  # the leaf's own AccumulateGrad
     del leaf
     assert counts() == before
 
@@ -326,6 +326,7 @@ def test_training_keeps_rss_flat():
         return float(loss)
 
     start = time.time()
+    initial = float(nn.functional.mse_loss(model(x), target))
     steps(1000)  # warm-up: allocator pools, Python caches
     gc.collect()
     base_counts, base_rss = counts(), rss_bytes()
@@ -338,5 +339,7 @@ def test_training_keeps_rss_flat():
     growth = end_rss - base_rss
     # A leak of one small tensor per step would be ~0.5 MB per 9,000 steps at the very least.
     assert growth < 1 << 20, f"RSS grew by {growth} bytes (mid-run {mid_rss - base_rss})"
-    assert last <= first
+    # Training really ran (not a no-op loop): the loss fell far below its starting value. The
+    # losses of the two halves themselves are rounding noise near zero and are not compared.
+    assert max(first, last) < 1e-2 * initial, (initial, first, last)
     assert time.time() - start < 120

@@ -73,13 +73,14 @@ def test_views_save_their_own_data(tmp_path):
     assert flat["slice"].shape == (2, 3) and flat["slice"].nbytes == 2 * 3 * 8
 
 
-def test_non_leaf_and_requires_grad_not_stored(tmp_path):
+def test_requires_grad_is_stored_and_loads_as_a_leaf(tmp_path):
+    # PyTorch 2.13: a saved tensor that requires grad (a non-leaf too) loads as a leaf requiring grad.
     x = cg(np.array([1.0, 2.0])).requires_grad_()
     y = x * 3
-    back = roundtrip({"x": x, "y": y}, tmp_path)
+    back = roundtrip({"x": x, "y": y, "plain": cg(np.ones(2))}, tmp_path)
     assert np.array_equal(npy(back["y"]), [3.0, 6.0])
-    for t in back.values():
-        assert t.is_leaf and not t.requires_grad and t.grad_fn is None
+    for name, t in back.items():
+        assert t.is_leaf and t.grad_fn is None and t.requires_grad == (name != "plain")
 
 
 def test_nested_structure(tmp_path):

@@ -6,34 +6,54 @@
 namespace cg::autograd {
 
 // Leaf accumulation runs as soon as it is ready (PyTorch gives it the highest priority too).
-AccumulateGrad::AccumulateGrad(const Tensor& v) : variable_(v.impl_ptr()) { sequence_nr_ = UINT64_MAX; }
+AccumulateGrad::AccumulateGrad(const Tensor& v) : variable_(v.impl_ptr()) {
+  sequence_nr_ = UINT64_MAX;
+  is_accumulator_ = true;
+}
 
 Tensor run_leaf_hooks(const Tensor& leaf, Tensor grad) {
   if (!leaf.defined()) return grad;
   AutogradMeta* m = meta(leaf);
-  if (!m || m->hooks.empty()) return grad;
-  // Copy: a hook may register or remove hooks while running.
-  auto hooks = m->hooks.items;
-  for (auto& [id, fn] : hooks) {
-    Tensor r = fn(grad);
-    if (r.defined()) grad = r;
+  if (!m) return grad;
+  HookList<TensorHook> hooks;
+  {
+    std::lock_guard<std::mutex> lock(m->mutex);
+    if (m->hooks.empty()) return grad;
+    hooks = m->hooks;  // run a copy, unlocked: hooks take the GIL and may edit the list
   }
+  hooks.run([&](const std::string& name, const TensorHook& fn) {
+    Tensor r = fn(grad);
+    if (!r.defined()) return;
+    check_hook_value(name, grad, r);
+    grad = std::move(r);
+  });
   return grad;
 }
 
+namespace {
+// The engine's buffer may become .grad itself when nothing else can see it: the only handle on
+// its TensorImpl, whose storage is referenced by that impl alone (plus the impl's version
+// counter, which by default lives inside the storage and so shares its reference count).
+bool can_steal(const Tensor& grad) {
+  const TensorImpl& impl = *grad.impl();
+  const long own_refs = impl.version.get() == &impl.storage->version() ? 2 : 1;
+  return grad.impl_ptr().use_count() == 1 && impl.storage.use_count() == own_refs && grad.is_contiguous() &&
+         !requires_grad(grad);
+}
+}  // namespace
+
 void accumulate_into_grad(const Tensor& t, const Tensor& grad) {
   AutogradMeta& m = meta_mut(t);
+  if (GradMode::is_enabled()) {
+    // create_graph: the sum is recorded, out of place and outside the lock (recording may take
+    // the GIL). Concurrent create_graph backward calls into one leaf are not serialised further.
+    Tensor old = get_grad(t);
+    set_grad(t, old.defined() ? ops::add(old, grad) : grad);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(m.mutex);
   if (!m.grad.defined()) {
-    if (GradMode::is_enabled()) {
-      m.grad = grad;  // create_graph: keep the gradient's own history
-    } else {
-      // Steal the buffer when nobody else holds it; otherwise copy so .grad never aliases.
-      bool stealable = grad.impl_ptr().use_count() == 1 && grad.storage().use_count() == 1 && grad.is_contiguous() &&
-                       !requires_grad(grad);
-      m.grad = stealable ? grad : ops::clone(autograd::detach(grad));
-    }
-  } else if (GradMode::is_enabled()) {
-    m.grad = ops::add(m.grad, grad);
+    m.grad = can_steal(grad) ? grad : ops::clone(autograd::detach(grad));  // .grad never aliases
   } else {
     ops::add_(m.grad, grad);
   }
@@ -46,10 +66,13 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   if (!g.defined() || !variable.defined()) return {};
   accumulate_into_grad(variable, g);
   AutogradMeta& m = meta_mut(variable);
-  if (!m.post_accumulate_hooks.empty()) {
-    auto hooks = m.post_accumulate_hooks.items;
-    for (auto& [id, fn] : hooks) fn(variable);
+  HookList<std::function<void(const Tensor&)>> hooks;
+  {
+    std::lock_guard<std::mutex> lock(m.mutex);
+    if (m.post_accumulate_hooks.empty()) return {};
+    hooks = m.post_accumulate_hooks;
   }
+  hooks.run([&](const std::string&, const auto& fn) { fn(variable); });
   return {};
 }
 

@@ -38,30 +38,58 @@ struct Capture {
   size_t index;  // position in `inputs`
 };
 
-// Hooks the user registered on the tensor whose gradient is slot `slot` of `node`.
-Tensor run_tensor_hooks(Node& node, uint32_t slot, Tensor grad) {
-  if (!grad.defined()) return grad;
-  if (auto* acc = dynamic_cast<AccumulateGrad*>(&node)) return run_leaf_hooks(acc->variable(), std::move(grad));
-  if (!node.tensor_hooks.empty()) {
-    auto hooks = node.tensor_hooks.items;
-    for (auto& [id, entry] : hooks) {
-      if (entry.output_nr != slot) continue;
-      Tensor r = entry.fn(grad);
-      if (r.defined()) grad = r;
-    }
+// Hooks the user registered on the tensors whose gradients are `grads` (one per output of
+// `node`), run in registration order. A hook sees an undefined gradient (Python: None) when the
+// node runs through another of its outputs, and may not replace it.
+void run_tensor_hooks(Node& node, const Node::Hooks& hooks, TensorList& grads) {
+  if (node.is_accumulator()) {
+    if (grads[0].defined()) grads[0] = run_leaf_hooks(static_cast<AccumulateGrad&>(node).variable(), std::move(grads[0]));
+    return;
   }
-  return grad;
+  hooks.tensor.run([&](const std::string& name, const Node::TensorHookEntry& entry) {
+    if (entry.output_nr >= grads.size()) return;
+    Tensor& g = grads[entry.output_nr];
+    Tensor r = entry.fn(g);
+    if (!r.defined()) return;
+    if (!g.defined()) throw RuntimeError("can't replace a None gradient with a non-None value");
+    check_hook_value(name, g, r);
+    g = std::move(r);
+  });
 }
 
-void retain_grads(Node& node, TensorList& grads) {
-  for (auto& [slot, weak] : node.retained) {
+void retain_grads(const Node::Hooks& hooks, const TensorList& grads) {
+  for (auto& [slot, weak] : hooks.retained) {
     auto impl = weak.lock();
     if (!impl || slot >= grads.size() || !grads[slot].defined()) continue;
     Tensor t(impl);
-    AutogradMeta& m = meta_mut(t);
-    if (!m.grad.defined()) m.grad = GradMode::is_enabled() ? grads[slot] : ops::clone(detach(grads[slot]));
-    else m.grad = ops::add(m.grad, grads[slot]);
+    Tensor old = get_grad(t);
+    set_grad(t, old.defined() ? ops::add(old, grads[slot])
+                              : (GradMode::is_enabled() ? grads[slot] : ops::clone(detach(grads[slot]))));
   }
+}
+
+// Pre hooks replace the node's incoming gradients, post hooks its results; the replacements
+// are checked against what they replace.
+void run_pre_hooks(const Node::Hooks& hooks, TensorList& grads) {
+  hooks.pre.run([&](const std::string& name, const NodePreHook& fn) {
+    TensorList r = fn(grads);
+    if (r.empty()) return;
+    for (size_t i = 0; i < r.size() && i < grads.size(); ++i) check_hook_value(name, grads[i], r[i]);
+    grads = std::move(r);
+  });
+}
+
+void run_post_hooks(const Node::Hooks& hooks, TensorList& outputs, const TensorList& grads_in) {
+  hooks.post.run([&](const std::string& name, const NodePostHook& fn) {
+    TensorList r = fn(outputs, grads_in);
+    if (r.empty()) return;
+    for (size_t i = 0; i < r.size() && i < outputs.size(); ++i) {
+      if (!outputs[i].defined() && r[i].defined())
+        throw RuntimeError("can't replace a None gradient with a non-None value");
+      check_hook_value(name, outputs[i], r[i]);
+    }
+    outputs = std::move(r);
+  });
 }
 
 }  // namespace
@@ -136,7 +164,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
     {
       std::unordered_set<const Node*> multi;
       for (auto& e : input_edges)
-        if (state.count(e.fn.get()) && !dynamic_cast<AccumulateGrad*>(e.fn.get())) multi.insert(e.fn.get());
+        if (state.count(e.fn.get()) && !e.fn->is_accumulator()) multi.insert(e.fn.get());
       if (!multi.empty()) {
         for (auto& e : root_edges)
           if (multi.count(e.fn.get())) fed.emplace(e.fn.get(), e.input_nr);
@@ -149,7 +177,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
       const Tensor& x = inputs[i];
       const Edge& e = input_edges[i];
       bool reached = state.count(e.fn.get()) > 0;
-      if (reached && !dynamic_cast<AccumulateGrad*>(e.fn.get())) reached = fed.count({e.fn.get(), e.input_nr}) > 0;
+      if (reached && !e.fn->is_accumulator()) reached = fed.count({e.fn.get(), e.input_nr}) > 0;
       if (!reached) {
         if (!opt.accumulate_grad && !opt.allow_unused && !opt.materialize_grads)
           throw RuntimeError(with_culprit(::cg::msg("The differentiated Tensor at index ", i,
@@ -210,8 +238,9 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
     grads.resize(n_out);
 
     // Tensor hooks see the gradient first, then retain_grad and captures read it.
-    for (uint32_t slot = 0; slot < grads.size(); ++slot) grads[slot] = run_tensor_hooks(*node, slot, grads[slot]);
-    retain_grads(*node, grads);
+    const Node::Hooks hooks = node->has_hooks() ? node->hooks_snapshot() : Node::Hooks{};
+    run_tensor_hooks(*node, hooks, grads);
+    retain_grads(hooks, grads);
     for (auto& c : captures)
       if (c.fn == node && c.input_nr < grads.size()) captured[c.index] = grads[c.input_nr];
 
@@ -219,7 +248,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
     // runs only when backward(inputs=) asked for that leaf (autograd.grad captures instead).
     bool run = true;
     if (task.filtered) {
-      if (dynamic_cast<AccumulateGrad*>(node)) {
+      if (node->is_accumulator()) {
         run = opt.accumulate_grad && task.needed.count(node);
       } else {
         run = false;
@@ -232,25 +261,13 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
 
     TensorList outputs;
     if (run && any_defined) {
-      if (!node->pre_hooks.empty()) {
-        auto hooks = node->pre_hooks.items;
-        for (auto& [id, fn] : hooks) {
-          TensorList r = fn(grads);
-          if (!r.empty()) grads = std::move(r);
-        }
-      }
-      for (size_t i = 0; i < grads.size(); ++i)
+      run_pre_hooks(hooks, grads);
+      for (size_t i = 0; i < grads.size() && node->materializes_grads(); ++i)
         if (!grads[i].defined() && i < node->output_meta.size())
           grads[i] = Tensor::zeros(node->output_meta[i].shape, node->output_meta[i].dtype);
-      TensorList grads_in = node->post_hooks.empty() ? TensorList() : grads;
+      TensorList grads_in = hooks.post.empty() ? TensorList() : grads;
       outputs = node->apply(std::move(grads));
-      if (!node->post_hooks.empty()) {
-        auto hooks = node->post_hooks.items;
-        for (auto& [id, fn] : hooks) {
-          TensorList r = fn(outputs, grads_in);
-          if (!r.empty()) outputs = std::move(r);
-        }
-      }
+      run_post_hooks(hooks, outputs, grads_in);
       check_node_outputs(*node, outputs);  // anomaly mode's check_nan / set_nan_check
       if (!opt.keep_graph) node->release_saved();
     }

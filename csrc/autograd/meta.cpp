@@ -1,3 +1,5 @@
+#include <utility>
+
 #include "autograd/meta.h"
 
 #include "autograd/accumulate_grad.h"
@@ -81,11 +83,44 @@ void set_requires_grad(const Tensor& t, bool value) {
 
 std::shared_ptr<Node> grad_accumulator(const Tensor& t) {
   AutogradMeta& m = meta_mut(t);
-  if (auto acc = m.grad_accumulator.lock()) return acc;
+  {
+    std::lock_guard<std::mutex> lock(m.mutex);
+    if (m.grad_accumulator) return m.grad_accumulator;
+  }
+  // Made outside the lock: a node's constructor may take the GIL (anomaly mode's trace).
   auto acc = make_node<AccumulateGrad>(t);
   acc->output_meta.push_back({t.shape(), t.dtype()});
-  m.grad_accumulator = acc;
-  return acc;
+  std::lock_guard<std::mutex> lock(m.mutex);
+  if (!m.grad_accumulator) m.grad_accumulator = std::move(acc);  // another thread may have won
+  return m.grad_accumulator;
+}
+
+Tensor get_grad(const Tensor& t) {
+  AutogradMeta* m = meta(t);
+  if (!m) return Tensor();
+  std::lock_guard<std::mutex> lock(m->mutex);
+  return m->grad;
+}
+
+void set_grad(const Tensor& t, Tensor grad) {
+  if (!grad.defined() && !meta(t)) return;
+  AutogradMeta& m = meta_mut(t);
+  Tensor old;
+  {
+    std::lock_guard<std::mutex> lock(m.mutex);
+    old = std::exchange(m.grad, std::move(grad));
+  }
+  // `old` (maybe the last handle on a graph) is destroyed here, outside the lock.
+}
+
+void retain_grad(const Tensor& t) {
+  AutogradMeta& m = meta_mut(t);
+  {
+    std::lock_guard<std::mutex> lock(m.mutex);
+    if (m.retains_grad) return;
+    m.retains_grad = true;
+  }
+  m.grad_fn->edit_hooks([&](Node::Hooks& h) { h.retained.emplace_back(m.output_nr, t.impl_ptr()); });
 }
 
 Edge gradient_edge(const Tensor& t) {

@@ -2,6 +2,7 @@
 // functions ops use to connect their outputs to the graph.
 #pragma once
 #include <memory>
+#include <mutex>
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
@@ -12,6 +13,7 @@ struct AutogradMeta : AutogradMetaBase {
   // Links to other graph objects are released iteratively (see core/deferred_delete.h).
   ~AutogradMeta() override {
     defer_release(std::move(grad_fn));
+    defer_release(std::move(grad_accumulator));
     defer_release(std::move(grad.impl_ptr_mut()));
     defer_release(std::move(view_base.impl_ptr_mut()));
   }
@@ -20,7 +22,9 @@ struct AutogradMeta : AutogradMetaBase {
   Tensor grad;
   std::shared_ptr<Node> grad_fn;   // null for leaves
   uint32_t output_nr = 0;
-  std::weak_ptr<Node> grad_accumulator;  // leaves: their AccumulateGrad, created on first use
+  // Leaves: their AccumulateGrad, created on first use and owned from then on (it holds the leaf
+  // only weakly, so there is no cycle, and ops need not rebuild it).
+  std::shared_ptr<Node> grad_accumulator;
   bool retains_grad = false;
   HookList<TensorHook> hooks;      // leaf hooks (non-leaf hooks live on grad_fn)
   HookList<std::function<void(const Tensor&)>> post_accumulate_hooks;
@@ -30,6 +34,9 @@ struct AutogradMeta : AutogradMetaBase {
   // A view taken under no_grad (ops mark it with is_view and view_base too): it never gets a
   // history, and an in-place op on it with grad mode on is an error, as in PyTorch.
   bool no_grad_view = false;
+  // An output of a function returning several views (split, chunk, unbind), or a view of one:
+  // PyTorch forbids writing it in place while it requires grad.
+  bool multi_output_view = false;
   // Views: the version counter's value when grad_fn was last set. An in-place write to the base
   // (or to another view of it) bumps the shared counter, so a mismatch means the view's history
   // is stale and is rebuilt lazily as AsStridedBackward0 of the base's current history.
@@ -38,6 +45,10 @@ struct AutogradMeta : AutogradMetaBase {
   // SavedTensor: the data-only alias that nodes saving this leaf/view keep instead of the tensor
   // itself (no cycle through .grad); shared by all of them while any lives.
   std::weak_ptr<TensorImpl> saved_alias;
+  // Backward calls on other threads may accumulate into this tensor while Python reads or sets
+  // .grad: `grad`, `grad_accumulator`, `hooks`, `post_accumulate_hooks`, `retains_grad` and
+  // `saved_alias` are read and written only under this lock. Never held while taking the GIL.
+  mutable std::mutex mutex;
 };
 
 AutogradMeta* meta(const Tensor& t);          // null when the tensor has no autograd state
@@ -53,6 +64,12 @@ const std::shared_ptr<Node>& grad_fn(const Tensor& t);
 // Where the gradient of `t` goes: (grad_fn, output_nr), or the leaf's accumulator.
 Edge gradient_edge(const Tensor& t);
 std::shared_ptr<Node> grad_accumulator(const Tensor& t);
+
+// `.grad`, read and replaced under the tensor's lock (concurrent backward calls write it).
+Tensor get_grad(const Tensor& t);
+void set_grad(const Tensor& t, Tensor grad);
+// retain_grad() on a non-leaf: its grad_fn stores the gradient of this output into `.grad`.
+void retain_grad(const Tensor& t);
 
 // Whether an op on these inputs should record a node.
 inline bool any_requires_grad(std::initializer_list<const Tensor*> ts) {

@@ -33,3 +33,15 @@ bool Node::should_compute_output(size_t i) const {
 }
 
 }  // namespace cg::autograd
+
+namespace cg::autograd {
+
+void check_hook_value(const std::string& hook, const Tensor& before, const Tensor& after) {
+  if (!before.defined() || !after.defined()) return;
+  if (after.dtype() != before.dtype())
+    throw RuntimeError(msg("hook '", hook, "' has changed the type of value (was ", legacy_type_name(before.dtype()),
+                           " got ", legacy_type_name(after.dtype()), ")"));
+  if (after.shape() != before.shape()) throw RuntimeError(msg("hook '", hook, "' has changed the size of value"));
+}
+
+}  // namespace cg::autograd

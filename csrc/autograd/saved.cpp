@@ -36,6 +36,7 @@ Tensor snapshot(const Tensor& t) {
 // An alias of `t`'s data (same storage, geometry and version counter, no autograd state),
 // cached on `t` so that the many nodes saving one parameter share one.
 Tensor data_alias(const Tensor& t, AutogradMeta& m) {
+  std::lock_guard<std::mutex> lock(m.mutex);
   if (auto a = m.saved_alias.lock()) {
     if (a->storage == t.storage() && a->shape == t.shape() && a->strides == t.strides() &&
         a->offset == t.offset() && a->dtype == t.dtype() && a->version == t.impl()->version)
@@ -142,6 +143,7 @@ Tensor SavedTensor::rebuild(const Tensor& data, const Node& owner) const {
     m.output_nr = output_nr_;
   } else if (is_leaf_) {
     m.requires_grad = true;  // a leaf sharing the original's accumulator: gradients reach its .grad
+    std::lock_guard<std::mutex> lock(m.mutex);
     m.grad_accumulator = edge_.fn;
   } else {
     m.grad_fn = edge_.fn;

@@ -39,6 +39,13 @@ void check_inplace(const Tensor& self) {
   if (!autograd::GradMode::is_enabled()) return;
   const autograd::AutogradMeta* m = autograd::meta(self);
   if (!m) return;
+  if (m->multi_output_view && autograd::requires_grad(self)) {
+    const std::string node = autograd::grad_fn(self) ? autograd::grad_fn(self)->name() : "";
+    throw RuntimeError(msg("Output ", m->output_nr, " of ", node.substr(0, node.rfind("Backward")),
+                           " is a view and is being modified inplace. This view is the output of a function that "
+                           "returns multiple views. Such functions do not allow the output views to be modified "
+                           "inplace. You should replace the inplace operation by an out-of-place one."));
+  }
   if (m->is_view && m->view_base.defined() && autograd::is_leaf(m->view_base) && autograd::requires_grad(m->view_base))
     throw RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.");
   if (!m->grad_fn && m->requires_grad)

@@ -28,6 +28,7 @@ Tensor finish_view(const Tensor& input, Tensor out) {
   m.no_grad_view = !grad_mode;
   m.is_view = true;
   m.view_base = (im && im->is_view && im->view_base.defined()) ? im->view_base : input;
+  m.multi_output_view = im && im->multi_output_view;  // views of such views keep the restriction
   return out;
 }
 
@@ -454,6 +455,33 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
 static std::vector<Tensor> split_named(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim,
                                        const char* name);
 
+namespace {
+// One node for all the outputs of split/chunk/unbind, as in PyTorch: a hook on one output runs
+// (with None) when backward goes through another, and the outputs may not be written in place.
+struct MultiViewBackward : Node {
+  int64_t dim = 0;
+  bool stacked = false;  // unbind: the outputs lost `dim`
+  const char* node_name = "SplitBackward0";
+  TensorList apply(TensorList&& g) override { return {stacked ? stack(g, dim) : cat(g, dim)}; }
+  std::string name() const override { return node_name; }
+};
+
+// Replaces the per-output histories of `outs` (views of x) by one shared node.
+std::vector<Tensor> share_history(const Tensor& x, std::vector<Tensor> outs, int64_t dim, bool stacked,
+                                  const char* name) {
+  if (outs.empty() || !any_requires_grad({&x})) return outs;
+  auto node = make_grad_node<MultiViewBackward>({&x});
+  node->dim = dim;
+  node->stacked = stacked;
+  node->node_name = name;
+  for (Tensor& o : outs) {
+    set_history(o, node);
+    autograd::meta_mut(o).multi_output_view = true;
+  }
+  return outs;
+}
+}  // namespace
+
 std::vector<Tensor> split_sizes(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
   return split_named(x, sizes, dim, "SplitWithSizesBackward0");
 }
@@ -474,7 +502,7 @@ static std::vector<Tensor> split_named(const Tensor& x, const std::vector<int64_
     out.push_back(slice_named(x, d, start, start + s, 1, name));
     start += s;
   }
-  return out;
+  return share_history(x, std::move(out), d, false, name);
 }
 
 std::vector<Tensor> split(const Tensor& x, int64_t size, int64_t dim) {
@@ -502,7 +530,7 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
   int64_t d = wrap_dim(dim, x.dim());
   std::vector<Tensor> out;
   for (int64_t i = 0; i < x.shape()[d]; ++i) out.push_back(select_named(x, d, i, "UnbindBackward0"));
-  return out;
+  return share_history(x, std::move(out), d, true, "UnbindBackward0");
 }
 
 // ---- repeat / flip ---------------------------------------------------------------------------

@@ -6,6 +6,9 @@
 #include "autograd/engine.h"
 #include "autograd/meta.h"
 #include "autograd/saved.h"
+#include "ops/common.h"
+#include "ops/inplace.h"
+#include "ops/ops.h"
 #include "python/bindings.h"
 
 namespace cg::python {
@@ -17,32 +20,47 @@ namespace {
 
 py::tuple to_tuple(const TensorList& ts) {
   py::tuple t(ts.size());
-  for (size_t i = 0; i < ts.size(); ++i) t[i] = py::cast(ts[i]);
+  for (size_t i = 0; i < ts.size(); ++i) t[i] = ts[i].defined() ? py::cast(ts[i]) : py::none();
   return t;
 }
 
+py::object grad_or_none(const Tensor& g) { return g.defined() ? py::cast(g) : py::none(); }
+
+std::string type_name(py::handle h) { return py::str(py::type::handle_of(h).attr("__name__")); }
+
+// The name PyTorch's hook messages use: the callable's __name__.
+std::string hook_name(const py::object& fn) {
+  if (py::hasattr(fn, "__name__")) return py::str(fn.attr("__name__"));
+  return type_name(fn);
+}
+
+// A node hook's result: None (keep), or a tuple of Tensor/None of the same length.
 TensorList from_result(py::handle r, size_t expected, const std::string& who) {
   TensorList out;
   if (r.is_none()) return out;
-  if (is_tensor(r)) {
-    out.push_back(r.cast<Tensor>());
-  } else {
-    for (auto item : py::reinterpret_borrow<py::sequence>(r)) out.push_back(item.is_none() ? Tensor() : item.cast<Tensor>());
+  if (!py::isinstance<py::tuple>(r)) throw TypeError(msg("expected tuple, but hook returned '", type_name(r), "'"));
+  auto items = py::reinterpret_borrow<py::tuple>(r);
+  if (items.size() != expected)
+    throw RuntimeError(msg("hook '", who, "' has returned an incorrect number of values (got ", items.size(),
+                           ", but expected ", expected, ")"));
+  for (auto item : items) {
+    if (!item.is_none() && !is_tensor(item))
+      throw TypeError(msg("expected Variable, but hook returned '", type_name(item), "'"));
+    out.push_back(item.is_none() ? Tensor() : item.cast<Tensor>());
   }
-  CG_CHECK(expected == 0 || out.size() == expected, "hook '", who, "' has returned an incorrect number of values (got ",
-           out.size(), ", but expected ", expected, ")");
   return out;
 }
 
 // Hook callables are named functors (not lambdas) so the garbage-collector support below can
-// find the Python object inside a std::function (std::function::target).
+// find the Python object inside a std::function (std::function::target). The engine checks
+// the shape and dtype of what they return (autograd::check_hook_value); these check the type.
 struct PyTensorHookFn {
   std::shared_ptr<PyOwned> holder;
   Tensor operator()(const Tensor& g) const {
     py::gil_scoped_acquire gil;
-    py::object r = holder->obj(g);
+    py::object r = holder->obj(grad_or_none(g));
     if (r.is_none()) return Tensor();
-    CG_CHECK_TYPE(is_tensor(r), "hook should return a Tensor or None");
+    if (!is_tensor(r)) throw TypeError(msg("expected Variable, but hook returned '", type_name(r), "'"));
     return r.cast<Tensor>();
   }
 };
@@ -87,10 +105,21 @@ struct RemovableHandle {
   }
 };
 
+// Whether a gradient of shape `grad` can be summed down to `target` (target expands to it).
+bool expandable_to(const Shape& target, const Shape& grad) {
+  if (target.size() > grad.size()) return false;
+  for (size_t i = 0; i < target.size(); ++i) {
+    int64_t t = target[target.size() - 1 - i], g = grad[grad.size() - 1 - i];
+    if (t != g && t != 1) return false;
+  }
+  return true;
+}
+
 // The node of a Python autograd.Function: calls the class's backward under the GIL.
 struct PyFunctionNode : Node {
   std::shared_ptr<PyOwned> backward;  // callable(*grads) -> tuple, one entry per forward arg
   std::vector<int64_t> tensor_positions;  // forward-arg index of each edge
+  std::vector<autograd::OutputMeta> input_meta;  // shape and dtype of each tensor input (per edge)
   int64_t num_args = 0;
   std::vector<autograd::SavedTensor> saved;
   std::string cls_name;
@@ -98,25 +127,43 @@ struct PyFunctionNode : Node {
   TensorList apply(TensorList&& grads) override {
     py::gil_scoped_acquire gil;
     py::object r = backward->obj(*to_tuple(grads));
-    py::tuple res = r.is_none() || is_tensor(r) ? py::make_tuple(r) : py::tuple(py::reinterpret_borrow<py::sequence>(r));
-    if (static_cast<int64_t>(res.size()) != num_args)
+    return validate(r);
+  }
+
+  // What user code returned, checked as PyTorch checks it: one entry per forward argument
+  // (extra trailing Nones allowed), Tensor or None, None for non-tensor arguments; each gradient
+  // summed down to its input's shape when it broadcasts to it, and cast to the input's dtype.
+  TensorList validate(const py::object& r) const {
+    py::tuple res = py::isinstance<py::tuple>(r) ? py::reinterpret_borrow<py::tuple>(r) : py::make_tuple(r);
+    int64_t n = static_cast<int64_t>(res.size());
+    while (n > num_args && res[n - 1].is_none()) --n;
+    if (n != num_args)
       throw RuntimeError(msg("function ", name(), " returned an incorrect number of gradients (expected ", num_args,
                              ", got ", res.size(), ")"));
+    size_t e = 0;
     TensorList out(tensor_positions.size());
-    for (size_t e = 0; e < tensor_positions.size(); ++e) {
-      py::handle g = res[tensor_positions[e]];
-      if (g.is_none()) continue;
-      CG_CHECK_TYPE(is_tensor(g), "function ", name(), " returned a gradient that is not a Tensor or None");
-      Tensor gt = g.cast<Tensor>();
-      const autograd::Edge& edge = next_edges[e];
-      if (edge.valid() && edge.fn->output_meta.size() > edge.input_nr) {
-        const auto& meta = edge.fn->output_meta[edge.input_nr];
-        if (gt.shape() != meta.shape)
-          throw RuntimeError(msg("Function ", name(), " returned an invalid gradient at index ", tensor_positions[e],
-                                 " - got ", shape_str(gt.shape()), " but expected shape compatible with ",
-                                 shape_str(meta.shape)));
+    for (int64_t i = 0; i < num_args; ++i) {
+      py::handle g = res[i];
+      const bool is_input_tensor = e < tensor_positions.size() && tensor_positions[e] == i;
+      if (!is_input_tensor) {
+        if (!g.is_none())
+          throw RuntimeError(msg("function ", name(), " returned a gradient different than None at position ", i + 1,
+                                 ", but the corresponding forward input was not a Variable"));
+        continue;
       }
-      out[e] = gt;
+      const size_t slot = e++;
+      if (g.is_none()) continue;
+      if (!is_tensor(g)) throw RuntimeError(msg("expected Variable or None (got ", type_name(g), ")"));
+      Tensor gt = g.cast<Tensor>();
+      const autograd::OutputMeta& want = input_meta[slot];
+      if (gt.shape() != want.shape) {
+        if (!expandable_to(want.shape, gt.shape()))
+          throw RuntimeError(msg("Function ", name(), " returned an invalid gradient at index ", slot, " - got ",
+                                 shape_str(gt.shape()), " but expected shape compatible with ", shape_str(want.shape)));
+        gt = ops::sum_to(gt, want.shape, gt.dtype());
+      }
+      if (gt.dtype() != want.dtype) gt = ops::to_dtype(gt, want.dtype);
+      out[slot] = std::move(gt);
     }
     return out;
   }
@@ -151,12 +198,18 @@ int visit_hook(const StdFunction& f, visitproc visit, void* arg) {
 }
 
 int traverse_node(Node& n, visitproc visit, void* arg) {
-  for (auto& [id, entry] : n.tensor_hooks.items)
-    if (int r = visit_hook<PyTensorHookFn>(entry.fn, visit, arg)) return r;
-  for (auto& [id, fn] : n.pre_hooks.items)
-    if (int r = visit_hook<PyNodePreHookFn>(fn, visit, arg)) return r;
-  for (auto& [id, fn] : n.post_hooks.items)
-    if (int r = visit_hook<PyNodePostHookFn>(fn, visit, arg)) return r;
+  if (n.has_hooks()) {
+    int r = n.edit_hooks([&](Node::Hooks& h) {
+      for (auto& item : h.tensor.items)
+        if (int r = visit_hook<PyTensorHookFn>(item.fn.fn, visit, arg)) return r;
+      for (auto& item : h.pre.items)
+        if (int r = visit_hook<PyNodePreHookFn>(item.fn, visit, arg)) return r;
+      for (auto& item : h.post.items)
+        if (int r = visit_hook<PyNodePostHookFn>(item.fn, visit, arg)) return r;
+      return 0;
+    });
+    if (r) return r;
+  }
   if (auto* f = dynamic_cast<PyFunctionNode*>(&n))
     if (int r = visit_callable(f->backward, visit, arg)) return r;
   return 0;
@@ -174,10 +227,13 @@ int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
   if (!impl || impl.use_count() != 1) return 0;
   auto* m = static_cast<autograd::AutogradMeta*>(impl->autograd.get());
   if (!m) return 0;
-  for (auto& [id, fn] : m->hooks.items)
-    if (int r = visit_hook<PyTensorHookFn>(fn, visit, arg)) return r;
-  for (auto& [id, fn] : m->post_accumulate_hooks.items)
-    if (int r = visit_hook<PyPostAccumulateHookFn>(fn, visit, arg)) return r;
+  {
+    std::lock_guard<std::mutex> lock(m->mutex);
+    for (auto& item : m->hooks.items)
+      if (int r = visit_hook<PyTensorHookFn>(item.fn, visit, arg)) return r;
+    for (auto& item : m->post_accumulate_hooks.items)
+      if (int r = visit_hook<PyPostAccumulateHookFn>(item.fn, visit, arg)) return r;
+  }
   if (m->grad_fn && m->grad_fn.use_count() == 1) return traverse_node(*m->grad_fn, visit, arg);
   return 0;
 }
@@ -207,8 +263,8 @@ void register_autograd(py::module_& m) {
         return t;
       })
       .def_property_readonly("variable", [](Node& n) -> py::object {
-        if (auto* acc = dynamic_cast<autograd::AccumulateGrad*>(&n)) {
-          Tensor v = acc->variable();
+        if (n.is_accumulator()) {
+          Tensor v = static_cast<autograd::AccumulateGrad&>(n).variable();
           return v.defined() ? py::cast(v) : py::none();
         }
         throw py::attribute_error("'" + n.name() + "' object has no attribute 'variable'");
@@ -220,45 +276,72 @@ void register_autograd(py::module_& m) {
         return d;
       })
       .def("register_hook", [](std::shared_ptr<Node> n, py::object fn) {
-        int id = n->post_hooks.add(PyNodePostHookFn{std::make_shared<PyOwned>(std::move(fn)), n->name()});
+        std::string who = hook_name(fn);
+        int id = n->edit_hooks([&](Node::Hooks& h) {
+          return h.post.add(PyNodePostHookFn{std::make_shared<PyOwned>(std::move(fn)), who}, who);
+        });
         std::weak_ptr<Node> w = n;
         return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
-          if (auto p = w.lock()) p->post_hooks.remove(id);
+          if (auto p = w.lock()) p->edit_hooks([id](Node::Hooks& h) { h.post.remove(id); });
         }});
       })
       .def("register_prehook", [](std::shared_ptr<Node> n, py::object fn) {
-        int id = n->pre_hooks.add(PyNodePreHookFn{std::make_shared<PyOwned>(std::move(fn)), n->name()});
+        std::string who = hook_name(fn);
+        int id = n->edit_hooks([&](Node::Hooks& h) {
+          return h.pre.add(PyNodePreHookFn{std::make_shared<PyOwned>(std::move(fn)), who}, who);
+        });
         std::weak_ptr<Node> w = n;
         return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
-          if (auto p = w.lock()) p->pre_hooks.remove(id);
+          if (auto p = w.lock()) p->edit_hooks([id](Node::Hooks& h) { h.pre.remove(id); });
         }});
       });
 
   m.def("_register_tensor_hook", [](const Tensor& t, py::object fn) {
     CG_CHECK(autograd::requires_grad(t), "cannot register a hook on a tensor that doesn't require gradient");
+    std::string who = hook_name(fn);
     if (autograd::is_leaf(t)) {
-      int id = autograd::meta_mut(t).hooks.add(tensor_hook(std::move(fn)));
+      auto& m = autograd::meta_mut(t);
+      int id;
+      {
+        std::lock_guard<std::mutex> lock(m.mutex);
+        id = m.hooks.add(tensor_hook(std::move(fn)), who);
+      }
       std::weak_ptr<TensorImpl> w = t.impl_ptr();
       return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
-        if (auto p = w.lock()) autograd::meta_mut(Tensor(p)).hooks.remove(id);
+        if (auto p = w.lock()) {
+          auto& pm = autograd::meta_mut(Tensor(p));
+          std::lock_guard<std::mutex> lock(pm.mutex);
+          pm.hooks.remove(id);
+        }
       }});
     }
     const auto& meta = *autograd::meta(t);
     std::shared_ptr<Node> fnode = meta.grad_fn;
-    int id = fnode->tensor_hooks.add({meta.output_nr, tensor_hook(std::move(fn))});
+    const uint32_t output_nr = meta.output_nr;
+    int id = fnode->edit_hooks([&](Node::Hooks& h) {
+      return h.tensor.add({output_nr, tensor_hook(std::move(fn))}, who);
+    });
     std::weak_ptr<Node> w = fnode;
     return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
-      if (auto p = w.lock()) p->tensor_hooks.remove(id);
+      if (auto p = w.lock()) p->edit_hooks([id](Node::Hooks& h) { h.tensor.remove(id); });
     }});
   });
   m.def("_register_post_accumulate_grad_hook", [](const Tensor& t, py::object fn) {
     CG_CHECK(autograd::requires_grad(t), "cannot register a hook on a tensor that doesn't require gradient");
     CG_CHECK(autograd::is_leaf(t), "post accumulate grad hooks cannot be registered on non-leaf tensors");
-    int id = autograd::meta_mut(t).post_accumulate_hooks.add(
-        PyPostAccumulateHookFn{std::make_shared<PyOwned>(std::move(fn))});
+    auto& m = autograd::meta_mut(t);
+    int id;
+    {
+      std::lock_guard<std::mutex> lock(m.mutex);
+      id = m.post_accumulate_hooks.add(PyPostAccumulateHookFn{std::make_shared<PyOwned>(std::move(fn))});
+    }
     std::weak_ptr<TensorImpl> w = t.impl_ptr();
     return std::make_shared<RemovableHandle>(RemovableHandle{[w, id] {
-      if (auto p = w.lock()) autograd::meta_mut(Tensor(p)).post_accumulate_hooks.remove(id);
+      if (auto p = w.lock()) {
+        auto& pm = autograd::meta_mut(Tensor(p));
+        std::lock_guard<std::mutex> lock(pm.mutex);
+        pm.post_accumulate_hooks.remove(id);
+      }
     }});
   });
 
@@ -288,18 +371,21 @@ void register_autograd(py::module_& m) {
   // ---- autograd.Function ----
   py::class_<NodeRef>(m, "_NodeRef");
   m.def("_function_record", [](py::object backward, const std::string& cls_name, py::sequence args,
-                               py::sequence outputs, py::sequence non_differentiable, py::sequence to_save) {
+                               py::sequence outputs, py::sequence non_differentiable, py::sequence to_save,
+                               py::sequence dirty, bool materialize_grads) {
     // Inputs that are tensors get edges; outputs that require grad get this node as history.
     auto node = autograd::make_node<PyFunctionNode>();
     node->backward = std::make_shared<PyOwned>(std::move(backward));
     node->cls_name = cls_name;
     node->num_args = static_cast<int64_t>(args.size());
+    node->set_materialize_grads(materialize_grads);
     bool any_grad = false;
     for (size_t i = 0; i < args.size(); ++i) {
       if (!is_tensor(args[i])) continue;
       Tensor t = args[i].cast<Tensor>();
       node->tensor_positions.push_back(static_cast<int64_t>(i));
       node->next_edges.push_back(autograd::requires_grad(t) ? autograd::gradient_edge(t) : autograd::Edge{});
+      node->input_meta.push_back({t.shape(), t.dtype()});
       any_grad |= autograd::requires_grad(t);
     }
     std::vector<Tensor> outs;
@@ -310,13 +396,29 @@ void register_autograd(py::module_& m) {
       for (size_t i = 0; i < outs.size(); ++i)
         if (outs[i].is_same(t)) nondiff[i] = true;
     }
-    if (any_grad && autograd::GradMode::is_enabled()) {
-      for (size_t i = 0; i < outs.size(); ++i) {
-        if (nondiff[i] || !is_floating(outs[i].dtype())) {
-          node->output_meta.push_back({outs[i].shape(), outs[i].dtype()});
-          continue;
-        }
+    std::vector<bool> is_dirty(outs.size(), false);
+    for (auto d : dirty) {
+      Tensor t = d.cast<Tensor>();
+      for (size_t i = 0; i < outs.size(); ++i)
+        if (outs[i].is_same(t)) is_dirty[i] = true;
+      if (autograd::requires_grad(t) && autograd::is_leaf(t) && autograd::GradMode::is_enabled())
+        throw RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.");
+      ops::check_inplace(t);  // views of leaves, outputs of multi-view functions
+    }
+    const bool record = any_grad && autograd::GradMode::is_enabled();
+    for (size_t i = 0; i < outs.size(); ++i) {
+      const bool differentiable = record && !nondiff[i] && is_floating(outs[i].dtype());
+      if (is_dirty[i]) {
+        // Modified in place by forward: like an in-place op, the input itself takes the new
+        // history (its base's, through CopySlices, when it is a view); its version moves on.
+        Tensor result = outs[i].alias();
+        if (differentiable) autograd::set_history(result, node);
+        else if (record) node->output_meta.push_back({outs[i].shape(), outs[i].dtype()});
+        ops::commit_inplace(outs[i], result);
+      } else if (differentiable) {
         autograd::set_history(outs[i], node);
+      } else if (record) {
+        node->output_meta.push_back({outs[i].shape(), outs[i].dtype()});
       }
     }
     for (auto s : to_save) {

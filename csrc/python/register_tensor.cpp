@@ -223,13 +223,13 @@ void register_tensor(py::module_& m) {
                     [](const Tensor& t, bool v) { autograd::set_requires_grad(t, v); })
       .def_property_readonly("is_leaf", [](const Tensor& t) { return autograd::is_leaf(t); })
       .def_property_readonly("grad_fn", [](const Tensor& t) { return autograd::grad_fn(t); })
-      .def_property("_grad", [](const Tensor& t) -> Tensor {
-             auto* m = autograd::meta(t);
-             return m ? m->grad : Tensor();
-           },
+      .def_property_readonly("output_nr", [](const Tensor& t) -> int64_t {
+        return autograd::grad_fn(t) ? autograd::meta(t)->output_nr : 0;
+      })
+      .def_property("_grad", [](const Tensor& t) { return autograd::get_grad(t); },
            [](const Tensor& t, py::object g) {
              if (g.is_none()) {
-               if (autograd::meta(t)) autograd::meta_mut(t).grad = Tensor();
+               autograd::set_grad(t, Tensor());
                return;
              }
              CG_CHECK_TYPE(is_tensor(g), "assigned grad expected to be a Tensor or None but got grad of type ",
@@ -244,7 +244,7 @@ void register_tensor(py::module_& m) {
              CG_CHECK(gt.shape() == t.shape(), "attempting to assign a gradient of size '", shape_str(gt.shape()),
                       "' to a tensor of size '", shape_str(t.shape()),
                       "'. Please ensure that the gradient and the tensor are the same size");
-             autograd::meta_mut(t).grad = gt;
+             autograd::set_grad(t, gt);
            })
       .def_property_readonly("retains_grad", [](const Tensor& t) {
         auto* m = autograd::meta(t);
@@ -253,10 +253,7 @@ void register_tensor(py::module_& m) {
       .def("retain_grad", [](const Tensor& t) {
         CG_CHECK(autograd::requires_grad(t), "can't retain_grad on Tensor that has requires_grad=False");
         if (autograd::is_leaf(t)) return;
-        auto& m = autograd::meta_mut(t);
-        if (m.retains_grad) return;
-        m.retains_grad = true;
-        m.grad_fn->retained.emplace_back(m.output_nr, t.impl_ptr());
+        autograd::retain_grad(t);
       })
       .def("requires_grad_", [](const Tensor& t, bool v) {
              // PyTorch words this path without "and complex" (the attribute setter keeps it).

@@ -96,12 +96,14 @@ default_float_dtype = float32
 
 from . import (
     autograd,  # noqa: E402
+    cuda,  # noqa: E402
     nn,  # noqa: E402
     optim,  # noqa: E402
     return_types,  # noqa: E402
     testing,  # noqa: E402
     utils,  # noqa: E402
 )
+from ._device import device, get_default_device, set_default_device  # noqa: E402
 from .autograd.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .utils.data._generator import Generator  # noqa: E402

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import numbers
 import operator
 import warnings
@@ -11,6 +12,7 @@ import numpy as np
 
 from . import _C
 from ._C import Tensor
+from ._device import check_device
 
 __all__ = [
     "arange", "as_tensor", "empty", "empty_like", "eye", "from_dlpack", "full", "full_like", "linspace",
@@ -192,8 +194,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     bool, ints int64, a Python float float32 (the default dtype), numpy float64 scalars/arrays and
     float64 tensors float64. Ragged input raises ``ValueError("expected sequence of length 2 at
     dim 1 (got 1)")``."""
-    if device is not None and str(device) != "cpu":
-        raise RuntimeError(f"chaingrad only supports the CPU device, got '{device}'")
+    check_device(device)
     if isinstance(data, Tensor):
         warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.clone().detach() "
                       "or sourceTensor.clone().detach().requires_grad_(True), rather than "
@@ -367,3 +368,19 @@ def from_dlpack(ext: Any) -> Tensor:
 
 def _unused(*a: Sequence[Any]) -> None:
     return None
+
+
+# ---- devices: every factory accepts device= (a str or chaingrad.device) and refuses non-CPU ones
+def _checks_device(fn: Any) -> Any:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        check_device(kwargs.get("device"))
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+for _name in ("as_tensor", "empty", "zeros", "ones", "full", "arange", "linspace", "eye", "rand", "randn",
+              "randint"):
+    if _name in globals():
+        globals()[_name] = _checks_device(globals()[_name])

@@ -98,26 +98,9 @@ def _grad_fn(self: Tensor) -> Any:
     return _named_node(_C.Tensor._raw_grad_fn.__get__(self))
 
 
-class _Device:
-    """The only device chaingrad computes on."""
-
-    type = "cpu"
-    index = None
-
-    def __repr__(self) -> str:
-        return "device(type='cpu')"
-
-    def __str__(self) -> str:
-        return "cpu"
-
-    def __eq__(self, other: Any) -> bool:
-        return str(other) == "cpu" or isinstance(other, _Device)
-
-    def __hash__(self) -> int:
-        return hash("cpu")
-
-
-_CPU = _Device()
+from ._device import CPU as _CPU  # noqa: E402
+from ._device import check_device as _check_device  # noqa: E402
+from ._device import device as _Device  # noqa: E402
 
 
 # ---- repr ----------------------------------------------------------------------------------------
@@ -184,14 +167,14 @@ def _to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
             dtype = a.dtype
         elif isinstance(a, _C.dtype) or a is float or a is int or a is bool:
             dtype = a
-        elif isinstance(a, (str, _Device)) or a is None:
-            if str(a) not in ("cpu", "None") and a is not None:
-                raise RuntimeError(f"chaingrad only supports the CPU device, got '{a}'")
+        elif isinstance(a, (str, _Device)):
+            _check_device(a)
+        elif a is None:
+            pass
         else:
             raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
-    dev = kwargs.get("device")
-    if dev is not None and str(dev) != "cpu":
-        raise RuntimeError(f"chaingrad only supports the CPU device, got '{dev}'")
+    if kwargs.get("device") is not None:
+        _check_device(kwargs["device"])
     out = self if dtype is None else self._to_dtype(dtype)
     return out.clone() if copy and out is self else out
 
@@ -348,6 +331,7 @@ def install() -> None:
     T.grad = property(_get_grad, _set_grad)
     T.device = property(lambda self: _CPU)
     T.is_cuda = property(lambda self: False)
+    T.cuda = lambda self, *a, **k: _check_device("cuda")
     T.layout = property(lambda self: "strided")
     T.__repr__ = _repr
     T.__str__ = lambda self: self.__repr__()  # so subclasses' __repr__ (Parameter) prints too

@@ -24,10 +24,10 @@ tool (no ``chaingrad.structure``) loads as a flat ``dict`` of tensors.
 Tensors
 -------
 Tensors are saved as their own data (a view saves just its elements, a non-leaf tensor its
-current values) with dtype and shape (0-d and empty included).  ``requires_grad`` is not
-stored: loaded tensors are leaves without grad.  (PyTorch's pickle format does record
-``requires_grad``, so ``torch.load`` of a saved non-leaf gives a leaf that requires grad;
-chaingrad deliberately keeps weights-only semantics.)
+current values) with dtype and shape (0-d and empty included).  As in PyTorch, a tensor that
+requires grad loads as a leaf that requires grad (a saved non-leaf too): the names of those
+tensors are listed, as JSON, in ``__metadata__["chaingrad.requires_grad"]`` (files without
+the key load every tensor without grad).
 
 dtypes: each chaingrad dtype is written as its safetensors dtype (F64, F32, F16, BF16, I64,
 I32, I16, I8, U8, BOOL) and loads back as itself.  Foreign files may hold U16/U32 (loaded as
@@ -63,6 +63,7 @@ import chaingrad
 __all__ = ["LoadError", "load", "save"]
 
 STRUCTURE_KEY = "chaingrad.structure"
+REQUIRES_GRAD_KEY = "chaingrad.requires_grad"  # JSON list of the names of tensors that require grad
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 100_000_000
 MAX_JSON_DEPTH = 64
@@ -123,6 +124,7 @@ class _Encoder:
         self.names_by_id: Dict[int, str] = {}
         self.keepalive: List[Any] = []
         self.active: Set[int] = set()
+        self.requires_grad: List[str] = []
 
     def tensor_name(self, t: Any, path: str) -> str:
         existing = self.names_by_id.get(id(t))
@@ -135,6 +137,8 @@ class _Encoder:
             n += 1
             name = f"{base}#{n}"
         self.arrays[name] = _to_numpy(t, path or "<root>")
+        if t.requires_grad:
+            self.requires_grad.append(name)
         self.names_by_id[id(t)] = name
         self.keepalive.append(t)
         return name
@@ -230,6 +234,8 @@ def save(obj: Any, f: FileLike, **kwargs: Any) -> None:
         {"version": FORMAT_VERSION, "root": root}, separators=(",", ":"), allow_nan=False
     )
     metadata = {STRUCTURE_KEY: structure, "format": "pt"}
+    if encoder.requires_grad:
+        metadata[REQUIRES_GRAD_KEY] = json.dumps(encoder.requires_grad)
     if any(isinstance(a, _BF16Bits) for a in encoder.arrays.values()):
         from safetensors import serialize
         from safetensors.numpy import TensorSpec
@@ -587,6 +593,13 @@ def load(
         structure = doc["root"]
 
     tensors = _read_tensors(path, data, entries, data_start, source)
+    if REQUIRES_GRAD_KEY in metadata:
+        names = _parse_json(metadata[REQUIRES_GRAD_KEY], REQUIRES_GRAD_KEY + " metadata", source)
+        if not isinstance(names, list) or not all(isinstance(n, str) and n in tensors for n in names):
+            raise LoadError(f"{source}: malformed {REQUIRES_GRAD_KEY} metadata: not a list of saved tensor names")
+        for n in names:
+            if tensors[n].is_floating_point():
+                tensors[n].requires_grad_(True)
     if structure is _NO_STRUCTURE:
         return tensors
     return _Decoder(tensors, source).decode(structure)

@@ -21,6 +21,7 @@ from .gradcheck import gradcheck, gradgradcheck
 
 __all__ = [
     "Function",
+    "Variable",
     "FunctionCtx",
     "backward",
     "detect_anomaly",
@@ -42,6 +43,26 @@ __all__ = [
 ]
 
 _Tensors = Union[Tensor, Sequence[Tensor]]
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, other: object) -> bool:
+        return isinstance(other, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """The legacy ``Variable`` wrapper: ``Variable(t, requires_grad=True)`` returns a tensor (as in
+    PyTorch, where Variable and Tensor merged): ``t`` itself, or a leaf alias of it that requires grad."""
+
+    def __new__(cls, data: Optional[Tensor] = None, requires_grad: bool = False, volatile: bool = False) -> Tensor:
+        if data is None:
+            return _C._full((0,), 0, _C.float32)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        out = data.detach()
+        if requires_grad:
+            out.requires_grad_(True)
+        return out
 
 
 def _as_tuple(x: Union[None, Tensor, Sequence], name: str) -> Tuple:

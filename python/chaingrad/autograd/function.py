@@ -6,6 +6,7 @@ whose VJP calls the class's ``backward`` (under the GIL, the only time the engin
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Optional, Tuple
 
 from .. import _C
@@ -21,6 +22,7 @@ class FunctionCtx:
     def __init__(self) -> None:
         self._to_save: Tuple[Optional[Tensor], ...] = ()
         self._non_differentiable: Tuple[Tensor, ...] = ()
+        self._dirty: Tuple[Tensor, ...] = ()
         self._node_ref: Any = None
         self.needs_input_grad: Tuple[bool, ...] = ()
         self.materialize_grads = True
@@ -45,10 +47,12 @@ class FunctionCtx:
         self._non_differentiable = tuple(tensors)
 
     def mark_dirty(self, *tensors: Tensor) -> None:
-        """Accepted for compatibility; in-place outputs are versioned by the core."""
+        """Marks inputs that ``forward`` modified in place: they must be returned, and the very
+        input object is returned by ``apply`` with this function as its new history."""
+        self._dirty = tuple(tensors)
 
     def set_materialize_grads(self, value: bool) -> None:
-        """Accepted for compatibility: undefined gradients always arrive as zeros."""
+        """With ``False``, ``backward`` gets ``None`` (not zeros) for outputs that got no gradient."""
         self.materialize_grads = bool(value)
 
 
@@ -73,25 +77,43 @@ class Function(metaclass=_FunctionMeta):
     def setup_context(ctx: FunctionCtx, inputs: Tuple[Any, ...], output: Any) -> None:
         raise NotImplementedError
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            "Legacy autograd function with non-static forward method is deprecated. Please use new-style autograd "
+            "function with static forward method. (Example: https://pytorch.org/docs/stable/autograd.html"
+            "#torch.autograd.Function)")
+
     @classmethod
-    def apply(cls, *args: Any) -> Any:
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Runs ``forward`` and connects its outputs to the graph."""
         ctx = FunctionCtx()
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         uses_setup = cls.setup_context is not Function.setup_context
+        if uses_setup:
+            # As PyTorch: keyword and default arguments become positional inputs of the node.
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = tuple(bound.args), {}
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         with no_grad():
             if uses_setup:
                 output = cls.forward(*args)
             else:
-                output = cls.forward(ctx, *args)
+                output = cls.forward(ctx, *args, **kwargs)
         if uses_setup:
             cls.setup_context(ctx, args, output)
         is_tuple = isinstance(output, tuple)
         outputs = output if is_tuple else (output,)
-        # An input returned as is becomes a new tensor sharing its memory (its own history).
+        for d in ctx._dirty:
+            if not any(d is o for o in outputs):
+                raise RuntimeError("Some elements marked as dirty during the forward method were not returned as "
+                                   "output. The inputs that are modified inplace must all be outputs of the "
+                                   "Function.")
+        # An input returned as is (and not marked dirty) becomes a new tensor sharing its memory;
+        # a dirty one stays the very same object and gets this function as its history.
         fixed = []
         for o in outputs:
-            if isinstance(o, Tensor) and any(o is a for a in args):
+            if (isinstance(o, Tensor) and any(o is a for a in args)
+                    and not any(o is d for d in ctx._dirty)):
                 o = o.detach()
             fixed.append(o)
         tensor_outputs = [o for o in fixed if isinstance(o, Tensor)]
@@ -100,7 +122,8 @@ class Function(metaclass=_FunctionMeta):
             return cls.backward(ctx, *grads)
 
         ref, _node = _C._function_record(backward, cls.__name__, args, tensor_outputs,
-                                         ctx._non_differentiable, ctx._to_save)
+                                         ctx._non_differentiable, ctx._to_save, ctx._dirty,
+                                         ctx.materialize_grads)
         ctx._node_ref = ref
         ctx._to_save = ()
         return tuple(fixed) if is_tuple else fixed[0]
