@@ -59,35 +59,40 @@ __attribute__((target("avx2,fma"))) void map_row_fn_avx2(const void* ctx, char* 
 #endif
 }  // namespace detail
 
-// out[i] = f(in_0[i], ...): inputs must already have the C++ types In...; they broadcast to out.
+// Runs `f` over out and inputs (the op's row function `row`), widening operands of a storage
+// dtype (int32 read as int64_t, float16 as float) to the kernel's types first and narrowing the
+// result back: every kernel accepts every dtype without being instantiated for it.
 template <typename Out, typename... In, typename F>
-void map(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inputs, const F& f,
-         int64_t cost = 1) {
+void run_map(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inputs, const F& f, int64_t cost,
+             RowFn row) {
   static_assert(sizeof...(In) + 1 <= kMaxOperands, "map: too many operands");
+  if (out.numel() == 0) return;
+  const DType want[] = {dtype_of<In>()..., DType::Bool};
+  bool widen = out.dtype() != dtype_of<Out>();
+  for (size_t k = 0; k < sizeof...(In); ++k) widen = widen || inputs[k]->dtype() != want[k];
+  if (widen) {
+    std::array<Tensor, sizeof...(In)> w;
+    std::array<const Tensor*, sizeof...(In)> wp;
+    for (size_t k = 0; k < sizeof...(In); ++k) {
+      w[k] = converted(*inputs[k], want[k]);
+      wp[k] = &w[k];
+    }
+    Tensor o = out.dtype() == dtype_of<Out>() ? out : Tensor::empty(out.shape(), dtype_of<Out>());
+    run_map<Out, In...>(o, wp, f, cost, row);
+    narrow_into(out, o);
+    return;
+  }
   std::array<const Tensor*, sizeof...(In) + 1> ops;
   ops[0] = &out;
   for (size_t k = 0; k < sizeof...(In); ++k) ops[k + 1] = inputs[k];
-  const int64_t n = out.numel();
-  if (n == 0) return;
-  // Operands of a storage dtype (int32 read as int64_t, float16 as float) run widened.
-  bool widen = out.dtype() != dtype_of<Out>();
-  {
-    const DType want[] = {dtype_of<In>()..., DType::Bool};
-    for (size_t k = 0; k < sizeof...(In); ++k) widen = widen || inputs[k]->dtype() != want[k];
-    if (widen) {
-      std::array<Tensor, sizeof...(In)> w;
-      std::array<const Tensor*, sizeof...(In)> wp;
-      for (size_t k = 0; k < sizeof...(In); ++k) {
-        w[k] = converted(*inputs[k], want[k]);
-        wp[k] = &w[k];
-      }
-      Tensor o = out.dtype() == dtype_of<Out>() ? out : Tensor::empty(out.shape(), dtype_of<Out>());
-      map<Out, In...>(o, wp, f, cost);
-      narrow_into(out, o);
-      return;
-    }
-  }
-  run_elementwise(ops.data(), ops.size(), &detail::map_row_fn<F, Out, In...>, &f, cost);
+  run_elementwise(ops.data(), ops.size(), row, &f, cost);
+}
+
+// out[i] = f(in_0[i], ...) for inputs of the C++ types In... (others are widened); they broadcast to out.
+template <typename Out, typename... In, typename F>
+void map(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inputs, const F& f,
+         int64_t cost = 1) {
+  run_map<Out, In...>(out, inputs, f, cost, &detail::map_row_fn<F, Out, In...>);
 }
 
 // map() with the row compiled for AVX2+FMA when this CPU has them: for loops whose body is
@@ -97,12 +102,7 @@ template <typename Out, typename... In, typename F>
 void map_wide(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inputs, const F& f,
               int64_t cost = 1) {
 #ifdef CG_HAVE_AVX2_KERNELS
-  if (cpu_has_avx2_fma()) {
-    std::array<const Tensor*, sizeof...(In) + 1> ops;
-    ops[0] = &out;
-    for (size_t k = 0; k < sizeof...(In); ++k) ops[k + 1] = inputs[k];
-    return run_elementwise(ops.data(), ops.size(), &detail::map_row_fn_avx2<F, Out, In...>, &f, cost);
-  }
+  if (cpu_has_avx2_fma()) return run_map<Out, In...>(out, inputs, f, cost, &detail::map_row_fn_avx2<F, Out, In...>);
 #endif
   map<Out, In...>(out, inputs, f, cost);
 }
