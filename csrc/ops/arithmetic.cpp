@@ -678,6 +678,13 @@ Tensor zero_grad_through(const Tensor& result, const autograd::Edge& edge, const
   return out;
 }
 
+void link_fused_grads(autograd::TensorList& grads, const autograd::Node& node, size_t slot, const Shape& shape, DType dtype,
+                      const char* node_name) {
+  if (!autograd::GradMode::is_enabled() || slot >= node.next_edges.size() || !node.next_edges[slot].valid()) return;
+  for (Tensor& g : grads)
+    if (g.defined()) g = zero_grad_through(g, node.next_edges[slot], shape, dtype, node_name);
+}
+
 Tensor threshold_backward(const Tensor& grad, const Tensor& x, double threshold) {
   if (any_requires_grad({&grad, &x})) {
     Tensor pass = compare(static_cast<int>(Binary::Gt), x, Scalar(threshold));

@@ -61,6 +61,11 @@ Tensor sigmoid_backward(const Tensor& grad, const Tensor& y);
 // again gives zeros. Attaches that zero-derivative edge to `result` when nothing else did.
 Tensor zero_grad_through(const Tensor& result, const autograd::Edge& edge, const Shape& shape, DType dtype,
                          const char* node_name);
+// The same for a fused backward (one PyTorch function computing every gradient from grad and the
+// saved inputs): under create_graph each gradient it returns requires grad when input `slot` of
+// `node` does, linked to it with a zero derivative where the formula does not read it.
+void link_fused_grads(autograd::TensorList& grads, const autograd::Node& node, size_t slot, const Shape& shape, DType dtype,
+                      const char* node_name);
 Tensor threshold_backward(const Tensor& grad, const Tensor& x, double threshold);
 
 }  // namespace cg::ops

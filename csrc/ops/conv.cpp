@@ -179,6 +179,12 @@ struct ConvolutionBackward0 : Node {
       for (int64_t d = 2; d < g[0].dim(); ++d) dims.push_back(d);
       r[2] = sum(g[0], dims, false);
     }
+    if (autograd::GradMode::is_enabled()) {  // convolution_backward reads input and weight
+      for (size_t slot : {0, 1}) {
+        const Tensor t = (slot == 0 ? input_ : weight_).unpack(*this);
+        link_fused_grads(r, *this, slot, t.shape(), t.dtype(), "ConvolutionBackwardBackward0");
+      }
+    }
     return r;
   }
   void release_saved() override { input_.release(); weight_.release(); }

@@ -60,6 +60,8 @@ struct NativeLayerNormBackward0 : Node {
       if (should_compute_output(0)) r[0] = normalized_grad(w.defined() ? mul(g, w) : g, xhat, rstd, dims);
       if (should_compute_output(1) && has_weight) r[1] = sum_to(mul(g, xhat), weight_shape, x.dtype());
       if (should_compute_output(2) && has_bias) r[2] = sum_to(g, bias_shape, x.dtype());
+      link_fused_grads(r, *this, 0, x.shape(), x.dtype(), "NativeLayerNormBackwardBackward0");
+      if (w.defined()) link_fused_grads(r, *this, 1, w.shape(), w.dtype(), "NativeLayerNormBackwardBackward0");
       return r;
     }
     Tensor gc = contiguous(g), xc = contiguous(x);
@@ -152,6 +154,8 @@ struct NativeBatchNormBackward0 : Node {
       if (should_compute_output(0)) r[0] = training ? normalized_grad(gw, xhat, rstd, dims) : mul(gw, rstd);
       if (should_compute_output(1) && has_weight) r[1] = sum(mul(g, xhat), dims, false);
       if (should_compute_output(2) && has_bias) r[2] = sum(g, dims, false);
+      link_fused_grads(r, *this, 0, x.shape(), x.dtype(), "NativeBatchNormBackwardBackward0");
+      if (w.defined()) link_fused_grads(r, *this, 1, w.shape(), w.dtype(), "NativeBatchNormBackwardBackward0");
       return r;
     }
     if (should_compute_output(0)) r[0] = Tensor::empty(x.shape(), x.dtype());

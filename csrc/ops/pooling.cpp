@@ -80,7 +80,9 @@ struct MaxPool2DWithIndicesBackward0 : Node {
     Tensor idx = result1_.unpack(*this);
     Tensor src = reshape(g[0], {planes, -1});
     Tensor gx = scatter_add(Tensor::zeros({planes, plane_size}, g[0].dtype()), 1, reshape(idx, {planes, -1}), src);
-    return {reshape(gx, self_shape)};
+    TensorList r{reshape(gx, self_shape)};
+    link_fused_grads(r, *this, 0, self_shape, g[0].dtype(), "MaxPool2DWithIndicesBackwardBackward0");
+    return r;
   }
   void release_saved() override { self_.release(); result1_.release(); }
   std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
@@ -118,7 +120,11 @@ struct AvgPool2DBackward0 : Node {
   Shape self_shape;
   Window2d win;
   AvgDivisor div;
-  TensorList apply(TensorList&& g) override { return {avg_pool_adjoint(g[0], self_shape, win, div)}; }
+  TensorList apply(TensorList&& g) override {
+    TensorList r{avg_pool_adjoint(g[0], self_shape, win, div)};
+    link_fused_grads(r, *this, 0, self_shape, g[0].dtype(), "AvgPool2DBackwardBackward0");
+    return r;
+  }
   std::string name() const override { return "AvgPool2DBackward0"; }
 };
 
