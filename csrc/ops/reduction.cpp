@@ -565,10 +565,11 @@ struct SoftmaxBackward : Node {
 };
 
 static Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
-  int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : 0;
-  Tensor in = is_floating(x.dtype()) ? x : cast_data(x, DType::Float32);
-  Tensor out = Tensor::empty(x.shape(), in.dtype());
-  if (x.numel() > 0) kernels::softmax(in, d, log, out);
+  int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : (wrap_dim(dim, 1), 0);  // 0-d: dim in [-1, 0]
+  if (!is_floating(x.dtype()))  // PyTorch: integer inputs need an explicit dtype= (cast before)
+    throw_not_implemented(log ? "log_softmax_lastdim_kernel_impl" : "softmax_lastdim_kernel_impl", x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  if (x.numel() > 0) kernels::softmax(x, d, log, out);
   if (any_requires_grad({&x})) {
     auto node = make_grad_node<SoftmaxBackward>({&x});
     node->dim = d;

@@ -287,6 +287,19 @@ def _check_class_weight(weight: Tensor, n_classes: int, input: Tensor) -> None:
         )
 
 
+def _refuse_grad(function: str, **args: Optional[Tensor]) -> None:
+    """PyTorch's error for an argument its kernel has no derivative for (class weights ...)
+    when it requires grad: silently returning no gradient for it would be a wrong answer."""
+    if not chaingrad.is_grad_enabled():
+        return
+    for name, t in args.items():
+        if t is not None and t.requires_grad:
+            raise RuntimeError(
+                f"The function '{function}' is not differentiable with respect to argument '{name}'. "
+                "This input cannot have requires_grad True."
+            )
+
+
 def _check_nll_args(input: Tensor, target: Tensor, weight: Optional[Tensor]) -> int:
     """Validate nll_loss arguments like PyTorch; return the number of classes."""
     ndim = input.dim()
@@ -308,7 +321,7 @@ def _check_nll_args(input: Tensor, target: Tensor, weight: Optional[Tensor]) -> 
             f"expected target dtype to be Long or Byte, but got {_type_name(target.dtype)}"
         )
     if not input.is_floating_point():
-        raise RuntimeError(f"\"nll_loss\" not implemented for '{_type_name(input.dtype)}'")
+        raise NotImplementedError(f"\"nll_loss_out_frame\" not implemented for '{_type_name(input.dtype)}'")
     if ndim == 1:
         if target.dim() > 1 or target.numel() != 1:
             raise RuntimeError(
@@ -324,6 +337,7 @@ def _check_nll_args(input: Tensor, target: Tensor, weight: Optional[Tensor]) -> 
     n_classes = int(input.shape[0 if ndim == 1 else 1])
     if weight is not None:
         _check_class_weight(weight, n_classes, input)
+    _refuse_grad("nll_loss_forward", weight=weight)
     return n_classes
 
 
@@ -476,6 +490,7 @@ def binary_cross_entropy(
             raise RuntimeError("all elements of input should be between 0 and 1")
         if not bool(((target >= 0) & (target <= 1)).all()):
             raise RuntimeError("all elements of target should be between 0 and 1")
+    _refuse_grad("binary_cross_entropy", weight=weight)
     if weight is None or _shape(weight) == _shape(input):
         return chaingrad._C._binary_cross_entropy(input, target, weight, reduction)
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
@@ -508,6 +523,7 @@ def binary_cross_entropy_with_logits(
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
         )
+    _refuse_grad("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
     if (weight is None or _shape(weight) == _shape(input)) and (
         pos_weight is None or _shape(pos_weight) == _shape(input)
     ):
