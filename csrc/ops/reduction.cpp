@@ -300,6 +300,7 @@ std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) { ret
 std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) { return max_dim(x, dim, keepdim, false); }
 
 static Tensor arg_impl(const Tensor& x, std::optional<int64_t> dim, bool keepdim, bool is_max) {
+  CG_CHECK(x.dtype() != DType::Bool, is_max ? "argmax" : "argmin", "(): does not support bool input");
   if (!dim) {
     Tensor flat = reshape(autograd::detach(x), {-1});
     CG_CHECK(flat.numel() > 0, is_max ? "argmax" : "argmin", "(): Expected reduction dim to be specified for input.numel() == 0.");
