@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/errors.h"
 #include "core/half.h"
 
 namespace cg {
@@ -76,6 +77,11 @@ inline const char* scalar_type_name(DType t) {
     case DType::BFloat16: return "BFloat16";
   }
   return "?";
+}
+
+// PyTorch's dtype-dispatch failure: '"softplus_cpu" not implemented for 'Long''.
+[[noreturn]] inline void throw_not_implemented(const std::string& kernel, DType t) {
+  throw NotImplementedError("\"" + kernel + "\" not implemented for '" + scalar_type_name(t) + "'");
 }
 
 // The legacy type name used in in-place error messages ("torch.FloatTensor").
@@ -177,8 +183,7 @@ template <> constexpr DType dtype_of<BFloat16>() { return DType::BFloat16; }
       CG_DISPATCH_CASE(::cg::DType::Float32, __VA_ARGS__)                        \
       CG_DISPATCH_CASE(::cg::DType::Float64, __VA_ARGS__)                        \
       default:                                                                   \
-        throw ::cg::TypeError(std::string(opname) + " not implemented for '" +   \
-                              ::cg::dtype_name(dtype) + "'");                    \
+        ::cg::throw_not_implemented(opname, dtype);                              \
     }                                                                            \
   }()
 
@@ -191,8 +196,7 @@ template <> constexpr DType dtype_of<BFloat16>() { return DType::BFloat16; }
       CG_DISPATCH_CASE(::cg::DType::Float32, __VA_ARGS__)                        \
       CG_DISPATCH_CASE(::cg::DType::Float64, __VA_ARGS__)                        \
       default:                                                                   \
-        throw ::cg::TypeError(std::string(opname) + " not implemented for '" +   \
-                              ::cg::dtype_name(dtype) + "'");                    \
+        ::cg::throw_not_implemented(opname, dtype);                              \
     }                                                                            \
   }()
 

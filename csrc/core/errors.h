@@ -11,6 +11,8 @@ struct RuntimeError : std::runtime_error { using std::runtime_error::runtime_err
 struct IndexError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct TypeError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct ValueError : std::runtime_error { using std::runtime_error::runtime_error; };
+// A kernel without a case for the input's dtype: PyTorch's '"abs_cpu" not implemented for 'Bool''.
+struct NotImplementedError : std::runtime_error { using std::runtime_error::runtime_error; };
 // Integer division by zero. PyTorch raises RuntimeError("ZeroDivisionError"); the bindings raise a
 // type deriving from both RuntimeError and Python's ZeroDivisionError, so either except clause works.
 struct ZeroDivisionError : RuntimeError { using RuntimeError::RuntimeError; };
@@ -39,5 +41,7 @@ inline std::string with_culprit(const std::string& message, const std::string& c
   do { if (!(cond)) throw ::cg::TypeError(::cg::msg(__VA_ARGS__)); } while (0)
 #define CG_CHECK_VALUE(cond, ...) \
   do { if (!(cond)) throw ::cg::ValueError(::cg::msg(__VA_ARGS__)); } while (0)
+#define CG_CHECK_IMPLEMENTED(cond, ...) \
+  do { if (!(cond)) throw ::cg::NotImplementedError(::cg::msg(__VA_ARGS__)); } while (0)
 
 }  // namespace cg

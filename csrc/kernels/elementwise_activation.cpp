@@ -26,7 +26,7 @@ void clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi, 
 }
 void leaky_relu(const Tensor& x, double slope, const Tensor& out) {
   const std::array<const Tensor*, 1> in{&x};
-  CG_DISPATCH_FLOAT(x.dtype(), "leaky_relu", [&] {
+  CG_DISPATCH_FLOAT(x.dtype(), "leaky_relu_cpu", [&] {
     using T = scalar_t;
     const T s = static_cast<T>(slope);
     map<T, T>(out, in, [s](T v) { return v > T(0) ? v : v * s; });
@@ -35,7 +35,7 @@ void leaky_relu(const Tensor& x, double slope, const Tensor& out) {
 
 void elu(const Tensor& x, double alpha, const Tensor& out) {
   const std::array<const Tensor*, 1> in{&x};
-  CG_DISPATCH_FLOAT(x.dtype(), "elu", [&] {
+  CG_DISPATCH_FLOAT(x.dtype(), "elu_cpu", [&] {
     using T = scalar_t;
     const T a = static_cast<T>(alpha);
     map<T, T>(out, in, [a](T v) { return v > T(0) ? v : a * std::expm1(v); }, 8);

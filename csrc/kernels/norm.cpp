@@ -34,7 +34,7 @@ inline A lane_sum(int64_t n, const F& f) {
 void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps, int64_t n, const Tensor& out,
                 const Tensor& mean, const Tensor& rstd) {
   const int64_t rows = n > 0 ? x.numel() / n : 0;
-  CG_DISPATCH_FLOAT(x.dtype(), "layer_norm", [&] {
+  CG_DISPATCH_FLOAT(x.dtype(), "LayerNormKernelImpl", [&] {
     using T = scalar_t;
     const T* xp = x.data<T>();
     const T* wp = ptr_or_null<T>(w);

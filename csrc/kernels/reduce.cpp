@@ -373,7 +373,7 @@ void softmax(const Tensor& x, int64_t dim, bool log, const Tensor& out) {
     softmax(widened(x), dim, log, o);
     return narrow_into(out, o);
   }
-  CG_DISPATCH_FLOAT(x.dtype(), log ? "log_softmax" : "softmax", [&] {
+  CG_DISPATCH_FLOAT(x.dtype(), log ? "log_softmax_lastdim_kernel_impl" : "softmax_lastdim_kernel_impl", [&] {
     using T = scalar_t;
     const T* xb = x.data<T>();
     T* ob = out.data<T>();

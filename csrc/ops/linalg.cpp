@@ -61,7 +61,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   CG_CHECK(a.shape()[1] == b.shape()[0], "mat1 and mat2 shapes cannot be multiplied (", a.shape()[0], "x",
            a.shape()[1], " and ", b.shape()[0], "x", b.shape()[1], ")");
   check_same_dtype(a, b);
-  CG_CHECK(a.dtype() != DType::Bool, "\"addmm_impl_cpu_\" not implemented for 'Bool'");
+  CG_CHECK_IMPLEMENTED(a.dtype() != DType::Bool, "\"addmm_impl_cpu_\" not implemented for 'Bool'");
   Tensor out = mm_data(a, b);
   if (any_requires_grad({&a, &b})) {
     auto node = make_grad_node<MmBackward0>({&a, &b});
@@ -90,7 +90,9 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   CG_CHECK(a.shape()[0] == b.shape()[0] && a.shape()[2] == b.shape()[1],
            "Expected size for first two dimensions of batch2 tensor to be: [",
            a.shape()[0], ", ", a.shape()[2], "] but got: [", b.shape()[0], ", ", b.shape()[1], "].");
-  check_same_dtype(a, b);
+  CG_CHECK_IMPLEMENTED(a.dtype() != DType::Bool, "\"bmm\" not implemented for 'Bool'");
+  CG_CHECK(a.dtype() == b.dtype(), "expected scalar type ", scalar_type_name(a.dtype()), " but found ",
+           scalar_type_name(b.dtype()));
   Tensor out = Tensor::empty({a.shape()[0], a.shape()[1], b.shape()[2]}, a.dtype());
   kernels::batched_gemm(a, b, out);
   if (any_requires_grad({&a, &b})) {

@@ -21,7 +21,7 @@ const Tensor& or_undefined(const std::optional<Tensor>& t) {
 
 Tensor floating_input(const Tensor& x, const char* kernel) {
   if (!is_floating(x.dtype()))
-    throw RuntimeError(msg("\"", kernel, "\" not implemented for '", scalar_type_name(x.dtype()), "'"));
+    throw_not_implemented(kernel, x.dtype());
   return contiguous(autograd::detach(x));
 }
 

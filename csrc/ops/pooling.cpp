@@ -92,7 +92,7 @@ struct MaxPool2DWithIndicesBackward0 : Node {
 };
 
 std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const PoolArgs& args) {
-  CG_CHECK(x.dtype() != DType::Bool, "\"max_pool2d\" not implemented for 'Bool'");
+  CG_CHECK_IMPLEMENTED(x.dtype() != DType::Bool, "\"max_pool2d\" not implemented for 'Bool'");
   const Window2d w = pool_window("max_pool2d", x, args, true);
   const Shape shape = pooled_shape(x, w);
   Tensor out = Tensor::empty(shape, x.dtype()), indices = Tensor::empty(shape, DType::Int64);
@@ -164,7 +164,7 @@ Tensor avg_pool_adjoint(const Tensor& g, const Shape& input_shape, const Window2
 
 Tensor avg_pool2d(const Tensor& x, const PoolArgs& args, bool count_include_pad,
                   std::optional<int64_t> divisor_override) {
-  CG_CHECK(x.dtype() != DType::Bool, "\"avg_pool2d\" not implemented for 'Bool'");
+  CG_CHECK_IMPLEMENTED(x.dtype() != DType::Bool, "\"avg_pool2d\" not implemented for 'Bool'");
   CG_CHECK(!divisor_override || *divisor_override != 0, "divisor must be not zero");
   PoolArgs a = args;
   a.dilation = {1, 1};

@@ -209,13 +209,17 @@ struct AmaxBackward : Node {
   std::string name() const override { return node_name; }
 };
 
-static Tensor amax_impl(const Tensor& x, const std::vector<bool>& mask, bool keepdim, bool is_max, const char* name) {
-  CG_CHECK(x.numel() > 0 || x.dim() > 0, is_max ? "max" : "min",
+// `op` names the public function in errors; `dims_given` is false when every dim is reduced by
+// default (PyTorch then asks for a dim on empty input instead of naming an empty one).
+static Tensor amax_impl(const Tensor& x, const std::vector<bool>& mask, bool keepdim, bool is_max, const char* name,
+                        const char* op, bool dims_given) {
+  CG_CHECK(x.numel() > 0 || dims_given, op,
            "(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.");
   for (int64_t d = 0; d < x.dim(); ++d)
-    CG_CHECK_INDEX(!mask[d] || x.shape()[d] > 0, is_max ? "amax" : "amin",
-                   "(): Expected reduction dim ", d, " to have non-zero size.");
-  Tensor out = reduce_data(is_max ? Reduce::Max : Reduce::Min, x, mask, keepdim, x.dtype());
+    CG_CHECK_INDEX(!mask[d] || x.shape()[d] > 0, op, "(): Expected reduction dim ", d, " to have non-zero size.");
+  // Bool max/min are any/all (PyTorch accepts bool here; bool never requires grad).
+  Reduce r = x.dtype() == DType::Bool ? (is_max ? Reduce::Any : Reduce::All) : (is_max ? Reduce::Max : Reduce::Min);
+  Tensor out = reduce_data(r, x, mask, keepdim, x.dtype());
   if (any_requires_grad({&x})) {
     auto node = make_grad_node<AmaxBackward>({&x});
     node->mask = mask;
@@ -229,18 +233,18 @@ static Tensor amax_impl(const Tensor& x, const std::vector<bool>& mask, bool kee
 }
 
 Tensor amax(const Tensor& x, const Dims& dims, bool keepdim) {
-  return amax_impl(x, dims.empty() ? std::vector<bool>(x.dim(), true) : dims_mask(dims, x.dim()), keepdim, true, "AmaxBackward0");
+  return amax_impl(x, dims.empty() ? std::vector<bool>(x.dim(), true) : dims_mask(dims, x.dim()), keepdim, true,
+                   "AmaxBackward0", "amax", !dims.empty());
 }
 Tensor amin(const Tensor& x, const Dims& dims, bool keepdim) {
-  return amax_impl(x, dims.empty() ? std::vector<bool>(x.dim(), true) : dims_mask(dims, x.dim()), keepdim, false, "AminBackward0");
+  return amax_impl(x, dims.empty() ? std::vector<bool>(x.dim(), true) : dims_mask(dims, x.dim()), keepdim, false,
+                   "AminBackward0", "amin", !dims.empty());
 }
 Tensor max(const Tensor& x) {
-  CG_CHECK(x.numel() > 0, "max(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.");
-  return amax_impl(x, std::vector<bool>(x.dim(), true), false, true, "MaxBackward1");
+  return amax_impl(x, std::vector<bool>(x.dim(), true), false, true, "MaxBackward1", "max", false);
 }
 Tensor min(const Tensor& x) {
-  CG_CHECK(x.numel() > 0, "min(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.");
-  return amax_impl(x, std::vector<bool>(x.dim(), true), false, false, "MinBackward1");
+  return amax_impl(x, std::vector<bool>(x.dim(), true), false, false, "MinBackward1", "min", false);
 }
 
 struct MaxDimBackward : Node {
@@ -264,6 +268,10 @@ struct MaxDimBackward : Node {
 };
 
 static std::tuple<Tensor, Tensor> max_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_max) {
+  if (x.dtype() == DType::Bool) {  // through int64: the index kernel has no bool case; bool never requires grad
+    auto [values, indices] = max_dim(cast_data(x, DType::Int64), dim, keepdim, is_max);
+    return {cast_data(values, DType::Bool), indices};
+  }
   int64_t d = wrap_dim(dim, x.dim());
   Shape ks = x.shape();
   if (x.dim()) ks[d] = 1;
@@ -292,6 +300,7 @@ std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) { ret
 std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) { return max_dim(x, dim, keepdim, false); }
 
 static Tensor arg_impl(const Tensor& x, std::optional<int64_t> dim, bool keepdim, bool is_max) {
+  CG_CHECK(x.dtype() != DType::Bool, is_max ? "argmax" : "argmin", "(): does not support bool input");
   if (!dim) {
     Tensor flat = reshape(autograd::detach(x), {-1});
     CG_CHECK(flat.numel() > 0, is_max ? "argmax" : "argmin", "(): Expected reduction dim to be specified for input.numel() == 0.");
@@ -416,6 +425,14 @@ Tensor norm(const Tensor& x, double p, const std::optional<Dims>& dims, bool kee
            x.dtype() == DType::Bool ? "Bool" : "Long");
   Dims ds = dims && !dims->empty() ? *dims : all_dims(x);
   std::vector<bool> mask = dims_mask(ds, x.dim());
+  if ((p < 0 || std::isinf(p)) && x.numel() == 0) {  // max/min/negative powers have no identity
+    std::string ord = std::isinf(p) ? (p > 0 ? "inf" : "-inf") : msg(p);
+    CG_CHECK(dims && !dims->empty(), "linalg.vector_norm cannot compute the ", ord,
+             " norm on an empty tensor because the operation does not have an identity");
+    for (int64_t d = 0; d < x.dim(); ++d)
+      CG_CHECK(!mask[d] || x.shape()[d] > 0, "linalg.vector_norm cannot compute the ", ord, " norm on the dimension ",
+               d, "because this dimension is empty and the operation does not have an identity");
+  }
   Tensor out;
   {
     autograd::GradModeGuard no_grad(false);
@@ -565,10 +582,11 @@ struct SoftmaxBackward : Node {
 };
 
 static Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
-  int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : 0;
-  Tensor in = is_floating(x.dtype()) ? x : cast_data(x, DType::Float32);
-  Tensor out = Tensor::empty(x.shape(), in.dtype());
-  if (x.numel() > 0) kernels::softmax(in, d, log, out);
+  int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : (wrap_dim(dim, 1), 0);  // 0-d: dim in [-1, 0]
+  if (!is_floating(x.dtype()))  // PyTorch: integer inputs need an explicit dtype= (cast before)
+    throw_not_implemented(log ? "log_softmax_lastdim_kernel_impl" : "softmax_lastdim_kernel_impl", x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  if (x.numel() > 0) kernels::softmax(x, d, log, out);
   if (any_requires_grad({&x})) {
     auto node = make_grad_node<SoftmaxBackward>({&x});
     node->dim = d;

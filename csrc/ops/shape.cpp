@@ -521,8 +521,10 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
   CG_CHECK(x.dim() > 0, "chunk expects at least a 1-dimensional tensor");
   CG_CHECK(chunks > 0, "chunk expects `chunks` to be greater than 0, got: ", chunks);
   int64_t d = wrap_dim(dim, x.dim());
+  // An empty dim splits into `chunks` empty pieces, as PyTorch's chunk does.
+  if (x.shape()[d] == 0) return split_named(x, std::vector<int64_t>(chunks, 0), d, "SplitWithSizesBackward0");
   int64_t size = (x.shape()[d] + chunks - 1) / chunks;
-  return split(x, std::max<int64_t>(size, 1), d);
+  return split(x, size, d);
 }
 
 std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {

@@ -73,6 +73,7 @@ std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool la
   const int64_t d = wrap_dim(dim, std::max<int64_t>(x.dim(), 1));
   const int64_t size = x.dim() ? x.shape()[d] : 1;
   CG_CHECK(k >= 0 && k <= size, "selected index k out of range");
+  CG_CHECK(x.dtype() != DType::Bool, "topk does not support bool dtypes on CPU");
   if (x.dim() == 0) {
     Tensor values = k ? clone(autograd::detach(x)) : Tensor::empty({}, x.dtype());
     Tensor indices = Tensor::zeros({}, DType::Int64);

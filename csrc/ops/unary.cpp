@@ -23,6 +23,9 @@ struct UnaryRule {
   // g: incoming gradient; s: the saved input or output (undefined when nothing is saved).
   Tensor (*vjp)(const Tensor& g, const Tensor& s);
   bool float_result;  // integer inputs are promoted to float32 (exp, sin, ...)
+  // Set for the float-only kernels PyTorch refuses integer and bool inputs to (silu, gelu, ...):
+  // the kernel name its NotImplementedError gives.
+  const char* float_only_kernel = nullptr;
 };
 
 Tensor zeros_like(const Tensor& t) { return Tensor::zeros(t.shape(), t.dtype()); }
@@ -57,15 +60,15 @@ const UnaryRule& rule(Unary op) {
                   [](const Tensor& g, const Tensor& x) {
                     Tensor s = sigmoid(x);
                     return mul(g, mul(s, add(mul(x, rsub(s, 1)), 1)));
-                  }, true},
+                  }, true, "silu_cpu"},
       /* Gelu */ {"GeluBackward0", Saves::Input,
                   [](const Tensor& g, const Tensor& x) {
                     Tensor cdf = mul(add(unary(Unary::Erf, mul(x, M_SQRT1_2)), 1), 0.5);
                     Tensor pdf = mul(exp(mul(mul(x, x), -0.5)), 0.3989422804014327);
                     return mul(g, add(cdf, mul(x, pdf)));
-                  }, true},
+                  }, true, "GeluKernelImpl"},
       /* Softplus */ {"SoftplusBackward0", Saves::Input,
-                      [](const Tensor& g, const Tensor& x) { return mul(g, sigmoid(x)); }, true},
+                      [](const Tensor& g, const Tensor& x) { return mul(g, sigmoid(x)); }, true, "softplus_cpu"},
       /* Erf */ {"ErfBackward0", Saves::Input,
                  [](const Tensor& g, const Tensor& x) { return mul(g, mul(exp(neg(mul(x, x))), 1.1283791670955126)); }, true},
       /* Floor */ {"FloorBackward0", Saves::Nothing, [](const Tensor& g, const Tensor&) { return zeros_like(g); }, false},
@@ -111,12 +114,13 @@ Tensor unary(Unary op, const Tensor& x) {
     return out;
   }
   const UnaryRule& r = rule(op);
+  if (r.float_only_kernel && !is_floating(x.dtype())) throw_not_implemented(r.float_only_kernel, x.dtype());
   if (x.dtype() == DType::Bool) {
     switch (op) {
-      case Unary::Abs: throw RuntimeError("\"abs_cpu\" not implemented for 'Bool'");
+      case Unary::Abs: throw NotImplementedError("\"abs_cpu\" not implemented for 'Bool'");
       case Unary::Relu: throw RuntimeError("Boolean inputs not supported for relu");
       case Unary::Floor: case Unary::Ceil: case Unary::Round: case Unary::Trunc:
-        throw RuntimeError(msg("\"", kernels::unary_name(op), "_vml_cpu\" not implemented for 'Bool'"));
+        throw_not_implemented(msg(kernels::unary_name(op), "_vml_cpu"), DType::Bool);
       case Unary::Square: return unary(op, cast_data(x, DType::Int64));
       default: break;
     }
@@ -226,8 +230,7 @@ struct SoftplusBackward0 : Node {
 };
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
-  CG_CHECK(is_floating(x.dtype()), "\"softplus_cpu\" not implemented for '",
-           x.dtype() == DType::Int64 ? "Long" : "Bool", "'");
+  if (!is_floating(x.dtype())) throw_not_implemented("softplus_cpu", x.dtype());
   Tensor out;
   if (beta == 1.0 && threshold == 20.0) {  // the defaults: the kernel's formula, one pass
     out = Tensor::empty(x.shape(), x.dtype());
@@ -274,7 +277,7 @@ struct GeluTanhBackward0 : Node {
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   CG_CHECK(approximate == "none" || approximate == "tanh", "approximate argument must be either none or tanh.");
   if (approximate == "none") return gelu(x);
-  CG_CHECK(is_floating(x.dtype()), "\"GeluKernelImpl\" not implemented for '", scalar_type_name(x.dtype()), "'");
+  if (!is_floating(x.dtype())) throw_not_implemented("GeluKernelImpl", x.dtype());
   Tensor out;
   {
     autograd::GradModeGuard no_grad(false);

@@ -57,6 +57,8 @@ PYBIND11_MODULE(_C, m) {
       set_error(PyExc_TypeError, e.what());
     } catch (const cg::ValueError& e) {
       set_error(PyExc_ValueError, e.what());
+    } catch (const cg::NotImplementedError& e) {
+      set_error(PyExc_NotImplementedError, e.what());
     } catch (const cg::RuntimeError& e) {
       set_error(PyExc_RuntimeError, e.what());
     }

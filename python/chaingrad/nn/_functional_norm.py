@@ -7,7 +7,15 @@ from typing import Any, Optional, Tuple
 
 import chaingrad
 
-from .functional import Tensor, _reduce, _resolve_reduction, _shape, _type_name, _warn_size_mismatch
+from .functional import (
+    Tensor,
+    _loss_operands,
+    _reduce,
+    _resolve_reduction,
+    _shape,
+    _type_name,
+    _warn_size_mismatch,
+)
 
 __all__ = ["batch_norm", "embedding", "huber_loss", "layer_norm", "one_hot", "smooth_l1_loss"]
 
@@ -128,11 +136,6 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return (tensor.detach().unsqueeze(-1) == classes).to(chaingrad.int64)
 
 
-def _check_floating_loss(input: Tensor, target: Tensor, kernel: str) -> None:
-    if not input.is_floating_point() and not target.is_floating_point():
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_name(input.dtype)}'")
-
-
 def smooth_l1_loss(
     input: Tensor,
     target: Tensor,
@@ -145,7 +148,7 @@ def smooth_l1_loss(
     reduced; ``beta=0`` is the L1 loss."""
     reduction = _resolve_reduction(size_average, reduce, reduction)
     _warn_size_mismatch(input, target)
-    _check_floating_loss(input, target, "smooth_l1_cpu")
+    input, target = _loss_operands(input, target, "smooth_l1_cpu")
     return chaingrad._C._smooth_l1_loss(input, target, reduction, float(beta))
 
 
@@ -160,9 +163,10 @@ def huber_loss(
     ``weight`` (input's shape) each element's loss is multiplied by it before the reduction."""
     reduction = _resolve_reduction(None, None, reduction)
     _warn_size_mismatch(input, target)
-    _check_floating_loss(input, target, "huber_cpu")
+    out_dtype = input.dtype  # PyTorch's huber writes into the input's dtype
+    input, target = _loss_operands(input, target, "huber_cpu", out_dtype)
     if weight is None:
-        return chaingrad._C._huber_loss(input, target, reduction, float(delta))
+        return chaingrad._C._huber_loss(input, target, reduction, float(delta)).to(out_dtype)
     if _shape(weight) != _shape(input):
         raise ValueError("Weights and input must have the same size.")
-    return _reduce(chaingrad._C._huber_loss(input, target, "none", float(delta)) * weight, reduction)
+    return _reduce(chaingrad._C._huber_loss(input, target, "none", float(delta)) * weight, reduction).to(out_dtype)

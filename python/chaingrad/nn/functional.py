@@ -245,10 +245,32 @@ def mse_loss(
     """Squared error ``(input - target)**2``, reduced; with ``weight`` (same shape as input),
     ``mean`` is ``sum(w * err) / sum(w)``."""
     _warn_size_mismatch(input, target)
+    input, target = _loss_operands(input, target, "mse_cpu")
     if weight is None and size_average is None and reduce is None and input.shape == target.shape:
         return chaingrad._C._mse_loss(input, target, _resolve_reduction(None, None, reduction))
     diff = input - target
     return _weighted_pointwise(diff * diff, input, reduction, size_average, reduce, weight)
+
+
+def _category(dtype: Any) -> int:
+    """bool < integer < floating point: PyTorch refuses to cast a result to a lower category."""
+    return 2 if dtype.is_floating_point else 0 if dtype == chaingrad.bool else 1
+
+
+def _loss_operands(
+    input: Tensor, target: Tensor, kernel: str, out_dtype: Any = None
+) -> Tuple[Tensor, Tensor]:
+    """Input and target cast to their promoted dtype, which must be floating point (PyTorch's
+    pointwise loss kernels compute in it and have no integer or bool case) and, when the kernel
+    writes into `out_dtype`, castable to it."""
+    dtype = (input.detach().reshape(-1)[:0] + target.detach().reshape(-1)[:0]).dtype
+    if out_dtype is not None and _category(dtype) > _category(out_dtype):
+        raise RuntimeError(
+            f"result type {_type_name(dtype)} can't be cast to the desired output type {_type_name(out_dtype)}"
+        )
+    if not dtype.is_floating_point:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_name(dtype)}'")
+    return input.to(dtype), target.to(dtype)
 
 
 def _weighted_pointwise(
@@ -287,6 +309,19 @@ def _check_class_weight(weight: Tensor, n_classes: int, input: Tensor) -> None:
         )
 
 
+def _refuse_grad(function: str, **args: Optional[Tensor]) -> None:
+    """PyTorch's error for an argument its kernel has no derivative for (class weights ...)
+    when it requires grad: silently returning no gradient for it would be a wrong answer."""
+    if not chaingrad.is_grad_enabled():
+        return
+    for name, t in args.items():
+        if t is not None and t.requires_grad:
+            raise RuntimeError(
+                f"The function '{function}' is not differentiable with respect to argument '{name}'. "
+                "This input cannot have requires_grad True."
+            )
+
+
 def _check_nll_args(input: Tensor, target: Tensor, weight: Optional[Tensor]) -> int:
     """Validate nll_loss arguments like PyTorch; return the number of classes."""
     ndim = input.dim()
@@ -308,7 +343,7 @@ def _check_nll_args(input: Tensor, target: Tensor, weight: Optional[Tensor]) -> 
             f"expected target dtype to be Long or Byte, but got {_type_name(target.dtype)}"
         )
     if not input.is_floating_point():
-        raise RuntimeError(f"\"nll_loss\" not implemented for '{_type_name(input.dtype)}'")
+        raise NotImplementedError(f"\"nll_loss_out_frame\" not implemented for '{_type_name(input.dtype)}'")
     if ndim == 1:
         if target.dim() > 1 or target.numel() != 1:
             raise RuntimeError(
@@ -324,6 +359,7 @@ def _check_nll_args(input: Tensor, target: Tensor, weight: Optional[Tensor]) -> 
     n_classes = int(input.shape[0 if ndim == 1 else 1])
     if weight is not None:
         _check_class_weight(weight, n_classes, input)
+    _refuse_grad("nll_loss_forward", weight=weight)
     return n_classes
 
 
@@ -471,11 +507,16 @@ def binary_cross_entropy(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}) is deprecated. Please ensure they have the same size."
         )
+    if target.dtype != input.dtype:
+        raise RuntimeError(f"Found dtype {_type_name(target.dtype)} but expected {_type_name(input.dtype)}")
+    if not input.is_floating_point():
+        raise NotImplementedError(f"\"binary_cross_entropy\" not implemented for '{_type_name(input.dtype)}'")
     with chaingrad.no_grad():
         if not bool(((input >= 0) & (input <= 1)).all()):
             raise RuntimeError("all elements of input should be between 0 and 1")
         if not bool(((target >= 0) & (target <= 1)).all()):
             raise RuntimeError("all elements of target should be between 0 and 1")
+    _refuse_grad("binary_cross_entropy", weight=weight)
     if weight is None or _shape(weight) == _shape(input):
         return chaingrad._C._binary_cross_entropy(input, target, weight, reduction)
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
@@ -508,6 +549,16 @@ def binary_cross_entropy_with_logits(
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
         )
+    _refuse_grad("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
+    if not input.is_floating_point():
+        raise NotImplementedError(f"\"log_sigmoid_cpu\" not implemented for '{_type_name(input.dtype)}'")
+    if target.dtype == chaingrad.bool:  # PyTorch computes 1 - target first
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    out_dtype = target.dtype  # PyTorch writes the loss in the target's dtype
+    input, target = _loss_operands(input, target, "log_sigmoid_cpu", out_dtype)
+    if out_dtype != input.dtype:
+        return binary_cross_entropy_with_logits(input, target, weight, None, None, reduction, pos_weight).to(out_dtype)
     if (weight is None or _shape(weight) == _shape(input)) and (
         pos_weight is None or _shape(pos_weight) == _shape(input)
     ):
