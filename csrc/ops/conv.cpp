@@ -181,8 +181,9 @@ struct ConvolutionBackward0 : Node {
     }
     if (autograd::GradMode::is_enabled()) {  // convolution_backward reads input and weight
       for (size_t slot : {0, 1}) {
+        if (!next_edges[slot].valid()) continue;  // only the inputs that require grad are linked
         const Tensor t = (slot == 0 ? input_ : weight_).unpack(*this);
-        link_fused_grads(r, *this, slot, t.shape(), t.dtype(), "ConvolutionBackwardBackward0");
+        if (t.defined()) link_fused_grads(r, *this, slot, t.shape(), t.dtype(), "ConvolutionBackwardBackward0");
       }
     }
     return r;

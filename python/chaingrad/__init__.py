@@ -166,6 +166,22 @@ def set_anomaly_enabled(enabled: builtins_bool, check_nan: builtins_bool = True)
 from typing import TYPE_CHECKING as _TYPE_CHECKING  # noqa: E402
 
 __all__ = [
+    "argsort",
+    "bfloat16",
+    "cuda",
+    "device",
+    "einsum",
+    "float16",
+    "get_default_device",
+    "half",
+    "int16",
+    "int32",
+    "int8",
+    "set_default_device",
+    "short",
+    "sort",
+    "topk",
+    "uint8",
     "Generator",
     "Size",
     "Tensor",
