@@ -333,9 +333,18 @@ DEVICE_CASES = {
     "bad_string": lambda lib: lib.device("cpu:x"),
     "to_mps": lambda lib: lib.zeros(2).to("mps"),
     "cuda_available": lambda lib: (lib.cuda.is_available(), lib.cuda.device_count()),
-    "default_device": lambda lib: (lib.set_default_device("cpu"), repr(lib.get_default_device()))[1],
+    "default_device": lambda lib: _default_device(lib),
     "variable": lambda lib: _variable(lib),
 }
+
+
+def _default_device(lib):
+    # torch keeps a global device mode once set: reset it so later tests see the default state
+    try:
+        lib.set_default_device("cpu")
+        return repr(lib.get_default_device())
+    finally:
+        lib.set_default_device(None)
 
 
 def _variable(lib):
