@@ -38,20 +38,38 @@ Tensor reduction_grad(const Tensor& g, Reduction r, int64_t n) {
 }
 }  // namespace
 
-struct MseLossBackward0 : Node {
+// The state every pointwise loss of (input, target) saves, and the one way its gradient `gd`
+// (d loss / d input, before broadcasting) is handed to both operands.
+struct PointwiseLossNode : Node {
   SavedTensor self_, target_;
   Shape self_shape, target_shape;
   DType self_dtype = DType::Float32, target_dtype = DType::Float32;
   Reduction reduction = Reduction::Mean;
   int64_t n = 1;
-  TensorList apply(TensorList&& g) override {
-    Tensor d = mul(sub(self_.unpack(*this), target_.unpack(*this)), reduction_grad(mul(g[0], 2.0), reduction, n));
+  void save(const Tensor& input, const Tensor& target, Reduction r, int64_t numel) {
+    self_ = SavedTensor(input, false);
+    target_ = SavedTensor(target, false);
+    self_shape = input.shape();
+    target_shape = target.shape();
+    self_dtype = input.dtype();
+    target_dtype = target.dtype();
+    reduction = r;
+    n = numel;
+  }
+  TensorList input_and_target_grads(const Tensor& gd) {
     TensorList r(2);
-    if (should_compute_output(0)) r[0] = sum_to(d, self_shape, self_dtype);
-    if (should_compute_output(1)) r[1] = sum_to(neg(d), target_shape, target_dtype);
+    if (should_compute_output(0)) r[0] = sum_to(gd, self_shape, self_dtype);
+    if (should_compute_output(1)) r[1] = sum_to(neg(gd), target_shape, target_dtype);
     return r;
   }
   void release_saved() override { self_.release(); target_.release(); }
+};
+
+struct MseLossBackward0 : PointwiseLossNode {
+  TensorList apply(TensorList&& g) override {
+    return input_and_target_grads(
+        mul(sub(self_.unpack(*this), target_.unpack(*this)), reduction_grad(mul(g[0], 2.0), reduction, n)));
+  }
   std::string name() const override { return "MseLossBackward0"; }
 };
 
@@ -66,14 +84,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction r) {
   }
   if (autograd::any_requires_grad({&input, &target})) {
     auto node = autograd::make_grad_node<MseLossBackward0>({&input, &target});
-    node->self_ = SavedTensor(input, false);
-    node->target_ = SavedTensor(target, false);
-    node->self_shape = input.shape();
-    node->target_shape = target.shape();
-    node->self_dtype = input.dtype();
-    node->target_dtype = target.dtype();
-    node->reduction = r;
-    node->n = n;
+    node->save(input, target, r, n);
     autograd::set_history(out, node);
   }
   return out;
@@ -341,25 +352,15 @@ Tensor dropout(const Tensor& x, double p, bool training) {
 // smooth_l1 (beta) and huber (delta) share one node: with d = input - target,
 //   smooth_l1 = 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta;   d/dd = d / beta, or sign(d)
 //   huber     = 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta); d/dd = d, or delta sign(d)
-struct SmoothL1LossBackward0 : Node {
-  SavedTensor self_, target_;
-  Shape self_shape, target_shape;
-  DType self_dtype = DType::Float32, target_dtype = DType::Float32;
-  Reduction reduction = Reduction::Mean;
-  int64_t n = 1;
+struct SmoothL1LossBackward0 : PointwiseLossNode {
   double beta = 1.0;
   bool huber = false;
   TensorList apply(TensorList&& g) override {
     Tensor d = sub(self_.unpack(*this), target_.unpack(*this));
     Tensor inner = compare(static_cast<int>(Binary::Lt), abs(d), Scalar(beta));
     Tensor slope = where(inner, huber ? d : div(d, beta), huber ? mul(sign(d), beta) : sign(d));
-    Tensor gd = mul(slope, reduction_grad(g[0], reduction, n));
-    TensorList r(2);
-    if (should_compute_output(0)) r[0] = sum_to(gd, self_shape, self_dtype);
-    if (should_compute_output(1)) r[1] = sum_to(neg(gd), target_shape, target_dtype);
-    return r;
+    return input_and_target_grads(mul(slope, reduction_grad(g[0], reduction, n)));
   }
-  void release_saved() override { self_.release(); target_.release(); }
   std::string name() const override { return huber ? "HuberLossBackward0" : "SmoothL1LossBackward0"; }
 };
 
@@ -378,14 +379,7 @@ Tensor smooth_l1_impl(const Tensor& input, const Tensor& target, Reduction r, do
   }
   if (autograd::any_requires_grad({&input, &target})) {
     auto node = autograd::make_grad_node<SmoothL1LossBackward0>({&input, &target});
-    node->self_ = SavedTensor(input, false);
-    node->target_ = SavedTensor(target, false);
-    node->self_shape = input.shape();
-    node->target_shape = target.shape();
-    node->self_dtype = input.dtype();
-    node->target_dtype = target.dtype();
-    node->reduction = r;
-    node->n = n;
+    node->save(input, target, r, n);
     node->beta = beta;
     node->huber = huber;
     autograd::set_history(out, node);
