@@ -2,8 +2,8 @@
 // with no Python in the process.
 #include <cstdio>
 
-#include "autograd/engine.h"
-#include "autograd/meta.h"
+#include "engine/engine.h"
+#include "graph/meta.h"
 #include "bench_common.h"
 #include "ops/ops.h"
 

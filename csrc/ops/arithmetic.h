@@ -2,7 +2,7 @@
 #pragma once
 #include <optional>
 
-#include "autograd/node.h"
+#include "graph/node.h"
 #include "core/tensor.h"
 
 namespace cg::ops {

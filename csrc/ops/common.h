@@ -3,8 +3,8 @@
 #pragma once
 #include <vector>
 
-#include "autograd/meta.h"
-#include "autograd/saved.h"
+#include "graph/meta.h"
+#include "graph/saved.h"
 #include "core/tensor.h"
 
 namespace cg::ops {

@@ -3,7 +3,7 @@
 // (differentiable: its own VJP is index_select).
 #include "ops/padding.h"
 
-#include "autograd/grad_mode.h"
+#include "graph/grad_mode.h"
 #include "kernels/elementwise.h"
 #include "ops/common.h"
 #include "ops/ops.h"

@@ -2,10 +2,10 @@
 // released) and the node behind Python autograd.Function subclasses.
 #include <pybind11/functional.h>
 
-#include "autograd/accumulate_grad.h"
-#include "autograd/engine.h"
-#include "autograd/meta.h"
-#include "autograd/saved.h"
+#include "graph/accumulate_grad.h"
+#include "engine/engine.h"
+#include "graph/meta.h"
+#include "graph/saved.h"
 #include "ops/common.h"
 #include "ops/inplace.h"
 #include "ops/ops.h"

@@ -4,8 +4,8 @@
 #include <Python.h>
 #include <frameobject.h>
 
-#include "autograd/anomaly.h"
-#include "autograd/saved_hooks.h"
+#include "graph/anomaly.h"
+#include "graph/saved_hooks.h"
 #include "core/storage.h"
 #include "ops/creation.h"
 #include "python/bindings.h"

@@ -1,6 +1,6 @@
 // Module-level functions: creation, random numbers, joins, nn.functional kernels, threads,
 // fused optimizer steps and diagnostics.
-#include "autograd/node.h"
+#include "graph/node.h"
 #include "kernels/elementwise.h"
 #include "kernels/optim.h"
 #include "kernels/parallel.h"

@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "autograd/meta.h"
+#include "graph/meta.h"
 #include "kernels/elementwise.h"
 #include "ops/ops.h"
 #include "python/bindings.h"

@@ -1,7 +1,7 @@
 // The Tensor class: properties, autograd state and argument parsing helpers.
 #include <pybind11/numpy.h>
 
-#include "autograd/meta.h"
+#include "graph/meta.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
 

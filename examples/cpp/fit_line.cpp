@@ -3,9 +3,9 @@
 // Built against the installed package (see CMakeLists.txt next to this file).
 #include <cstdio>
 
-#include "autograd/engine.h"
-#include "autograd/grad_mode.h"
-#include "autograd/meta.h"
+#include "engine/engine.h"
+#include "graph/grad_mode.h"
+#include "graph/meta.h"
 #include "ops/ops.h"
 
 using namespace cg;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/meta.h"
+#include "graph/meta.h"
 #include "core/deferred_delete.h"
 #include "core/dtype.h"
 #include "core/errors.h"

@@ -1,4 +1,4 @@
-// Unit tests of the diagnostics in csrc/autograd: saved-tensor hooks, cycle-free saving of
+// Unit tests of the diagnostics in csrc/graph: saved-tensor hooks, cycle-free saving of
 // leaves (a .grad with a graph), anomaly mode and the NaN check, error details, the generator's
 // state and the storage high-water mark. Run under ASan/UBSan in CI.
 #include <gtest/gtest.h>
@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "autograd/anomaly.h"
-#include "autograd/engine.h"
-#include "autograd/meta.h"
-#include "autograd/saved_hooks.h"
+#include "graph/anomaly.h"
+#include "engine/engine.h"
+#include "graph/meta.h"
+#include "graph/saved_hooks.h"
 #include "core/errors.h"
 #include "core/storage.h"
 #include "core/tensor.h"

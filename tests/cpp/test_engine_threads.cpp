@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "autograd/engine.h"
-#include "autograd/meta.h"
+#include "engine/engine.h"
+#include "graph/meta.h"
 #include "core/tensor.h"
 #include "ops/ops.h"
 

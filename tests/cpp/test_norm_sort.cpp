@@ -8,8 +8,8 @@
 #include <random>
 #include <vector>
 
-#include "autograd/engine.h"
-#include "autograd/meta.h"
+#include "engine/engine.h"
+#include "graph/meta.h"
 #include "core/tensor.h"
 #include "kernels/norm.h"
 #include "kernels/sort.h"

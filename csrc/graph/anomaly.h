@@ -16,7 +16,7 @@
 #include <functional>
 #include <string>
 
-#include "autograd/node.h"
+#include "graph/node.h"
 
 namespace cg::autograd {
 

@@ -4,7 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "autograd/node.h"
+#include "graph/node.h"
 
 namespace cg::autograd {
 

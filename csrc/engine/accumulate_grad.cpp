@@ -1,6 +1,6 @@
-#include "autograd/accumulate_grad.h"
+#include "graph/accumulate_grad.h"
 
-#include "autograd/meta.h"
+#include "graph/meta.h"
 #include "ops/ops.h"
 
 namespace cg::autograd {

@@ -3,7 +3,7 @@
 #pragma once
 #include <optional>
 
-#include "autograd/node.h"
+#include "graph/node.h"
 
 namespace cg::autograd {
 

@@ -1,4 +1,4 @@
-#include "autograd/diagnostics.h"
+#include "graph/diagnostics.h"
 
 namespace cg::autograd {
 

@@ -1,4 +1,4 @@
-#include "autograd/grad_mode.h"
+#include "graph/grad_mode.h"
 
 namespace cg::autograd {
 

@@ -7,8 +7,8 @@
 #pragma once
 #include <memory>
 
-#include "autograd/node.h"
-#include "autograd/saved_hooks.h"
+#include "graph/node.h"
+#include "graph/saved_hooks.h"
 
 namespace cg::autograd {
 

@@ -1,6 +1,6 @@
 // The node behind every leaf that requires grad: sums incoming gradients into `.grad`.
 #pragma once
-#include "autograd/node.h"
+#include "graph/node.h"
 
 namespace cg::autograd {
 

@@ -1,7 +1,7 @@
-#include "autograd/saved.h"
+#include "graph/saved.h"
 
-#include "autograd/diagnostics.h"
-#include "autograd/meta.h"
+#include "graph/diagnostics.h"
+#include "graph/meta.h"
 #include "kernels/elementwise.h"
 
 namespace cg::autograd {

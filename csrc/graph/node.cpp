@@ -1,9 +1,9 @@
-#include "autograd/node.h"
+#include "graph/node.h"
 
 #include <atomic>
 
-#include "autograd/anomaly.h"
-#include "autograd/graph_task.h"
+#include "graph/anomaly.h"
+#include "engine/graph_task.h"
 
 namespace cg::autograd {
 

@@ -1,4 +1,4 @@
-#include "autograd/saved_hooks.h"
+#include "graph/saved_hooks.h"
 
 #include <vector>
 

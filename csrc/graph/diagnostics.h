@@ -2,7 +2,7 @@
 #pragma once
 #include <string>
 
-#include "autograd/node.h"
+#include "graph/node.h"
 
 namespace cg::autograd {
 

@@ -1,11 +1,11 @@
-#include "autograd/anomaly.h"
+#include "graph/anomaly.h"
 
 #include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <exception>
 
-#include "autograd/diagnostics.h"
+#include "graph/diagnostics.h"
 #include "kernels/elementwise.h"
 
 namespace cg::autograd {

@@ -4,8 +4,8 @@
 #include <memory>
 #include <mutex>
 
-#include "autograd/grad_mode.h"
-#include "autograd/node.h"
+#include "graph/grad_mode.h"
+#include "graph/node.h"
 
 namespace cg::autograd {
 

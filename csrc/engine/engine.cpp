@@ -1,15 +1,15 @@
-#include "autograd/engine.h"
+#include "engine/engine.h"
 
 #include <queue>
 #include <set>
 #include <unordered_map>
 
-#include "autograd/accumulate_grad.h"
-#include "autograd/anomaly.h"
-#include "autograd/diagnostics.h"
-#include "autograd/graph_task.h"
-#include "autograd/grad_mode.h"
-#include "autograd/meta.h"
+#include "graph/accumulate_grad.h"
+#include "graph/anomaly.h"
+#include "graph/diagnostics.h"
+#include "engine/graph_task.h"
+#include "graph/grad_mode.h"
+#include "graph/meta.h"
 #include "ops/ops.h"
 
 namespace cg::autograd {

@@ -1,8 +1,8 @@
 #include <utility>
 
-#include "autograd/meta.h"
+#include "graph/meta.h"
 
-#include "autograd/accumulate_grad.h"
+#include "graph/accumulate_grad.h"
 #include "ops/shape.h"
 
 namespace cg::autograd {
