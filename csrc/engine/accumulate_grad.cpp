@@ -1,15 +1,9 @@
-#include "graph/accumulate_grad.h"
+#include "engine/accumulate_grad.h"
 
 #include "graph/meta.h"
 #include "ops/ops.h"
 
 namespace cg::autograd {
-
-// Leaf accumulation runs as soon as it is ready (PyTorch gives it the highest priority too).
-AccumulateGrad::AccumulateGrad(const Tensor& v) : variable_(v.impl_ptr()) {
-  sequence_nr_ = UINT64_MAX;
-  is_accumulator_ = true;
-}
 
 Tensor run_leaf_hooks(const Tensor& leaf, Tensor grad) {
   if (!leaf.defined()) return grad;
@@ -59,10 +53,10 @@ void accumulate_into_grad(const Tensor& t, const Tensor& grad) {
   }
 }
 
-TensorList AccumulateGrad::apply(TensorList&& grads) {
+TensorList accumulate_leaf(const AccumulateGrad& node, TensorList&& grads) {
   // The leaf's own hooks already ran in the engine (they also apply to captured gradients).
   Tensor g = std::move(grads[0]);
-  Tensor variable = this->variable();
+  Tensor variable = node.variable();
   if (!g.defined() || !variable.defined()) return {};
   accumulate_into_grad(variable, g);
   AutogradMeta& m = meta_mut(variable);

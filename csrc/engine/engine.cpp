@@ -4,7 +4,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "graph/accumulate_grad.h"
+#include "engine/accumulate_grad.h"
 #include "graph/anomaly.h"
 #include "graph/diagnostics.h"
 #include "engine/graph_task.h"
@@ -15,8 +15,6 @@
 namespace cg::autograd {
 
 namespace {
-thread_local const GraphTask* t_current_task = nullptr;
-
 struct NodeState {
   int64_t dependencies = 0;
   TensorList buffer;  // summed gradients of the node's forward outputs
@@ -93,10 +91,6 @@ void run_post_hooks(const Node::Hooks& hooks, TensorList& outputs, const TensorL
 }
 
 }  // namespace
-
-const GraphTask* GraphTask::current() { return t_current_task; }
-GraphTask::Scope::Scope(const GraphTask* task) : prev_(t_current_task) { t_current_task = task; }
-GraphTask::Scope::~Scope() { t_current_task = prev_; }
 
 TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, const TensorList& inputs,
                         const BackwardOptions& opt) {
@@ -266,7 +260,8 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
         if (!grads[i].defined() && i < node->output_meta.size())
           grads[i] = Tensor::zeros(node->output_meta[i].shape, node->output_meta[i].dtype);
       TensorList grads_in = hooks.post.empty() ? TensorList() : grads;
-      outputs = node->apply(std::move(grads));
+      outputs = node->is_accumulator() ? accumulate_leaf(static_cast<AccumulateGrad&>(*node), std::move(grads))
+                                       : node->apply(std::move(grads));
       run_post_hooks(hooks, outputs, grads_in);
       check_node_outputs(*node, outputs);  // anomaly mode's check_nan / set_nan_check
       if (!opt.keep_graph) node->release_saved();

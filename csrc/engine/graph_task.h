@@ -1,31 +1,20 @@
-// The state of one backward call, visible to nodes through GraphTask::current() so that
+// The state of one backward call, visible to nodes as the current BackwardFilter so that
 // Node::should_compute_output can skip gradients no requested input needs.
 #pragma once
 #include <unordered_map>
 #include <unordered_set>
 
+#include "graph/backward_filter.h"
 #include "graph/node.h"
 
 namespace cg::autograd {
 
-class GraphTask {
+class GraphTask final : public BackwardFilter {
  public:
   // Empty `needed` set with filtering off means every node runs (plain backward()).
-  bool filtered = false;
   std::unordered_set<const Node*> needed;  // nodes to execute or to capture from
 
-  bool is_needed(const Node* fn) const { return !filtered || needed.count(fn) > 0; }
-
-  static const GraphTask* current();
-  // RAII: makes `task` current on this thread for a scope (re-entrant backward restores the outer one).
-  class Scope {
-   public:
-    explicit Scope(const GraphTask* task);
-    ~Scope();
-
-   private:
-    const GraphTask* prev_;
-  };
+  bool is_needed(const Node* fn) const override { return !filtered || needed.count(fn) > 0; }
 };
 
 }  // namespace cg::autograd

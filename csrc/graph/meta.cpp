@@ -3,7 +3,6 @@
 #include "graph/meta.h"
 
 #include "graph/accumulate_grad.h"
-#include "ops/shape.h"
 
 namespace cg::autograd {
 
@@ -33,10 +32,10 @@ void refresh_view_history(const Tensor& t) {
   const uint32_t version = t.version();
   if (!requires_grad(base)) {
     m->grad_fn = nullptr;
-  } else if (base.is_contiguous()) {
+  } else if (base.is_contiguous() && m->replay_view) {
     // PyTorch's rule: the view's values are now a strided window of the base's current values.
     GradModeGuard enable(true);
-    Tensor window = ops::as_strided(base, t.shape(), t.strides(), t.offset());
+    Tensor window = m->replay_view(base, t);
     m->grad_fn = meta(window)->grad_fn;
     m->output_nr = 0;
     m->requires_grad = false;

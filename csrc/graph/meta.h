@@ -31,6 +31,9 @@ struct AutogradMeta : AutogradMetaBase {
   // Views: the tensor this one views into (in-place writes through a view rebase the base).
   Tensor view_base;
   bool is_view = false;
+  // Views: rebuilds this view's history as a window of the base's current history (set by the op
+  // that made the view: view ops live above this layer). Null: the history is dropped.
+  Tensor (*replay_view)(const Tensor& base, const Tensor& view) = nullptr;
   // A view taken under no_grad (ops mark it with is_view and view_base too): it never gets a
   // history, and an in-place op on it with grad mode on is an error, as in PyTorch.
   bool no_grad_view = false;

@@ -3,7 +3,7 @@
 #include <atomic>
 
 #include "graph/anomaly.h"
-#include "engine/graph_task.h"
+#include "graph/backward_filter.h"
 
 namespace cg::autograd {
 
@@ -11,7 +11,12 @@ namespace {
 // Creation order decides execution order among ready nodes; per thread like PyTorch's.
 thread_local uint64_t t_next_sequence_nr = 0;
 std::atomic<int64_t> g_live_nodes{0};  // diagnostic counter for leak tests
+thread_local const BackwardFilter* t_current_filter = nullptr;
 }  // namespace
+
+const BackwardFilter* BackwardFilter::current() { return t_current_filter; }
+BackwardFilter::Scope::Scope(const BackwardFilter* filter) : prev_(t_current_filter) { t_current_filter = filter; }
+BackwardFilter::Scope::~Scope() { t_current_filter = prev_; }
 
 Node::Node() : sequence_nr_(t_next_sequence_nr++) {
   g_live_nodes.fetch_add(1, std::memory_order_relaxed);
@@ -28,8 +33,8 @@ int64_t Node::live_count() { return g_live_nodes.load(); }
 
 bool Node::should_compute_output(size_t i) const {
   if (i >= next_edges.size() || !next_edges[i].valid()) return false;
-  const GraphTask* task = GraphTask::current();
-  return task == nullptr || task->is_needed(next_edges[i].fn.get());
+  const BackwardFilter* filter = BackwardFilter::current();
+  return filter == nullptr || !filter->filtered || filter->is_needed(next_edges[i].fn.get());
 }
 
 }  // namespace cg::autograd

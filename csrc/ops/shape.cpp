@@ -17,6 +17,11 @@ using autograd::set_history;
 
 namespace {
 
+// A view's history rebuilt from its base's after an in-place write: a strided window of the base.
+Tensor replay_as_window(const Tensor& base, const Tensor& view) {
+  return as_strided(base, view.shape(), view.strides(), view.offset());
+}
+
 // Marks `out` as a view of `input` (of its base, when `input` is a view itself).
 Tensor finish_view(const Tensor& input, Tensor out) {
   const bool grad_mode = autograd::GradMode::is_enabled();
@@ -28,6 +33,7 @@ Tensor finish_view(const Tensor& input, Tensor out) {
   m.no_grad_view = !grad_mode;
   m.is_view = true;
   m.view_base = (im && im->is_view && im->view_base.defined()) ? im->view_base : input;
+  m.replay_view = &replay_as_window;
   m.multi_output_view = im && im->multi_output_view;  // views of such views keep the restriction
   return out;
 }
