@@ -1,0 +1,83 @@
+// Cumulative reductions (cumsum, cumprod) and their VJPs.
+#include "ops/reduction.h"
+
+#include <cmath>
+#include <limits>
+
+#include "ops/common.h"
+#include "ops/ops.h"
+#include "ops/reduction_internal.h"
+
+namespace cg::ops {
+
+using namespace reduction;
+using autograd::any_requires_grad;
+using autograd::make_grad_node;
+using autograd::set_history;
+using kernels::Binary;
+
+// ---- cumsum / cumprod ------------------------------------------------------------------------
+struct CumsumBackward0 : Node {
+  int64_t dim = 0;
+  TensorList apply(TensorList&& g) override { return {flip(cumsum(flip(g[0], {dim}), dim), {dim})}; }
+  std::string name() const override { return "CumsumBackward0"; }
+};
+
+Tensor cumsum(const Tensor& x, int64_t dim) {
+  int64_t d = wrap_dim(dim, x.dim());
+  DType dt = sum_dtype(x, std::nullopt);
+  Tensor in = cast_data(x, dt);
+  Tensor out = Tensor::empty(x.shape(), dt);
+  kernels::scan(kernels::Scan::Sum, in, d, out);
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<CumsumBackward0>({&x});
+    node->dim = d;
+    set_history(out, node);
+  }
+  return out;
+}
+
+// dx_k = sum_{j >= k} g_j prod_{i <= j, i != k} x_i. Without zeros that is
+// revcumsum(g * y) / x; with zeros, the products are formed explicitly (an n x n pass).
+struct CumprodBackward0 : Node {
+  SavedTensor self_, result_;
+  int64_t dim = 0;
+  TensorList apply(TensorList&& g) override {
+    Tensor x = self_.unpack(*this), y = result_.unpack(*this);
+    if (x.dim() == 0) return {g[0]};
+    bool has_zero = any(compare(static_cast<int>(Binary::Eq), x, Scalar(0.0)), std::nullopt, false).item_double() != 0;
+    if (!has_zero) return {div(flip(cumsum(flip(mul(g[0], y), {dim}), dim), {dim}), x)};
+    const int64_t n = x.shape()[dim];
+    Tensor xm = unsqueeze(transpose(x, dim, -1), -2);           // [..., 1, n]: x_i
+    Shape sq = xm.shape();
+    sq[sq.size() - 2] = n;                                         // [..., n (k), n (i)]
+    Tensor diag = eye(n, n, DType::Bool);
+    Tensor others = where(diag, Tensor::full({}, 1, x.dtype()), expand(xm, sq));  // x_i, 1 at i == k
+    Tensor prods = cumprod(others, -1);                            // prod_{i <= j, i != k} x_i
+    Tensor upper = compare(static_cast<int>(Binary::Ge), arange(0, static_cast<double>(n), 1, DType::Int64),
+                           reshape(arange(0, static_cast<double>(n), 1, DType::Int64), {n, 1}));  // j >= k
+    Tensor gj = unsqueeze(transpose(g[0], dim, -1), -2);
+    Tensor terms = where(upper, mul(gj, prods), Tensor::zeros({}, x.dtype()));
+    return {transpose(sum(terms, {-1}, false), dim, -1)};
+  }
+  void release_saved() override { self_.release(); result_.release(); }
+  std::string name() const override { return "CumprodBackward0"; }
+};
+
+Tensor cumprod(const Tensor& x, int64_t dim) {
+  int64_t d = wrap_dim(dim, x.dim());
+  DType dt = sum_dtype(x, std::nullopt);
+  Tensor in = cast_data(x, dt);
+  Tensor out = Tensor::empty(x.shape(), dt);
+  kernels::scan(kernels::Scan::Prod, in, d, out);
+  if (any_requires_grad({&x})) {
+    auto node = make_grad_node<CumprodBackward0>({&x});
+    node->dim = d;
+    node->self_ = SavedTensor(x, false);
+    set_history(out, node);
+    node->result_ = SavedTensor(out, true);
+  }
+  return out;
+}
+
+}  // namespace cg::ops
