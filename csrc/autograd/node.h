@@ -130,6 +130,14 @@ class Node : public std::enable_shared_from_this<Node> {
 
   static int64_t live_count();
 
+  // ---- engine2: where the running backward call keeps this node's execution state ----------
+  // A backward call claims each node it reaches (CAS from null to itself) and keeps the node's
+  // record at exec_slot of its flat array; a node another concurrent call has already claimed
+  // goes to that call's overflow map instead. Only autograd/engine.cpp touches these.
+  std::atomic<const void*> exec_owner{nullptr};
+  uint32_t exec_slot = 0;
+  // ---- end engine2 ------------------------------------------------------------------------
+
  protected:
   uint64_t sequence_nr_;
   bool is_accumulator_ = false;
