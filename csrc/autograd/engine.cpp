@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <set>
 #include <unordered_set>
@@ -402,19 +403,26 @@ void execute_serial(GraphTask& task) {
   }
 }
 
-// The loop of every thread working on a parallel task (the caller and its helpers): take the
-// latest ready node, evaluate it unlocked, deliver under the lock. Gradients are the same bits
-// as serially: every sum runs over its cells in rank order, in whichever thread.
+// The loop of every thread working on a parallel task (the caller and its helpers): evaluate a
+// node unlocked, deliver under the lock, keep the latest node that became ready for this thread
+// (a branch stays on one thread, with its memory in this core's cache) and share the others.
+// Gradients are the same bits as serially: every sum runs over its cells in rank order.
 void work_on(GraphTask& task) {
   TensorList grads;
+  uint32_t next = kNoSlot;  // a node this thread made ready and keeps
   std::unique_lock<std::mutex> lock(task.mutex);
   for (;;) {
-    if (task.error || (task.ready.empty() && task.running == 0)) break;
-    if (task.ready.empty()) {
-      task.wake.wait(lock);
-      continue;
+    if (task.error) break;
+    if (next == kNoSlot) {
+      if (task.ready.empty()) {
+        if (task.running == 0) break;
+        task.wake.wait(lock);
+        continue;
+      }
+      next = task.ready.pop();
     }
-    const uint32_t slot = task.ready.pop();
+    const uint32_t slot = next;
+    next = kNoSlot;
     ++task.running;
     lock.unlock();
     TensorList outputs;
@@ -431,40 +439,57 @@ void work_on(GraphTask& task) {
       task.wake.notify_all();
       break;
     }
-    deliver(task, slot, outputs, [&](uint32_t s) { push_ready(task, s); });
-    // This thread takes one ready node itself: wake others only for the rest, or at the end.
-    if (task.ready.size() > 1) task.wake.notify_all();
-    else if (task.ready.empty() && task.running == 0) task.wake.notify_all();
+    bool shared = false;
+    deliver(task, slot, outputs, [&](uint32_t s) {
+      if (next == kNoSlot) {
+        next = s;
+        return;
+      }
+      if (task.nodes[s].node->sequence_nr() > task.nodes[next].node->sequence_nr()) std::swap(s, next);
+      push_ready(task, s);
+      shared = true;
+    });
+    if (shared || (next == kNoSlot && task.ready.empty() && task.running == 0)) task.wake.notify_all();
   }
 }
 
 void execute_parallel(GraphTask& task, int threads) {
+  // A pool thread may start long after it was asked (a loaded machine): it joins through the
+  // ticket, and only while the task still runs, so the caller never waits for a late helper.
+  struct Ticket {
+    std::mutex mutex;
+    GraphTask* task;
+  };
+  auto ticket = std::make_shared<Ticket>();
+  ticket->task = &task;
   // Helpers inherit what a node's evaluation reads from thread-local state: the task (for
   // should_compute_output) and grad mode (off: parallel tasks never create graph).
-  auto help = [&task] {
+  auto help = [ticket] {
+    GraphTask* t;
     {
-      GraphTask::Scope scope(&task);
+      std::lock_guard<std::mutex> join(ticket->mutex);
+      if (!(t = ticket->task)) return;
+      std::lock_guard<std::mutex> lock(t->mutex);
+      ++t->helpers;
+    }
+    {
+      GraphTask::Scope scope(t);
       GradModeGuard grad_mode(false);
-      work_on(task);
+      work_on(*t);
     }
-    std::lock_guard<std::mutex> lock(task.mutex);
-    --task.helpers;
-    task.wake.notify_all();
+    std::lock_guard<std::mutex> lock(t->mutex);
+    --t->helpers;
+    t->wake.notify_all();
   };
-  for (int i = 1; i < threads; ++i) {
-    {
-      std::lock_guard<std::mutex> lock(task.mutex);
-      ++task.helpers;
-    }
-    if (!submit_to_worker_pool(help, threads - 1)) {
-      std::lock_guard<std::mutex> lock(task.mutex);
-      --task.helpers;
-      break;
-    }
-  }
+  for (int i = 1; i < threads; ++i)
+    if (!submit_to_worker_pool(help, threads - 1)) break;
   work_on(task);
+  {
+    std::lock_guard<std::mutex> close(ticket->mutex);
+    ticket->task = nullptr;
+  }
   std::unique_lock<std::mutex> lock(task.mutex);
-  task.wake.wait(lock, [&] { return task.helpers == 0; });  // they use `task` until they leave
+  task.wake.wait(lock, [&] { return task.helpers == 0; });  // those that joined use `task` until they leave
   if (task.error) std::rethrow_exception(task.error);
 }
 
