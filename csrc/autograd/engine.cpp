@@ -332,21 +332,101 @@ void plan(GraphTask& task, const TensorList& inputs, const std::vector<Edge>& ro
 
 // ---- 4. execute ---------------------------------------------------------------------------------
 
-// Evaluates the node at `slot`: its cells summed in rank order into one gradient per output, hooks,
-// captures, apply. Returns the gradients for its edges (empty when it did not run).
-TensorList evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
-  NodeTask& rec = task.nodes[slot];
+// What a node sends along its edges: tensors, or numbers from its 0-d fast path.
+struct NodeResult {
+  TensorList tensors;
+  Node::ScalarGrads values;
+  DType dtype = DType::Float32;
+  bool as_values = false;
+};
+
+double add_as(DType dtype, double a, double b) {
+  return dtype == DType::Float32 ? static_cast<double>(static_cast<float>(a) + static_cast<float>(b)) : a + b;
+}
+
+// The 0-d fast path: taken when every gradient into the node is a number and nothing (hooks,
+// captures, create_graph, anomaly checks) needs to see tensors. False: take the general path.
+bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
   Node& node = *rec.node;
-  AnomalyNodeGuard anomaly_guard(node);  // anomaly mode: an error below shows where `node` was created
-  grads.clear();
-  grads.resize(num_outputs(node));
+  if (!task.scalar_path || node.is_accumulator() || rec.first_capture >= 0 || !rec.execute || node.has_hooks() ||
+      node.output_meta.size() != 1 || !node.output_meta[0].shape.empty() ||
+      node.next_edges.size() > Node::ScalarGrads::kMax)
+    return false;
+  const DType dtype = node.output_meta[0].dtype;
+  double grad = 0;
+  bool any = false;
+  for (uint32_t c = rec.first_cell; c < rec.first_cell + rec.incoming; ++c) {
+    const GradCell& cell = task.cells[c];
+    double v;
+    if (cell.is_value) {
+      if (cell.dtype != dtype) return false;
+      v = cell.value;
+    } else if (cell.grad.defined()) {  // a 0-d tensor (the root's gradient, a general node's result)
+      if (!with_float_0d(dtype, [&](auto t) {
+            decltype(t) x;
+            if (!scalar_value(cell.grad, x)) return false;
+            v = x;
+            return true;
+          }))
+        return false;
+    } else {
+      continue;
+    }
+    grad = any ? add_as(dtype, grad, v) : v;
+    any = true;
+  }
+  if (!any || !node.apply_0d(grad, result.values)) return false;
+  for (uint32_t c = rec.first_cell; c < rec.first_cell + rec.incoming; ++c) {
+    task.cells[c].is_value = false;
+    task.cells[c].grad = Tensor();
+  }
+  result.dtype = dtype;
+  result.as_values = true;
+  if (!task.options.keep_graph) node.release_saved();
+  return true;
+}
+
+// The node's gradient cells summed, in rank order, into one gradient per forward output.
+void gather(GraphTask& task, const NodeTask& rec, TensorList& grads) {
+  uint64_t owned = 0;  // outputs whose tensor this sum created (a number may be added in place)
   for (uint32_t c = rec.first_cell; c < rec.first_cell + rec.incoming; ++c) {
     GradCell& cell = task.cells[c];
-    if (!cell.grad.defined()) continue;
     Tensor& g = grads[cell.input_nr];
-    g = g.defined() ? ops::add(g, cell.grad) : std::move(cell.grad);
+    const uint64_t bit = cell.input_nr < 64 ? uint64_t{1} << cell.input_nr : 0;
+    if (cell.is_value) {
+      cell.is_value = false;
+      if (g.defined() && (owned & bit) && g.dtype() == cell.dtype) {
+        if (g.dtype() == DType::Float32) *g.data<float>() += static_cast<float>(cell.value);
+        else *g.data<double>() += cell.value;
+        continue;
+      }
+      Tensor v = Tensor::full({}, cell.value, cell.dtype);
+      g = g.defined() ? ops::add(g, v) : std::move(v);
+      owned |= bit;
+      continue;
+    }
+    if (!cell.grad.defined()) continue;
+    if (g.defined()) {
+      g = ops::add(g, cell.grad);
+      owned |= bit;
+    } else {
+      g = std::move(cell.grad);
+    }
     cell.grad = Tensor();
   }
+}
+
+// Evaluates the node at `slot`: its gradients, hooks, captures, apply (or apply_0d). The result
+// is empty when the node did not run.
+NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
+  NodeTask& rec = task.nodes[slot];
+  Node& node = *rec.node;
+  NodeResult result;
+  AnomalyNodeGuard anomaly_guard(node);  // anomaly mode: an error below shows where `node` was created
+  if (evaluate_0d(task, rec, result)) return result;
+  grads.clear();
+  grads.resize(num_outputs(node));
+  gather(task, rec, grads);
 
   // Tensor hooks see the gradient first, then retain_grad and captures read it.
   std::optional<Node::Hooks> hooks;
@@ -360,34 +440,46 @@ TensorList evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
   for (auto& g : grads) any_defined |= g.defined();
   if (!rec.execute || !any_defined) {
     grads.clear();
-    return {};
+    return result;
   }
   if (hooks) run_pre_hooks(*hooks, grads);
   if (node.materializes_grads())
     for (size_t i = 0; i < grads.size() && i < node.output_meta.size(); ++i)
       if (!grads[i].defined()) grads[i] = Tensor::zeros(node.output_meta[i].shape, node.output_meta[i].dtype);
   TensorList grads_in = hooks && !hooks->post.empty() ? grads : TensorList();
-  TensorList outputs = node.apply(std::move(grads));
+  result.tensors = node.apply(std::move(grads));
   grads.clear();  // what apply left here must not keep gradients alive (AccumulateGrad steals unique ones)
-  if (hooks) run_post_hooks(*hooks, outputs, grads_in);
-  check_node_outputs(node, outputs);  // anomaly mode's check_nan / set_nan_check
+  if (hooks) run_post_hooks(*hooks, result.tensors, grads_in);
+  check_node_outputs(node, result.tensors);  // anomaly mode's check_nan / set_nan_check
   if (!task.options.keep_graph) node.release_saved();
-  return outputs;
+  return result;
 }
 
 // Moves the node's results into the cells of the nodes its edges lead to and calls
 // `on_ready(slot)` for each of those whose last dependency this was. Nodes off every path to the
 // requested inputs are never queued (nor their hooks run).
 template <typename OnReady>
-void deliver(GraphTask& task, uint32_t slot, TensorList& outputs, OnReady&& on_ready) {
+void deliver(GraphTask& task, uint32_t slot, NodeResult& result, OnReady&& on_ready) {
   const NodeTask& rec = task.nodes[slot];
   const auto& next = rec.node->next_edges;
+  TensorList& outputs = result.tensors;
   for (size_t i = 0; i < next.size(); ++i) {
     const EdgeTask& e = task.edges[rec.first_edge + i];
     if (e.target == kNoSlot) continue;
     NodeTask& to = task.nodes[e.target];
     if (!to.needed) continue;
-    if (i < outputs.size() && outputs[i].defined()) task.cells[to.first_cell + e.rank] = {std::move(outputs[i]), next[i].input_nr};
+    GradCell& cell = task.cells[to.first_cell + e.rank];
+    if (result.as_values) {
+      if (result.values.defined[i]) {
+        cell.value = result.values.value[i];
+        cell.dtype = result.dtype;
+        cell.is_value = true;
+        cell.input_nr = next[i].input_nr;
+      }
+    } else if (i < outputs.size() && outputs[i].defined()) {
+      cell.grad = std::move(outputs[i]);
+      cell.input_nr = next[i].input_nr;
+    }
     if (--to.dependencies == 0) on_ready(e.target);
   }
 }
@@ -398,8 +490,8 @@ void execute_serial(GraphTask& task) {
   TensorList grads;
   while (!task.ready.empty()) {
     const uint32_t slot = task.ready.pop();
-    TensorList outputs = evaluate(task, slot, grads);
-    deliver(task, slot, outputs, [&](uint32_t s) { push_ready(task, s); });
+    NodeResult result = evaluate(task, slot, grads);
+    deliver(task, slot, result, [&](uint32_t s) { push_ready(task, s); });
   }
 }
 
@@ -425,10 +517,10 @@ void work_on(GraphTask& task) {
     next = kNoSlot;
     ++task.running;
     lock.unlock();
-    TensorList outputs;
+    NodeResult result;
     std::exception_ptr error;
     try {
-      outputs = evaluate(task, slot, grads);
+      result = evaluate(task, slot, grads);
     } catch (...) {
       error = std::current_exception();
     }
@@ -440,7 +532,7 @@ void work_on(GraphTask& task) {
       break;
     }
     bool shared = false;
-    deliver(task, slot, outputs, [&](uint32_t s) {
+    deliver(task, slot, result, [&](uint32_t s) {
       if (next == kNoSlot) {
         next = s;
         return;
@@ -536,9 +628,12 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
     const uint32_t slot = task.slot_of(root_edges[j].fn.get());
     NodeTask& rec = task.nodes[slot];
     if (!rec.needed) continue;  // a root with no path to the requested inputs
-    task.cells[rec.first_cell + root_ranks[j]] = {std::move(root_grads[j]), root_edges[j].input_nr};
+    GradCell& cell = task.cells[rec.first_cell + root_ranks[j]];
+    cell.grad = std::move(root_grads[j]);
+    cell.input_nr = root_edges[j].input_nr;
     if (--rec.dependencies == 0) push_ready(task, slot);
   }
+  task.scalar_path = !opt.create_graph && !AnomalyMode::is_enabled() && !NanCheck::is_enabled();
   task.parallel = heavy >= 2;
   if (task.parallel) execute_parallel(task, threads);
   else execute_serial(task);

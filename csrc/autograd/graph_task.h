@@ -40,9 +40,14 @@ struct EdgeTask {
   uint32_t rank = 0;
 };
 
+// A gradient on its way into a node: a tensor, or (from a node's 0-d fast path) a number of
+// dtype `dtype`, which stays a number through nodes that have the fast path too.
 struct GradCell {
   Tensor grad;
+  double value = 0;
   uint32_t input_nr = 0;  // which of the consumer's forward outputs this gradient belongs to
+  DType dtype = DType::Float32;
+  bool is_value = false;
 };
 
 struct Capture {
@@ -77,6 +82,7 @@ class GraphTask {
 
   const BackwardOptions options;
   bool filtered = false;  // inputs= given: only nodes on a path to them run
+  bool scalar_path = false;  // nodes may pass 0-d gradients as numbers (Node::apply_0d)
   std::vector<NodeTask> nodes;
   std::vector<EdgeTask> edges;
   std::vector<GradCell> cells;
