@@ -1,7 +1,9 @@
 // chaingrad's C++ benchmark: the per-node cost of the native engine and the large workloads,
 // with no Python in the process.
 #include <cstdio>
+#include <cstring>
 
+#include "alloc_count.h"
 #include "engine/engine.h"
 #include "graph/meta.h"
 #include "bench_common.h"
@@ -19,14 +21,26 @@ Tensor leaf(const Shape& shape) {
 
 void backward(const Tensor& root) { autograd::run_backward({root}, {}, {}, {}); }
 
+// `chaingrad_bench [word...]` runs only the sections whose title contains one of the words.
+int g_argc = 0;
+char** g_argv = nullptr;
+bool selected(const char* title) {
+  if (g_argc < 2) return true;
+  for (int i = 1; i < g_argc; ++i)
+    if (std::strstr(title, g_argv[i])) return true;
+  return false;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  g_argc = argc;
+  g_argv = argv;
   ops::manual_seed(0);
   const char* sys = "chaingrad";
 
   // Scalar chain: forward (tiny-op cost) and backward (per-node cost) of 1,000,000 nodes.
-  {
+  if (selected("scalar chain")) {
     const int n = 1'000'000;
     Tensor x = leaf({});
     Tensor y;
@@ -34,15 +48,19 @@ int main() {
       y = x;
       for (int i = 0; i < n; ++i) y = ops::mul(y, 1.0000001);
     });
+    const AllocCount before_bwd = alloc_count();
     double bwd = time_once([&] { backward(y); });
+    const AllocCount after_bwd = alloc_count();
     double del = time_once([&] { y = Tensor(); });
     report(sys, "scalar chain 1e6: forward per op", fwd / n * 1e9, "ns");
     report(sys, "scalar chain 1e6: backward per node", bwd / n * 1e9, "ns");
     report(sys, "scalar chain 1e6: destroy per node", del / n * 1e9, "ns");
+    report(sys, "scalar chain 1e6: backward mallocs per node", double(after_bwd.mallocs - before_bwd.mallocs) / n, "");
+    report(sys, "scalar chain 1e6: backward frees per node", double(after_bwd.frees - before_bwd.frees) / n, "");
   }
 
   // Tiny mixed ops on 0-d tensors (W1's graph): forward and backward per op.
-  {
+  if (selected("W1")) {
     Tensor x = leaf({});
     Tensor y;
     const int groups = 400;
@@ -58,18 +76,59 @@ int main() {
     });
     // Backward alone, on a freshly built graph each repetition.
     std::vector<double> ts;
+    AllocCount a0{}, a1{};
     for (int r = 0; r < 7; ++r) {
       y = x;
       for (int i = 0; i < groups; ++i) y = ops::sub(ops::pow(ops::tanh(ops::mul(ops::add(y, x), 0.5)), 2), x);
+      a0 = alloc_count();
       ts.push_back(time_once([&] { backward(y); }));
+      a1 = alloc_count();
     }
     std::sort(ts.begin(), ts.end());
     report(sys, "W1 tiny ops: forward per op", fwd / (5 * groups) * 1e9, "ns");
     report(sys, "W1 tiny ops: backward per op", ts[3] / (5 * groups) * 1e9, "ns");
+    report(sys, "W1 tiny ops: backward mallocs per op", double(a1.mallocs - a0.mallocs) / (5 * groups), "");
+  }
+
+  // Parallel backward: two independent branches of 100 elementwise nodes each (y = tanh(y * 0.9)
+  // on n float32), backward on 1 and on 2 threads. The smaller sizes show where the hand-off to a
+  // second thread starts to pay (the engine's parallel_min_node_work threshold).
+  if (selected("parallel")) {
+    const int64_t saved_min = autograd::parallel_min_node_work();
+    autograd::set_parallel_min_node_work(1);
+    for (int64_t n : {256, 1024, 4096, 16384, 32768}) {
+      Tensor x = leaf({n});
+      auto branch = [&](double f) {
+        Tensor y = x;
+        for (int i = 0; i < 50; ++i) y = ops::tanh(ops::mul(y, f));
+        return ops::sum(y);
+      };
+      double t[3] = {0, 0, 0};
+      for (int threads : {1, 2}) {
+        autograd::set_backward_threads(threads);
+        std::vector<double> ts;  // backward alone, on a fresh graph each time
+        for (int r = 0; r < 9; ++r) {
+          Tensor loss = ops::add(branch(0.9), branch(1.1));
+          autograd::meta_mut(x).grad = Tensor();
+          ts.push_back(time_once([&] { backward(loss); }));
+        }
+        std::sort(ts.begin(), ts.end());
+        t[threads] = ts[ts.size() / 2];
+      }
+      char title[96];
+      std::snprintf(title, sizeof title, "parallel backward 2 branches n=%lld: 1 thread", static_cast<long long>(n));
+      report(sys, title, t[1] * 1e6, "us");
+      std::snprintf(title, sizeof title, "parallel backward 2 branches n=%lld: 2 threads", static_cast<long long>(n));
+      report(sys, title, t[2] * 1e6, "us");
+      std::snprintf(title, sizeof title, "parallel backward 2 branches n=%lld: speed-up", static_cast<long long>(n));
+      report(sys, title, t[1] / t[2], "x");
+    }
+    autograd::set_backward_threads(0);
+    autograd::set_parallel_min_node_work(saved_min);
   }
 
   // W4: ((x*w + b).tanh() * x).sum(), 10,000,000 float32, forward + backward.
-  {
+  if (selected("W4")) {
     const int64_t n = 10'000'000;
     Tensor x = leaf({n}), w = leaf({n}), b = leaf({n});
     double t = median_seconds([&] {
@@ -81,7 +140,7 @@ int main() {
   }
 
   // W5: (A @ B).tanh().sum() with grads for A and B, 1024x1024 float32.
-  {
+  if (selected("W5")) {
     Tensor a = leaf({1024, 1024}), b = leaf({1024, 1024});
     double t = median_seconds([&] {
       for (Tensor* p : {&a, &b}) autograd::meta_mut(*p).grad = Tensor();

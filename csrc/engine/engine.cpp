@@ -1,50 +1,118 @@
+// The backward executor. One call runs five phases over a GraphTask (graph_task.h):
+//   1. seed_roots         check the roots and make their gradients;
+//   2. count_dependencies walk the graph once (an explicit stack: graphs may be 10^6 deep), give
+//                         every node a flat record, every edge into it a gradient cell;
+//   3. plan               with inputs=: mark what runs and what is captured, per node record;
+//   4. execute            run nodes as their dependencies clear, on this thread or, for graphs
+//                         with independent heavy branches, also on a few pool threads;
+//   5. collect            autograd.grad's results, backward(inputs=)'s non-leaf .grad.
 #include "engine/engine.h"
 
-#include <queue>
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <optional>
 #include <set>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "engine/accumulate_grad.h"
 #include "graph/anomaly.h"
 #include "graph/diagnostics.h"
-#include "engine/graph_task.h"
 #include "graph/grad_mode.h"
+#include "engine/graph_task.h"
 #include "graph/meta.h"
+#include "engine/worker_pool.h"
+#include "kernels/parallel.h"
 #include "ops/ops.h"
 
 namespace cg::autograd {
 
-namespace {
-struct NodeState {
-  int64_t dependencies = 0;
-  TensorList buffer;  // summed gradients of the node's forward outputs
-};
+// ---- GraphTask bookkeeping ----------------------------------------------------------------------
 
-// Adds a gradient into a node's input slot: the first one is kept as is, later ones summed.
-void accumulate(TensorList& buffer, size_t slot, size_t size, Tensor grad) {
-  if (buffer.size() < size) buffer.resize(size);
-  Tensor& cur = buffer[slot];
-  if (!cur.defined()) cur = std::move(grad);
-  else cur = ops::add(cur, grad);
+
+uint32_t GraphTask::slot_for(Node* fn, bool& fresh) {
+  fresh = false;
+  if (fn->exec_owner.load(std::memory_order_relaxed) == this) return fn->exec_slot;
+  // Checked before claiming: a node that was busy when first met and freed since stays in the map.
+  if (!overflow_.empty()) {
+    auto it = overflow_.find(fn);
+    if (it != overflow_.end()) return it->second;
+  }
+  fresh = true;
+  const auto slot = static_cast<uint32_t>(nodes.size());
+  NodeTask& rec = nodes.emplace_back();
+  rec.node = fn;
+  const void* expected = nullptr;
+  if (fn->exec_owner.compare_exchange_strong(expected, this, std::memory_order_acquire)) {
+    fn->exec_slot = slot;
+    rec.claimed = true;
+  } else {
+    overflow_.emplace(fn, slot);  // another backward call is running through this node
+  }
+  return slot;
 }
 
-Tensor ones_for(const Tensor& root) { return Tensor::full(root.shape(), 1, root.dtype()); }
+GraphTask::~GraphTask() {
+  for (NodeTask& rec : nodes)
+    if (rec.claimed) rec.node->exec_owner.store(nullptr, std::memory_order_release);
+}
 
-struct Capture {
-  const Node* fn;
-  uint32_t input_nr;
-  size_t index;  // position in `inputs`
-};
+void ReadyQueue::push(uint32_t slot, uint64_t sequence_nr) {
+  heap_.push_back({sequence_nr, slot});
+  if (heap_.size() > 1)
+    std::push_heap(heap_.begin(), heap_.end(), [](const Entry& a, const Entry& b) { return a.sequence_nr < b.sequence_nr; });
+}
+
+uint32_t ReadyQueue::pop() {
+  if (heap_.size() > 1)
+    std::pop_heap(heap_.begin(), heap_.end(), [](const Entry& a, const Entry& b) { return a.sequence_nr < b.sequence_nr; });
+  uint32_t slot = heap_.back().slot;
+  heap_.pop_back();
+  return slot;
+}
+
+// ---- parallel configuration ---------------------------------------------------------------------
+
+namespace {
+std::atomic<int> g_backward_threads{-1};  // -1: not read yet; 0: follow set_num_threads
+// A node whose gradients have at least this many elements is worth handing to another thread.
+// Measured with the two-branch harness line (benchmarks/cpp, "parallel backward"): below ~4096
+// float32 elements per node the hand-off costs more than the second core gains.
+std::atomic<int64_t> g_parallel_min_node_work{4096};
+
+int env_backward_threads() {
+  const char* s = std::getenv("CHAINGRAD_BACKWARD_THREADS");
+  return s && *s ? std::max(0, std::atoi(s)) : 0;
+}
+}  // namespace
+
+int backward_threads() {
+  int n = g_backward_threads.load(std::memory_order_relaxed);
+  if (n < 0) {
+    n = env_backward_threads();
+    g_backward_threads.store(n, std::memory_order_relaxed);
+  }
+  return n > 0 ? n : get_num_threads();
+}
+void set_backward_threads(int n) { g_backward_threads.store(std::max(0, n), std::memory_order_relaxed); }
+int64_t parallel_min_node_work() { return g_parallel_min_node_work.load(std::memory_order_relaxed); }
+void set_parallel_min_node_work(int64_t n) { g_parallel_min_node_work.store(std::max<int64_t>(1, n), std::memory_order_relaxed); }
+
+// ---- hooks --------------------------------------------------------------------------------------
+
+namespace {
 
 // Hooks the user registered on the tensors whose gradients are `grads` (one per output of
 // `node`), run in registration order. A hook sees an undefined gradient (Python: None) when the
 // node runs through another of its outputs, and may not replace it.
-void run_tensor_hooks(Node& node, const Node::Hooks& hooks, TensorList& grads) {
+void run_tensor_hooks(Node& node, const std::optional<Node::Hooks>& hooks, TensorList& grads) {
   if (node.is_accumulator()) {
     if (grads[0].defined()) grads[0] = run_leaf_hooks(static_cast<AccumulateGrad&>(node).variable(), std::move(grads[0]));
     return;
   }
-  hooks.tensor.run([&](const std::string& name, const Node::TensorHookEntry& entry) {
+  if (!hooks) return;
+  hooks->tensor.run([&](const std::string& name, const Node::TensorHookEntry& entry) {
     if (entry.output_nr >= grads.size()) return;
     Tensor& g = grads[entry.output_nr];
     Tensor r = entry.fn(g);
@@ -90,215 +158,480 @@ void run_post_hooks(const Node::Hooks& hooks, TensorList& outputs, const TensorL
   });
 }
 
-}  // namespace
+size_t num_outputs(const Node& node) { return std::max<size_t>(node.output_meta.size(), 1); }
 
-TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, const TensorList& inputs,
-                        const BackwardOptions& opt) {
-  // 1. Root edges and their gradients, checked as PyTorch checks them.
-  std::vector<Edge> root_edges;
-  TensorList root_grads;
+std::string unused_message(size_t i) {
+  return ::cg::msg("The differentiated Tensor at index ", i,
+                   " appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior.");
+}
+
+// ---- 1. seed roots ------------------------------------------------------------------------------
+
+// Root edges and their gradients, checked as PyTorch checks them.
+void seed_roots(const TensorList& roots, const TensorList& grad_roots, std::vector<Edge>& edges, TensorList& grads) {
   for (size_t i = 0; i < roots.size(); ++i) {
     const Tensor& r = roots[i];
     Edge e = gradient_edge(r);
     if (!e.valid())
       throw RuntimeError(with_culprit(::cg::msg("element ", i, " of tensors does not require grad and does not have a grad_fn"),
-                                       root_without_grad_culprit(i, r)));
+                                      root_without_grad_culprit(i, r)));
     Tensor g = i < grad_roots.size() ? grad_roots[i] : Tensor();
     if (!g.defined()) {
       if (r.numel() != 1)
         throw RuntimeError(with_culprit("grad can be implicitly created only for scalar outputs", implicit_grad_culprit(i, r)));
-      g = ones_for(r);
+      g = Tensor::full(r.shape(), 1, r.dtype());
     } else {
       if (g.shape() != r.shape())
         throw RuntimeError(::cg::msg("Mismatch in shape: grad_output[", i, "] has a shape of ", size_str(g.shape()),
-                               " and output[", i, "] has a shape of ", size_str(r.shape()), "."));
+                                     " and output[", i, "] has a shape of ", size_str(r.shape()), "."));
       if (g.dtype() != r.dtype()) g = ops::to_dtype(g, r.dtype());
     }
-    root_edges.push_back(std::move(e));
-    root_grads.push_back(std::move(g));
+    edges.push_back(std::move(e));
+    grads.push_back(std::move(g));
   }
+}
 
-  // 2. Count dependencies with an explicit stack (never recursion: graphs may be 10^6 deep).
-  std::unordered_map<Node*, NodeState> state;
+// ---- 2. count dependencies ----------------------------------------------------------------------
+
+// Gives every reachable node a record and every edge into a node a cell, ranked in the order the
+// walk meets the edges; `root_ranks[j]` is root edge j's cell. Returns how many nodes have enough
+// work to be worth another thread (counted only when `count_heavy`).
+int64_t count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, std::vector<uint32_t>& root_ranks,
+                           bool count_heavy) {
+  const int64_t min_work = parallel_min_node_work();
+  int64_t heavy = 0;
+  std::vector<uint32_t> stack;
+  auto reach = [&](Node* fn) -> uint32_t {
+    bool fresh;
+    uint32_t slot = task.slot_for(fn, fresh);
+    if (fresh) stack.push_back(slot);
+    NodeTask& rec = task.nodes[slot];
+    rec.dependencies++;
+    return slot;
+  };
+  for (const Edge& e : root_edges) {
+    uint32_t slot = reach(e.fn.get());
+    root_ranks.push_back(task.nodes[slot].incoming++);
+  }
+  while (!stack.empty()) {
+    const uint32_t slot = stack.back();
+    stack.pop_back();
+    Node* n = task.nodes[slot].node;
+    task.nodes[slot].first_edge = static_cast<uint32_t>(task.edges.size());
+    for (const Edge& e : n->next_edges) {
+      if (!e.valid()) {
+        task.edges.push_back({kNoSlot, 0});
+        continue;
+      }
+      const uint32_t target = reach(e.fn.get());
+      task.edges.push_back({target, task.nodes[target].incoming++});
+    }
+    if (count_heavy && heavy < 2) {
+      int64_t work = 0;
+      for (const OutputMeta& m : n->output_meta) work += numel_of(m.shape);
+      // Nodes above the kernels' own parallel grain already use every thread inside their loops.
+      if (work >= min_work && work <= kGrainSize) ++heavy;
+    }
+  }
+  uint32_t cell = 0;
+  for (NodeTask& rec : task.nodes) {
+    rec.first_cell = cell;
+    cell += rec.incoming;
+  }
+  task.cells.resize(cell);
+  return heavy;
+}
+
+// ---- 3. plan: what runs, what is captured -------------------------------------------------------
+
+// With `inputs`, only nodes on a path to them run; the gradients of non-leaf inputs (and, for
+// autograd.grad, of leaves) are captured at their node. Unreached inputs fail here, before any
+// node runs, as in PyTorch.
+void plan(GraphTask& task, const TensorList& inputs, const std::vector<Edge>& root_edges) {
+  const BackwardOptions& opt = task.options;
+  task.filtered = true;
+  std::vector<Edge> input_edges;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!requires_grad(inputs[i])) throw RuntimeError("One of the differentiated Tensors does not require grad");
+    input_edges.push_back(gradient_edge(inputs[i]));
+  }
+  // Which (node, slot) pairs some edge of the graph feeds: an input whose node is reached only
+  // through another of its outputs (e.g. one half of a split) gets no gradient either.
+  std::set<std::pair<const Node*, uint32_t>> fed;
   {
-    std::vector<Node*> stack;
-    for (auto& e : root_edges) {
-      auto [it, fresh] = state.try_emplace(e.fn.get());
-      it->second.dependencies++;
-      if (fresh) stack.push_back(e.fn.get());
-    }
-    while (!stack.empty()) {
-      Node* n = stack.back();
-      stack.pop_back();
-      for (auto& e : n->next_edges) {
-        if (!e.valid()) continue;
-        auto [it, fresh] = state.try_emplace(e.fn.get());
-        it->second.dependencies++;
-        if (fresh) stack.push_back(e.fn.get());
-      }
+    std::unordered_set<const Node*> multi;
+    for (auto& e : input_edges)
+      if (task.slot_of(e.fn.get()) != kNoSlot && !e.fn->is_accumulator()) multi.insert(e.fn.get());
+    if (!multi.empty()) {
+      for (auto& e : root_edges)
+        if (multi.count(e.fn.get())) fed.emplace(e.fn.get(), e.input_nr);
+      for (const NodeTask& rec : task.nodes)
+        for (auto& e : rec.node->next_edges)
+          if (e.valid() && multi.count(e.fn.get())) fed.emplace(e.fn.get(), e.input_nr);
     }
   }
-
-  // 3. With `inputs`, find what lies on a path to them; everything else is skipped.
-  GraphTask task;
-  std::vector<Capture> captures;
-  std::vector<Tensor> capture_targets;  // non-leaf inputs of backward(inputs=) accumulate into .grad
-  if (!inputs.empty()) {
-    task.filtered = true;
-    std::unordered_set<const Node*> targets;
-    std::vector<Edge> input_edges;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (!requires_grad(inputs[i])) throw RuntimeError("One of the differentiated Tensors does not require grad");
-      input_edges.push_back(gradient_edge(inputs[i]));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& x = inputs[i];
+    const Edge& e = input_edges[i];
+    const uint32_t slot = task.slot_of(e.fn.get());
+    bool reached = slot != kNoSlot;
+    if (reached && !e.fn->is_accumulator()) reached = fed.count({e.fn.get(), e.input_nr}) > 0;
+    if (!reached) {
+      if (!opt.accumulate_grad && !opt.allow_unused && !opt.materialize_grads)
+        throw RuntimeError(with_culprit(unused_message(i), unused_input_culprit(i, x, e, slot != kNoSlot)));
+      continue;
     }
-    // Which (node, slot) pairs some edge of the graph feeds: an input whose node is reached
-    // through another of its outputs only (e.g. one half of a split) gets no gradient either.
-    // Checked here, before any node runs, like the unreached case.
-    std::set<std::pair<const Node*, uint32_t>> fed;
+    NodeTask& rec = task.nodes[slot];
+    rec.target = true;
+    if (!(opt.accumulate_grad && is_leaf(x))) {  // a leaf of backward(inputs=) accumulates instead
+      task.captures.push_back({e.input_nr, static_cast<uint32_t>(i), rec.first_capture});
+      rec.first_capture = static_cast<int32_t>(task.captures.size() - 1);
+    }
+  }
+  // Post-order walk: a node is needed when it is a target or an edge leads to a needed node.
+  for (NodeTask& rec : task.nodes) rec.needed = false;
+  enum : uint8_t { kUnseen, kOpen, kDone };
+  std::vector<std::pair<uint32_t, size_t>> stack;  // (slot, next edge to look at)
+  for (auto& e : root_edges) {
+    uint32_t root = task.slot_of(e.fn.get());
+    if (task.nodes[root].visit != kUnseen) continue;
+    task.nodes[root].visit = kOpen;
+    stack.emplace_back(root, 0);
+    while (!stack.empty()) {
+      auto& [slot, child] = stack.back();
+      NodeTask& rec = task.nodes[slot];
+      if (child < rec.node->next_edges.size()) {
+        uint32_t next = task.edges[rec.first_edge + child++].target;
+        if (next != kNoSlot && task.nodes[next].visit == kUnseen) {
+          task.nodes[next].visit = kOpen;
+          stack.emplace_back(next, 0);
+        }
+        continue;
+      }
+      bool need = rec.target, feeds = false;
+      for (size_t i = 0; i < rec.node->next_edges.size(); ++i) {
+        uint32_t next = task.edges[rec.first_edge + i].target;
+        if (next != kNoSlot && task.nodes[next].needed) feeds = true;
+      }
+      rec.needed = need || feeds;
+      // A leaf's accumulator runs only when backward(inputs=) asked for that leaf (autograd.grad
+      // captures instead); another node runs when it feeds something needed.
+      rec.execute = rec.node->is_accumulator() ? opt.accumulate_grad && rec.needed : feeds;
+      rec.visit = kDone;
+      stack.pop_back();
+    }
+  }
+}
+
+// ---- 4. execute ---------------------------------------------------------------------------------
+
+// What a node sends along its edges: tensors, or numbers from its 0-d fast path.
+struct NodeResult {
+  TensorList tensors;
+  Node::ScalarGrads values;
+  DType dtype = DType::Float32;
+  bool as_values = false;
+};
+
+double add_as(DType dtype, double a, double b) {
+  return dtype == DType::Float32 ? static_cast<double>(static_cast<float>(a) + static_cast<float>(b)) : a + b;
+}
+
+// The 0-d fast path: taken when every gradient into the node is a number and nothing (hooks,
+// captures, create_graph, anomaly checks) needs to see tensors. False: take the general path.
+bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
+  Node& node = *rec.node;
+  if (!task.scalar_path || node.is_accumulator() || rec.first_capture >= 0 || !rec.execute || node.has_hooks() ||
+      node.output_meta.size() != 1 || !node.output_meta[0].shape.empty() ||
+      node.next_edges.size() > Node::ScalarGrads::kMax)
+    return false;
+  const DType dtype = node.output_meta[0].dtype;
+  double grad = 0;
+  bool any = false;
+  for (uint32_t c = rec.first_cell; c < rec.first_cell + rec.incoming; ++c) {
+    const GradCell& cell = task.cells[c];
+    double v;
+    if (cell.is_value) {
+      if (cell.dtype != dtype) return false;
+      v = cell.value;
+    } else if (cell.grad.defined()) {  // a 0-d tensor (the root's gradient, a general node's result)
+      if (!with_float_0d(dtype, [&](auto t) {
+            decltype(t) x;
+            if (!scalar_value(cell.grad, x)) return false;
+            v = x;
+            return true;
+          }))
+        return false;
+    } else {
+      continue;
+    }
+    grad = any ? add_as(dtype, grad, v) : v;
+    any = true;
+  }
+  if (!any || !node.apply_0d(grad, result.values)) return false;
+  for (uint32_t c = rec.first_cell; c < rec.first_cell + rec.incoming; ++c) {
+    task.cells[c].is_value = false;
+    task.cells[c].grad = Tensor();
+  }
+  result.dtype = dtype;
+  result.as_values = true;
+  if (!task.options.keep_graph) node.release_saved();
+  return true;
+}
+
+// The node's gradient cells summed, in rank order, into one gradient per forward output.
+void gather(GraphTask& task, const NodeTask& rec, TensorList& grads) {
+  uint64_t owned = 0;  // outputs whose tensor this sum created (a number may be added in place)
+  for (uint32_t c = rec.first_cell; c < rec.first_cell + rec.incoming; ++c) {
+    GradCell& cell = task.cells[c];
+    Tensor& g = grads[cell.input_nr];
+    const uint64_t bit = cell.input_nr < 64 ? uint64_t{1} << cell.input_nr : 0;
+    if (cell.is_value) {
+      cell.is_value = false;
+      if (g.defined() && (owned & bit) && g.dtype() == cell.dtype) {
+        if (g.dtype() == DType::Float32) *g.data<float>() += static_cast<float>(cell.value);
+        else *g.data<double>() += cell.value;
+        continue;
+      }
+      Tensor v = Tensor::full({}, cell.value, cell.dtype);
+      g = g.defined() ? ops::add(g, v) : std::move(v);
+      owned |= bit;
+      continue;
+    }
+    if (!cell.grad.defined()) continue;
+    if (g.defined()) {
+      g = ops::add(g, cell.grad);
+      owned |= bit;
+    } else {
+      g = std::move(cell.grad);
+    }
+    cell.grad = Tensor();
+  }
+}
+
+// Evaluates the node at `slot`: its gradients, hooks, captures, apply (or apply_0d). The result
+// is empty when the node did not run.
+NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
+  NodeTask& rec = task.nodes[slot];
+  Node& node = *rec.node;
+  NodeResult result;
+  AnomalyNodeGuard anomaly_guard(node);  // anomaly mode: an error below shows where `node` was created
+  if (evaluate_0d(task, rec, result)) return result;
+  grads.clear();
+  grads.resize(num_outputs(node));
+  gather(task, rec, grads);
+
+  // Tensor hooks see the gradient first, then retain_grad and captures read it.
+  std::optional<Node::Hooks> hooks;
+  if (node.has_hooks()) hooks = node.hooks_snapshot();
+  run_tensor_hooks(node, hooks, grads);
+  if (hooks) retain_grads(*hooks, grads);
+  for (int32_t c = rec.first_capture; c >= 0; c = task.captures[c].next)
+    if (task.captures[c].input_nr < grads.size()) task.captured[task.captures[c].index] = grads[task.captures[c].input_nr];
+
+  bool any_defined = false;
+  for (auto& g : grads) any_defined |= g.defined();
+  if (!rec.execute || !any_defined) {
+    grads.clear();
+    return result;
+  }
+  if (hooks) run_pre_hooks(*hooks, grads);
+  if (node.materializes_grads())
+    for (size_t i = 0; i < grads.size() && i < node.output_meta.size(); ++i)
+      if (!grads[i].defined()) grads[i] = Tensor::zeros(node.output_meta[i].shape, node.output_meta[i].dtype);
+  TensorList grads_in = hooks && !hooks->post.empty() ? grads : TensorList();
+  result.tensors = node.is_accumulator() ? accumulate_leaf(static_cast<AccumulateGrad&>(node), std::move(grads))
+                                         : node.apply(std::move(grads));
+  grads.clear();  // what apply left here must not keep gradients alive (AccumulateGrad steals unique ones)
+  if (hooks) run_post_hooks(*hooks, result.tensors, grads_in);
+  check_node_outputs(node, result.tensors);  // anomaly mode's check_nan / set_nan_check
+  if (!task.options.keep_graph) node.release_saved();
+  return result;
+}
+
+// Moves the node's results into the cells of the nodes its edges lead to and calls
+// `on_ready(slot)` for each of those whose last dependency this was. Nodes off every path to the
+// requested inputs are never queued (nor their hooks run).
+template <typename OnReady>
+void deliver(GraphTask& task, uint32_t slot, NodeResult& result, OnReady&& on_ready) {
+  const NodeTask& rec = task.nodes[slot];
+  const auto& next = rec.node->next_edges;
+  TensorList& outputs = result.tensors;
+  for (size_t i = 0; i < next.size(); ++i) {
+    const EdgeTask& e = task.edges[rec.first_edge + i];
+    if (e.target == kNoSlot) continue;
+    NodeTask& to = task.nodes[e.target];
+    if (!to.needed) continue;
+    GradCell& cell = task.cells[to.first_cell + e.rank];
+    if (result.as_values) {
+      if (result.values.defined[i]) {
+        cell.value = result.values.value[i];
+        cell.dtype = result.dtype;
+        cell.is_value = true;
+        cell.input_nr = next[i].input_nr;
+      }
+    } else if (i < outputs.size() && outputs[i].defined()) {
+      cell.grad = std::move(outputs[i]);
+      cell.input_nr = next[i].input_nr;
+    }
+    if (--to.dependencies == 0) on_ready(e.target);
+  }
+}
+
+void push_ready(GraphTask& task, uint32_t slot) { task.ready.push(slot, task.nodes[slot].node->sequence_nr()); }
+
+void execute_serial(GraphTask& task) {
+  TensorList grads;
+  while (!task.ready.empty()) {
+    const uint32_t slot = task.ready.pop();
+    NodeResult result = evaluate(task, slot, grads);
+    deliver(task, slot, result, [&](uint32_t s) { push_ready(task, s); });
+  }
+}
+
+// The loop of every thread working on a parallel task (the caller and its helpers): evaluate a
+// node unlocked, deliver under the lock, keep the latest node that became ready for this thread
+// (a branch stays on one thread, with its memory in this core's cache) and share the others.
+// Gradients are the same bits as serially: every sum runs over its cells in rank order.
+void work_on(GraphTask& task) {
+  TensorList grads;
+  uint32_t next = kNoSlot;  // a node this thread made ready and keeps
+  std::unique_lock<std::mutex> lock(task.mutex);
+  for (;;) {
+    if (task.error) break;
+    if (next == kNoSlot) {
+      if (task.ready.empty()) {
+        if (task.running == 0) break;
+        task.wake.wait(lock);
+        continue;
+      }
+      next = task.ready.pop();
+    }
+    const uint32_t slot = next;
+    next = kNoSlot;
+    ++task.running;
+    lock.unlock();
+    NodeResult result;
+    std::exception_ptr error;
+    try {
+      result = evaluate(task, slot, grads);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    --task.running;
+    if (error) {
+      if (!task.error) task.error = error;
+      task.wake.notify_all();
+      break;
+    }
+    bool shared = false;
+    deliver(task, slot, result, [&](uint32_t s) {
+      if (next == kNoSlot) {
+        next = s;
+        return;
+      }
+      if (task.nodes[s].node->sequence_nr() > task.nodes[next].node->sequence_nr()) std::swap(s, next);
+      push_ready(task, s);
+      shared = true;
+    });
+    if (shared || (next == kNoSlot && task.ready.empty() && task.running == 0)) task.wake.notify_all();
+  }
+}
+
+void execute_parallel(GraphTask& task, int threads) {
+  // A pool thread may start long after it was asked (a loaded machine): it joins through the
+  // ticket, and only while the task still runs, so the caller never waits for a late helper.
+  struct Ticket {
+    std::mutex mutex;
+    GraphTask* task;
+  };
+  auto ticket = std::make_shared<Ticket>();
+  ticket->task = &task;
+  // Helpers inherit what a node's evaluation reads from thread-local state: the task (for
+  // should_compute_output) and grad mode (off: parallel tasks never create graph).
+  auto help = [ticket] {
+    GraphTask* t;
     {
-      std::unordered_set<const Node*> multi;
-      for (auto& e : input_edges)
-        if (state.count(e.fn.get()) && !e.fn->is_accumulator()) multi.insert(e.fn.get());
-      if (!multi.empty()) {
-        for (auto& e : root_edges)
-          if (multi.count(e.fn.get())) fed.emplace(e.fn.get(), e.input_nr);
-        for (auto& [n, st] : state)
-          for (auto& e : n->next_edges)
-            if (e.valid() && multi.count(e.fn.get())) fed.emplace(e.fn.get(), e.input_nr);
-      }
+      std::lock_guard<std::mutex> join(ticket->mutex);
+      if (!(t = ticket->task)) return;
+      std::lock_guard<std::mutex> lock(t->mutex);
+      ++t->helpers;
     }
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      const Tensor& x = inputs[i];
-      const Edge& e = input_edges[i];
-      bool reached = state.count(e.fn.get()) > 0;
-      if (reached && !e.fn->is_accumulator()) reached = fed.count({e.fn.get(), e.input_nr}) > 0;
-      if (!reached) {
-        if (!opt.accumulate_grad && !opt.allow_unused && !opt.materialize_grads)
-          throw RuntimeError(with_culprit(::cg::msg("The differentiated Tensor at index ", i,
-                                 " appears to not have been used in the graph. Set allow_unused=True if this is "
-                                 "the desired behavior."), unused_input_culprit(i, x, e, state.count(e.fn.get()) > 0)));
-        continue;
-      }
-      if (opt.accumulate_grad && is_leaf(x)) {
-        targets.insert(e.fn.get());  // its AccumulateGrad runs
-        task.needed.insert(e.fn.get());
-      } else {
-        captures.push_back({e.fn.get(), e.input_nr, i});
-        targets.insert(e.fn.get());
-      }
+    {
+      BackwardFilter::Scope scope(t);
+      GradModeGuard grad_mode(false);
+      work_on(*t);
     }
-    // Post-order walk: a node is needed if any edge leads to a target or a needed node.
-    std::unordered_map<const Node*, bool> done;
-    std::vector<std::pair<Node*, size_t>> stack;
-    for (auto& e : root_edges) stack.emplace_back(e.fn.get(), 0);
-    while (!stack.empty()) {
-      auto& [n, child] = stack.back();
-      if (child == 0 && done.count(n)) { stack.pop_back(); continue; }
-      if (child < n->next_edges.size()) {
-        Node* next = n->next_edges[child++].fn.get();
-        if (next && !done.count(next)) stack.emplace_back(next, 0);
-        continue;
-      }
-      bool need = task.needed.count(n) > 0;
-      for (auto& e : n->next_edges)
-        if (e.valid() && (task.needed.count(e.fn.get()) || targets.count(e.fn.get()))) need = true;
-      if (need) task.needed.insert(n);
-      done[n] = true;
-      stack.pop_back();
-    }
-    for (const Node* t : targets) task.needed.insert(t);  // captures read their buffers
+    std::lock_guard<std::mutex> lock(t->mutex);
+    --t->helpers;
+    t->wake.notify_all();
+  };
+  for (int i = 1; i < threads; ++i)
+    if (!submit_to_worker_pool(help, threads - 1)) break;
+  work_on(task);
+  {
+    std::lock_guard<std::mutex> close(ticket->mutex);
+    ticket->task = nullptr;
   }
+  std::unique_lock<std::mutex> lock(task.mutex);
+  task.wake.wait(lock, [&] { return task.helpers == 0; });  // those that joined use `task` until they leave
+  if (task.error) std::rethrow_exception(task.error);
+}
 
-  // 4. Seed the buffers with the root gradients and run nodes as their dependencies clear.
-  GraphTask::Scope scope(&task);
-  GradModeGuard grad_mode(opt.create_graph);
-  auto later_first = [](Node* a, Node* b) { return a->sequence_nr() < b->sequence_nr(); };
-  std::priority_queue<Node*, std::vector<Node*>, decltype(later_first)> ready(later_first);
-  for (size_t i = 0; i < root_edges.size(); ++i) {
-    Node* n = root_edges[i].fn.get();
-    NodeState& s = state[n];
-    if (!task.is_needed(n)) continue;  // a root with no path to the requested inputs
-    accumulate(s.buffer, root_edges[i].input_nr, std::max<size_t>(n->output_meta.size(), 1), root_grads[i]);
-    if (--s.dependencies == 0) ready.push(n);
-  }
-  TensorList captured(inputs.size());
-  while (!ready.empty()) {
-    Node* node = ready.top();
-    ready.pop();
-    AnomalyNodeGuard anomaly_guard(*node);  // anomaly mode: an error below shows where `node` was created
-    auto it = state.find(node);
-    TensorList grads = std::move(it->second.buffer);
-    const size_t n_out = std::max<size_t>(node->output_meta.size(), 1);
-    grads.resize(n_out);
+// ---- 5. collect ---------------------------------------------------------------------------------
 
-    // Tensor hooks see the gradient first, then retain_grad and captures read it.
-    const Node::Hooks hooks = node->has_hooks() ? node->hooks_snapshot() : Node::Hooks{};
-    run_tensor_hooks(*node, hooks, grads);
-    retain_grads(hooks, grads);
-    for (auto& c : captures)
-      if (c.fn == node && c.input_nr < grads.size()) captured[c.index] = grads[c.input_nr];
-
-    // Filtered runs execute a node only if it feeds something needed; a leaf's accumulator
-    // runs only when backward(inputs=) asked for that leaf (autograd.grad captures instead).
-    bool run = true;
-    if (task.filtered) {
-      if (node->is_accumulator()) {
-        run = opt.accumulate_grad && task.needed.count(node);
-      } else {
-        run = false;
-        for (auto& e : node->next_edges)
-          if (e.valid() && task.needed.count(e.fn.get())) run = true;
-      }
-    }
-    bool any_defined = false;
-    for (auto& g : grads) any_defined |= g.defined();
-
-    TensorList outputs;
-    if (run && any_defined) {
-      run_pre_hooks(hooks, grads);
-      for (size_t i = 0; i < grads.size() && node->materializes_grads(); ++i)
-        if (!grads[i].defined() && i < node->output_meta.size())
-          grads[i] = Tensor::zeros(node->output_meta[i].shape, node->output_meta[i].dtype);
-      TensorList grads_in = hooks.post.empty() ? TensorList() : grads;
-      outputs = node->is_accumulator() ? accumulate_leaf(static_cast<AccumulateGrad&>(*node), std::move(grads))
-                                       : node->apply(std::move(grads));
-      run_post_hooks(hooks, outputs, grads_in);
-      check_node_outputs(*node, outputs);  // anomaly mode's check_nan / set_nan_check
-      if (!opt.keep_graph) node->release_saved();
-    }
-    state.erase(it);
-    for (size_t i = 0; i < node->next_edges.size(); ++i) {
-      const Edge& e = node->next_edges[i];
-      if (!e.valid()) continue;
-      // Nodes off every path to the requested inputs are never queued (nor their hooks run).
-      if (!task.is_needed(e.fn.get())) continue;
-      auto nit = state.find(e.fn.get());
-      if (nit == state.end()) continue;
-      NodeState& s = nit->second;
-      if (i < outputs.size() && outputs[i].defined())
-        accumulate(s.buffer, e.input_nr, std::max<size_t>(e.fn->output_meta.size(), 1), std::move(outputs[i]));
-      if (--s.dependencies == 0) ready.push(e.fn.get());
-    }
-  }
-
-  // 5. autograd.grad returns the captures; backward(inputs=) adds non-leaf ones into .grad.
-  for (auto& c : captures) {
+// autograd.grad returns the captures; backward(inputs=) adds non-leaf ones into .grad.
+TensorList collect(GraphTask& task, const TensorList& inputs) {
+  const BackwardOptions& opt = task.options;
+  for (const Capture& c : task.captures) {
     const Tensor& x = inputs[c.index];
-    Tensor& g = captured[c.index];
+    Tensor& g = task.captured[c.index];
     if (!g.defined() && opt.materialize_grads) g = Tensor::zeros(x.shape(), x.dtype());
     if (opt.accumulate_grad) {
       if (g.defined()) accumulate_into_grad(x, g);
     } else if (!g.defined() && !opt.allow_unused && !opt.materialize_grads) {
-      throw RuntimeError(with_culprit(::cg::msg("The differentiated Tensor at index ", c.index,
-                             " appears to not have been used in the graph. Set allow_unused=True if this is the "
-                             "desired behavior."), ::cg::msg("input ", c.index, " (", describe_tensor(x),
-                             ") is in the graph, but the gradients flowing to it were all undefined.")));
+      throw RuntimeError(with_culprit(unused_message(c.index),
+                                      ::cg::msg("input ", c.index, " (", describe_tensor(x),
+                                                ") is in the graph, but the gradients flowing to it were all undefined.")));
     }
   }
   if (!opt.accumulate_grad && opt.materialize_grads)
     for (size_t i = 0; i < inputs.size(); ++i)
-      if (!captured[i].defined()) captured[i] = Tensor::zeros(inputs[i].shape(), inputs[i].dtype());
-  return captured;
+      if (!task.captured[i].defined()) task.captured[i] = Tensor::zeros(inputs[i].shape(), inputs[i].dtype());
+  return std::move(task.captured);
+}
+
+}  // namespace
+
+TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, const TensorList& inputs,
+                        const BackwardOptions& opt) {
+  std::vector<Edge> root_edges;
+  TensorList root_grads;
+  seed_roots(roots, grad_roots, root_edges, root_grads);
+
+  GraphTask task(opt, inputs.size());
+  const int threads = opt.create_graph || AnomalyMode::is_enabled() ? 1 : backward_threads();
+  std::vector<uint32_t> root_ranks;
+  const int64_t heavy = count_dependencies(task, root_edges, root_ranks, threads > 1);
+  if (!inputs.empty()) plan(task, inputs, root_edges);
+
+  BackwardFilter::Scope scope(&task);
+  GradModeGuard grad_mode(opt.create_graph);
+  for (size_t j = 0; j < root_edges.size(); ++j) {
+    const uint32_t slot = task.slot_of(root_edges[j].fn.get());
+    NodeTask& rec = task.nodes[slot];
+    if (!rec.needed) continue;  // a root with no path to the requested inputs
+    GradCell& cell = task.cells[rec.first_cell + root_ranks[j]];
+    cell.grad = std::move(root_grads[j]);
+    cell.input_nr = root_edges[j].input_nr;
+    if (--rec.dependencies == 0) push_ready(task, slot);
+  }
+  task.scalar_path = !opt.create_graph && !AnomalyMode::is_enabled() && !NanCheck::is_enabled();
+  task.parallel = heavy >= 2;
+  if (task.parallel) execute_parallel(task, threads);
+  else execute_serial(task);
+  return collect(task, inputs);
 }
 
 }  // namespace cg::autograd

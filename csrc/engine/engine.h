@@ -1,6 +1,7 @@
 // The backward executor: dependency counting from the roots, a ready queue ordered by creation
 // (latest first), per-node input buffers, leaf accumulation and capture for autograd.grad.
 #pragma once
+#include <cstdint>
 #include <optional>
 
 #include "graph/node.h"
@@ -20,5 +21,13 @@ struct BackwardOptions {
 // non-empty only their gradients are computed: returned (grad) or accumulated (backward).
 TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, const TensorList& inputs,
                         const BackwardOptions& options);
+
+// Threads one backward call may use for independent branches: CHAINGRAD_BACKWARD_THREADS, or
+// set_backward_threads(n) (0: follow set_num_threads, the default). Graphs without two nodes of
+// at least parallel_min_node_work() gradient elements (and create_graph / anomaly mode) run serially.
+int backward_threads();
+void set_backward_threads(int n);
+int64_t parallel_min_node_work();
+void set_parallel_min_node_work(int64_t elements);
 
 }  // namespace cg::autograd

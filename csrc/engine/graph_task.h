@@ -1,20 +1,122 @@
-// The state of one backward call, visible to nodes as the current BackwardFilter so that
-// Node::should_compute_output can skip gradients no requested input needs.
+// The state of one backward call (engine/engine.cpp): one flat record per reached node, one
+// gradient cell per edge into a node, the ready list, and what autograd.grad captures. Visible to
+// nodes as the current BackwardFilter so that Node::should_compute_output can skip gradients no
+// requested input needs.
 #pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
 #include <unordered_map>
-#include <unordered_set>
+#include <vector>
 
+#include "engine/engine.h"
 #include "graph/backward_filter.h"
 #include "graph/node.h"
 
 namespace cg::autograd {
 
+constexpr uint32_t kNoSlot = UINT32_MAX;
+
+// What the engine knows about one node during one call, indexed by the node's slot.
+struct NodeTask {
+  Node* node = nullptr;
+  uint32_t dependencies = 0;  // incoming edges whose producer has not run yet
+  uint32_t incoming = 0;      // incoming edges (root edges included): the node's gradient cells
+  uint32_t first_cell = 0;    // its cells: cells[first_cell, first_cell + incoming)
+  uint32_t first_edge = 0;    // its out edges: edges[first_edge, first_edge + next_edges.size())
+  int32_t first_capture = -1; // head of its captures (autograd.grad), linked by Capture::next
+  bool claimed = false;       // node->exec_owner is this call (else the slot is in the overflow map)
+  bool needed = true;         // on a path to a requested input (always, without inputs=)
+  bool target = false;        // a requested input's node: its gradient is captured or accumulated
+  bool execute = true;        // apply runs (false: only captured, or nothing below is needed)
+  uint8_t visit = 0;          // post-order walk of the planning phase
+};
+
+// One out edge of a node seen from the producer: the consumer's slot and which of the consumer's
+// cells this edge fills (cells are ranked in the order the dependency pass met the edges, so the
+// sum of several gradients has one fixed order whatever thread delivers them and when).
+struct EdgeTask {
+  uint32_t target = kNoSlot;
+  uint32_t rank = 0;
+};
+
+// A gradient on its way into a node: a tensor, or (from a node's 0-d fast path) a number of
+// dtype `dtype`, which stays a number through nodes that have the fast path too.
+struct GradCell {
+  Tensor grad;
+  double value = 0;
+  uint32_t input_nr = 0;  // which of the consumer's forward outputs this gradient belongs to
+  DType dtype = DType::Float32;
+  bool is_value = false;
+};
+
+struct Capture {
+  uint32_t input_nr;  // which output of the node
+  uint32_t index;     // position in `inputs`
+  int32_t next;       // next capture at the same node, or -1
+};
+
+// Highest sequence number first (reverse creation order, as PyTorch runs ready nodes); a plain
+// stack push/pop while it holds one node, which is all a chain ever needs.
+class ReadyQueue {
+ public:
+  bool empty() const { return heap_.empty(); }
+  size_t size() const { return heap_.size(); }
+  void push(uint32_t slot, uint64_t sequence_nr);
+  uint32_t pop();
+
+ private:
+  struct Entry {
+    uint64_t sequence_nr;
+    uint32_t slot;
+  };
+  std::vector<Entry> heap_;
+};
+
 class GraphTask final : public BackwardFilter {
  public:
-  // Empty `needed` set with filtering off means every node runs (plain backward()).
-  std::unordered_set<const Node*> needed;  // nodes to execute or to capture from
+  GraphTask(const BackwardOptions& options, size_t n_inputs) : options(options), captured(n_inputs) {}
+  ~GraphTask();  // gives the claimed nodes back
+  GraphTask(const GraphTask&) = delete;
+  GraphTask& operator=(const GraphTask&) = delete;
 
-  bool is_needed(const Node* fn) const override { return !filtered || needed.count(fn) > 0; }
+  const BackwardOptions options;
+  // `filtered` (BackwardFilter): inputs= given, only nodes on a path to them run.
+  bool scalar_path = false;  // nodes may pass 0-d gradients as numbers (Node::apply_0d)
+  std::vector<NodeTask> nodes;
+  std::vector<EdgeTask> edges;
+  std::vector<GradCell> cells;
+  std::vector<Capture> captures;
+  TensorList captured;  // gradients captured for `inputs`, by position
+  ReadyQueue ready;
+
+  // The slot of `fn` in this call, creating its record on first sight (`fresh` tells).
+  uint32_t slot_for(Node* fn, bool& fresh);
+  // The slot of `fn`, or kNoSlot when this call never reached it.
+  uint32_t slot_of(const Node* fn) const {
+    if (fn->exec_owner.load(std::memory_order_relaxed) == this) return fn->exec_slot;
+    if (overflow_.empty()) return kNoSlot;
+    auto it = overflow_.find(fn);
+    return it == overflow_.end() ? kNoSlot : it->second;
+  }
+  bool is_needed(const Node* fn) const override {
+    if (!filtered) return true;
+    uint32_t s = slot_of(fn);
+    return s != kNoSlot && nodes[s].needed;
+  }
+
+  // Parallel execution (engine.cpp): set when the graph has enough independent heavy work.
+  bool parallel = false;
+  std::mutex mutex;              // guards ready, dependencies, running, error, helpers
+  std::condition_variable wake;  // ready work, a finished node, or the end
+  int running = 0;               // nodes being evaluated right now
+  int helpers = 0;               // pool threads working on this call
+  bool finished = false;
+  std::exception_ptr error;
+
+ private:
+  std::unordered_map<const Node*, uint32_t> overflow_;  // nodes another call had claimed first
 };
 
 }  // namespace cg::autograd

@@ -130,6 +130,25 @@ class Node : public std::enable_shared_from_this<Node> {
 
   static int64_t live_count();
 
+  // ---- engine2: where the running backward call keeps this node's execution state ----------
+  // A backward call claims each node it reaches (CAS from null to itself) and keeps the node's
+  // record at exec_slot of its flat array; a node another concurrent call has already claimed
+  // goes to that call's overflow map instead. Only engine/engine.cpp touches these.
+  std::atomic<const void*> exec_owner{nullptr};
+  uint32_t exec_slot = 0;
+  // 0-d fast path: the engine calls this instead of apply when the node's one forward output is a
+  // 0-d float32/float64 tensor whose gradient (`grad`, a number of that dtype) it has as a number.
+  // The node writes, as numbers of the same dtype, the gradient of each input that needs one
+  // (all 0-d of that dtype) and returns true, with the same bits apply would give; false (the
+  // default) leaves it to apply. No tensors, no lists: a chain of scalars allocates nothing here.
+  struct ScalarGrads {
+    static constexpr size_t kMax = 4;
+    double value[kMax] = {};
+    bool defined[kMax] = {};
+  };
+  virtual bool apply_0d(double grad, ScalarGrads& out) { return false; }
+  // ---- end engine2 ------------------------------------------------------------------------
+
  protected:
   uint64_t sequence_nr_;
   bool is_accumulator_ = false;
@@ -140,6 +159,21 @@ class Node : public std::enable_shared_from_this<Node> {
   std::atomic<bool> has_hooks_{false};
   std::unique_ptr<Hooks> hooks_;
 };
+
+// For apply_0d: calls f(T{}) with T the C++ type of a float32/float64 dtype; false for others.
+template <typename F>
+bool with_float_0d(DType dtype, F&& f) {
+  if (dtype == DType::Float32) return f(float{});
+  if (dtype == DType::Float64) return f(double{});
+  return false;
+}
+// The value of a 0-d tensor of C++ type T, or false when `t` is not one.
+template <typename T>
+bool scalar_value(const Tensor& t, T& value) {
+  if (!t.defined() || t.dim() != 0 || t.dtype() != dtype_of<T>()) return false;
+  value = *reinterpret_cast<const T*>(t.data_bytes());
+  return true;
+}
 
 template <typename T, typename... Args>
 std::shared_ptr<T> make_node(Args&&... args) {

@@ -66,8 +66,19 @@ template <typename Out, typename... In, typename F>
 void run_map(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inputs, const F& f, int64_t cost,
              RowFn row) {
   static_assert(sizeof...(In) + 1 <= kMaxOperands, "map: too many operands");
-  if (out.numel() == 0) return;
   const DType want[] = {dtype_of<In>()..., DType::Bool};
+  // 0-d operands of the kernel's own types (every VJP of a scalar graph): the row on one element,
+  // none of the loop planning. The same row function, so the same bits as any other size.
+  if (out.dim() == 0 && out.dtype() == dtype_of<Out>()) {
+    bool plain = true;
+    for (size_t k = 0; k < sizeof...(In); ++k) plain = plain && inputs[k]->dim() == 0 && inputs[k]->dtype() == want[k];
+    if (plain) {
+      char* p[sizeof...(In) + 1] = {out.data_bytes()};
+      for (size_t k = 0; k < sizeof...(In); ++k) p[k + 1] = inputs[k]->data_bytes();
+      return row(&f, p, 1);
+    }
+  }
+  if (out.numel() == 0) return;
   bool widen = out.dtype() != dtype_of<Out>();
   for (size_t k = 0; k < sizeof...(In); ++k) widen = widen || inputs[k]->dtype() != want[k];
   if (widen) {

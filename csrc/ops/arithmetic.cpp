@@ -30,6 +30,22 @@ struct AddBackward0 : Node {
     }
     return r;
   }
+  bool apply_0d(double grad, ScalarGrads& out) override {
+    return with_float_0d(output_meta[0].dtype, [&](auto t) {
+      using T = decltype(t);
+      if (should_compute_output(0)) {
+        if (!is_0d<T>(self)) return false;
+        out.value[0] = grad;
+        out.defined[0] = true;
+      }
+      if (should_compute_output(1)) {
+        if (!is_0d<T>(other)) return false;
+        out.value[1] = alpha.to_double() == 1.0 ? grad : static_cast<T>(grad) * alpha.to<T>();
+        out.defined[1] = true;
+      }
+      return true;
+    });
+  }
   std::string name() const override { return node_name; }
 };
 
@@ -113,6 +129,23 @@ struct MulBackward0 : Node {
     if (should_compute_output(1)) r[1] = reduce(mul(g[0], self_.unpack(*this)), other);
     return r;
   }
+  bool apply_0d(double grad, ScalarGrads& out) override {
+    return with_float_0d(output_meta[0].dtype, [&](auto t) {
+      using T = decltype(t);
+      T v;
+      if (should_compute_output(0)) {
+        if (!is_0d<T>(self) || !scalar_value(other_.unpack(*this), v)) return false;
+        out.value[0] = static_cast<T>(grad) * v;
+        out.defined[0] = true;
+      }
+      if (should_compute_output(1)) {
+        if (!is_0d<T>(other) || !scalar_value(self_.unpack(*this), v)) return false;
+        out.value[1] = static_cast<T>(grad) * v;
+        out.defined[1] = true;
+      }
+      return true;
+    });
+  }
   void release_saved() override { self_.release(); other_.release(); }
   std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
     return {{"self", self_.unpack(*this)}, {"other", other_.unpack(*this)}};
@@ -140,6 +173,15 @@ struct MulScalarBackward : Node {
   Scalar factor = 1;
   std::string node_name = "MulBackward0";
   TensorList apply(TensorList&& g) override { return {reduce(mul(g[0], factor), self)}; }
+  bool apply_0d(double grad, ScalarGrads& out) override {
+    return with_float_0d(output_meta[0].dtype, [&](auto t) {
+      using T = decltype(t);
+      if (!is_0d<T>(self)) return false;
+      out.value[0] = static_cast<T>(grad) * factor.to<T>();
+      out.defined[0] = true;
+      return true;
+    });
+  }
   std::string name() const override { return node_name; }
 };
 
@@ -170,6 +212,25 @@ struct DivBackward0 : Node {
       r[1] = reduce(neg(div(mul(g[0], a), mul(b, b))), other);
     }
     return r;
+  }
+  bool apply_0d(double grad, ScalarGrads& out) override {
+    return with_float_0d(output_meta[0].dtype, [&](auto t) {
+      using T = decltype(t);
+      const T g = static_cast<T>(grad);
+      T b, a;
+      if (!scalar_value(other_.unpack(*this), b)) return false;
+      if (should_compute_output(0)) {
+        if (!is_0d<T>(self)) return false;
+        out.value[0] = g / b;
+        out.defined[0] = true;
+      }
+      if (should_compute_output(1)) {
+        if (!is_0d<T>(other) || !scalar_value(self_.unpack(*this), a)) return false;
+        out.value[1] = -((g * a) / (b * b));
+        out.defined[1] = true;
+      }
+      return true;
+    });
   }
   void release_saved() override { self_.release(); other_.release(); }
   std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
@@ -241,6 +302,17 @@ struct PowBackward0 : Node {  // x ** c
     Tensor x = self_.unpack(*this);
     Tensor d = p == 2.0 ? mul(x, 2.0) : mul(pow(x, Scalar(p - 1.0)), p);
     return {reduce(mul(g[0], d), self)};
+  }
+  bool apply_0d(double grad, ScalarGrads& out) override {  // x ** 2 only (other powers call pow)
+    if (exponent.to_double() != 2.0) return false;
+    return with_float_0d(output_meta[0].dtype, [&](auto t) {
+      using T = decltype(t);
+      T x;
+      if (!is_0d<T>(self) || !scalar_value(self_.unpack(*this), x)) return false;
+      out.value[0] = static_cast<T>(grad) * (x * static_cast<T>(2.0));
+      out.defined[0] = true;
+      return true;
+    });
   }
   void release_saved() override { self_.release(); }
   std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {

@@ -30,6 +30,11 @@ struct InputInfo {
   explicit InputInfo(const Tensor& t) : shape(t.shape()), dtype(t.dtype()) {}
 };
 inline Tensor reduce(const Tensor& g, const InputInfo& info) { return sum_to(g, info.shape, info.dtype); }
+// Node::apply_0d serves an input only when it is 0-d of the gradient's own type T (no reduce).
+template <typename T>
+bool is_0d(const InputInfo& info) { return info.shape.empty() && info.dtype == dtype_of<T>(); }
+using autograd::scalar_value;
+using autograd::with_float_0d;
 
 // -s and b * alpha keeping the Python kind (an int stays an int, so int tensors stay int).
 inline Scalar negated(Scalar s) { return s.kind() == ScalarKind::Float ? Scalar(-s.to_double()) : Scalar(-s.to_int()); }
@@ -53,6 +58,14 @@ struct ScalarAddBackward : Node {
   std::string node_name;
   TensorList apply(TensorList&& g) override {
     return {sign == 1 ? reduce(g[0], self) : reduce(neg(g[0]), self)};
+  }
+  bool apply_0d(double grad, ScalarGrads& out) override {
+    return with_float_0d(output_meta[0].dtype, [&](auto t) {
+      if (!is_0d<decltype(t)>(self)) return false;
+      out.value[0] = sign == 1 ? grad : -grad;
+      out.defined[0] = true;
+      return true;
+    });
   }
   std::string name() const override { return node_name; }
 };

@@ -88,6 +88,22 @@ struct UnaryBackward : Node {
     Tensor gx = rule->vjp(g[0], saved_.unpack(*this));
     return {gx.dtype() == input_dtype ? gx : to_dtype(gx, input_dtype)};
   }
+  // neg, exp and tanh of a 0-d float: the kernels' formulas on one number.
+  bool apply_0d(double grad, ScalarGrads& out) override {
+    const bool neg = rule == &ops::rule(Unary::Neg);
+    if (!neg && rule != &ops::rule(Unary::Exp) && rule != &ops::rule(Unary::Tanh)) return false;
+    return autograd::with_float_0d(output_meta[0].dtype, [&](auto t) {
+      using T = decltype(t);
+      const T g = static_cast<T>(grad);
+      T y;
+      if (input_dtype != dtype_of<T>()) return false;
+      if (neg) out.value[0] = -g;
+      else if (!autograd::scalar_value(saved_.unpack(*this), y)) return false;
+      else out.value[0] = rule == &ops::rule(Unary::Exp) ? g * y : g * (T(1) - y * y);
+      out.defined[0] = true;
+      return true;
+    });
+  }
   void release_saved() override { saved_.release(); }
   std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
     return {{rule->saves == Saves::Output ? "result" : "self", saved_.unpack(*this)}};

@@ -368,6 +368,12 @@ void register_autograd(py::module_& m) {
     return out;
   });
 
+  // ---- parallel backward (engine.h): threads per backward call, and the per-node work that pays ----
+  m.def("_get_backward_threads", &autograd::backward_threads);
+  m.def("_set_backward_threads", &autograd::set_backward_threads, py::arg("threads"));
+  m.def("_get_parallel_min_node_work", &autograd::parallel_min_node_work);
+  m.def("_set_parallel_min_node_work", &autograd::set_parallel_min_node_work, py::arg("elements"));
+
   // ---- autograd.Function ----
   py::class_<NodeRef>(m, "_NodeRef");
   m.def("_function_record", [](py::object backward, const std::string& cls_name, py::sequence args,

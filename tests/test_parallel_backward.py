@@ -1,0 +1,148 @@
+"""Parallel backward: independent branches of one graph may run on pool threads, and the gradients
+must be the same bits for any thread count (every sum of several gradients runs in one fixed
+order). The per-node work threshold is lowered so that these small graphs take the parallel path;
+Python hooks inside the graph (the GIL), errors raised by them, and backward called from inside a
+hook must behave as they do serially."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+pytest.importorskip("chaingrad._C")
+import chaingrad as cg  # noqa: E402
+from chaingrad import _C  # noqa: E402
+
+THREADS = (1, 2, 4)
+
+
+@pytest.fixture
+def parallel_engine() -> Iterator[None]:
+    """Every node counts as heavy; the thread count is restored afterwards."""
+    work = _C._get_parallel_min_node_work()
+    _C._set_parallel_min_node_work(1)
+    yield
+    _C._set_backward_threads(0)  # back to following set_num_threads
+    _C._set_parallel_min_node_work(work)
+
+
+def _leaves(seed: int, n: int = 513) -> tuple[cg.Tensor, cg.Tensor]:
+    rng = np.random.default_rng(seed)
+    x = cg.tensor(rng.standard_normal(n).astype(np.float32), requires_grad=True)
+    w = cg.tensor(rng.standard_normal(n).astype(np.float32), requires_grad=True)
+    return x, w
+
+
+def _branchy_loss(x: cg.Tensor, w: cg.Tensor) -> cg.Tensor:
+    """Six branches from one shared interior node `h` (fan-in 6 there) and from the leaves (fan-in
+    of 7 into x's and w's accumulators): the sums whose order could change the last bit."""
+    h = x * w + 0.5
+    parts = []
+    for k in range(6):
+        y = h
+        for i in range(8):
+            y = (y * (0.9 + 0.01 * k)).tanh() + w * (0.1 * i)
+        parts.append((y * x).sum())
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    return total
+
+
+def _grads_for(threads: int, seed: int = 0) -> list[np.ndarray]:
+    _C._set_backward_threads(threads)
+    x, w = _leaves(seed)
+    _branchy_loss(x, w).backward()
+    gx, gw = cg.autograd.grad(_branchy_loss(x, w), [x, w])
+    return [t.detach().numpy().copy() for t in (x.grad, w.grad, gx, gw)]
+
+
+def test_gradients_are_bit_identical_for_1_2_and_4_threads(parallel_engine: None) -> None:
+    reference = _grads_for(1)
+    for threads in THREADS[1:]:
+        for _ in range(3):  # the schedule differs run to run; the bits may not
+            got = _grads_for(threads)
+            for r, g in zip(reference, got):
+                assert r.tobytes() == g.tobytes()
+
+
+def test_parallel_gradients_match_pytorch(parallel_engine: None) -> None:
+    torch = pytest.importorskip("torch")
+    _C._set_backward_threads(2)
+    x, w = _leaves(1)
+    _branchy_loss(x, w).backward()
+    tx = torch.tensor(x.detach().numpy(), requires_grad=True)
+    tw = torch.tensor(w.detach().numpy(), requires_grad=True)
+    _branchy_loss(tx, tw).backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_python_hooks_run_once_each_under_parallel_backward(parallel_engine: None) -> None:
+    _C._set_backward_threads(4)
+    x, w = _leaves(2)
+    seen: list[int] = []
+    h = x * w
+    ys = []
+    for k in range(4):
+        y = (h * (k + 1.0)).tanh()
+        y.register_hook(lambda g, k=k: seen.append(k))
+        ys.append(y.sum())
+    (ys[0] + ys[1] + ys[2] + ys[3]).backward()
+    assert sorted(seen) == [0, 1, 2, 3]
+    expected = sum((k + 1.0) * (1 - np.tanh((k + 1.0) * (x * w).detach().numpy()) ** 2) for k in range(4))
+    np.testing.assert_allclose(x.grad.numpy(), expected * w.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_hook_error_propagates_from_a_parallel_branch(parallel_engine: None) -> None:
+    _C._set_backward_threads(2)
+    x, w = _leaves(3)
+    a = (x * 2.0).tanh()
+    b = (w * 3.0).tanh()
+
+    def fail(g: cg.Tensor) -> None:
+        raise ValueError("hook failed on purpose")
+
+    b.register_hook(fail)
+    with pytest.raises(ValueError, match="hook failed on purpose"):
+        (a.sum() + b.sum()).backward()
+
+
+def test_backward_inside_a_hook_of_a_parallel_backward(parallel_engine: None) -> None:
+    _C._set_backward_threads(2)
+    x, w = _leaves(4)
+    inner = cg.tensor(np.arange(600, dtype=np.float32), requires_grad=True)
+    inner_grads: list[np.ndarray] = []
+
+    def nested(g: cg.Tensor) -> None:
+        with cg.enable_grad():  # hooks run with grad mode off, as in PyTorch
+            (inner * inner).tanh().sum().backward()  # a whole backward, itself parallel-eligible
+        inner_grads.append(inner.grad.numpy().copy())
+        inner.grad = None
+
+    a = (x * 2.0).tanh()
+    b = (w * 3.0).tanh()
+    a.register_hook(nested)
+    b.register_hook(nested)
+    (a.sum() + b.sum()).backward()
+    assert len(inner_grads) == 2
+    v = np.arange(600, dtype=np.float32)
+    np.testing.assert_allclose(inner_grads[0], 2 * v * (1 - np.tanh(v * v) ** 2), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(inner_grads[0], inner_grads[1])
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (1 - np.tanh(2 * x.detach().numpy()) ** 2), rtol=1e-5, atol=1e-6)
+
+
+def test_retain_graph_and_inputs_under_parallel_backward(parallel_engine: None) -> None:
+    _C._set_backward_threads(2)
+    x, w = _leaves(5)
+    loss = _branchy_loss(x, w)
+    loss.backward(retain_graph=True)
+    first, w_grad = x.grad.numpy().copy(), w.grad.numpy().copy()
+    x.grad = None
+    loss.backward(inputs=[x])  # only x accumulates
+    assert x.grad.numpy().tobytes() == first.tobytes()
+    assert w.grad.numpy().tobytes() == w_grad.tobytes()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()

@@ -1,0 +1,77 @@
+"""The engine's 0-d fast path (Node::apply_0d): gradients of 0-d float graphs pass between nodes as
+numbers. They must be the same bits as the general tensor path, which anomaly mode forces, and
+match PyTorch; hooks, retain_grad, autograd.grad captures and inputs= still see tensors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("chaingrad._C")
+import chaingrad as cg  # noqa: E402
+
+
+def _graph(lib: Any, a: Any, b: Any) -> Any:
+    """Every op with a fast path, leaves used many times (sums of 3+ gradients), a non-fast op
+    (sin) in the middle so numbers turn into tensors and back."""
+    y = a * b + a
+    for i in range(5):
+        y = (y * 0.5 - b).tanh() + a / (b + 3.0)
+        y = (-y).exp() * 0.25 + y**2 - 1.5 / (a * a + 2.0)
+        y = y - a * 0.125 + (i + 1.0)
+        if i == 2:
+            y = y.sin()
+    return y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_path_bits_equal_the_tensor_path(dtype: type) -> None:
+    def grads(anomaly: bool) -> list[bytes]:
+        a = cg.tensor(np.array(0.3, dtype=dtype), requires_grad=True)
+        b = cg.tensor(np.array(-0.7, dtype=dtype), requires_grad=True)
+        with cg.autograd.set_detect_anomaly(anomaly):
+            _graph(cg, a, b).backward()
+            ga, gb = cg.autograd.grad(_graph(cg, a, b), [a, b])
+        return [t.detach().numpy().tobytes() for t in (a.grad, b.grad, ga, gb)]
+
+    assert grads(False) == grads(True)
+
+
+def test_fast_path_matches_pytorch() -> None:
+    torch = pytest.importorskip("torch")
+    a = cg.tensor(0.3, requires_grad=True)
+    b = cg.tensor(-0.7, requires_grad=True)
+    _graph(cg, a, b).backward()
+    ta = torch.tensor(0.3, requires_grad=True)
+    tb = torch.tensor(-0.7, requires_grad=True)
+    _graph(torch, ta, tb).backward()
+    np.testing.assert_allclose(a.grad.item(), ta.grad.item(), rtol=1e-5)
+    np.testing.assert_allclose(b.grad.item(), tb.grad.item(), rtol=1e-5)
+
+
+def test_hooks_retain_grad_and_captures_see_tensors_in_a_scalar_chain() -> None:
+    x = cg.tensor(0.2, dtype=cg.float64, requires_grad=True)
+    h = x * 3.0
+    h.retain_grad()
+    seen: list[float] = []
+    m = (h + 1.0) * 0.5
+    m.register_hook(lambda g: seen.append(g.item()))
+    y = (m * m).tanh() * 4.0
+    (gh,) = cg.autograd.grad(y, [h], retain_graph=True)
+    y.backward()
+    t = np.tanh(0.8**2)
+    dm = 4.0 * (1 - t * t) * 2 * 0.8
+    assert seen == pytest.approx([dm, dm])
+    assert gh.item() == pytest.approx(dm * 0.5)
+    assert h.grad.item() == pytest.approx(dm)  # both calls fill retain_grad's .grad, as in PyTorch
+    assert x.grad.item() == pytest.approx(dm * 1.5)
+
+
+def test_second_backward_through_a_freed_scalar_graph_raises() -> None:
+    x = cg.tensor(0.5, requires_grad=True)
+    y = (x * x).tanh() / (x + 2.0)
+    y.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
