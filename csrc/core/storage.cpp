@@ -7,19 +7,21 @@
 #include <new>
 
 #include "core/errors.h"
+#include "core/live_counts.h"
 
 namespace cg {
 
 namespace {
-// Process-wide diagnostic counters (not state the computation depends on).
-std::atomic<int64_t> g_live_count{0};
-std::atomic<int64_t> g_live_bytes{0};
-std::atomic<int64_t> g_peak_bytes{0};
+// Diagnostic counters (not state the computation depends on). Storages and their inline bytes
+// are counted per thread (core/live_counts.h); heap bytes, whose allocation costs far more than
+// an atomic, are counted globally so that their high-water mark is exact.
+std::atomic<int64_t> g_heap_bytes{0};
+std::atomic<int64_t> g_peak_heap_bytes{0};
 
-void add_live_bytes(int64_t n) {
-  const int64_t now = g_live_bytes.fetch_add(n, std::memory_order_relaxed) + n;
-  int64_t peak = g_peak_bytes.load(std::memory_order_relaxed);
-  while (now > peak && !g_peak_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+void add_heap_bytes(int64_t n) {
+  const int64_t now = g_heap_bytes.fetch_add(n, std::memory_order_relaxed) + n;
+  int64_t peak = g_peak_heap_bytes.load(std::memory_order_relaxed);
+  while (now > peak && !g_peak_heap_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
   }
 }
 constexpr size_t kAlignment = 64;  // a cache line, and enough for any SIMD load
@@ -47,25 +49,29 @@ Storage::Storage(size_t nbytes, bool zero) : nbytes_(nbytes) {
 #endif
     if (zero) std::memset(data_, 0, padded);
   }
-  g_live_count.fetch_add(1, std::memory_order_relaxed);
-  add_live_bytes(static_cast<int64_t>(nbytes_));
+  live_add(LiveKind::Storage, 1);
+  if (owns_heap_) add_heap_bytes(static_cast<int64_t>(nbytes_));
+  else live_add(LiveKind::StorageBytes, static_cast<int64_t>(nbytes_));
 }
 
 Storage::Storage(void* data, size_t nbytes, std::shared_ptr<void> owner)
-    : data_(data), nbytes_(nbytes), owner_(std::move(owner)) {
-  g_live_count.fetch_add(1, std::memory_order_relaxed);
-  add_live_bytes(static_cast<int64_t>(nbytes_));
+    : data_(data), nbytes_(nbytes), owns_heap_(false), owner_(std::move(owner)) {
+  live_add(LiveKind::Storage, 1);
+  add_heap_bytes(static_cast<int64_t>(nbytes_));
+  borrowed_ = true;
 }
 
 Storage::~Storage() {
   if (owns_heap_) std::free(data_);
-  g_live_count.fetch_sub(1, std::memory_order_relaxed);
-  g_live_bytes.fetch_sub(static_cast<int64_t>(nbytes_), std::memory_order_relaxed);
+  live_add(LiveKind::Storage, -1);
+  if (owns_heap_ || borrowed_) g_heap_bytes.fetch_sub(static_cast<int64_t>(nbytes_), std::memory_order_relaxed);
+  else live_add(LiveKind::StorageBytes, -static_cast<int64_t>(nbytes_));
 }
 
-int64_t Storage::live_count() { return g_live_count.load(); }
-int64_t Storage::live_bytes() { return g_live_bytes.load(); }
-int64_t Storage::peak_bytes() { return g_peak_bytes.load(); }
-void Storage::reset_peak_bytes() { g_peak_bytes.store(g_live_bytes.load()); }
+int64_t Storage::live_count() { return live_total(LiveKind::Storage); }
+int64_t Storage::live_bytes() { return g_heap_bytes.load() + live_total(LiveKind::StorageBytes); }
+// The inline bytes (at most 32 per tiny tensor) join the heap's high-water mark as they are now.
+int64_t Storage::peak_bytes() { return g_peak_heap_bytes.load() + live_total(LiveKind::StorageBytes); }
+void Storage::reset_peak_bytes() { g_peak_heap_bytes.store(g_heap_bytes.load()); }
 
 }  // namespace cg

@@ -46,6 +46,7 @@ class Storage {
   void* data_;
   size_t nbytes_;
   bool owns_heap_ = false;        // data_ came from aligned_alloc
+  bool borrowed_ = false;         // data_ belongs to `owner_`
   std::shared_ptr<void> owner_;  // borrowed memory's lender
   VersionCounter version_;
   bool read_only_ = false;

@@ -5,12 +5,84 @@
 #include <numeric>
 
 #include "core/deferred_delete.h"
+#include "core/live_counts.h"
+#include "core/small_alloc.h"
 
 namespace cg {
 
 namespace {
-std::atomic<int64_t> g_live_impls{0};  // diagnostic counter for leak tests
+// A fresh tensor's TensorImpl and Storage share one pooled block while keeping their own
+// lifetimes: a view (or a saved data alias) may hold the storage after the tensor is gone, and
+// must not keep the tensor's autograd state (its .grad, its graph) alive with it. Each part has
+// its own shared_ptr control block, placed inside the block by PlacedAllocator; the block is
+// returned to the pool when both control blocks are gone.
+constexpr size_t kControlBlockBytes = 64;
+
+struct FreshBlock {
+  std::atomic<int> parts{2};
+  alignas(16) unsigned char impl_cb[kControlBlockBytes];
+  alignas(16) unsigned char storage_cb[kControlBlockBytes];
+  alignas(TensorImpl) unsigned char impl[sizeof(TensorImpl)];
+  alignas(Storage) unsigned char storage[sizeof(Storage)];
+
+  static FreshBlock* make() { return new (small_alloc(sizeof(FreshBlock))) FreshBlock; }
+  void release_part() noexcept {
+    if (parts.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      this->~FreshBlock();
+      small_free(this, sizeof(FreshBlock));
+    }
+  }
+};
+
+// Hands out one fixed slot of the block (the place of one control block).
+template <typename T>
+struct PlacedAllocator {
+  using value_type = T;
+  unsigned char* slot;
+  FreshBlock* block;
+  PlacedAllocator(unsigned char* s, FreshBlock* b) : slot(s), block(b) {}
+  template <typename U>
+  PlacedAllocator(const PlacedAllocator<U>& o) : slot(o.slot), block(o.block) {}  // NOLINT
+  T* allocate(size_t n) {
+    static_assert(sizeof(T) <= kControlBlockBytes, "shared_ptr control block larger than its slot");
+    (void)n;
+    return reinterpret_cast<T*>(slot);
+  }
+  void deallocate(T*, size_t) noexcept { block->release_part(); }
+  template <typename U>
+  bool operator==(const PlacedAllocator<U>& o) const { return slot == o.slot; }
+  template <typename U>
+  bool operator!=(const PlacedAllocator<U>& o) const { return slot != o.slot; }
+};
+
+// Destroys a part in place; its memory goes with the block.
+struct DestroyInPlace {
+  template <typename T>
+  void operator()(T* p) const noexcept { p->~T(); }
+};
+
+Tensor fresh_tensor(const Shape& shape, DType dtype, bool zero) {
+  const size_t nbytes = storage_nbytes(shape, cg::itemsize(dtype));
+  FreshBlock* block = FreshBlock::make();
+  Storage* s;
+  try {
+    s = new (block->storage) Storage(nbytes, zero);
+  } catch (...) {
+    block->~FreshBlock();
+    small_free(block, sizeof(FreshBlock));
+    throw;
+  }
+  std::shared_ptr<Storage> storage(s, DestroyInPlace{}, PlacedAllocator<Storage>(block->storage_cb, block));
+  TensorImpl* impl;
+  try {
+    impl = new (block->impl) TensorImpl(std::move(storage), shape, contiguous_strides(shape), 0, dtype, nullptr);
+  } catch (...) {
+    block->release_part();  // the impl part never existed; the storage part went with `storage`
+    throw;
+  }
+  return Tensor(std::shared_ptr<TensorImpl>(impl, DestroyInPlace{}, PlacedAllocator<TensorImpl>(block->impl_cb, block)));
 }
+}  // namespace
 
 TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, Shape shape_, Shape strides_, int64_t offset_,
                        DType dtype_, std::shared_ptr<VersionCounter> version_)
@@ -21,29 +93,23 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, Shape shape_, Shape st
       dtype(dtype_),
       // By default the storage's own counter, shared without an allocation (aliasing constructor).
       version(version_ ? std::move(version_) : std::shared_ptr<VersionCounter>(storage, &storage->version())) {
-  g_live_impls.fetch_add(1, std::memory_order_relaxed);
+  live_add(LiveKind::Tensor, 1);
 }
 
-TensorImpl::~TensorImpl() { g_live_impls.fetch_sub(1, std::memory_order_relaxed); }
+TensorImpl::~TensorImpl() { live_add(LiveKind::Tensor, -1); }
 
-int64_t TensorImpl::live_count() { return g_live_impls.load(); }
+int64_t TensorImpl::live_count() { return live_total(LiveKind::Tensor); }
 
 std::shared_ptr<TensorImpl> make_tensor_impl(std::shared_ptr<Storage> storage, Shape shape, Shape strides,
                                              int64_t offset, DType dtype,
                                              std::shared_ptr<VersionCounter> version) {
-  return std::make_shared<TensorImpl>(std::move(storage), std::move(shape), std::move(strides), offset, dtype,
-                                      std::move(version));
+  return std::allocate_shared<TensorImpl>(SmallAllocator<TensorImpl>(), std::move(storage), std::move(shape),
+                                          std::move(strides), offset, dtype, std::move(version));
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype) {
-  auto storage = std::make_shared<Storage>(storage_nbytes(shape, cg::itemsize(dtype)));
-  return Tensor(make_tensor_impl(std::move(storage), shape, contiguous_strides(shape), 0, dtype));
-}
+Tensor Tensor::empty(const Shape& shape, DType dtype) { return fresh_tensor(shape, dtype, false); }
 
-Tensor Tensor::zeros(const Shape& shape, DType dtype) {
-  auto storage = std::make_shared<Storage>(storage_nbytes(shape, cg::itemsize(dtype)), true);
-  return Tensor(make_tensor_impl(std::move(storage), shape, contiguous_strides(shape), 0, dtype));
-}
+Tensor Tensor::zeros(const Shape& shape, DType dtype) { return fresh_tensor(shape, dtype, true); }
 
 Tensor Tensor::full(const Shape& shape, Scalar value, DType dtype) {
   Tensor t = empty(shape, dtype);
@@ -57,7 +123,7 @@ Tensor Tensor::full(const Shape& shape, Scalar value, DType dtype) {
 
 Tensor Tensor::from_blob(void* data, const Shape& shape, const Shape& strides, DType dtype,
                          std::shared_ptr<void> owner, size_t nbytes) {
-  auto storage = std::make_shared<Storage>(data, nbytes, std::move(owner));
+  auto storage = std::allocate_shared<Storage>(SmallAllocator<Storage>(), data, nbytes, std::move(owner));
   return Tensor(make_tensor_impl(std::move(storage), shape, strides, 0, dtype));
 }
 
@@ -102,7 +168,7 @@ Tensor Tensor::as_strided(const Shape& shape, const Shape& strides, int64_t offs
 
 Tensor Tensor::alias_with_new_version() const {
   return Tensor(make_tensor_impl(impl_->storage, shape(), strides(), offset(), dtype(),
-                                std::make_shared<VersionCounter>()));
+                                std::allocate_shared<VersionCounter>(SmallAllocator<VersionCounter>())));
 }
 
 Scalar Tensor::item() const {

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
+#include <utility>
 
 #include "core/dtype.h"
 #include "core/scalar.h"
@@ -16,6 +18,37 @@ namespace cg {
 
 struct AutogradMetaBase {
   virtual ~AutogradMetaBase() = default;
+};
+
+// Room inside every TensorImpl for the autograd layer's per-tensor state, so that a tensor that
+// requires grad costs no allocation beyond its own. The core knows only the size it reserves
+// (the autograd layer checks at compile time that its state fits).
+constexpr size_t kAutogradMetaBytes = 256;
+class AutogradSlot {
+ public:
+  AutogradSlot() = default;
+  ~AutogradSlot() { reset(); }
+  AutogradSlot(const AutogradSlot&) = delete;
+  AutogradSlot& operator=(const AutogradSlot&) = delete;
+
+  AutogradMetaBase* get() const { return meta_; }
+  explicit operator bool() const { return meta_ != nullptr; }
+  template <typename M>
+  M& emplace() {
+    static_assert(sizeof(M) <= kAutogradMetaBytes, "autograd state outgrew the space TensorImpl reserves");
+    static_assert(alignof(M) <= alignof(std::max_align_t), "over-aligned autograd state");
+    reset();
+    M* m = new (space_) M();
+    meta_ = m;
+    return *m;
+  }
+  void reset() {
+    if (AutogradMetaBase* m = std::exchange(meta_, nullptr)) m->~AutogradMetaBase();
+  }
+
+ private:
+  AutogradMetaBase* meta_ = nullptr;  // points into space_ when set
+  alignas(std::max_align_t) unsigned char space_[kAutogradMetaBytes];
 };
 
 class TensorImpl {
@@ -30,7 +63,7 @@ class TensorImpl {
   int64_t offset;  // in elements
   DType dtype;
   std::shared_ptr<VersionCounter> version;
-  std::unique_ptr<AutogradMetaBase> autograd;  // owned by csrc/autograd; null for plain data
+  AutogradSlot autograd;  // filled by csrc/autograd; empty for plain data
 
   static int64_t live_count();
 };
@@ -104,6 +137,7 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
+// A TensorImpl over existing storage (views, aliases); one pooled allocation.
 std::shared_ptr<TensorImpl> make_tensor_impl(std::shared_ptr<Storage> storage, Shape shape, Shape strides,
                                              int64_t offset, DType dtype,
                                              std::shared_ptr<VersionCounter> version = nullptr);

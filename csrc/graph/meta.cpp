@@ -10,7 +10,7 @@ AutogradMeta* meta(const Tensor& t) { return static_cast<AutogradMeta*>(t.impl()
 
 AutogradMeta& meta_mut(const Tensor& t) {
   auto& slot = t.impl()->autograd;
-  if (!slot) slot = std::make_unique<AutogradMeta>();
+  if (!slot) return slot.emplace<AutogradMeta>();
   return *static_cast<AutogradMeta*>(slot.get());
 }
 

@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "core/live_counts.h"
 #include "graph/anomaly.h"
 #include "graph/backward_filter.h"
 
@@ -10,7 +11,6 @@ namespace cg::autograd {
 namespace {
 // Creation order decides execution order among ready nodes; per thread like PyTorch's.
 thread_local uint64_t t_next_sequence_nr = 0;
-std::atomic<int64_t> g_live_nodes{0};  // diagnostic counter for leak tests
 thread_local const BackwardFilter* t_current_filter = nullptr;
 }  // namespace
 
@@ -19,17 +19,17 @@ BackwardFilter::Scope::Scope(const BackwardFilter* filter) : prev_(t_current_fil
 BackwardFilter::Scope::~Scope() { t_current_filter = prev_; }
 
 Node::Node() : sequence_nr_(t_next_sequence_nr++) {
-  g_live_nodes.fetch_add(1, std::memory_order_relaxed);
+  live_add(LiveKind::Node, 1);
   if (AnomalyMode::is_enabled()) creation_trace = capture_creation_trace();  // where the forward call was
 }
 
 Node::~Node() {
   // Hand the links to the next nodes to the iterative releaser: no recursion on long chains.
   for (Edge& e : next_edges) defer_release(std::move(e.fn));
-  g_live_nodes.fetch_sub(1, std::memory_order_relaxed);
+  live_add(LiveKind::Node, -1);
 }
 
-int64_t Node::live_count() { return g_live_nodes.load(); }
+int64_t Node::live_count() { return live_total(LiveKind::Node); }
 
 bool Node::should_compute_output(size_t i) const {
   if (i >= next_edges.size() || !next_edges[i].valid()) return false;

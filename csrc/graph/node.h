@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "core/deferred_delete.h"
+#include "core/small_alloc.h"
+#include "core/small_vector.h"
 #include "core/tensor.h"
 
 namespace cg::autograd {
@@ -90,8 +92,9 @@ class Node : public std::enable_shared_from_this<Node> {
   bool should_compute_output(size_t i) const;
 
   uint64_t sequence_nr() const { return sequence_nr_; }
-  std::vector<Edge> next_edges;
-  std::vector<OutputMeta> output_meta;
+  // Inline room for the common case (one or two inputs, one output): no allocation of their own.
+  SmallVector<Edge, 2> next_edges;
+  SmallVector<OutputMeta, 1> output_meta;
   // Everything the user attached to this node. Python may register hooks while another
   // thread's backward runs the node, so the set is only read or changed under hooks_mutex_
   // (edit_hooks / hooks_snapshot); it is allocated on first use (most nodes never have one).
@@ -175,9 +178,10 @@ bool scalar_value(const Tensor& t, T& value) {
   return true;
 }
 
+// One pooled block per node (control block and node together, from the thread's free list).
 template <typename T, typename... Args>
 std::shared_ptr<T> make_node(Args&&... args) {
-  return std::make_shared<T>(std::forward<Args>(args)...);
+  return std::allocate_shared<T>(SmallAllocator<T>(), std::forward<Args>(args)...);
 }
 
 }  // namespace cg::autograd

@@ -1,0 +1,78 @@
+#include "core/small_alloc.h"
+
+#include <cstdlib>
+
+namespace cg {
+
+namespace {
+constexpr size_t kClassBytes = 64;
+constexpr size_t kNumClasses = kSmallAllocMax / kClassBytes;
+// Blocks kept per size class and thread: enough for a steady stream of ops to recycle, bounded
+// so that a freed million-node graph returns its memory to malloc.
+constexpr size_t kMaxCached = 4096;
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+struct FreeLists {
+  FreeBlock* head[kNumClasses] = {};
+  size_t count[kNumClasses] = {};
+  ~FreeLists() {
+    for (size_t c = 0; c < kNumClasses; ++c)
+      while (FreeBlock* b = head[c]) {
+        head[c] = b->next;
+        std::free(b);
+      }
+    exited = true;
+  }
+  static thread_local bool exited;  // frees during thread teardown go straight to malloc
+};
+thread_local bool FreeLists::exited = false;
+thread_local FreeLists t_lists;
+
+inline size_t size_class(size_t nbytes) { return (nbytes + kClassBytes - 1) / kClassBytes - 1; }
+
+void* fresh(size_t cls) {
+  void* p = std::malloc((cls + 1) * kClassBytes);  // malloc's alignment suits every pooled type
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+}  // namespace
+
+void* small_alloc(size_t nbytes) {
+  if (nbytes > kSmallAllocMax || nbytes == 0) return ::operator new(nbytes);
+  const size_t cls = size_class(nbytes);
+  if (FreeLists::exited) return fresh(cls);
+  FreeLists& l = t_lists;
+  if (FreeBlock* b = l.head[cls]) {
+    l.head[cls] = b->next;
+    --l.count[cls];
+    return b;
+  }
+  return fresh(cls);
+}
+
+void small_free(void* p, size_t nbytes) noexcept {
+  if (!p) return;
+  if (nbytes > kSmallAllocMax || nbytes == 0) {
+    ::operator delete(p);
+    return;
+  }
+  const size_t cls = size_class(nbytes);
+  if (FreeLists::exited) {
+    std::free(p);
+    return;
+  }
+  FreeLists& l = t_lists;
+  if (l.count[cls] >= kMaxCached) {
+    std::free(p);
+    return;
+  }
+  auto* b = static_cast<FreeBlock*>(p);
+  b->next = l.head[cls];
+  l.head[cls] = b;
+  ++l.count[cls];
+}
+
+}  // namespace cg

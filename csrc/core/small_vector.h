@@ -1,0 +1,127 @@
+// A vector whose first N elements live inside the object: a node's edges and output metadata
+// (almost always one or two) then cost no allocation of their own. The interface is the part of
+// std::vector the graph code uses, so call sites read the same.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <initializer_list>
+#include <memory>
+#include <new>
+#include <utility>
+
+namespace cg {
+
+template <typename T, size_t N>
+class SmallVector {
+ public:
+  using value_type = T;
+  using iterator = T*;
+  using const_iterator = const T*;
+
+  SmallVector() = default;
+  SmallVector(std::initializer_list<T> items) {
+    reserve(items.size());
+    for (const T& v : items) push_back(v);
+  }
+  SmallVector(const SmallVector& o) {
+    reserve(o.size_);
+    for (const T& v : o) push_back(v);
+  }
+  SmallVector(SmallVector&& o) noexcept { take(std::move(o)); }
+  SmallVector& operator=(const SmallVector& o) {
+    if (this != &o) {
+      clear();
+      reserve(o.size_);
+      for (const T& v : o) push_back(v);
+    }
+    return *this;
+  }
+  SmallVector& operator=(SmallVector&& o) noexcept {
+    if (this != &o) {
+      clear();
+      free_heap();
+      take(std::move(o));
+    }
+    return *this;
+  }
+  ~SmallVector() {
+    clear();
+    free_heap();
+  }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  size_t capacity() const { return capacity_; }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  T& back() { return data_[size_ - 1]; }
+  const T& back() const { return data_[size_ - 1]; }
+  iterator begin() { return data_; }
+  iterator end() { return data_ + size_; }
+  const_iterator begin() const { return data_; }
+  const_iterator end() const { return data_ + size_; }
+
+  void reserve(size_t n) {
+    if (n > capacity_) grow(n);
+  }
+  template <typename... Args>
+  T& emplace_back(Args&&... args) {
+    if (size_ == capacity_) grow(capacity_ * 2);
+    T* p = new (data_ + size_) T(std::forward<Args>(args)...);
+    ++size_;
+    return *p;
+  }
+  void push_back(const T& v) { emplace_back(v); }
+  void push_back(T&& v) { emplace_back(std::move(v)); }
+  void pop_back() { data_[--size_].~T(); }
+  void resize(size_t n) {
+    reserve(n);
+    while (size_ < n) emplace_back();
+    while (size_ > n) pop_back();
+  }
+  void clear() {
+    while (size_ > 0) pop_back();
+  }
+
+ private:
+  T* inline_data() { return std::launder(reinterpret_cast<T*>(inline_)); }
+  bool on_heap() const { return data_ != reinterpret_cast<const T*>(inline_); }
+  void free_heap() {
+    if (on_heap()) ::operator delete(data_);
+    data_ = inline_data();
+    capacity_ = N;
+  }
+  void grow(size_t n) {
+    T* fresh = static_cast<T*>(::operator new(n * sizeof(T)));
+    for (size_t i = 0; i < size_; ++i) {
+      new (fresh + i) T(std::move(data_[i]));
+      data_[i].~T();
+    }
+    if (on_heap()) ::operator delete(data_);
+    data_ = fresh;
+    capacity_ = static_cast<uint32_t>(n);
+  }
+  void take(SmallVector&& o) {
+    if (o.on_heap()) {
+      data_ = o.data_;
+      size_ = o.size_;
+      capacity_ = o.capacity_;
+      o.data_ = o.inline_data();
+      o.size_ = 0;
+      o.capacity_ = N;
+      return;
+    }
+    for (T& v : o) push_back(std::move(v));
+    o.clear();
+  }
+
+  alignas(T) unsigned char inline_[N * sizeof(T)];
+  T* data_ = inline_data();
+  uint32_t size_ = 0;
+  uint32_t capacity_ = N;
+};
+
+}  // namespace cg
