@@ -1,6 +1,7 @@
 #include "kernels/loop.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -213,6 +214,17 @@ void run_planned(const LoopPlan& plan, const Operands& ops, RowFn row, const voi
 bool cpu_has_avx2_fma() {
 #ifdef CG_HAVE_AVX2_KERNELS
   static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_avx512() {
+#ifdef CG_HAVE_AVX2_KERNELS
+  static const bool has = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && !std::getenv("CHAINGRAD_NO_AVX512");
   return has;
 #else
   return false;

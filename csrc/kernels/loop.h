@@ -56,6 +56,12 @@ template <typename F, typename Out, typename... In>
 __attribute__((target("avx2,fma"))) void map_row_fn_avx2(const void* ctx, char* const* p, int64_t n) {
   map_row<Out, In...>(*static_cast<const F*>(ctx), p, n, std::index_sequence_for<In...>{});
 }
+// And for AVX-512 (F/DQ/BW/VL: every AVX-512 CPU since Skylake-SP and Zen 4): 16 float lanes.
+template <typename F, typename Out, typename... In>
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,prefer-vector-width=512"))) void map_row_fn_avx512(
+    const void* ctx, char* const* p, int64_t n) {
+  map_row<Out, In...>(*static_cast<const F*>(ctx), p, n, std::index_sequence_for<In...>{});
+}
 #endif
 }  // namespace detail
 
@@ -95,13 +101,16 @@ void map(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inpu
   run_map<Out, In...>(out, inputs, f, cost, &detail::map_row_fn<F, Out, In...>);
 }
 
-// map() with the row compiled for AVX2+FMA when this CPU has them: for loops whose body is
-// heavy arithmetic (the vecmath transcendentals), where twice the lanes pay.
+// map() with the row compiled for AVX-512 or AVX2+FMA when this CPU has them (chosen at run
+// time, never by -march): for loops whose body is heavy arithmetic (the vecmath
+// transcendentals), where two or four times the lanes pay.
 bool cpu_has_avx2_fma();
+bool cpu_has_avx512();
 template <typename Out, typename... In, typename F>
 void map_wide(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inputs, const F& f,
               int64_t cost = 1) {
 #ifdef CG_HAVE_AVX2_KERNELS
+  if (cpu_has_avx512()) return run_map<Out, In...>(out, inputs, f, cost, &detail::map_row_fn_avx512<F, Out, In...>);
   if (cpu_has_avx2_fma()) return run_map<Out, In...>(out, inputs, f, cost, &detail::map_row_fn_avx2<F, Out, In...>);
 #endif
   map<Out, In...>(out, inputs, f, cost);
