@@ -136,6 +136,10 @@ void run_row(const Operands& ops, RowFn row, const void* ctx, const Ptrs& p, con
   for (size_t k = 0; k < ops.n; ++k) contiguous = contiguous && s[k] == ops.itemsize[k];
   if (contiguous) return row(ctx, p.data(), n);
   alignas(64) char buf[kMaxOperands][kChunk * kMaxItemsize];
+  // A broadcast input (stride 0, e.g. the expanded gradient of a sum) is one value repeated:
+  // its buffer is filled once per row, not once per chunk.
+  for (size_t k = 1; k < ops.n; ++k)
+    if (s[k] == 0) gather(buf[k], p[k], 0, ops.itemsize[k], std::min(kChunk, n));
   for (int64_t off = 0; off < n; off += kChunk) {
     const int64_t m = std::min(kChunk, n - off);
     Ptrs q{};
@@ -145,7 +149,7 @@ void run_row(const Operands& ops, RowFn row, const void* ctx, const Ptrs& p, con
         q[k] = at;
       } else {
         q[k] = buf[k];
-        if (k > 0) gather(buf[k], at, s[k], ops.itemsize[k], m);
+        if (k > 0 && s[k] != 0) gather(buf[k], at, s[k], ops.itemsize[k], m);
       }
     }
     row(ctx, q.data(), m);
