@@ -22,5 +22,8 @@ class AccumulateGrad : public Node {
 Tensor run_leaf_hooks(const Tensor& leaf, Tensor grad);
 // Adds `grad` into `t.grad` (in place without create_graph; recorded with it).
 void accumulate_into_grad(const Tensor& t, const Tensor& grad);
+// Whether nothing but this handle can see `grad`'s data (so it may become .grad, or be summed
+// into in place by the engine).
+bool can_steal(const Tensor& grad);
 
 }  // namespace cg::autograd

@@ -27,6 +27,8 @@ void accumulate(TensorList& buffer, size_t slot, size_t size, Tensor grad) {
   if (buffer.size() < size) buffer.resize(size);
   Tensor& cur = buffer[slot];
   if (!cur.defined()) cur = std::move(grad);
+  else if (!GradMode::is_enabled() && cur.shape() == grad.shape() && cur.dtype() == grad.dtype() && can_steal(cur))
+    ops::add_(cur, grad);  // nothing else sees the buffer: sum in place (no new buffer)
   else cur = ops::add(cur, grad);
 }
 

@@ -127,6 +127,7 @@ void scatter(char* dst, int64_t stride, const char* src, size_t itemsize, int64_
 
 struct Operands {
   size_t n = 0;
+  size_t n_out = 1;  // the first n_out operands are outputs
   Steps itemsize{};
 };
 
@@ -138,7 +139,7 @@ void run_row(const Operands& ops, RowFn row, const void* ctx, const Ptrs& p, con
   alignas(64) char buf[kMaxOperands][kChunk * kMaxItemsize];
   // A broadcast input (stride 0, e.g. the expanded gradient of a sum) is one value repeated:
   // its buffer is filled once per row, not once per chunk.
-  for (size_t k = 1; k < ops.n; ++k)
+  for (size_t k = ops.n_out; k < ops.n; ++k)
     if (s[k] == 0) gather(buf[k], p[k], 0, ops.itemsize[k], std::min(kChunk, n));
   for (int64_t off = 0; off < n; off += kChunk) {
     const int64_t m = std::min(kChunk, n - off);
@@ -149,11 +150,12 @@ void run_row(const Operands& ops, RowFn row, const void* ctx, const Ptrs& p, con
         q[k] = at;
       } else {
         q[k] = buf[k];
-        if (k > 0 && s[k] != 0) gather(buf[k], at, s[k], ops.itemsize[k], m);
+        if (k >= ops.n_out && s[k] != 0) gather(buf[k], at, s[k], ops.itemsize[k], m);
       }
     }
     row(ctx, q.data(), m);
-    if (q[0] == buf[0]) scatter(p[0] + off * s[0], s[0], buf[0], ops.itemsize[0], m);
+    for (size_t k = 0; k < ops.n_out; ++k)
+      if (q[k] == buf[k]) scatter(p[k] + off * s[k], s[k], buf[k], ops.itemsize[k], m);
   }
 }
 
@@ -235,14 +237,16 @@ bool cpu_has_avx512() {
 #endif
 }
 
-void run_elementwise(const Tensor* const* ops, size_t n_ops, RowFn row, const void* ctx, int64_t cost) {
-  CG_CHECK(n_ops >= 1 && n_ops <= kMaxOperands, "run_elementwise: bad operand count ", n_ops);
+void run_elementwise(const Tensor* const* ops, size_t n_ops, RowFn row, const void* ctx, int64_t cost, size_t n_out) {
+  CG_CHECK(n_ops >= 1 && n_ops <= kMaxOperands && n_out >= 1 && n_out <= n_ops, "run_elementwise: bad operand count ",
+           n_ops);
   const Tensor& out = *ops[0];
   const int64_t n = out.numel();
   if (n == 0) return;
   const int64_t grain = std::max<int64_t>(1, kGrainSize / cost);
   Operands info;
   info.n = n_ops;
+  info.n_out = n_out;
   for (size_t k = 0; k < n_ops; ++k) {
     info.itemsize[k] = static_cast<int64_t>(ops[k]->itemsize());
     CG_CHECK(ops[k]->itemsize() <= kMaxItemsize, "run_elementwise: unsupported itemsize");

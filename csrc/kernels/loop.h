@@ -22,16 +22,19 @@ namespace cg::kernels {
 // Views `t` with the strides it would have when broadcast to `shape` (stride 0 where expanded).
 Shape broadcast_strides(const Tensor& t, const Shape& shape);
 
-// Output plus up to three inputs (where(cond, a, b)).
-constexpr size_t kMaxOperands = 4;
+// Outputs and inputs: where(cond, a, b) has one output and three inputs, a fused VJP such as
+// mul_backward two outputs and three inputs.
+constexpr size_t kMaxOperands = 5;
 
 // Processes n contiguous elements: ptrs[k] is operand k's first element. `ctx` is the
 // operation's function object.
 using RowFn = void (*)(const void* ctx, char* const* ptrs, int64_t n);
 
-// Runs `row` over every element of ops[0]'s shape (ops[0] is the output; the inputs broadcast to
-// it), on several threads when large. `cost` scales the grain for expensive per-element work.
-void run_elementwise(const Tensor* const* ops, size_t n_ops, RowFn row, const void* ctx, int64_t cost);
+// Runs `row` over every element of ops[0]'s shape (ops[0..n_out) are the outputs, all of that
+// shape; the inputs broadcast to it), on several threads when large. `cost` scales the grain
+// for expensive per-element work.
+void run_elementwise(const Tensor* const* ops, size_t n_ops, RowFn row, const void* ctx, int64_t cost,
+                     size_t n_out = 1);
 
 namespace detail {
 // Forced inline so that each caller compiles it for its own target (see map_row_fn_avx2).
