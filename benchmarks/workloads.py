@@ -1,4 +1,4 @@
-"""The benchmark workloads W1-W8.
+"""The benchmark workloads W1-W9.
 
 Every workload is written against the common PyTorch API and receives the tensor module
 as ``tl`` (``torch`` or ``chaingrad``). Each one exposes four functions, bundled in a
@@ -422,15 +422,26 @@ def _w4_bench(tl: Any, p: Params, seed: int) -> Metrics:
     x, w, b = (to_tensor(tl, inputs[k], requires_grad=True) for k in ("x", "w", "b"))
     del inputs
 
-    def step() -> Tuple[float]:
+    def step() -> Tuple[float, float]:
+        f0 = _minor_faults()
         t0 = now()
         loss = _w4_loss(x, w, b)
         loss.backward()
-        return (now() - t0,)
+        t1 = now()
+        return t1 - t0, float(_minor_faults() - f0)
 
-    (t,) = phase_medians(run_timed(step, p["warmup"], p["iters"], lambda: _clear_grads([x, w, b])))
+    t, faults = phase_medians(run_timed(step, p["warmup"], p["iters"], lambda: _clear_grads([x, w, b])))
     gbs = W4_BYTES_PER_ELEMENT * n / t / 1e9
-    return {"ms": t * 1e3, "gbs": gbs, "copy_gbs": copy_gbs, "frac_copy_bw": gbs / copy_gbs}
+    return {"ms": t * 1e3, "gbs": gbs, "copy_gbs": copy_gbs, "frac_copy_bw": gbs / copy_gbs, "faults": faults}
+
+
+def _minor_faults() -> int:
+    """Page faults of this process so far (fresh pages the kernel had to map and zero)."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 # --------------------------------------------------------------------------------------
@@ -655,6 +666,61 @@ def _w8_bench(tl: Any, p: Params, seed: int) -> Metrics:
 
 
 # --------------------------------------------------------------------------------------
+# W9: transcendentals, tanh/exp/log/sigmoid over 10M float32, against numpy in-process.
+# --------------------------------------------------------------------------------------
+
+W9_FUNCTIONS = ("tanh", "exp", "log", "sigmoid")
+
+
+def _w9_params(quick: bool) -> Params:
+    return {"n": 1000 if quick else 10_000_000, "warmup": 1, "iters": 3 if quick else 9}
+
+
+def _w9_inputs(p: Params, seed: int) -> Inputs:
+    x = _normal(_rng(seed, 9), (p["n"],), 3.0)
+    return {"x": x, "pos": np.abs(x) + np.float32(1e-3)}  # log's input is positive
+
+
+def _w9_numpy(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    if name == "sigmoid":  # numpy has none: the usual expression
+        return lambda a: 1.0 / (1.0 + np.exp(-a))
+    return getattr(np, name)
+
+
+def _w9_check(tl: Any, inputs: Inputs, p: Params) -> CheckValues:
+    out: CheckValues = {}
+    for name in W9_FUNCTIONS:
+        x = to_tensor(tl, inputs["pos" if name == "log" else "x"])
+        out[name] = to_numpy(getattr(tl, name)(x))
+    return out
+
+
+def _w9_bench(tl: Any, p: Params, seed: int) -> Metrics:
+    inputs = _w9_inputs(p, seed)
+    metrics: Metrics = {}
+    for name in W9_FUNCTIONS:
+        a = inputs["pos" if name == "log" else "x"]
+        x = to_tensor(tl, a)
+        fn, np_fn = getattr(tl, name), _w9_numpy(name)
+
+        def step(fn: Any = fn, x: Any = x, np_fn: Any = np_fn, a: np.ndarray = a) -> Tuple[float, float]:
+            t0 = now()
+            y = fn(x)
+            t1 = now()
+            del y
+            t2 = now()
+            z = np_fn(a)  # numpy, allocating its result like the system does
+            t3 = now()
+            del z
+            return t1 - t0, t3 - t2
+
+        t, t_np = phase_medians(run_timed(step, p["warmup"], p["iters"]))
+        metrics[f"{name}_ms"] = t * 1e3
+        metrics[f"{name}_vs_numpy"] = t_np / t
+    return metrics
+
+
+# --------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------
 
@@ -701,6 +767,7 @@ WORKLOADS: Dict[str, Workload] = {
                 Metric("gbs", "GB/s (24 B/elem)", "higher"),
                 Metric("frac_copy_bw", "fraction of copy BW", "higher"),
                 Metric("copy_gbs", "numpy copy GB/s (ref.)", "higher", reference=True),
+                Metric("faults", "page faults/step"),
             ),
             _w4_params,
             _w4_inputs,
@@ -757,6 +824,23 @@ WORKLOADS: Dict[str, Workload] = {
             _w8_check,
             _w8_bench,
             show_rss=True,
+        ),
+        Workload(
+            "W9",
+            "transcendentals",
+            "tanh, exp, log, sigmoid over 10M float32 (no grad), numpy timed in the same process",
+            tuple(
+                m
+                for name in W9_FUNCTIONS
+                for m in (
+                    Metric(f"{name}_ms", f"{name} ms"),
+                    Metric(f"{name}_vs_numpy", f"{name} × numpy (t_np/t)", "higher"),
+                )
+            ),
+            _w9_params,
+            _w9_inputs,
+            _w9_check,
+            _w9_bench,
         ),
     )
 }

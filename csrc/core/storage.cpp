@@ -6,6 +6,7 @@
 #include <cstring>
 #include <new>
 
+#include "core/allocator.h"
 #include "core/errors.h"
 #include "core/live_counts.h"
 
@@ -24,10 +25,7 @@ void add_heap_bytes(int64_t n) {
   while (now > peak && !g_peak_heap_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
   }
 }
-constexpr size_t kAlignment = 64;  // a cache line, and enough for any SIMD load
-// Large buffers are 2 MiB aligned and marked for transparent huge pages: a fresh 40 MB tensor
-// then costs ~20 page faults instead of ~10,000 (what dominates large elementwise steps).
-constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kHugePage = size_t{2} << 20;  // allocations are rounded up to this at most
 }  // namespace
 
 Storage::Storage(size_t nbytes, bool zero) : nbytes_(nbytes) {
@@ -37,17 +35,9 @@ Storage::Storage(size_t nbytes, bool zero) : nbytes_(nbytes) {
     data_ = inline_;
     if (zero) std::memset(inline_, 0, kInlineBytes);
   } else {
-    const size_t align = nbytes >= kHugePage ? kHugePage : kAlignment;
-    const size_t padded = (nbytes + align - 1) / align * align;
-    data_ = std::aligned_alloc(align, padded);
-    // RuntimeError (not MemoryError) like PyTorch's allocator, so the same except clauses work.
-    if (!data_)
-      throw RuntimeError(msg("DefaultCPUAllocator: can't allocate memory: you tried to allocate ", nbytes, " bytes."));
+    data_ = allocate_buffer(nbytes);  // core/allocator.h: aligned, large buffers cached
     owns_heap_ = true;
-#ifdef MADV_HUGEPAGE
-    if (align == kHugePage) madvise(data_, padded, MADV_HUGEPAGE);
-#endif
-    if (zero) std::memset(data_, 0, padded);
+    if (zero) std::memset(data_, 0, nbytes);
   }
   live_add(LiveKind::Storage, 1);
   if (owns_heap_) add_heap_bytes(static_cast<int64_t>(nbytes_));
@@ -62,7 +52,7 @@ Storage::Storage(void* data, size_t nbytes, std::shared_ptr<void> owner)
 }
 
 Storage::~Storage() {
-  if (owns_heap_) std::free(data_);
+  if (owns_heap_) free_buffer(data_, nbytes_);
   live_add(LiveKind::Storage, -1);
   if (owns_heap_ || borrowed_) g_heap_bytes.fetch_sub(static_cast<int64_t>(nbytes_), std::memory_order_relaxed);
   else live_add(LiveKind::StorageBytes, -static_cast<int64_t>(nbytes_));

@@ -24,7 +24,6 @@ Tensor run_leaf_hooks(const Tensor& leaf, Tensor grad) {
   return grad;
 }
 
-namespace {
 // The engine's buffer may become .grad itself when nothing else can see it: the only handle on
 // its TensorImpl, whose storage is referenced by that impl alone (plus the impl's version
 // counter, which by default lives inside the storage and so shares its reference count).
@@ -34,7 +33,6 @@ bool can_steal(const Tensor& grad) {
   return grad.impl_ptr().use_count() == 1 && impl.storage.use_count() == own_refs && grad.is_contiguous() &&
          !requires_grad(grad);
 }
-}  // namespace
 
 void accumulate_into_grad(const Tensor& t, const Tensor& grad) {
   AutogradMeta& m = meta_mut(t);

@@ -9,6 +9,9 @@ namespace cg::autograd {
 Tensor run_leaf_hooks(const Tensor& leaf, Tensor grad);
 // Adds `grad` into `t.grad` (in place without create_graph; recorded with it).
 void accumulate_into_grad(const Tensor& t, const Tensor& grad);
+// Whether nothing but this handle can see `grad`'s data (so it may become .grad, or be summed
+// into in place by the engine).
+bool can_steal(const Tensor& grad);
 // What the engine runs in place of AccumulateGrad::apply: accumulates grads[0] into the leaf's
 // `.grad`, then runs its post-accumulate hooks. Returns no gradients (a leaf has no inputs).
 TensorList accumulate_leaf(const AccumulateGrad& node, TensorList&& grads);

@@ -400,7 +400,10 @@ void gather(GraphTask& task, const NodeTask& rec, TensorList& grads) {
     }
     if (!cell.grad.defined()) continue;
     if (g.defined()) {
-      g = ops::add(g, cell.grad);
+      if (!GradMode::is_enabled() && g.shape() == cell.grad.shape() && g.dtype() == cell.grad.dtype() && can_steal(g))
+        ops::add_(g, cell.grad);  // nothing else sees the buffer: sum in place (no new buffer)
+      else
+        g = ops::add(g, cell.grad);
       owned |= bit;
     } else {
       g = std::move(cell.grad);

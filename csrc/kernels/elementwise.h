@@ -45,5 +45,8 @@ void elu_backward(const Tensor& grad, const Tensor& x, double alpha, const Tenso
 void silu_backward(const Tensor& grad, const Tensor& x, const Tensor& out);
 void gelu_backward(const Tensor& grad, const Tensor& x, const Tensor& out);
 void softplus_backward(const Tensor& grad, const Tensor& x, const Tensor& out);   // g * sigmoid(x)
+// grad_a = grad * b, grad_b = grad * a: both gradients of a product in one pass over grad.
+// Float32/float64 operands of one dtype; the inputs broadcast to the outputs' shape.
+void mul_backward(const Tensor& grad, const Tensor& a, const Tensor& b, const Tensor& grad_a, const Tensor& grad_b);
 
 }  // namespace cg::kernels

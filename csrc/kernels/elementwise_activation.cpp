@@ -95,3 +95,33 @@ void softplus_backward(const Tensor& grad, const Tensor& x, const Tensor& out) {
 }
 
 }  // namespace cg::kernels
+
+namespace cg::kernels {
+
+namespace {
+// grad_a = g * b and grad_b = g * a in one pass (operands: grad_a, grad_b, g, a, b).
+template <typename T>
+void mul_backward_row(const void*, char* const* p, int64_t n) {
+  T* __restrict ga = reinterpret_cast<T*>(p[0]);
+  T* __restrict gb = reinterpret_cast<T*>(p[1]);
+  const T* g = reinterpret_cast<const T*>(p[2]);
+  const T* a = reinterpret_cast<const T*>(p[3]);
+  const T* b = reinterpret_cast<const T*>(p[4]);
+  for (int64_t i = 0; i < n; ++i) {
+    const T gv = g[i];
+    ga[i] = gv * b[i];
+    gb[i] = gv * a[i];
+  }
+}
+}  // namespace
+
+void mul_backward(const Tensor& grad, const Tensor& a, const Tensor& b, const Tensor& grad_a, const Tensor& grad_b) {
+  const DType dt = grad_a.dtype();
+  CG_CHECK((dt == DType::Float32 || dt == DType::Float64) && grad_b.dtype() == dt && grad.dtype() == dt &&
+               a.dtype() == dt && b.dtype() == dt && grad_a.shape() == grad_b.shape(),
+           "mul_backward: operands of one float dtype and one output shape expected");
+  const Tensor* ops[] = {&grad_a, &grad_b, &grad, &a, &b};
+  run_elementwise(ops, 5, dt == DType::Float32 ? &mul_backward_row<float> : &mul_backward_row<double>, nullptr, 1, 2);
+}
+
+}  // namespace cg::kernels

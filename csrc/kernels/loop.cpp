@@ -1,8 +1,10 @@
 #include "kernels/loop.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "core/errors.h"
 
@@ -46,9 +48,26 @@ LoopPlan plan_loop(const Shape& shape, const Tensor* const* ops, size_t n_ops) {
     plan.base[k] = ops[k]->data_bytes();
     for (auto& s : st[k]) s *= static_cast<int64_t>(ops[k]->itemsize());
   }
+  // The innermost loop runs along the dim where most operands are contiguous (the output's last
+  // dim on ties): adding two transposed tensors into a row-major output then reads both inputs
+  // in order and buffers only the output, instead of the other way round.
+  std::vector<size_t> order;
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (shape[d] != 1) order.push_back(d);
+  if (order.size() > 1) {
+    auto contiguous_operands = [&](size_t d) {
+      int c = 0;
+      for (size_t k = 0; k < n_ops; ++k) c += st[k][d] == static_cast<int64_t>(ops[k]->itemsize());
+      return c;
+    };
+    size_t best = order.size() - 1;
+    for (size_t i = order.size() - 1; i-- > 0;)
+      if (contiguous_operands(order[i]) > contiguous_operands(order[best])) best = i;
+    std::rotate(order.begin() + static_cast<std::ptrdiff_t>(best), order.begin() + static_cast<std::ptrdiff_t>(best) + 1,
+                order.end());
+  }
   // Merge dim d into the previous one when every operand steps contiguously across them.
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1) continue;
+  for (size_t d : order) {
     if (!plan.shape.empty()) {
       bool mergeable = true;
       for (size_t k = 0; k < n_ops && mergeable; ++k) mergeable = plan.strides[k].back() == shape[d] * st[k][d];
@@ -72,6 +91,10 @@ LoopPlan plan_loop(const Shape& shape, const Tensor* const* ops, size_t n_ops) {
 // single (vectorized) loop; the copies are cheap next to the strided memory traffic itself.
 constexpr int64_t kChunk = 512;
 constexpr size_t kMaxItemsize = 8;
+// Tiles of strided loops: 16 rows cover a 64-byte line of float32; 256 columns of two strided
+// operands (16 KB each) stay within L1.
+constexpr int64_t kTileRows = 16;
+constexpr int64_t kTileCols = 256;
 
 template <typename W>
 void gather_as(char* dst, const char* src, int64_t stride, int64_t n) {
@@ -104,6 +127,7 @@ void scatter(char* dst, int64_t stride, const char* src, size_t itemsize, int64_
 
 struct Operands {
   size_t n = 0;
+  size_t n_out = 1;  // the first n_out operands are outputs
   Steps itemsize{};
 };
 
@@ -113,6 +137,10 @@ void run_row(const Operands& ops, RowFn row, const void* ctx, const Ptrs& p, con
   for (size_t k = 0; k < ops.n; ++k) contiguous = contiguous && s[k] == ops.itemsize[k];
   if (contiguous) return row(ctx, p.data(), n);
   alignas(64) char buf[kMaxOperands][kChunk * kMaxItemsize];
+  // A broadcast input (stride 0, e.g. the expanded gradient of a sum) is one value repeated:
+  // its buffer is filled once per row, not once per chunk.
+  for (size_t k = ops.n_out; k < ops.n; ++k)
+    if (s[k] == 0) gather(buf[k], p[k], 0, ops.itemsize[k], std::min(kChunk, n));
   for (int64_t off = 0; off < n; off += kChunk) {
     const int64_t m = std::min(kChunk, n - off);
     Ptrs q{};
@@ -122,11 +150,12 @@ void run_row(const Operands& ops, RowFn row, const void* ctx, const Ptrs& p, con
         q[k] = at;
       } else {
         q[k] = buf[k];
-        if (k > 0) gather(buf[k], at, s[k], ops.itemsize[k], m);
+        if (k >= ops.n_out && s[k] != 0) gather(buf[k], at, s[k], ops.itemsize[k], m);
       }
     }
     row(ctx, q.data(), m);
-    if (q[0] == buf[0]) scatter(p[0] + off * s[0], s[0], buf[0], ops.itemsize[0], m);
+    for (size_t k = 0; k < ops.n_out; ++k)
+      if (q[k] == buf[k]) scatter(p[k] + off * s[k], s[k], buf[k], ops.itemsize[k], m);
   }
 }
 
@@ -145,6 +174,9 @@ void run_planned(const LoopPlan& plan, const Operands& ops, RowFn row, const voi
   }
   int64_t rows = 1;
   for (int64_t d = 0; d < ndim - 1; ++d) rows *= plan.shape[d];
+  bool strided = false;
+  for (size_t k = 0; k < ops.n; ++k) strided = strided || inner[k] != ops.itemsize[k];
+  const int64_t last = plan.shape[ndim - 2];
   parallel_for(rows, std::max<int64_t>(1, grain / n_inner), [&](int64_t b, int64_t e) {
     // Decompose the first row index once, then step an odometer.
     Shape idx(ndim - 1);
@@ -153,11 +185,28 @@ void run_planned(const LoopPlan& plan, const Operands& ops, RowFn row, const voi
       idx[d] = r % plan.shape[d];
       r /= plan.shape[d];
     }
-    for (int64_t i = b; i < e; ++i) {
+    for (int64_t i = b; i < e;) {
       Ptrs p = plan.base;
       for (int64_t d = 0; d < ndim - 1; ++d)
         for (size_t k = 0; k < ops.n; ++k) p[k] += idx[d] * plan.strides[k][d];
-      run_row(ops, row, ctx, p, inner, n_inner);
+      // Strided rows (a transposed operand) go in tiles of kTileRows neighbouring rows by
+      // kTileCols columns: the cache lines a strided operand touches in one tile row are then
+      // used by the tile's next rows while still in L1, instead of being refetched per row.
+      const int64_t block = strided ? std::min({kTileRows, e - i, last - idx[ndim - 2]}) : 1;
+      if (block == 1) {
+        run_row(ops, row, ctx, p, inner, n_inner);
+      } else {
+        for (int64_t off = 0; off < n_inner; off += kTileCols) {
+          const int64_t m = std::min(kTileCols, n_inner - off);
+          for (int64_t j = 0; j < block; ++j) {
+            Ptrs q{};
+            for (size_t k = 0; k < ops.n; ++k) q[k] = p[k] + j * plan.strides[k][ndim - 2] + off * inner[k];
+            run_row(ops, row, ctx, q, inner, m);
+          }
+        }
+      }
+      i += block;
+      idx[ndim - 2] += block - 1;
       for (int64_t d = ndim - 2; d >= 0; --d) {
         if (++idx[d] < plan.shape[d]) break;
         idx[d] = 0;
@@ -177,14 +226,27 @@ bool cpu_has_avx2_fma() {
 #endif
 }
 
-void run_elementwise(const Tensor* const* ops, size_t n_ops, RowFn row, const void* ctx, int64_t cost) {
-  CG_CHECK(n_ops >= 1 && n_ops <= kMaxOperands, "run_elementwise: bad operand count ", n_ops);
+bool cpu_has_avx512() {
+#ifdef CG_HAVE_AVX2_KERNELS
+  static const bool has = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && !std::getenv("CHAINGRAD_NO_AVX512");
+  return has;
+#else
+  return false;
+#endif
+}
+
+void run_elementwise(const Tensor* const* ops, size_t n_ops, RowFn row, const void* ctx, int64_t cost, size_t n_out) {
+  CG_CHECK(n_ops >= 1 && n_ops <= kMaxOperands && n_out >= 1 && n_out <= n_ops, "run_elementwise: bad operand count ",
+           n_ops);
   const Tensor& out = *ops[0];
   const int64_t n = out.numel();
   if (n == 0) return;
   const int64_t grain = std::max<int64_t>(1, kGrainSize / cost);
   Operands info;
   info.n = n_ops;
+  info.n_out = n_out;
   for (size_t k = 0; k < n_ops; ++k) {
     info.itemsize[k] = static_cast<int64_t>(ops[k]->itemsize());
     CG_CHECK(ops[k]->itemsize() <= kMaxItemsize, "run_elementwise: unsupported itemsize");

@@ -22,16 +22,19 @@ namespace cg::kernels {
 // Views `t` with the strides it would have when broadcast to `shape` (stride 0 where expanded).
 Shape broadcast_strides(const Tensor& t, const Shape& shape);
 
-// Output plus up to three inputs (where(cond, a, b)).
-constexpr size_t kMaxOperands = 4;
+// Outputs and inputs: where(cond, a, b) has one output and three inputs, a fused VJP such as
+// mul_backward two outputs and three inputs.
+constexpr size_t kMaxOperands = 5;
 
 // Processes n contiguous elements: ptrs[k] is operand k's first element. `ctx` is the
 // operation's function object.
 using RowFn = void (*)(const void* ctx, char* const* ptrs, int64_t n);
 
-// Runs `row` over every element of ops[0]'s shape (ops[0] is the output; the inputs broadcast to
-// it), on several threads when large. `cost` scales the grain for expensive per-element work.
-void run_elementwise(const Tensor* const* ops, size_t n_ops, RowFn row, const void* ctx, int64_t cost);
+// Runs `row` over every element of ops[0]'s shape (ops[0..n_out) are the outputs, all of that
+// shape; the inputs broadcast to it), on several threads when large. `cost` scales the grain
+// for expensive per-element work.
+void run_elementwise(const Tensor* const* ops, size_t n_ops, RowFn row, const void* ctx, int64_t cost,
+                     size_t n_out = 1);
 
 namespace detail {
 // Forced inline so that each caller compiles it for its own target (see map_row_fn_avx2).
@@ -54,6 +57,12 @@ void map_row_fn(const void* ctx, char* const* p, int64_t n) {
 // symbol, so no baseline code ever links to AVX2 code. Called only when the CPU has AVX2 and FMA.
 template <typename F, typename Out, typename... In>
 __attribute__((target("avx2,fma"))) void map_row_fn_avx2(const void* ctx, char* const* p, int64_t n) {
+  map_row<Out, In...>(*static_cast<const F*>(ctx), p, n, std::index_sequence_for<In...>{});
+}
+// And for AVX-512 (F/DQ/BW/VL: every AVX-512 CPU since Skylake-SP and Zen 4): 16 float lanes.
+template <typename F, typename Out, typename... In>
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,prefer-vector-width=512"))) void map_row_fn_avx512(
+    const void* ctx, char* const* p, int64_t n) {
   map_row<Out, In...>(*static_cast<const F*>(ctx), p, n, std::index_sequence_for<In...>{});
 }
 #endif
@@ -106,13 +115,16 @@ void map(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inpu
   run_map<Out, In...>(out, inputs, f, cost, &detail::map_row_fn<F, Out, In...>);
 }
 
-// map() with the row compiled for AVX2+FMA when this CPU has them: for loops whose body is
-// heavy arithmetic (the vecmath transcendentals), where twice the lanes pay.
+// map() with the row compiled for AVX-512 or AVX2+FMA when this CPU has them (chosen at run
+// time, never by -march): for loops whose body is heavy arithmetic (the vecmath
+// transcendentals), where two or four times the lanes pay.
 bool cpu_has_avx2_fma();
+bool cpu_has_avx512();
 template <typename Out, typename... In, typename F>
 void map_wide(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inputs, const F& f,
               int64_t cost = 1) {
 #ifdef CG_HAVE_AVX2_KERNELS
+  if (cpu_has_avx512()) return run_map<Out, In...>(out, inputs, f, cost, &detail::map_row_fn_avx512<F, Out, In...>);
   if (cpu_has_avx2_fma()) return run_map<Out, In...>(out, inputs, f, cost, &detail::map_row_fn_avx2<F, Out, In...>);
 #endif
   map<Out, In...>(out, inputs, f, cost);

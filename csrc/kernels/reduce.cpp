@@ -42,10 +42,17 @@ template <typename T, Reduce K>
 inline Acc<T> reduce_run(const T* p, int64_t n, int64_t stride, Acc<T> acc) {
   if constexpr (K == Reduce::Sum) {
     if (stride == 1) {
-      Acc<T> s = 0;
-#pragma omp simd reduction(+ : s)
-      for (int64_t i = 0; i < n; ++i) s += static_cast<Acc<T>>(p[i]);
-      return acc + s;
+      // Sixteen independent partial sums: one accumulator would make the loop wait on the
+      // latency of each add (for float32 widened to double: ~6 GB/s, a third of a memory pass).
+      constexpr int64_t kLanes = 16;
+      Acc<T> lanes[kLanes] = {};
+      int64_t i = 0;
+      for (; i + kLanes <= n; i += kLanes)
+        for (int64_t l = 0; l < kLanes; ++l) lanes[l] += static_cast<Acc<T>>(p[i + l]);
+      for (; i < n; ++i) lanes[0] += static_cast<Acc<T>>(p[i]);
+      for (int64_t w = kLanes / 2; w > 0; w /= 2)
+        for (int64_t l = 0; l < w; ++l) lanes[l] += lanes[l + w];
+      return acc + lanes[0];
     }
     for (int64_t i = 0; i < n; ++i) acc += static_cast<Acc<T>>(p[i * stride]);
   } else if constexpr (K == Reduce::Prod) {

@@ -120,11 +120,29 @@ Tensor rsub(const Tensor& a, Scalar b) {
 }
 
 // ---- mul -------------------------------------------------------------------------------------
+namespace {
+// Both gradients of a * b in one pass over g (kernels::mul_backward) when nothing records and
+// nothing broadcasts or casts; false leaves the composed form to the caller.
+bool fused_mul_backward(const Tensor& g, const Tensor& a, const Tensor& b, TensorList& r) {
+  const DType dt = g.dtype();
+  if ((dt != DType::Float32 && dt != DType::Float64) || a.dtype() != dt || b.dtype() != dt ||
+      a.shape() != g.shape() || b.shape() != g.shape() || any_requires_grad({&g, &a, &b}))
+    return false;
+  r[0] = Tensor::empty(g.shape(), dt);
+  r[1] = Tensor::empty(g.shape(), dt);
+  kernels::mul_backward(g, a, b, r[0], r[1]);
+  return true;
+}
+}  // namespace
+
 struct MulBackward0 : Node {
   SavedTensor self_, other_;
   InputInfo self, other;
   TensorList apply(TensorList&& g) override {
     TensorList r(2);
+    if (should_compute_output(0) && should_compute_output(1) &&
+        fused_mul_backward(g[0], self_.unpack(*this), other_.unpack(*this), r))
+      return r;
     if (should_compute_output(0)) r[0] = reduce(mul(g[0], other_.unpack(*this)), self);
     if (should_compute_output(1)) r[1] = reduce(mul(g[0], self_.unpack(*this)), other);
     return r;

@@ -4,6 +4,7 @@
 #include <Python.h>
 #include <frameobject.h>
 
+#include "core/allocator.h"
 #include "graph/anomaly.h"
 #include "graph/saved_hooks.h"
 #include "core/storage.h"
@@ -132,6 +133,19 @@ void register_diagnostics(py::module_& m) {
   // ---- memory ----
   m.def("_storage_peak_bytes", &Storage::peak_bytes);
   m.def("_reset_storage_peak_bytes", &Storage::reset_peak_bytes);
+  // The cache of large freed buffers (core/allocator.h); its bytes are not live storage bytes.
+  m.def("_buffer_cache_info", [] {
+    const BufferCacheStats s = buffer_cache_stats();
+    py::dict d;
+    d["cached_bytes"] = s.cached_bytes;
+    d["cached_buffers"] = s.cached_buffers;
+    d["limit_bytes"] = s.limit_bytes;
+    d["hits"] = s.hits;
+    d["misses"] = s.misses;
+    return d;
+  });
+  m.def("_empty_buffer_cache", &release_buffer_cache);
+  m.def("_set_buffer_cache_limit", &set_buffer_cache_limit, py::arg("bytes"));
 }
 
 }  // namespace cg::python

@@ -1,0 +1,186 @@
+#include "core/allocator.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+#include <vector>
+
+#include "core/errors.h"
+
+namespace cg {
+
+namespace {
+
+constexpr size_t kAlignment = 64;  // a cache line, and enough for any SIMD load
+// Large buffers are 2 MiB aligned and marked for transparent huge pages: a fresh 40 MB tensor
+// then costs ~20 page faults instead of ~10,000.
+constexpr size_t kHugePage = size_t{2} << 20;
+// Smaller buffers are left to malloc, which reuses them well; from here on every fresh buffer
+// is a fresh mapping (glibc's mmap threshold), so faulted in page by page.
+constexpr size_t kCacheMin = size_t{1} << 20;
+constexpr size_t kSmallClass = size_t{64} << 10;
+
+size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+// The size actually allocated for n bytes: requests of one class share cached buffers.
+size_t size_class(size_t n) {
+  if (n < kCacheMin) return round_up(n, kAlignment);
+  return round_up(n, n < kHugePage ? kSmallClass : kHugePage);
+}
+
+void* system_alloc(size_t cls) {
+  const size_t align = cls >= kHugePage ? kHugePage : kAlignment;
+  void* p = std::aligned_alloc(align, cls);
+#ifdef MADV_HUGEPAGE
+  if (p && align == kHugePage) madvise(p, cls, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+int64_t default_limit() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  const int64_t ram = pages > 0 && page > 0 ? int64_t{pages} * page : int64_t{4} << 30;
+  return ram / 4;
+}
+
+struct Cached {
+  void* data;
+  size_t cls;
+};
+
+// The cache. Allocated once and never destroyed (storages may be freed by other static
+// destructors after this file's); CacheCloser empties it at exit and turns it off.
+class BufferCache {
+ public:
+  void* allocate(size_t nbytes) {
+    const size_t cls = size_class(nbytes);
+    if (cls >= kCacheMin) {
+      std::vector<void*> evicted;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        // Most recently freed first: its pages are the likeliest to be in cache.
+        for (size_t i = entries_.size(); i-- > 0;) {
+          if (entries_[i].cls != cls) continue;
+          void* p = entries_[i].data;
+          entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(i));
+          cached_ -= static_cast<int64_t>(cls);
+          ++hits_;
+          return p;
+        }
+        ++misses_;
+        // Make room first, so that live + cached never exceeds what the process would hold
+        // without the cache.
+        evict_locked(static_cast<int64_t>(cls), &evicted);
+      }
+      for (void* p : evicted) std::free(p);
+    }
+    void* p = system_alloc(cls);
+    if (!p) {
+      release();
+      p = system_alloc(cls);
+    }
+    // RuntimeError (not MemoryError) like PyTorch's allocator, so the same except clauses work.
+    if (!p)
+      throw RuntimeError(msg("DefaultCPUAllocator: can't allocate memory: you tried to allocate ", nbytes, " bytes."));
+    return p;
+  }
+
+  void free(void* data, size_t nbytes) {
+    const size_t cls = size_class(nbytes);
+    if (cls >= kCacheMin) {
+      std::vector<void*> evicted;
+      bool kept = false;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!closed_ && static_cast<int64_t>(cls) <= limit_) {
+          evict_locked(cached_ + static_cast<int64_t>(cls) - limit_, &evicted);
+          entries_.push_back({data, cls});
+          cached_ += static_cast<int64_t>(cls);
+          kept = true;
+        }
+      }
+      for (void* p : evicted) std::free(p);
+      if (kept) return;
+    }
+    std::free(data);
+  }
+
+  void release() {
+    std::vector<Cached> all;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      all.swap(entries_);
+      cached_ = 0;
+    }
+    for (const Cached& c : all) std::free(c.data);
+  }
+
+  void close() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+    }
+    release();
+  }
+
+  int64_t set_limit(int64_t bytes) {
+    std::vector<void*> evicted;
+    int64_t old;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      old = limit_;
+      limit_ = std::max<int64_t>(0, bytes);
+      evict_locked(cached_ - limit_, &evicted);
+    }
+    for (void* p : evicted) std::free(p);
+    return old;
+  }
+
+  BufferCacheStats stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {cached_, static_cast<int64_t>(entries_.size()), limit_, hits_, misses_};
+  }
+
+ private:
+  // Takes the oldest buffers out until at least `bytes` are gone (or nothing is left); the
+  // caller frees them after unlocking.
+  void evict_locked(int64_t bytes, std::vector<void*>* out) {
+    size_t n = 0;
+    for (int64_t freed = 0; freed < bytes && n < entries_.size(); ++n) {
+      freed += static_cast<int64_t>(entries_[n].cls);
+      out->push_back(entries_[n].data);
+      cached_ -= static_cast<int64_t>(entries_[n].cls);
+    }
+    entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+
+  std::mutex mu_;
+  std::vector<Cached> entries_;  // oldest first
+  int64_t cached_ = 0;
+  int64_t limit_ = default_limit();
+  int64_t hits_ = 0, misses_ = 0;
+  bool closed_ = false;
+};
+
+BufferCache& cache() {
+  static BufferCache* c = new BufferCache();  // never destroyed: see BufferCache
+  return *c;
+}
+
+struct CacheCloser {
+  CacheCloser() { cache(); }  // constructed first, so closed after everything that uses it
+  ~CacheCloser() { cache().close(); }
+} g_closer;
+
+}  // namespace
+
+void* allocate_buffer(size_t nbytes) { return cache().allocate(nbytes); }
+void free_buffer(void* data, size_t nbytes) { cache().free(data, nbytes); }
+BufferCacheStats buffer_cache_stats() { return cache().stats(); }
+void release_buffer_cache() { cache().release(); }
+int64_t set_buffer_cache_limit(int64_t bytes) { return cache().set_limit(bytes); }
+
+}  // namespace cg
