@@ -41,6 +41,18 @@ bool Node::should_compute_output(size_t i) const {
 
 namespace cg::autograd {
 
+std::vector<std::string> Node::saved_names() {
+  std::vector<std::string> names;
+  for (auto& item : saved_tensors_for_inspection()) names.push_back(item.first);
+  return names;
+}
+
+SavedValue Node::saved_value(const std::string& name) {
+  for (auto& item : saved_tensors_for_inspection())
+    if (item.first == name) return std::move(item.second);
+  return {};
+}
+
 void check_hook_value(const std::string& hook, const Tensor& before, const Tensor& after) {
   if (!before.defined() || !after.defined()) return;
   if (after.dtype() != before.dtype())

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "core/deferred_delete.h"
@@ -66,6 +67,10 @@ struct HookList {
 // and wording); `hook` names the hook in the message.
 void check_hook_value(const std::string& hook, const Tensor& before, const Tensor& after);
 
+// A value a node saved for backward, as grad_fn._saved_<name> shows it (None, a tensor, a list
+// of tensors, a number, a bool, sizes, a string).
+using SavedValue = std::variant<std::monostate, Tensor, TensorList, int64_t, double, bool, Shape, std::string>;
+
 // Shape and dtype of each forward output, so the engine can check and create gradients.
 struct OutputMeta {
   Shape shape;
@@ -85,8 +90,13 @@ class Node : public std::enable_shared_from_this<Node> {
   virtual std::string name() const = 0;
   // Frees saved tensors after a non-retained backward.
   virtual void release_saved() {}
-  // Names and values of saved tensors/scalars for inspection (grad_fn._saved_*).
-  virtual std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() { return {}; }
+  // Names (PyTorch's) and values of saved tensors/scalars for inspection (grad_fn._saved_*);
+  // BackwardNode (graph/backward_node.h) derives it from the node's table of saved fields.
+  virtual std::vector<std::pair<std::string, SavedValue>> saved_tensors_for_inspection() { return {}; }
+  // The names alone, and one value by name (only that one is unpacked: a freed tensor raises,
+  // numbers stay readable after backward). Defaults go through saved_tensors_for_inspection.
+  virtual std::vector<std::string> saved_names();
+  virtual SavedValue saved_value(const std::string& name);
 
   // False when the input's gradient is not needed (no edge, or outside the requested inputs).
   bool should_compute_output(size_t i) const;

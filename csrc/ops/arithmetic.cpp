@@ -17,7 +17,7 @@ using autograd::make_grad_node;
 using autograd::set_history;
 
 // ---- add / sub -------------------------------------------------------------------------------
-struct AddBackward0 : Node {
+struct AddBackward0 : BackwardNode<AddBackward0> {
   InputInfo self, other;
   Scalar alpha = 1;
   std::string node_name = "AddBackward0";
@@ -46,7 +46,12 @@ struct AddBackward0 : Node {
       return true;
     });
   }
-  std::string name() const override { return node_name; }
+  static auto saved_fields() {
+    // sub(a, b, alpha) records a + b * (-alpha): PyTorch shows the alpha given.
+    return std::make_tuple(saved("alpha", [](const AddBackward0& n) {
+      return n.node_name == "SubBackward0" ? saved_scalar(negated(n.alpha)) : saved_scalar(n.alpha);
+    }));
+  }
 };
 
 Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
@@ -91,6 +96,7 @@ Tensor add(const Tensor& a, Scalar b, Scalar alpha) {
     auto node = make_grad_node<ScalarAddBackward>({&a});
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
     node->self = InputInfo(a);
+    node->alpha = alpha;
     node->node_name = "AddBackward0";
     set_history(out, node);
   }
@@ -135,7 +141,7 @@ bool fused_mul_backward(const Tensor& g, const Tensor& a, const Tensor& b, Tenso
 }
 }  // namespace
 
-struct MulBackward0 : Node {
+struct MulBackward0 : BackwardNode<MulBackward0> {
   SavedTensor self_, other_;
   InputInfo self, other;
   TensorList apply(TensorList&& g) override {
@@ -164,11 +170,11 @@ struct MulBackward0 : Node {
       return true;
     });
   }
-  void release_saved() override { self_.release(); other_.release(); }
-  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
-    return {{"self", self_.unpack(*this)}, {"other", other_.unpack(*this)}};
-  }
   std::string name() const override { return "MulBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &MulBackward0::self_),
+                           saved("other", &MulBackward0::other_));
+  }
 };
 
 Tensor mul(const Tensor& a, const Tensor& b) {
@@ -186,7 +192,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 // x * c saves only the constant.
-struct MulScalarBackward : Node {
+struct MulScalarBackward : BackwardNode<MulScalarBackward> {
   InputInfo self;
   Scalar factor = 1;
   std::string node_name = "MulBackward0";
@@ -200,7 +206,12 @@ struct MulScalarBackward : Node {
       return true;
     });
   }
-  std::string name() const override { return node_name; }
+  static auto saved_fields() {
+    // x / c records x * (1 / c): PyTorch shows c.
+    return std::make_tuple(saved("other", [](const MulScalarBackward& n) {
+      return n.node_name == "DivBackward0" ? SavedValue(1.0 / n.factor.to_double()) : saved_scalar(n.factor);
+    }));
+  }
 };
 
 Tensor mul(const Tensor& a, Scalar b) {
@@ -218,7 +229,7 @@ Tensor mul(const Tensor& a, Scalar b) {
 
 // ---- div -------------------------------------------------------------------------------------
 
-struct DivBackward0 : Node {
+struct DivBackward0 : BackwardNode<DivBackward0> {
   SavedTensor self_, other_;
   InputInfo self, other;
   TensorList apply(TensorList&& g) override {
@@ -250,11 +261,11 @@ struct DivBackward0 : Node {
       return true;
     });
   }
-  void release_saved() override { self_.release(); other_.release(); }
-  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
-    return {{"self", self_.unpack(*this)}, {"other", other_.unpack(*this)}};
-  }
   std::string name() const override { return "DivBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &DivBackward0::self_),
+                           saved("other", &DivBackward0::other_));
+  }
 };
 
 Tensor div(const Tensor& a, const Tensor& b) {
@@ -285,15 +296,19 @@ Tensor div(const Tensor& a, Scalar b) {
   return out;
 }
 
-struct RdivBackward : Node {  // c / x: d/dx = -c / x^2 = -out / x
+struct RdivBackward : BackwardNode<RdivBackward> {  // c / x: d/dx = -c / x^2 = -out / x
   SavedTensor self_, result_;
   InputInfo self;
+  Scalar constant = 1;  // c
   TensorList apply(TensorList&& g) override {
     Tensor x = self_.unpack(*this), y = result_.unpack(*this);
     return {reduce(neg(div(mul(g[0], y), x)), self)};
   }
-  void release_saved() override { self_.release(); result_.release(); }
   std::string name() const override { return "MulBackward0"; }  // PyTorch computes c / x as x.reciprocal() * c
+  static auto saved_fields() {
+    return std::make_tuple(saved("other", &RdivBackward::constant), saved(nullptr, &RdivBackward::self_),
+                           saved(nullptr, &RdivBackward::result_));
+  }
 };
 
 Tensor rdiv(const Tensor& a, Scalar b) {
@@ -302,6 +317,7 @@ Tensor rdiv(const Tensor& a, Scalar b) {
   if (any_requires_grad({&a})) {
     auto node = make_grad_node<RdivBackward>({&a});
     node->self = InputInfo(a);
+    node->constant = b;
     node->self_ = SavedTensor(a, false);
     set_history(out, node);
     node->result_ = SavedTensor(out, true);
@@ -310,7 +326,7 @@ Tensor rdiv(const Tensor& a, Scalar b) {
 }
 
 // ---- pow -------------------------------------------------------------------------------------
-struct PowBackward0 : Node {  // x ** c
+struct PowBackward0 : BackwardNode<PowBackward0> {  // x ** c
   SavedTensor self_;
   InputInfo self;
   Scalar exponent = 1;
@@ -332,11 +348,11 @@ struct PowBackward0 : Node {  // x ** c
       return true;
     });
   }
-  void release_saved() override { self_.release(); }
-  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
-    return {{"self", self_.unpack(*this)}};
-  }
   std::string name() const override { return "PowBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &PowBackward0::self_),
+                           saved("exponent", &PowBackward0::exponent));
+  }
 };
 
 static const char* kPowBool = "\"pow\" not implemented for 'Bool'";
@@ -357,7 +373,7 @@ Tensor pow(const Tensor& a, Scalar b) {
   return out;
 }
 
-struct PowBackward1 : Node {  // x ** y
+struct PowBackward1 : BackwardNode<PowBackward1> {  // x ** y
   SavedTensor self_, exponent_, result_;
   InputInfo self, exponent;
   TensorList apply(TensorList&& g) override {
@@ -379,8 +395,12 @@ struct PowBackward1 : Node {  // x ** y
     }
     return r;
   }
-  void release_saved() override { self_.release(); exponent_.release(); result_.release(); }
   std::string name() const override { return "PowBackward1"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &PowBackward1::self_),
+                           saved("exponent", &PowBackward1::exponent_),
+                           saved("result", &PowBackward1::result_));
+  }
 };
 
 Tensor pow(const Tensor& a, const Tensor& b) {
@@ -399,7 +419,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-struct PowBackward2 : Node {  // c ** y
+struct PowBackward2 : BackwardNode<PowBackward2> {  // c ** y
   SavedTensor result_;
   InputInfo exponent;
   double base = 1;
@@ -410,8 +430,11 @@ struct PowBackward2 : Node {  // c ** y
     }
     return {reduce(mul(g[0], mul(result_.unpack(*this), std::log(base))), exponent)};
   }
-  void release_saved() override { result_.release(); }
   std::string name() const override { return "PowBackward2"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &PowBackward2::base),
+                           saved("result", &PowBackward2::result_));
+  }
 };
 
 Tensor pow(Scalar a, const Tensor& b) {

@@ -88,7 +88,7 @@ Tensor& clamp_(Tensor& self, std::optional<double> lo, std::optional<double> hi)
                  [&] { return clamp(self, lo, hi); });
 }
 
-struct CopyBackwards : Node {
+struct CopyBackwards : BackwardNode<CopyBackwards> {
   InputInfo src;
   TensorList apply(TensorList&& g) override {
     TensorList r(2);
@@ -127,7 +127,7 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
 }
 
 // Filling overwrites every element: the old values get a zero gradient.
-struct FillBackward0 : Node {
+struct FillBackward0 : BackwardNode<FillBackward0> {
   TensorList apply(TensorList&& g) override { return {Tensor::zeros(g[0].shape(), g[0].dtype())}; }
   std::string name() const override { return "FillBackward0"; }
 };

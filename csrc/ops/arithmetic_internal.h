@@ -52,9 +52,10 @@ inline void check_sub_bool(bool a_bool, bool b_bool) {
 }
 
 // x + c, x - c and remainder(x, c): the gradient passes to x (negated for c - x).
-struct ScalarAddBackward : Node {
+struct ScalarAddBackward : BackwardNode<ScalarAddBackward> {
   InputInfo self;
   double sign = 1;
+  Scalar alpha = 1;
   std::string node_name;
   TensorList apply(TensorList&& g) override {
     return {sign == 1 ? reduce(g[0], self) : reduce(neg(g[0]), self)};
@@ -67,7 +68,9 @@ struct ScalarAddBackward : Node {
       return true;
     });
   }
-  std::string name() const override { return node_name; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("alpha", &ScalarAddBackward::alpha));
+  }
 };
 
 inline DType div_type(DType t) { return is_floating(t) ? t : DType::Float32; }

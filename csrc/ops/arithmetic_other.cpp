@@ -17,7 +17,7 @@ using autograd::make_grad_node;
 using autograd::set_history;
 
 // ---- maximum / minimum / atan2 / remainder / floor_divide -----------------------------------
-struct MaxMinBackward : Node {  // ties split the gradient evenly, as in PyTorch
+struct MaxMinBackward : BackwardNode<MaxMinBackward> {  // ties split the gradient evenly, as in PyTorch
   SavedTensor self_, other_;
   InputInfo self, other;
   bool is_max = true;
@@ -32,8 +32,11 @@ struct MaxMinBackward : Node {  // ties split the gradient evenly, as in PyTorch
     if (should_compute_output(1)) r[1] = reduce(where(tie, half, where(a_wins, zero, g[0])), other);
     return r;
   }
-  void release_saved() override { self_.release(); other_.release(); }
   std::string name() const override { return is_max ? "MaximumBackward0" : "MinimumBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &MaxMinBackward::self_),
+                           saved("other", &MaxMinBackward::other_));
+  }
 };
 
 static Tensor max_min(const Tensor& a, const Tensor& b, bool is_max) {
@@ -53,7 +56,7 @@ static Tensor max_min(const Tensor& a, const Tensor& b, bool is_max) {
 Tensor maximum(const Tensor& a, const Tensor& b) { return max_min(a, b, true); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return max_min(a, b, false); }
 
-struct Atan2Backward0 : Node {
+struct Atan2Backward0 : BackwardNode<Atan2Backward0> {
   SavedTensor self_, other_;
   InputInfo self, other;
   TensorList apply(TensorList&& g) override {
@@ -64,8 +67,11 @@ struct Atan2Backward0 : Node {
     if (should_compute_output(1)) r[1] = reduce(div(mul(neg(g[0]), a), denom), other);
     return r;
   }
-  void release_saved() override { self_.release(); other_.release(); }
   std::string name() const override { return "Atan2Backward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &Atan2Backward0::self_),
+                           saved("other", &Atan2Backward0::other_));
+  }
 };
 
 Tensor atan2(const Tensor& a, const Tensor& b) {
@@ -83,7 +89,7 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
 }
 
 // remainder(a, b) = a - floor(a/b) * b: gradient 1 for a, -floor(a/b) for b.
-struct RemainderBackward : Node {
+struct RemainderBackward : BackwardNode<RemainderBackward> {
   SavedTensor self_, other_;
   InputInfo self, other;
   TensorList apply(TensorList&& g) override {
@@ -95,8 +101,11 @@ struct RemainderBackward : Node {
     }
     return r;
   }
-  void release_saved() override { self_.release(); other_.release(); }
   std::string name() const override { return "RemainderBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &RemainderBackward::self_),
+                           saved("other", &RemainderBackward::other_));
+  }
 };
 
 Tensor remainder(const Tensor& a, const Tensor& b) {
@@ -144,7 +153,7 @@ Tensor compare(int op, const Tensor& a, Scalar b) {
 }
 
 // ---- where / clamp ---------------------------------------------------------------------------
-struct WhereBackward0 : Node {
+struct WhereBackward0 : BackwardNode<WhereBackward0> {
   SavedTensor cond_;
   InputInfo self, other;
   TensorList apply(TensorList&& g) override {
@@ -155,8 +164,10 @@ struct WhereBackward0 : Node {
     if (should_compute_output(2)) r[2] = reduce(where(c, zero, g[0]), other);
     return r;
   }
-  void release_saved() override { cond_.release(); }
   std::string name() const override { return "WhereBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("condition", &WhereBackward0::cond_));
+  }
 };
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
@@ -176,7 +187,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-struct ClampBackward1 : Node {
+struct ClampBackward1 : BackwardNode<ClampBackward1> {
   SavedTensor self_;
   std::optional<double> lo, hi;
   TensorList apply(TensorList&& g) override {
@@ -187,8 +198,12 @@ struct ClampBackward1 : Node {
     if (hi) inside = compare(static_cast<int>(Binary::LogicalAnd), inside, compare(static_cast<int>(Binary::Le), x, Scalar(*hi)));
     return {where(inside, g[0], Tensor::zeros({}, g[0].dtype()))};
   }
-  void release_saved() override { self_.release(); }
   std::string name() const override { return "ClampBackward1"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &ClampBackward1::self_),
+                           saved("min", &ClampBackward1::lo),
+                           saved("max", &ClampBackward1::hi));
+  }
 };
 
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
@@ -210,7 +225,7 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
 }
 
 // Tensor bounds: each of x, min, max gets the gradient where it is the value chosen (min > max picks max).
-struct ClampBackward0 : Node {
+struct ClampBackward0 : BackwardNode<ClampBackward0> {
   SavedTensor self_, min_, max_;
   InputInfo self, lo_info, hi_info;
   bool has_lo = false, has_hi = false;
@@ -239,8 +254,12 @@ struct ClampBackward0 : Node {
     }
     return r;
   }
-  void release_saved() override { self_.release(); min_.release(); max_.release(); }
   std::string name() const override { return "ClampBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &ClampBackward0::self_),
+                           saved("min", &ClampBackward0::min_),
+                           saved("max", &ClampBackward0::max_));
+  }
 };
 
 Tensor clamp(const Tensor& x, const Tensor& lo, const Tensor& hi) {

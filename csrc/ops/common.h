@@ -3,14 +3,19 @@
 #pragma once
 #include <vector>
 
+#include "graph/backward_node.h"
 #include "graph/meta.h"
 #include "graph/saved.h"
 #include "core/tensor.h"
 
 namespace cg::ops {
 
+using autograd::BackwardNode;
 using autograd::Node;
+using autograd::saved;
+using autograd::saved_scalar;
 using autograd::SavedTensor;
+using autograd::SavedValue;
 using autograd::TensorList;
 
 // PyTorch's result_type: dimensioned tensors decide unless a 0-d one is of a higher category.

@@ -39,16 +39,28 @@ int64_t out_size(int64_t in, int64_t pad_total, int64_t k, int64_t s, int64_t d)
 
 // ---- im2col / col2im: each the other's VJP
 
-struct Im2ColBackward0 : Node {
+struct Im2ColBackward0 : BackwardNode<Im2ColBackward0> {
   Window2d win;
   TensorList apply(TensorList&& g) override { return {col2im(g[0], win)}; }
   std::string name() const override { return "Im2ColBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("kernel_size", [](const Im2ColBackward0& n) { return SavedValue(Shape{n.win.kh, n.win.kw}); }),
+                           saved("dilation", [](const Im2ColBackward0& n) { return SavedValue(Shape{n.win.dh, n.win.dw}); }),
+                           saved("padding", [](const Im2ColBackward0& n) { return SavedValue(Shape{n.win.ph, n.win.pw}); }),
+                           saved("stride", [](const Im2ColBackward0& n) { return SavedValue(Shape{n.win.sh, n.win.sw}); }));
+  }
 };
 
-struct Col2ImBackward0 : Node {
+struct Col2ImBackward0 : BackwardNode<Col2ImBackward0> {
   Window2d win;
   TensorList apply(TensorList&& g) override { return {im2col(g[0], win)}; }
   std::string name() const override { return "Col2ImBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("kernel_size", [](const Col2ImBackward0& n) { return SavedValue(Shape{n.win.kh, n.win.kw}); }),
+                           saved("dilation", [](const Col2ImBackward0& n) { return SavedValue(Shape{n.win.dh, n.win.dw}); }),
+                           saved("padding", [](const Col2ImBackward0& n) { return SavedValue(Shape{n.win.ph, n.win.pw}); }),
+                           saved("stride", [](const Col2ImBackward0& n) { return SavedValue(Shape{n.win.sh, n.win.sw}); }));
+  }
 };
 
 namespace {
@@ -156,7 +168,7 @@ TensorList conv_backward(const Tensor& g, const Tensor& x, const Tensor& w, cons
 
 }  // namespace
 
-struct ConvolutionBackward0 : Node {
+struct ConvolutionBackward0 : BackwardNode<ConvolutionBackward0> {
   SavedTensor input_, weight_;
   Window2d win;
   Shape weight_shape;  // 4-D
@@ -188,11 +200,12 @@ struct ConvolutionBackward0 : Node {
     }
     return r;
   }
-  void release_saved() override { input_.release(); weight_.release(); }
-  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
-    return {{"input", input_.unpack(*this)}, {"weight", weight_.unpack(*this)}};
-  }
   std::string name() const override { return "ConvolutionBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("input", &ConvolutionBackward0::input_),
+                           saved("weight", &ConvolutionBackward0::weight_),
+                           saved("groups", &ConvolutionBackward0::groups));
+  }
 };
 
 namespace {

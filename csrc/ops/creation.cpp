@@ -11,7 +11,7 @@
 namespace cg::ops {
 
 // ---- to(dtype): the gradient is cast back to the input's dtype ------------------------------
-struct ToCopyBackward0 : Node {
+struct ToCopyBackward0 : BackwardNode<ToCopyBackward0> {
   DType src_dtype;
   TensorList apply(TensorList&& g) override { return {to_dtype(g[0], src_dtype)}; }
   std::string name() const override { return "ToCopyBackward0"; }
@@ -29,7 +29,7 @@ Tensor to_dtype(const Tensor& t, DType dtype) {
 }
 
 // ---- clone / contiguous ----------------------------------------------------------------------
-struct CloneBackward0 : Node {
+struct CloneBackward0 : BackwardNode<CloneBackward0> {
   TensorList apply(TensorList&& g) override { return {g[0]}; }
   std::string name() const override { return "CloneBackward0"; }
 };

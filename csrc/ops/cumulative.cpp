@@ -17,10 +17,13 @@ using autograd::set_history;
 using kernels::Binary;
 
 // ---- cumsum / cumprod ------------------------------------------------------------------------
-struct CumsumBackward0 : Node {
+struct CumsumBackward0 : BackwardNode<CumsumBackward0> {
   int64_t dim = 0;
   TensorList apply(TensorList&& g) override { return {flip(cumsum(flip(g[0], {dim}), dim), {dim})}; }
   std::string name() const override { return "CumsumBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("dim", &CumsumBackward0::dim));
+  }
 };
 
 Tensor cumsum(const Tensor& x, int64_t dim) {
@@ -39,7 +42,7 @@ Tensor cumsum(const Tensor& x, int64_t dim) {
 
 // dx_k = sum_{j >= k} g_j prod_{i <= j, i != k} x_i. Without zeros that is
 // revcumsum(g * y) / x; with zeros, the products are formed explicitly (an n x n pass).
-struct CumprodBackward0 : Node {
+struct CumprodBackward0 : BackwardNode<CumprodBackward0> {
   SavedTensor self_, result_;
   int64_t dim = 0;
   TensorList apply(TensorList&& g) override {
@@ -60,8 +63,12 @@ struct CumprodBackward0 : Node {
     Tensor terms = where(upper, mul(gj, prods), Tensor::zeros({}, x.dtype()));
     return {transpose(sum(terms, {-1}, false), dim, -1)};
   }
-  void release_saved() override { self_.release(); result_.release(); }
   std::string name() const override { return "CumprodBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &CumprodBackward0::self_),
+                           saved("result", &CumprodBackward0::result_),
+                           saved("dim", &CumprodBackward0::dim));
+  }
 };
 
 Tensor cumprod(const Tensor& x, int64_t dim) {

@@ -31,7 +31,7 @@ Tensor sigmoid_backward(const Tensor& grad, const Tensor& y) {
 }
 
 namespace {
-struct ZeroGradBackward : Node {
+struct ZeroGradBackward : BackwardNode<ZeroGradBackward> {
   Shape shape;
   DType dtype = DType::Float32;
   std::string label;

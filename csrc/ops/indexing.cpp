@@ -53,15 +53,19 @@ Tensor movedim_front(const Tensor& t, int64_t dim) {
 }
 
 // ---- index_select / index_add / index_copy ---------------------------------------------------
-struct IndexSelectBackward0 : Node {
+struct IndexSelectBackward0 : BackwardNode<IndexSelectBackward0> {
   SavedTensor index_;
   Shape input_shape;
   int64_t dim = 0;
   TensorList apply(TensorList&& g) override {
     return {index_add(Tensor::zeros(input_shape, g[0].dtype()), dim, index_.unpack(*this), g[0])};
   }
-  void release_saved() override { index_.release(); }
   std::string name() const override { return "IndexSelectBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("dim", &IndexSelectBackward0::dim),
+                           saved("index", &IndexSelectBackward0::index_),
+                           saved("self_sym_sizes", &IndexSelectBackward0::input_shape));
+  }
 };
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
@@ -99,7 +103,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   return out;
 }
 
-struct IndexAddBackward0 : Node {
+struct IndexAddBackward0 : BackwardNode<IndexAddBackward0> {
   SavedTensor index_;
   int64_t dim = 0;
   TensorList apply(TensorList&& g) override {
@@ -108,8 +112,11 @@ struct IndexAddBackward0 : Node {
     if (should_compute_output(2)) r[2] = index_select(g[0], dim, index_.unpack(*this));
     return r;
   }
-  void release_saved() override { index_.release(); }
   std::string name() const override { return "IndexAddBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("dim", &IndexAddBackward0::dim),
+                           saved("index", &IndexAddBackward0::index_));
+  }
 };
 
 // Checks index_add/index_copy arguments; returns the checked index.
@@ -152,7 +159,7 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
   return out;
 }
 
-struct IndexCopyBackward0 : Node {
+struct IndexCopyBackward0 : BackwardNode<IndexCopyBackward0> {
   SavedTensor index_;
   int64_t dim = 0;
   TensorList apply(TensorList&& g) override {
@@ -165,8 +172,10 @@ struct IndexCopyBackward0 : Node {
     if (should_compute_output(2)) r[2] = index_select(g[0], dim, idx);
     return r;
   }
-  void release_saved() override { index_.release(); }
   std::string name() const override { return "IndexPutBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("index", &IndexCopyBackward0::index_));
+  }
 };
 
 Tensor index_copy(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
@@ -183,15 +192,19 @@ Tensor index_copy(const Tensor& x, int64_t dim, const Tensor& index, const Tenso
 }
 
 // ---- gather / scatter ------------------------------------------------------------------------
-struct GatherBackward0 : Node {
+struct GatherBackward0 : BackwardNode<GatherBackward0> {
   SavedTensor index_;
   Shape input_shape;
   int64_t dim = 0;
   TensorList apply(TensorList&& g) override {
     return {scatter_add(Tensor::zeros(input_shape, g[0].dtype()), dim, index_.unpack(*this), g[0])};
   }
-  void release_saved() override { index_.release(); }
   std::string name() const override { return "GatherBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("dim", &GatherBackward0::dim),
+                           saved("index", &GatherBackward0::index_),
+                           saved("sparse_grad", [](const GatherBackward0& n) { return SavedValue(false); }));
+  }
 };
 
 static void check_gather_shapes(const Tensor& x, int64_t dim, const Tensor& index, const char* op) {
@@ -235,7 +248,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   return out;
 }
 
-struct ScatterBackward : Node {
+struct ScatterBackward : BackwardNode<ScatterBackward> {
   SavedTensor index_;
   Shape src_shape;
   int64_t dim = 0;
@@ -257,8 +270,11 @@ struct ScatterBackward : Node {
     }
     return r;
   }
-  void release_saved() override { index_.release(); }
   std::string name() const override { return accumulate ? "ScatterAddBackward0" : "ScatterBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("dim", &ScatterBackward::dim),
+                           saved("index", &ScatterBackward::index_));
+  }
 };
 
 static Tensor scatter_impl(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, bool accumulate) {
@@ -288,7 +304,7 @@ Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& 
 // ---- masks -----------------------------------------------------------------------------------
 // PyTorch names the Scalar overload ...0 and the Tensor one ...1; the bindings pass numbers as
 // untracked 0-d tensors, so a value that requires grad is taken as the Tensor form.
-struct MaskedFillBackward0 : Node {
+struct MaskedFillBackward0 : BackwardNode<MaskedFillBackward0> {
   SavedTensor mask_;
   Shape self_shape;
   DType value_dtype = DType::Float32;
@@ -301,8 +317,10 @@ struct MaskedFillBackward0 : Node {
     if (should_compute_output(2)) r[2] = sum_to(where(mask, g[0], zero), Shape{}, value_dtype);
     return r;
   }
-  void release_saved() override { mask_.release(); }
   std::string name() const override { return tensor_value ? "MaskedFillBackward1" : "MaskedFillBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("mask", &MaskedFillBackward0::mask_));
+  }
 };
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {

@@ -10,7 +10,7 @@ namespace {
 
 // Gradient routing for a base tensor whose region (a view) was overwritten in place:
 // the old base gets the gradient with the region zeroed, the new values get the region.
-struct CopySlices : Node {
+struct CopySlices : BackwardNode<CopySlices> {
   Shape base_shape, view_shape, view_strides;
   int64_t view_offset = 0;  // relative to the base's offset
   DType dtype = DType::Float32;

@@ -40,7 +40,7 @@ Tensor mm_data(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-struct MmBackward0 : Node {
+struct MmBackward0 : BackwardNode<MmBackward0> {
   SavedTensor self_, mat2_;
   TensorList apply(TensorList&& g) override {
     TensorList r(2);
@@ -48,11 +48,11 @@ struct MmBackward0 : Node {
     if (should_compute_output(1)) r[1] = mm(t(self_.unpack(*this)), g[0]);
     return r;
   }
-  void release_saved() override { self_.release(); mat2_.release(); }
-  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
-    return {{"self", self_.unpack(*this)}, {"mat2", mat2_.unpack(*this)}};
-  }
   std::string name() const override { return "MmBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &MmBackward0::self_),
+                           saved("mat2", &MmBackward0::mat2_));
+  }
 };
 
 Tensor mm(const Tensor& a, const Tensor& b) {
@@ -72,7 +72,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-struct BmmBackward0 : Node {
+struct BmmBackward0 : BackwardNode<BmmBackward0> {
   SavedTensor self_, mat2_;
   TensorList apply(TensorList&& g) override {
     TensorList r(2);
@@ -80,8 +80,11 @@ struct BmmBackward0 : Node {
     if (should_compute_output(1)) r[1] = bmm(transpose(self_.unpack(*this), 1, 2), g[0]);
     return r;
   }
-  void release_saved() override { self_.release(); mat2_.release(); }
   std::string name() const override { return "BmmBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &BmmBackward0::self_),
+                           saved("mat2", &BmmBackward0::mat2_));
+  }
 };
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
@@ -104,7 +107,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-struct DotBackward0 : Node {
+struct DotBackward0 : BackwardNode<DotBackward0> {
   SavedTensor self_, other_;
   TensorList apply(TensorList&& g) override {
     TensorList r(2);
@@ -112,8 +115,11 @@ struct DotBackward0 : Node {
     if (should_compute_output(1)) r[1] = mul(self_.unpack(*this), g[0]);
     return r;
   }
-  void release_saved() override { self_.release(); other_.release(); }
   std::string name() const override { return "DotBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &DotBackward0::self_),
+                           saved("tensor", &DotBackward0::other_));
+  }
 };
 
 Tensor dot(const Tensor& a, const Tensor& b) {
@@ -134,7 +140,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-struct MvBackward0 : Node {
+struct MvBackward0 : BackwardNode<MvBackward0> {
   SavedTensor self_, vec_;
   TensorList apply(TensorList&& g) override {
     TensorList r(2);
@@ -142,8 +148,11 @@ struct MvBackward0 : Node {
     if (should_compute_output(1)) r[1] = mv(t(self_.unpack(*this)), g[0]);
     return r;
   }
-  void release_saved() override { self_.release(); vec_.release(); }
   std::string name() const override { return "MvBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &MvBackward0::self_),
+                           saved("vec", &MvBackward0::vec_));
+  }
 };
 
 Tensor mv(const Tensor& a, const Tensor& v) {
@@ -171,10 +180,13 @@ Tensor outer(const Tensor& a, const Tensor& b) {
   return mul(reshape(a, {-1, 1}), b);
 }
 
-struct TraceBackward0 : Node {
+struct TraceBackward0 : BackwardNode<TraceBackward0> {
   Shape input_shape;
   TensorList apply(TensorList&& g) override { return {mul(g[0], eye(input_shape[0], input_shape[1], g[0].dtype()))}; }
   std::string name() const override { return "TraceBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self_sym_sizes", &TraceBackward0::input_shape));
+  }
 };
 
 Tensor trace(const Tensor& x) {
@@ -258,7 +270,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return unsafe_view(vector_rhs ? squeeze_named(prod, {-1}, "SqueezeBackward1") : prod, out_shape);
 }
 
-struct AddmmBackward0 : Node {
+struct AddmmBackward0 : BackwardNode<AddmmBackward0> {
   SavedTensor input_, weight_;
   Shape bias_shape;
   DType bias_dtype = DType::Float32;
@@ -269,8 +281,12 @@ struct AddmmBackward0 : Node {
     if (should_compute_output(2)) r[2] = sum_to(g[0], bias_shape, bias_dtype);
     return r;
   }
-  void release_saved() override { input_.release(); weight_.release(); }
   std::string name() const override { return "AddmmBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("mat1", &AddmmBackward0::input_), saved(nullptr, &AddmmBackward0::weight_),
+                           saved("alpha", [](const AddmmBackward0& n) { return SavedValue(int64_t{1}); }),
+                           saved("beta", [](const AddmmBackward0& n) { return SavedValue(int64_t{1}); }));
+  }
 };
 
 // bias + m1 @ w^T in one GEMM (beta = 1); m1 is 2-D, bias broadcasts to the result.

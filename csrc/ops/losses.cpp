@@ -40,7 +40,7 @@ Tensor reduction_grad(const Tensor& g, Reduction r, int64_t n) {
 
 // The state every pointwise loss of (input, target) saves, and the one way its gradient `gd`
 // (d loss / d input, before broadcasting) is handed to both operands.
-struct PointwiseLossNode : Node {
+struct PointwiseLossNode : BackwardNode<PointwiseLossNode> {
   SavedTensor self_, target_;
   Shape self_shape, target_shape;
   DType self_dtype = DType::Float32, target_dtype = DType::Float32;
@@ -62,7 +62,11 @@ struct PointwiseLossNode : Node {
     if (should_compute_output(1)) r[1] = sum_to(neg(gd), target_shape, target_dtype);
     return r;
   }
-  void release_saved() override { self_.release(); target_.release(); }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &PointwiseLossNode::self_),
+                           saved("target", &PointwiseLossNode::target_),
+                           saved("reduction", [](const PointwiseLossNode& n) { return SavedValue(static_cast<int64_t>(n.reduction)); }));
+  }
 };
 
 struct MseLossBackward0 : PointwiseLossNode {
@@ -105,7 +109,7 @@ std::vector<int64_t> class_last_perm(int64_t ndim) {
 
 // d loss / d log_probs[i, c] = -w[t_i] [t_i == c] (0 where ignored), divided by the total weight
 // for 'mean'. The log-probs' weight is the only differentiable input (as in PyTorch).
-struct NllLossBackward0 : Node {
+struct NllLossBackward0 : BackwardNode<NllLossBackward0> {
   SavedTensor target_, coef_;  // target as [rows], coef = -w[t] * valid (/ total weight) as [rows]
   Shape self_shape;
   int64_t C = 1;
@@ -124,9 +128,11 @@ struct NllLossBackward0 : Node {
     for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
     return {permute(reshape(grad, permuted), inv)};
   }
-  void release_saved() override { target_.release(); coef_.release(); }
   // PyTorch runs >= 3-D inputs through nll_loss2d.
   std::string name() const override { return self_shape.size() >= 3 ? "NllLoss2DBackward0" : "NllLossBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("target", &NllLossBackward0::target_), saved(nullptr, &NllLossBackward0::coef_));
+  }
 };
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const std::optional<Tensor>& weight, Reduction r,
@@ -228,7 +234,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const std::opti
 
 // d/dx = w (x - t) / max(x (1 - x), 1e-12) and d/dt = w (log(1 - x) - log(x)), logs clamped at -100
 // like the forward (PyTorch's formulas).
-struct BinaryCrossEntropyBackward0 : Node {
+struct BinaryCrossEntropyBackward0 : BackwardNode<BinaryCrossEntropyBackward0> {
   SavedTensor self_, target_, weight_;
   Reduction reduction = Reduction::Mean;
   int64_t n = 1;
@@ -248,8 +254,13 @@ struct BinaryCrossEntropyBackward0 : Node {
     }
     return r;
   }
-  void release_saved() override { self_.release(); target_.release(); weight_.release(); }
   std::string name() const override { return "BinaryCrossEntropyBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &BinaryCrossEntropyBackward0::self_),
+                           saved("target", &BinaryCrossEntropyBackward0::target_),
+                           saved("weight", &BinaryCrossEntropyBackward0::weight_),
+                           saved("reduction", [](const BinaryCrossEntropyBackward0& n) { return SavedValue(static_cast<int64_t>(n.reduction)); }));
+  }
 };
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,
@@ -281,7 +292,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std
 
 // loss = (1 - t) x + c softplus(-x) with c = 1 + (pw - 1) t, times w:
 //   d/dx = w ((1 - t) - c sigmoid(-x)),  d/dt = w ((pw - 1) softplus(-x) - x).
-struct BinaryCrossEntropyWithLogitsBackward0 : Node {
+struct BinaryCrossEntropyWithLogitsBackward0 : BackwardNode<BinaryCrossEntropyWithLogitsBackward0> {
   SavedTensor self_, target_, weight_, pos_weight_;
   Reduction reduction = Reduction::Mean;
   int64_t n = 1;
@@ -304,8 +315,14 @@ struct BinaryCrossEntropyWithLogitsBackward0 : Node {
     }
     return r;
   }
-  void release_saved() override { self_.release(); target_.release(); weight_.release(); pos_weight_.release(); }
   std::string name() const override { return "BinaryCrossEntropyWithLogitsBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &BinaryCrossEntropyWithLogitsBackward0::self_),
+                           saved("target", &BinaryCrossEntropyWithLogitsBackward0::target_),
+                           saved("weight", &BinaryCrossEntropyWithLogitsBackward0::weight_),
+                           saved("pos_weight", &BinaryCrossEntropyWithLogitsBackward0::pos_weight_),
+                           saved("reduction", [](const BinaryCrossEntropyWithLogitsBackward0& n) { return SavedValue(static_cast<int64_t>(n.reduction)); }));
+  }
 };
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,

@@ -41,7 +41,7 @@ Tensor normalized_grad(const Tensor& gw, const Tensor& xhat, const Tensor& rstd,
 }  // namespace
 
 // ---- layer_norm -------------------------------------------------------------------------------
-struct NativeLayerNormBackward0 : Node {
+struct NativeLayerNormBackward0 : BackwardNode<NativeLayerNormBackward0> {
   SavedTensor input_, weight_, mean_, rstd_;
   Shape weight_shape, bias_shape;  // empty when absent
   bool has_weight = false, has_bias = false;
@@ -72,15 +72,13 @@ struct NativeLayerNormBackward0 : Node {
                                  n, r[0], r[1], r[2]);
     return r;
   }
-  void release_saved() override { input_.release(); weight_.release(); mean_.release(); rstd_.release(); }
-  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
-    std::vector<std::pair<std::string, Tensor>> out{{"input", input_.unpack(*this)}};
-    if (has_weight) out.emplace_back("weight", weight_.unpack(*this));
-    out.emplace_back("result1", mean_.unpack(*this));
-    out.emplace_back("result2", rstd_.unpack(*this));
-    return out;
-  }
   std::string name() const override { return "NativeLayerNormBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("input", &NativeLayerNormBackward0::input_),
+                           saved("weight", &NativeLayerNormBackward0::weight_),
+                           saved("result1", &NativeLayerNormBackward0::mean_),
+                           saved("result2", &NativeLayerNormBackward0::rstd_));
+  }
 };
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const std::optional<Tensor>& weight,
@@ -127,7 +125,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const std::opt
 }
 
 // ---- batch_norm -------------------------------------------------------------------------------
-struct NativeBatchNormBackward0 : Node {
+struct NativeBatchNormBackward0 : BackwardNode<NativeBatchNormBackward0> {
   SavedTensor input_, weight_, mean_, invstd_;  // mean/invstd: [C], the batch's or the running ones
   bool has_weight = false, has_bias = false, training = true;
   int64_t channels = 1;
@@ -165,15 +163,15 @@ struct NativeBatchNormBackward0 : Node {
                                  w.defined() ? contiguous(w) : w, training, r[0], r[1], r[2]);
     return r;
   }
-  void release_saved() override { input_.release(); weight_.release(); mean_.release(); invstd_.release(); }
-  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
-    std::vector<std::pair<std::string, Tensor>> out{{"input", input_.unpack(*this)}};
-    if (has_weight) out.emplace_back("weight", weight_.unpack(*this));
-    out.emplace_back("result1", mean_.unpack(*this));
-    out.emplace_back("result2", invstd_.unpack(*this));
-    return out;
-  }
   std::string name() const override { return "NativeBatchNormBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("input", &NativeBatchNormBackward0::input_),
+                           saved("weight", &NativeBatchNormBackward0::weight_),
+                           saved("result1", &NativeBatchNormBackward0::mean_),
+                           saved("result2", &NativeBatchNormBackward0::invstd_),
+                           saved("training", &NativeBatchNormBackward0::training),
+                           saved("eps", &NativeBatchNormBackward0::eps));
+  }
 };
 
 namespace {
@@ -246,8 +244,9 @@ Tensor batch_norm(const Tensor& x, const std::optional<Tensor>& running_mean, co
 }
 
 // ---- embedding --------------------------------------------------------------------------------
-struct EmbeddingBackward0 : Node {
+struct EmbeddingBackward0 : BackwardNode<EmbeddingBackward0> {
   SavedTensor indices_;  // flat int64
+  Shape indices_shape;    // as given (PyTorch shows them so)
   int64_t num_weights = 0, dim = 0;
   std::optional<int64_t> padding_idx;
   bool scale_grad_by_freq = false;
@@ -268,11 +267,16 @@ struct EmbeddingBackward0 : Node {
     }
     return {index_add(Tensor::zeros({num_weights, dim}, rows.dtype()), 0, idx, rows)};
   }
-  void release_saved() override { indices_.release(); }
-  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
-    return {{"indices", indices_.unpack(*this)}};
-  }
   std::string name() const override { return "EmbeddingBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("indices", [](const EmbeddingBackward0& n) {
+                             Tensor flat = n.indices_.unpack(n);
+                             return SavedValue(flat.defined() ? flat.as_strided(n.indices_shape, contiguous_strides(n.indices_shape), flat.offset()) : flat);
+                           }),
+                           saved("padding_idx", [](const EmbeddingBackward0& n) { return SavedValue(n.padding_idx ? *n.padding_idx : int64_t{-1}); }),
+                           saved("scale_grad_by_freq", &EmbeddingBackward0::scale_grad_by_freq),
+                           saved("sparse", [](const EmbeddingBackward0& n) { return SavedValue(false); }));
+  }
 };
 
 Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int64_t> padding_idx,
@@ -295,6 +299,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int6
   if (autograd::any_requires_grad({&weight})) {
     auto node = autograd::make_grad_node<EmbeddingBackward0>({&weight, nullptr});
     node->indices_ = SavedTensor(flat, false);
+    node->indices_shape = indices.shape();
     node->num_weights = num;
     node->dim = dim;
     node->padding_idx = padding_idx;

@@ -10,7 +10,7 @@
 
 namespace cg::ops {
 
-struct ConstantPadNdBackward0 : Node {
+struct ConstantPadNdBackward0 : BackwardNode<ConstantPadNdBackward0> {
   std::vector<int64_t> pads;
   TensorList apply(TensorList&& g) override {
     std::vector<int64_t> neg(pads.size());
@@ -18,6 +18,9 @@ struct ConstantPadNdBackward0 : Node {
     return {constant_pad_nd(g[0], neg, 0)};
   }
   std::string name() const override { return "ConstantPadNdBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("pad", &ConstantPadNdBackward0::pads));
+  }
 };
 
 namespace {
@@ -78,7 +81,7 @@ Tensor pad_indices(int64_t n, int64_t lo, int64_t hi, const std::string& mode) {
 }
 }  // namespace
 
-struct IndexPadBackward : Node {
+struct IndexPadBackward : BackwardNode<IndexPadBackward> {
   std::vector<Tensor> indices;  // per padded dim (last dim first)
   Shape self_shape;
   std::string node_name;
@@ -92,7 +95,6 @@ struct IndexPadBackward : Node {
     }
     return {gx};
   }
-  std::string name() const override { return node_name; }
 };
 
 Tensor index_pad(const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode) {

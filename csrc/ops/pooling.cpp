@@ -72,7 +72,7 @@ Window2d pool_window(const char* name, const Tensor& x, const PoolArgs& a, bool 
 
 // ---- max pooling
 
-struct MaxPool2DWithIndicesBackward0 : Node {
+struct MaxPool2DWithIndicesBackward0 : BackwardNode<MaxPool2DWithIndicesBackward0> {
   SavedTensor self_, result1_;  // the input (for inspection, as PyTorch saves it) and the indices
   Shape self_shape;
   int64_t planes = 1, plane_size = 1;
@@ -84,11 +84,11 @@ struct MaxPool2DWithIndicesBackward0 : Node {
     link_fused_grads(r, *this, 0, self_shape, g[0].dtype(), "MaxPool2DWithIndicesBackwardBackward0");
     return r;
   }
-  void release_saved() override { self_.release(); result1_.release(); }
-  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
-    return {{"self", self_.unpack(*this)}, {"result1", result1_.unpack(*this)}};
-  }
   std::string name() const override { return "MaxPool2DWithIndicesBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &MaxPool2DWithIndicesBackward0::self_),
+                           saved("result1", &MaxPool2DWithIndicesBackward0::result1_));
+  }
 };
 
 std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const PoolArgs& args) {
@@ -116,7 +116,7 @@ Tensor avg_pool(const Tensor& x, const Window2d& w, const AvgDivisor& d);
 Tensor avg_pool_adjoint(const Tensor& g, const Shape& input_shape, const Window2d& w, const AvgDivisor& d);
 }  // namespace
 
-struct AvgPool2DBackward0 : Node {
+struct AvgPool2DBackward0 : BackwardNode<AvgPool2DBackward0> {
   Shape self_shape;
   Window2d win;
   AvgDivisor div;
@@ -126,9 +126,14 @@ struct AvgPool2DBackward0 : Node {
     return r;
   }
   std::string name() const override { return "AvgPool2DBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("kernel_size", [](const AvgPool2DBackward0& n) { return SavedValue(Shape{n.win.kh, n.win.kw}); }),
+                           saved("padding", [](const AvgPool2DBackward0& n) { return SavedValue(Shape{n.win.ph, n.win.pw}); }),
+                           saved("count_include_pad", [](const AvgPool2DBackward0& n) { return SavedValue(n.div.count_include_pad); }));
+  }
 };
 
-struct AvgPool2DBackwardBackward0 : Node {
+struct AvgPool2DBackwardBackward0 : BackwardNode<AvgPool2DBackwardBackward0> {
   Window2d win;
   AvgDivisor div;
   TensorList apply(TensorList&& g) override { return {avg_pool(g[0], win, div)}; }

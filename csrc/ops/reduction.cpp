@@ -18,7 +18,7 @@ using autograd::set_history;
 using kernels::Binary;
 
 // ---- sum / mean ------------------------------------------------------------------------------
-struct SumBackward : Node {
+struct SumBackward : BackwardNode<SumBackward> {
   Shape input_shape;
   DType input_dtype = DType::Float32;
   std::vector<bool> mask;
@@ -31,7 +31,9 @@ struct SumBackward : Node {
     Tensor e = expand(gi, input_shape);
     return {e.dtype() == input_dtype ? e : to_dtype(e, input_dtype)};
   }
-  std::string name() const override { return node_name; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self_sym_sizes", &SumBackward::input_shape));
+  }
 };
 
 static Tensor sum_impl(const Tensor& x, const std::vector<bool>& mask, bool keepdim, DType dt, double scale,
@@ -84,7 +86,7 @@ Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
 // ---- prod ------------------------------------------------------------------------------------
 // d prod / d x_i = prod / x_i without zeros; with zeros, the product of the elements before i
 // times the product of those after it (exclusive cumulative products), which stays differentiable.
-struct ProdBackward : Node {
+struct ProdBackward : BackwardNode<ProdBackward> {
   SavedTensor self_, result_;
   std::vector<bool> mask;
   bool keepdim = false;
@@ -112,8 +114,10 @@ struct ProdBackward : Node {
     Tensor after = flip(cumprod(cat({ones, flip(narrow(x, dim, 1, n - 1), {dim})}, dim), dim), {dim});
     return mul(before, after);
   }
-  void release_saved() override { self_.release(); result_.release(); }
-  std::string name() const override { return node_name; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &ProdBackward::self_),
+                           saved("result", &ProdBackward::result_));
+  }
 };
 
 static Tensor prod_impl(const Tensor& x, const std::vector<bool>& mask, bool keepdim, const char* name) {
@@ -139,7 +143,7 @@ Tensor prod(const Tensor& x, int64_t dim, bool keepdim) {
 // ---- amax / amin / max / min -----------------------------------------------------------------
 // Gradient goes to every element equal to the extreme, split evenly among ties (amax/amin and
 // whole-tensor max/min); max/min over a dim with indices send it to the returned index.
-struct AmaxBackward : Node {
+struct AmaxBackward : BackwardNode<AmaxBackward> {
   SavedTensor self_, result_;
   std::vector<bool> mask;
   bool keepdim = false;
@@ -155,8 +159,11 @@ struct AmaxBackward : Node {
     Tensor count = dims.empty() ? hit : sum(hit, dims, true);
     return {div(mul(gi, hit), count)};
   }
-  void release_saved() override { self_.release(); result_.release(); }
-  std::string name() const override { return node_name; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &AmaxBackward::self_),
+                           saved("result", &AmaxBackward::result_),
+                           saved("keepdim", &AmaxBackward::keepdim));
+  }
 };
 
 // `op` names the public function in errors; `dims_given` is false when every dim is reduced by
@@ -197,7 +204,7 @@ Tensor min(const Tensor& x) {
   return amax_impl(x, std::vector<bool>(x.dim(), true), false, false, "MinBackward1", "min", false);
 }
 
-struct MaxDimBackward : Node {
+struct MaxDimBackward : BackwardNode<MaxDimBackward> {
   SavedTensor indices_;
   Shape input_shape;
   int64_t dim = 0;
@@ -213,8 +220,12 @@ struct MaxDimBackward : Node {
     Tensor zeros = Tensor::zeros(input_shape, g[0].dtype());
     return {scatter_add(zeros, dim, ii, gi)};
   }
-  void release_saved() override { indices_.release(); }
-  std::string name() const override { return node_name; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("indices", &MaxDimBackward::indices_),
+                           saved("self_sym_sizes", &MaxDimBackward::input_shape),
+                           saved("dim", &MaxDimBackward::dim),
+                           saved("keepdim", &MaxDimBackward::keepdim));
+  }
 };
 
 static std::tuple<Tensor, Tensor> max_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_max) {

@@ -39,7 +39,7 @@ Tensor mean_keep(const Tensor& x, const std::vector<bool>& mask) {
 }  // namespace
 
 // d var / dx = 2 (x - mean) / (n - correction); std divides that by 2 std (0 where std == 0).
-struct VarBackward0 : Node {
+struct VarBackward0 : BackwardNode<VarBackward0> {
   SavedTensor self_, result_;
   std::vector<bool> mask;
   double correction = 1;
@@ -56,8 +56,12 @@ struct VarBackward0 : Node {
     const double denom = std::max(0.0, static_cast<double>(reduced_numel(x, mask)) - correction);
     return {mul(gi, mul(sub(x, mean_keep(x, mask)), 2.0 / denom))};
   }
-  void release_saved() override { self_.release(); result_.release(); }
   std::string name() const override { return is_std ? "StdBackward0" : "VarBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &VarBackward0::self_),
+                           saved("result", &VarBackward0::result_),
+                           saved("keepdim", &VarBackward0::keepdim));
+  }
 };
 
 static Tensor var_impl(const Tensor& x, const std::optional<Dims>& dims, double correction, bool keepdim, bool is_std) {
@@ -95,7 +99,7 @@ Tensor std(const Tensor& x, const std::optional<Dims>& dims, double correction, 
 }
 
 // linalg.vector_norm: every p (2, 1, inf, -inf, 0, other) records one node named like PyTorch's.
-struct LinalgVectorNormBackward0 : Node {
+struct LinalgVectorNormBackward0 : BackwardNode<LinalgVectorNormBackward0> {
   SavedTensor self_, result_;
   std::vector<bool> mask;
   bool keepdim = false;
@@ -120,8 +124,13 @@ struct LinalgVectorNormBackward0 : Node {
                           : div(mul(sign(x), pow(abs(x), Scalar(p - 1))), pow(safe_y, Scalar(p - 1)));
     return {where(y_zero, zero, mul(gi, local))};
   }
-  void release_saved() override { self_.release(); result_.release(); }
   std::string name() const override { return "LinalgVectorNormBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &LinalgVectorNormBackward0::self_),
+                           saved("result", &LinalgVectorNormBackward0::result_),
+                           saved("ord", &LinalgVectorNormBackward0::p),
+                           saved("keepdim", &LinalgVectorNormBackward0::keepdim));
+  }
 };
 
 Tensor norm(const Tensor& x, double p, const std::optional<Dims>& dims, bool keepdim) {
@@ -161,7 +170,7 @@ Tensor norm(const Tensor& x, double p, const std::optional<Dims>& dims, bool kee
 }
 
 // d logsumexp / dx = exp(x - result).
-struct LogsumexpBackward0 : Node {
+struct LogsumexpBackward0 : BackwardNode<LogsumexpBackward0> {
   SavedTensor self_, result_;
   std::vector<bool> mask;
   bool keepdim = false;
@@ -171,8 +180,12 @@ struct LogsumexpBackward0 : Node {
     Tensor yi = unsqueeze_to(result_.unpack(*this), x.shape(), mask, keepdim);
     return {mul(gi, exp(sub(x, yi)))};
   }
-  void release_saved() override { self_.release(); result_.release(); }
   std::string name() const override { return "LogsumexpBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &LogsumexpBackward0::self_),
+                           saved("result", &LogsumexpBackward0::result_),
+                           saved("keepdim", &LogsumexpBackward0::keepdim));
+  }
 };
 
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
@@ -199,7 +212,7 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
 }
 
 // ---- softmax / log_softmax (fused kernels both ways) ------------------------------------------
-struct SoftmaxBackward : Node {
+struct SoftmaxBackward : BackwardNode<SoftmaxBackward> {
   SavedTensor result_;
   int64_t dim = 0;
   bool log = false;
@@ -214,11 +227,11 @@ struct SoftmaxBackward : Node {
     kernels::softmax_backward(contiguous(g[0]), y, dim, log, out);
     return {out};
   }
-  void release_saved() override { result_.release(); }
-  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
-    return {{"result", result_.unpack(*this)}};
-  }
   std::string name() const override { return log ? "LogSoftmaxBackward0" : "SoftmaxBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("result", &SoftmaxBackward::result_),
+                           saved("dim", &SoftmaxBackward::dim));
+  }
 };
 
 static Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {

@@ -39,11 +39,13 @@ Tensor finish_view(const Tensor& input, Tensor out) {
   return out;
 }
 
-struct ReshapeBackward : Node {  // view, reshape, flatten, squeeze, unsqueeze
+struct ReshapeBackward : BackwardNode<ReshapeBackward> {  // view, reshape, flatten, squeeze, unsqueeze
   Shape input_shape;
   const char* node_name = "ViewBackward0";
   TensorList apply(TensorList&& g) override { return {reshape(g[0], input_shape)}; }
-  std::string name() const override { return node_name; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self_sym_sizes", &ReshapeBackward::input_shape));
+  }
 };
 
 Tensor record_reshape(const Tensor& x, Tensor out, const char* name, bool is_view = true) {
@@ -58,16 +60,18 @@ Tensor record_reshape(const Tensor& x, Tensor out, const char* name, bool is_vie
 
 // Gradient of a strided window into the input: scatter it into zeros of the input's shape.
 // Geometry (shape/strides/offset) is expressed on a contiguous layout of the input.
-struct WindowBackward : Node {
+struct WindowBackward : BackwardNode<WindowBackward> {
   Shape input_shape, shape, strides;
   int64_t offset = 0;
   const char* node_name = "AsStridedBackward0";
   TensorList apply(TensorList&& g) override;
-  std::string name() const override { return node_name; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self_sym_sizes", &WindowBackward::input_shape));
+  }
 };
 
 // zeros(input_shape) with the window set to g; differentiable (its VJP reads the window back).
-struct WindowScatterBackward : Node {
+struct WindowScatterBackward : BackwardNode<WindowScatterBackward> {
   Shape shape, strides;
   int64_t offset = 0;
   TensorList apply(TensorList&& g) override {
@@ -186,14 +190,30 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
 }
 
 // ---- transpose / permute / expand ------------------------------------------------------------
-struct PermuteBackward0 : Node {
+struct PermuteBackward0 : BackwardNode<PermuteBackward0> {
   std::vector<int64_t> inverse;
+  int64_t dim0 = 0, dim1 = 0;  // transpose's arguments (wrapped)
   const char* node_name = "PermuteBackward0";
   TensorList apply(TensorList&& g) override { return {permute(g[0], inverse)}; }
-  std::string name() const override { return node_name; }
+  // PyTorch's names: dims (permute), dim0/dim1 (transpose); TBackward0 saves nothing.
+  static auto saved_fields() {
+    return std::make_tuple(saved("dims", [](const PermuteBackward0& n) {
+                             if (std::string(n.node_name) != "PermuteBackward0") return SavedValue();
+                             Shape dims(n.inverse.size());
+                             for (size_t i = 0; i < dims.size(); ++i) dims[n.inverse[i]] = static_cast<int64_t>(i);
+                             return SavedValue(dims);
+                           }),
+                           saved("dim0", [](const PermuteBackward0& n) {
+                             return std::string(n.node_name) == "TransposeBackward0" ? SavedValue(n.dim0) : SavedValue();
+                           }),
+                           saved("dim1", [](const PermuteBackward0& n) {
+                             return std::string(n.node_name) == "TransposeBackward0" ? SavedValue(n.dim1) : SavedValue();
+                           }));
+  }
 };
 
-static Tensor permute_named(const Tensor& x, const std::vector<int64_t>& dims, const char* name) {
+static Tensor permute_named(const Tensor& x, const std::vector<int64_t>& dims, const char* name, int64_t dim0 = 0,
+                            int64_t dim1 = 0) {
   CG_CHECK(static_cast<int64_t>(dims.size()) == x.dim(),
            "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired "
            "ordering of dimensions i.e. input.dim() = ", x.dim(), " is not equal to len(dims) = ", dims.size());
@@ -213,6 +233,8 @@ static Tensor permute_named(const Tensor& x, const std::vector<int64_t>& dims, c
     auto node = make_grad_node<PermuteBackward0>({&x});
     node->inverse = inverse;
     node->node_name = name;
+    node->dim0 = dim0;
+    node->dim1 = dim1;
     set_history(out, node);
   }
   return finish_view(x, std::move(out));
@@ -225,7 +247,7 @@ Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
   std::vector<int64_t> dims(x.dim());
   std::iota(dims.begin(), dims.end(), 0);
   if (x.dim()) std::swap(dims[a], dims[b]);
-  return permute_named(x, dims, "TransposeBackward0");
+  return permute_named(x, dims, "TransposeBackward0", a, b);
 }
 
 Tensor t(const Tensor& x) {
@@ -234,11 +256,14 @@ Tensor t(const Tensor& x) {
   return permute_named(x, {1, 0}, "TBackward0");
 }
 
-struct ExpandBackward0 : Node {
+struct ExpandBackward0 : BackwardNode<ExpandBackward0> {
   Shape input_shape;
   DType dtype = DType::Float32;
   TensorList apply(TensorList&& g) override { return {sum_to(g[0], input_shape, dtype)}; }
   std::string name() const override { return "ExpandBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self_sym_sizes", &ExpandBackward0::input_shape));
+  }
 };
 
 Tensor expand(const Tensor& x, const Shape& shape) {

@@ -17,7 +17,7 @@ using autograd::make_grad_node;
 using autograd::set_history;
 
 // ---- cat / stack / split ---------------------------------------------------------------------
-struct CatBackward0 : Node {
+struct CatBackward0 : BackwardNode<CatBackward0> {
   int64_t dim = 0;
   std::vector<int64_t> sizes;
   std::vector<Shape> shapes;
@@ -36,7 +36,9 @@ struct CatBackward0 : Node {
     }
     return r;
   }
-  std::string name() const override { return node_name; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("dim", &CatBackward0::dim));
+  }
 };
 
 static Tensor cat_named(const std::vector<Tensor>& xs, int64_t dim, const char* name);
@@ -116,12 +118,14 @@ static std::vector<Tensor> split_named(const Tensor& x, const std::vector<int64_
 namespace {
 // One node for all the outputs of split/chunk/unbind, as in PyTorch: a hook on one output runs
 // (with None) when backward goes through another, and the outputs may not be written in place.
-struct MultiViewBackward : Node {
+struct MultiViewBackward : BackwardNode<MultiViewBackward> {
   int64_t dim = 0;
   bool stacked = false;  // unbind: the outputs lost `dim`
   const char* node_name = "SplitBackward0";
   TensorList apply(TensorList&& g) override { return {stacked ? stack(g, dim) : cat(g, dim)}; }
-  std::string name() const override { return node_name; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("dim", &MultiViewBackward::dim));
+  }
 };
 
 // Replaces the per-output histories of `outs` (views of x) by one shared node.
@@ -194,7 +198,7 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
 }
 
 // ---- repeat / flip ---------------------------------------------------------------------------
-struct RepeatBackward0 : Node {
+struct RepeatBackward0 : BackwardNode<RepeatBackward0> {
   Shape input_shape, repeats;
   TensorList apply(TensorList&& g) override {
     // View the gradient as [r0, s0, r1, s1, ...] and sum the repeat axes.
@@ -212,6 +216,10 @@ struct RepeatBackward0 : Node {
     return {reshape(s, input_shape)};
   }
   std::string name() const override { return "RepeatBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("repeats", &RepeatBackward0::repeats),
+                           saved("self_sym_sizes", &RepeatBackward0::input_shape));
+  }
 };
 
 Tensor repeat(const Tensor& x, const Shape& repeats) {
@@ -243,10 +251,13 @@ Tensor repeat(const Tensor& x, const Shape& repeats) {
   return out;
 }
 
-struct FlipBackward0 : Node {
+struct FlipBackward0 : BackwardNode<FlipBackward0> {
   std::vector<int64_t> dims;
   TensorList apply(TensorList&& g) override { return {flip(g[0], dims)}; }
   std::string name() const override { return "FlipBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("dims", &FlipBackward0::dims));
+  }
 };
 
 Tensor flip(const Tensor& x, const std::vector<int64_t>& dims) {

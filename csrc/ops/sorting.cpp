@@ -8,7 +8,7 @@
 
 namespace cg::ops {
 
-struct SelectBackward : Node {  // SortBackward0/1 and TopkBackward0
+struct SelectBackward : BackwardNode<SelectBackward> {  // SortBackward0/1 and TopkBackward0
   SavedTensor indices_;
   Shape input_shape;
   int64_t dim = 0;
@@ -18,11 +18,11 @@ struct SelectBackward : Node {  // SortBackward0/1 and TopkBackward0
     if (input_shape.empty()) return {reshape(g[0], input_shape)};
     return {scatter_add(Tensor::zeros(input_shape, g[0].dtype()), dim, idx, g[0])};
   }
-  void release_saved() override { indices_.release(); }
-  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
-    return {{"indices", indices_.unpack(*this)}};
+  static auto saved_fields() {
+    return std::make_tuple(saved("indices", &SelectBackward::indices_),
+                           saved("self_sym_sizes", &SelectBackward::input_shape),
+                           saved("dim", &SelectBackward::dim));
   }
-  std::string name() const override { return node_name; }
 };
 
 namespace {

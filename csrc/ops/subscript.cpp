@@ -169,7 +169,7 @@ static std::vector<int64_t> inverse_perm(const AdvLayout& L) {
 
 // x[adv] = value: the overwritten elements of x get no gradient; value gets g[adv] (summed
 // over its broadcast dims). Both are written with differentiable ops.
-struct IndexPutBackward0 : Node {
+struct IndexPutBackward0 : BackwardNode<IndexPutBackward0> {
   AdvLayout L;
   Shape self_shape, value_shape;
   DType value_dtype = DType::Float32;
@@ -184,13 +184,17 @@ struct IndexPutBackward0 : Node {
     return r;
   }
   std::string name() const override { return "IndexPutBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("accumulate", [](const IndexPutBackward0& n) { return SavedValue(false); }));
+  }
 };
 
 // Gradient of advanced indexing: the rows picked by the index get the gradient added back
 // (index_add, whose own VJP is index_select, so higher orders follow).
-struct IndexBackward0 : Node {
+struct IndexBackward0 : BackwardNode<IndexBackward0> {
   AdvLayout L;
   Shape view_shape;
+  static auto saved_fields() { return std::make_tuple(saved("self_sym_sizes", &IndexBackward0::view_shape)); }
   TensorList apply(TensorList&& g) override {
     Tensor gi = g[0];
     const int64_t ni = static_cast<int64_t>(L.index_shape.size());

@@ -105,7 +105,13 @@ struct UnaryBackward : Node {
     });
   }
   void release_saved() override { saved_.release(); }
-  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
+  std::vector<std::string> saved_names() override {
+    if (rule->saves == Saves::Nothing) return {};
+    return {rule->saves == Saves::Output ? "result" : "self"};
+  }
+  SavedValue saved_value(const std::string&) override { return saved_.unpack(*this); }
+  std::vector<std::pair<std::string, SavedValue>> saved_tensors_for_inspection() override {
+    if (rule->saves == Saves::Nothing) return {};
     return {{rule->saves == Saves::Output ? "result" : "self", saved_.unpack(*this)}};
   }
   std::string name() const override { return rule->node_name; }
@@ -181,7 +187,7 @@ Tensor gelu(const Tensor& x) { return unary(Unary::Gelu, x); }
 Tensor silu(const Tensor& x) { return unary(Unary::Silu, x); }
 
 // ---- activations with parameters -----------------------------------------------------------
-struct LeakyReluBackward0 : Node {
+struct LeakyReluBackward0 : BackwardNode<LeakyReluBackward0> {
   SavedTensor self_;
   double slope = 0.01;
   TensorList apply(TensorList&& g) override {
@@ -191,8 +197,11 @@ struct LeakyReluBackward0 : Node {
     if (!autograd::requires_grad(x)) return {r};
     return {zero_grad_through(r, autograd::gradient_edge(x), x.shape(), x.dtype(), "LeakyReluBackwardBackward0")};
   }
-  void release_saved() override { self_.release(); }
   std::string name() const override { return "LeakyReluBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &LeakyReluBackward0::self_),
+                           saved("negative_slope", &LeakyReluBackward0::slope));
+  }
 };
 
 Tensor leaky_relu(const Tensor& x, double slope) {
@@ -207,7 +216,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
   return out;
 }
 
-struct EluBackward0 : Node {
+struct EluBackward0 : BackwardNode<EluBackward0> {
   SavedTensor self_;
   double alpha = 1.0;
   TensorList apply(TensorList&& g) override {
@@ -215,8 +224,13 @@ struct EluBackward0 : Node {
     Tensor pos = compare(static_cast<int>(Binary::Gt), x, Scalar(0.0));
     return {where(pos, g[0], mul(g[0], mul(exp(x), alpha)))};
   }
-  void release_saved() override { self_.release(); }
   std::string name() const override { return "EluBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &EluBackward0::self_),
+                           saved("alpha", &EluBackward0::alpha),
+                           saved("scale", [](const EluBackward0& n) { return SavedValue(int64_t{1}); }),
+                           saved("input_scale", [](const EluBackward0& n) { return SavedValue(int64_t{1}); }));
+  }
 };
 
 Tensor elu(const Tensor& x, double alpha) {
@@ -233,7 +247,7 @@ Tensor elu(const Tensor& x, double alpha) {
 
 // softplus(x) = log(1 + exp(beta x)) / beta, linear above `threshold` (PyTorch's definition);
 // its derivative is sigmoid(beta x), exactly 1 where beta x > threshold.
-struct SoftplusBackward0 : Node {
+struct SoftplusBackward0 : BackwardNode<SoftplusBackward0> {
   SavedTensor self_;
   double beta = 1.0, threshold = 20.0;
   TensorList apply(TensorList&& g) override {
@@ -241,8 +255,12 @@ struct SoftplusBackward0 : Node {
     Tensor linear = compare(static_cast<int>(Binary::Gt), bx, Scalar(threshold));
     return {mul(g[0], where(linear, Tensor::full({}, 1, bx.dtype()), sigmoid(bx)))};
   }
-  void release_saved() override { self_.release(); }
   std::string name() const override { return "SoftplusBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &SoftplusBackward0::self_),
+                           saved("beta", &SoftplusBackward0::beta),
+                           saved("threshold", &SoftplusBackward0::threshold));
+  }
 };
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
@@ -274,7 +292,7 @@ constexpr double kGeluTanhScale = 0.7978845608028654, kGeluTanhCubic = 0.044715;
 Tensor gelu_tanh_inner(const Tensor& x) { return tanh(mul(add(x, mul(pow(x, Scalar(3)), kGeluTanhCubic)), kGeluTanhScale)); }
 }  // namespace
 
-struct GeluTanhBackward0 : Node {
+struct GeluTanhBackward0 : BackwardNode<GeluTanhBackward0> {
   SavedTensor self_;
   TensorList apply(TensorList&& g) override {
     Tensor x = self_.unpack(*this);
@@ -283,11 +301,11 @@ struct GeluTanhBackward0 : Node {
     Tensor d = add(mul(add(t, 1), 0.5), mul(mul(x, rsub(mul(t, t), 1)), mul(du, 0.5)));
     return {mul(g[0], d)};
   }
-  void release_saved() override { self_.release(); }
-  std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
-    return {{"self", self_.unpack(*this)}};
-  }
   std::string name() const override { return "GeluBackward0"; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("self", &GeluTanhBackward0::self_),
+                           saved("approximate", [](const GeluTanhBackward0& n) { return SavedValue(std::string("tanh")); }));
+  }
 };
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {

@@ -238,6 +238,31 @@ int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
   return 0;
 }
 
+// grad_fn._saved_<name> as PyTorch shows it: sizes and lists of tensors as tuples, an unsaved
+// (undefined) tensor as None.
+py::object saved_value_to_python(const autograd::SavedValue& v) {
+  return std::visit(
+      [](const auto& x) -> py::object {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return py::none();
+        } else if constexpr (std::is_same_v<T, Tensor>) {
+          return x.defined() ? py::cast(x) : py::none();
+        } else if constexpr (std::is_same_v<T, autograd::TensorList>) {
+          py::tuple t(x.size());
+          for (size_t i = 0; i < x.size(); ++i) t[i] = x[i].defined() ? py::cast(x[i]) : py::none();
+          return t;
+        } else if constexpr (std::is_same_v<T, Shape>) {
+          py::tuple t(x.size());
+          for (size_t i = 0; i < x.size(); ++i) t[i] = py::int_(x[i]);
+          return t;
+        } else {
+          return py::cast(x);
+        }
+      },
+      v);
+}
+
 void install_tensor_traverse() {
   auto* type = reinterpret_cast<PyTypeObject*>(py::type::of<TensorImpl>().ptr());
   if (!PyType_HasFeature(type, Py_TPFLAGS_HAVE_GC) || type->tp_traverse == tensor_traverse) return;
@@ -270,9 +295,11 @@ void register_autograd(py::module_& m) {
         throw py::attribute_error("'" + n.name() + "' object has no attribute 'variable'");
       })
       .def("_sequence_nr", &Node::sequence_nr)
+      .def("_saved_names", [](Node& n) { return n.saved_names(); })
+      .def("_saved_value", [](Node& n, const std::string& name) { return saved_value_to_python(n.saved_value(name)); })
       .def("_saved_items", [](Node& n) {
         py::dict d;
-        for (auto& [k, v] : n.saved_tensors_for_inspection()) d[py::str(k)] = py::cast(v);
+        for (auto& [k, v] : n.saved_tensors_for_inspection()) d[py::str(k)] = saved_value_to_python(v);
         return d;
       })
       .def("register_hook", [](std::shared_ptr<Node> n, py::object fn) {

@@ -40,10 +40,9 @@ def _named_node(node: Any) -> Any:
 
 def _node_getattr(self: Any, name: str) -> Any:
     if name.startswith("_saved_"):
-        items = self._saved_items()
         key = name[len("_saved_"):]
-        if key in items:
-            return items[key]
+        if key in self._saved_names():
+            return self._saved_value(key)  # only this value: a freed tensor raises, numbers stay
     raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
 
@@ -54,7 +53,7 @@ def _node_next_functions(self: Any) -> tuple:
 _C.Node._raw_next_functions = _C.Node.next_functions
 _C.Node.next_functions = property(_node_next_functions)
 _C.Node.__getattr__ = _node_getattr
-_C.Node.__dir__ = lambda self: list(object.__dir__(self)) + [f"_saved_{k}" for k in self._saved_items()]
+_C.Node.__dir__ = lambda self: list(object.__dir__(self)) + [f"_saved_{k}" for k in self._saved_names()]
 _C.Node.__repr__ = lambda self: f"<{type(self).__name__} object at {hex(id(self))}>"
 
 
