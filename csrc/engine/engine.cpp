@@ -19,6 +19,7 @@
 #include "engine/accumulate_grad.h"
 #include "graph/anomaly.h"
 #include "graph/diagnostics.h"
+#include "engine/engine_hooks.h"
 #include "graph/grad_mode.h"
 #include "engine/graph_task.h"
 #include "graph/meta.h"
@@ -41,7 +42,7 @@ uint32_t GraphTask::slot_for(Node* fn, bool& fresh) {
   }
   fresh = true;
   const auto slot = static_cast<uint32_t>(nodes.size());
-  NodeTask& rec = nodes.emplace_back();
+  NodeTask& rec = nodes.push_back(NodeTask{});
   rec.node = fn;
   const void* expected = nullptr;
   if (fn->exec_owner.compare_exchange_strong(expected, this, std::memory_order_acquire)) {
@@ -56,20 +57,6 @@ uint32_t GraphTask::slot_for(Node* fn, bool& fresh) {
 GraphTask::~GraphTask() {
   for (NodeTask& rec : nodes)
     if (rec.claimed) rec.node->exec_owner.store(nullptr, std::memory_order_release);
-}
-
-void ReadyQueue::push(uint32_t slot, uint64_t sequence_nr) {
-  heap_.push_back({sequence_nr, slot});
-  if (heap_.size() > 1)
-    std::push_heap(heap_.begin(), heap_.end(), [](const Entry& a, const Entry& b) { return a.sequence_nr < b.sequence_nr; });
-}
-
-uint32_t ReadyQueue::pop() {
-  if (heap_.size() > 1)
-    std::pop_heap(heap_.begin(), heap_.end(), [](const Entry& a, const Entry& b) { return a.sequence_nr < b.sequence_nr; });
-  uint32_t slot = heap_.back().slot;
-  heap_.pop_back();
-  return slot;
 }
 
 // ---- parallel configuration ---------------------------------------------------------------------
@@ -99,64 +86,7 @@ void set_backward_threads(int n) { g_backward_threads.store(std::max(0, n), std:
 int64_t parallel_min_node_work() { return g_parallel_min_node_work.load(std::memory_order_relaxed); }
 void set_parallel_min_node_work(int64_t n) { g_parallel_min_node_work.store(std::max<int64_t>(1, n), std::memory_order_relaxed); }
 
-// ---- hooks --------------------------------------------------------------------------------------
-
 namespace {
-
-// Hooks the user registered on the tensors whose gradients are `grads` (one per output of
-// `node`), run in registration order. A hook sees an undefined gradient (Python: None) when the
-// node runs through another of its outputs, and may not replace it.
-void run_tensor_hooks(Node& node, const std::optional<Node::Hooks>& hooks, TensorList& grads) {
-  if (node.is_accumulator()) {
-    if (grads[0].defined()) grads[0] = run_leaf_hooks(static_cast<AccumulateGrad&>(node).variable(), std::move(grads[0]));
-    return;
-  }
-  if (!hooks) return;
-  hooks->tensor.run([&](const std::string& name, const Node::TensorHookEntry& entry) {
-    if (entry.output_nr >= grads.size()) return;
-    Tensor& g = grads[entry.output_nr];
-    Tensor r = entry.fn(g);
-    if (!r.defined()) return;
-    if (!g.defined()) throw RuntimeError("can't replace a None gradient with a non-None value");
-    check_hook_value(name, g, r);
-    g = std::move(r);
-  });
-}
-
-void retain_grads(const Node::Hooks& hooks, const TensorList& grads) {
-  for (auto& [slot, weak] : hooks.retained) {
-    auto impl = weak.lock();
-    if (!impl || slot >= grads.size() || !grads[slot].defined()) continue;
-    Tensor t(impl);
-    Tensor old = get_grad(t);
-    set_grad(t, old.defined() ? ops::add(old, grads[slot])
-                              : (GradMode::is_enabled() ? grads[slot] : ops::clone(detach(grads[slot]))));
-  }
-}
-
-// Pre hooks replace the node's incoming gradients, post hooks its results; the replacements
-// are checked against what they replace.
-void run_pre_hooks(const Node::Hooks& hooks, TensorList& grads) {
-  hooks.pre.run([&](const std::string& name, const NodePreHook& fn) {
-    TensorList r = fn(grads);
-    if (r.empty()) return;
-    for (size_t i = 0; i < r.size() && i < grads.size(); ++i) check_hook_value(name, grads[i], r[i]);
-    grads = std::move(r);
-  });
-}
-
-void run_post_hooks(const Node::Hooks& hooks, TensorList& outputs, const TensorList& grads_in) {
-  hooks.post.run([&](const std::string& name, const NodePostHook& fn) {
-    TensorList r = fn(outputs, grads_in);
-    if (r.empty()) return;
-    for (size_t i = 0; i < r.size() && i < outputs.size(); ++i) {
-      if (!outputs[i].defined() && r[i].defined())
-        throw RuntimeError("can't replace a None gradient with a non-None value");
-      check_hook_value(name, outputs[i], r[i]);
-    }
-    outputs = std::move(r);
-  });
-}
 
 size_t num_outputs(const Node& node) { return std::max<size_t>(node.output_meta.size(), 1); }
 
@@ -194,12 +124,8 @@ void seed_roots(const TensorList& roots, const TensorList& grad_roots, std::vect
 // ---- 2. count dependencies ----------------------------------------------------------------------
 
 // Gives every reachable node a record and every edge into a node a cell, ranked in the order the
-// walk meets the edges; `root_ranks[j]` is root edge j's cell. Returns how many nodes have enough
-// work to be worth another thread (counted only when `count_heavy`).
-int64_t count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, std::vector<uint32_t>& root_ranks,
-                           bool count_heavy) {
-  const int64_t min_work = parallel_min_node_work();
-  int64_t heavy = 0;
+// walk meets the edges; `root_ranks[j]` is root edge j's cell.
+void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, std::vector<uint32_t>& root_ranks) {
   std::vector<uint32_t> stack;
   auto reach = [&](Node* fn) -> uint32_t {
     bool fresh;
@@ -218,19 +144,14 @@ int64_t count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges,
     stack.pop_back();
     Node* n = task.nodes[slot].node;
     task.nodes[slot].first_edge = static_cast<uint32_t>(task.edges.size());
+    task.nodes[slot].n_edges = static_cast<uint32_t>(n->next_edges.size());
     for (const Edge& e : n->next_edges) {
       if (!e.valid()) {
         task.edges.push_back({kNoSlot, 0});
         continue;
       }
       const uint32_t target = reach(e.fn.get());
-      task.edges.push_back({target, task.nodes[target].incoming++});
-    }
-    if (count_heavy && heavy < 2) {
-      int64_t work = 0;
-      for (const OutputMeta& m : n->output_meta) work += numel_of(m.shape);
-      // Nodes above the kernels' own parallel grain already use every thread inside their loops.
-      if (work >= min_work && work <= kGrainSize) ++heavy;
+      task.edges.push_back({target, task.nodes[target].incoming++, e.input_nr});
     }
   }
   uint32_t cell = 0;
@@ -239,7 +160,6 @@ int64_t count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges,
     cell += rec.incoming;
   }
   task.cells.resize(cell);
-  return heavy;
 }
 
 // ---- 3. plan: what runs, what is captured -------------------------------------------------------
@@ -457,10 +377,14 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
 // requested inputs are never queued (nor their hooks run).
 template <typename OnReady>
 void deliver(GraphTask& task, uint32_t slot, NodeResult& result, OnReady&& on_ready) {
-  const NodeTask& rec = task.nodes[slot];
-  const auto& next = rec.node->next_edges;
+  NodeTask& rec = task.nodes[slot];
+  // Nobody looks this node up any more (its consumers all ran): give it back while it is in cache.
+  if (rec.claimed) {
+    rec.node->exec_owner.store(nullptr, std::memory_order_release);
+    rec.claimed = false;
+  }
   TensorList& outputs = result.tensors;
-  for (size_t i = 0; i < next.size(); ++i) {
+  for (size_t i = 0; i < rec.n_edges; ++i) {
     const EdgeTask& e = task.edges[rec.first_edge + i];
     if (e.target == kNoSlot) continue;
     NodeTask& to = task.nodes[e.target];
@@ -471,11 +395,11 @@ void deliver(GraphTask& task, uint32_t slot, NodeResult& result, OnReady&& on_re
         cell.value = result.values.value[i];
         cell.dtype = result.dtype;
         cell.is_value = true;
-        cell.input_nr = next[i].input_nr;
+        cell.input_nr = e.input_nr;
       }
     } else if (i < outputs.size() && outputs[i].defined()) {
       cell.grad = std::move(outputs[i]);
-      cell.input_nr = next[i].input_nr;
+      cell.input_nr = e.input_nr;
     }
     if (--to.dependencies == 0) on_ready(e.target);
   }
@@ -483,10 +407,33 @@ void deliver(GraphTask& task, uint32_t slot, NodeResult& result, OnReady&& on_re
 
 void push_ready(GraphTask& task, uint32_t slot) { task.ready.push(slot, task.nodes[slot].node->sequence_nr()); }
 
-void execute_serial(GraphTask& task) {
+// Whether a node's gradients are big enough to be worth another thread, and small enough that
+// the kernels do not already spread them over every thread inside their loops.
+bool is_heavy(const Node& node) {
+  int64_t work = 0;
+  for (const OutputMeta& m : node.output_meta) work += numel_of(m.shape);
+  return work >= parallel_min_node_work() && work <= kGrainSize;
+}
+
+// Two heavy nodes among the first ready ones: independent branches worth a second thread.
+bool branches_ready(const GraphTask& task) {
+  int heavy = 0;
+  for (size_t i = 0; i < std::min<size_t>(task.ready.size(), 3); ++i) heavy += is_heavy(*task.nodes[task.ready.peek(i)].node);
+  return heavy >= 2;
+}
+
+void execute_parallel(GraphTask& task, int threads);
+
+// Runs nodes on this thread until none is ready, or, with `threads` > 1, until two heavy nodes
+// are ready at once: from there on the task runs in parallel (a chain never checks anything).
+void execute(GraphTask& task, int threads) {
   TensorList grads;
   while (!task.ready.empty()) {
+    if (threads > 1 && task.ready.size() > 1 && branches_ready(task)) return execute_parallel(task, threads);
     const uint32_t slot = task.ready.pop();
+    // Nodes usually run in about the order the walk found them (a chain exactly): start loading
+    // a node a few slots ahead, whose memory is far apart from this one's.
+    if (slot + 4 < task.nodes.size()) __builtin_prefetch(task.nodes[slot + 4].node);
     NodeResult result = evaluate(task, slot, grads);
     deliver(task, slot, result, [&](uint32_t s) { push_ready(task, s); });
   }
@@ -543,6 +490,7 @@ void work_on(GraphTask& task) {
 }
 
 void execute_parallel(GraphTask& task, int threads) {
+  task.parallel = true;
   // A pool thread may start long after it was asked (a loaded machine): it joins through the
   // ticket, and only while the task still runs, so the caller never waits for a late helper.
   struct Ticket {
@@ -614,9 +562,8 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
   seed_roots(roots, grad_roots, root_edges, root_grads);
 
   GraphTask task(opt, inputs.size());
-  const int threads = opt.create_graph || AnomalyMode::is_enabled() ? 1 : backward_threads();
   std::vector<uint32_t> root_ranks;
-  const int64_t heavy = count_dependencies(task, root_edges, root_ranks, threads > 1);
+  count_dependencies(task, root_edges, root_ranks);
   if (!inputs.empty()) plan(task, inputs, root_edges);
 
   BackwardFilter::Scope scope(&task);
@@ -631,9 +578,8 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
     if (--rec.dependencies == 0) push_ready(task, slot);
   }
   task.scalar_path = !opt.create_graph && !AnomalyMode::is_enabled() && !NanCheck::is_enabled();
-  task.parallel = heavy >= 2;
-  if (task.parallel) execute_parallel(task, threads);
-  else execute_serial(task);
+  // Parallel tasks never create graph (helpers would need the caller's thread-local state).
+  execute(task, opt.create_graph || AnomalyMode::is_enabled() ? 1 : backward_threads());
   return collect(task, inputs);
 }
 

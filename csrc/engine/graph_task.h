@@ -3,8 +3,12 @@
 // nodes as the current BackwardFilter so that Node::should_compute_output can skip gradients no
 // requested input needs.
 #pragma once
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <type_traits>
 #include <exception>
 #include <mutex>
 #include <unordered_map>
@@ -18,13 +22,52 @@ namespace cg::autograd {
 
 constexpr uint32_t kNoSlot = UINT32_MAX;
 
+// A growable array of trivially copyable records on malloc/realloc: a graph of 10^6 nodes grows
+// it to tens of MB, and realloc moves such blocks by remapping their pages instead of copying
+// them into fresh ones (std::vector would copy, and fault in every new page).
+template <typename T>
+class PodArray {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  PodArray() = default;
+  PodArray(const PodArray&) = delete;
+  PodArray& operator=(const PodArray&) = delete;
+  ~PodArray() { std::free(data_); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+  T& push_back(const T& value) {
+    if (size_ == capacity_) grow();
+    return data_[size_++] = value;
+  }
+
+ private:
+  void grow() {
+    const size_t capacity = capacity_ ? capacity_ * 2 : 64;
+    void* p = std::realloc(data_, capacity * sizeof(T));
+    if (!p) throw std::bad_alloc();
+    data_ = static_cast<T*>(p);
+    capacity_ = capacity;
+  }
+  T* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
 // What the engine knows about one node during one call, indexed by the node's slot.
 struct NodeTask {
   Node* node = nullptr;
   uint32_t dependencies = 0;  // incoming edges whose producer has not run yet
   uint32_t incoming = 0;      // incoming edges (root edges included): the node's gradient cells
   uint32_t first_cell = 0;    // its cells: cells[first_cell, first_cell + incoming)
-  uint32_t first_edge = 0;    // its out edges: edges[first_edge, first_edge + next_edges.size())
+  uint32_t first_edge = 0;    // its out edges: edges[first_edge, first_edge + n_edges)
+  uint32_t n_edges = 0;
   int32_t first_capture = -1; // head of its captures (autograd.grad), linked by Capture::next
   bool claimed = false;       // node->exec_owner is this call (else the slot is in the overflow map)
   bool needed = true;         // on a path to a requested input (always, without inputs=)
@@ -39,6 +82,7 @@ struct NodeTask {
 struct EdgeTask {
   uint32_t target = kNoSlot;
   uint32_t rank = 0;
+  uint32_t input_nr = 0;  // the edge's input_nr (no second trip to the node's edge list)
 };
 
 // A gradient on its way into a node: a tensor, or (from a node's 0-d fast path) a number of
@@ -63,14 +107,24 @@ class ReadyQueue {
  public:
   bool empty() const { return heap_.empty(); }
   size_t size() const { return heap_.size(); }
-  void push(uint32_t slot, uint64_t sequence_nr);
-  uint32_t pop();
+  uint32_t peek(size_t i) const { return heap_[i].slot; }  // i-th in heap order; 0 runs next
+  void push(uint32_t slot, uint64_t sequence_nr) {
+    heap_.push_back({sequence_nr, slot});
+    if (heap_.size() > 1) std::push_heap(heap_.begin(), heap_.end(), earlier);
+  }
+  uint32_t pop() {
+    if (heap_.size() > 1) std::pop_heap(heap_.begin(), heap_.end(), earlier);
+    const uint32_t slot = heap_.back().slot;
+    heap_.pop_back();
+    return slot;
+  }
 
  private:
   struct Entry {
     uint64_t sequence_nr;
     uint32_t slot;
   };
+  static bool earlier(const Entry& a, const Entry& b) { return a.sequence_nr < b.sequence_nr; }
   std::vector<Entry> heap_;
 };
 
@@ -84,8 +138,8 @@ class GraphTask final : public BackwardFilter {
   const BackwardOptions options;
   // `filtered` (BackwardFilter): inputs= given, only nodes on a path to them run.
   bool scalar_path = false;  // nodes may pass 0-d gradients as numbers (Node::apply_0d)
-  std::vector<NodeTask> nodes;
-  std::vector<EdgeTask> edges;
+  PodArray<NodeTask> nodes;
+  PodArray<EdgeTask> edges;
   std::vector<GradCell> cells;
   std::vector<Capture> captures;
   TensorList captured;  // gradients captured for `inputs`, by position
@@ -106,7 +160,7 @@ class GraphTask final : public BackwardFilter {
     return s != kNoSlot && nodes[s].needed;
   }
 
-  // Parallel execution (engine.cpp): set when the graph has enough independent heavy work.
+  // Parallel execution (engine.cpp): set once two heavy nodes are ready at the same time.
   bool parallel = false;
   std::mutex mutex;              // guards ready, dependencies, running, error, helpers
   std::condition_variable wake;  // ready work, a finished node, or the end

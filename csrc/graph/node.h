@@ -79,6 +79,26 @@ struct OutputMeta {
 
 class Node : public std::enable_shared_from_this<Node> {
  public:
+  // ---- engine2: where the running backward call keeps this node's execution state ----------
+  // (First in the object: the dependency walk reads these and next_edges from one cache line.)
+  // A backward call claims each node it reaches (CAS from null to itself) and keeps the node's
+  // record at exec_slot of its flat array; a node another concurrent call has already claimed
+  // goes to that call's overflow map instead. Only engine/engine.cpp touches these.
+  std::atomic<const void*> exec_owner{nullptr};
+  uint32_t exec_slot = 0;
+  // 0-d fast path: the engine calls this instead of apply when the node's one forward output is a
+  // 0-d float32/float64 tensor whose gradient (`grad`, a number of that dtype) it has as a number.
+  // The node writes, as numbers of the same dtype, the gradient of each input that needs one
+  // (all 0-d of that dtype) and returns true, with the same bits apply would give; false (the
+  // default) leaves it to apply. No tensors, no lists: a chain of scalars allocates nothing here.
+  struct ScalarGrads {
+    static constexpr size_t kMax = 4;
+    double value[kMax] = {};
+    bool defined[kMax] = {};
+  };
+  virtual bool apply_0d(double grad, ScalarGrads& out) { return false; }
+  // ---- end engine2 ------------------------------------------------------------------------
+
   Node();
   virtual ~Node();
   Node(const Node&) = delete;
@@ -143,24 +163,6 @@ class Node : public std::enable_shared_from_this<Node> {
 
   static int64_t live_count();
 
-  // ---- engine2: where the running backward call keeps this node's execution state ----------
-  // A backward call claims each node it reaches (CAS from null to itself) and keeps the node's
-  // record at exec_slot of its flat array; a node another concurrent call has already claimed
-  // goes to that call's overflow map instead. Only engine/engine.cpp touches these.
-  std::atomic<const void*> exec_owner{nullptr};
-  uint32_t exec_slot = 0;
-  // 0-d fast path: the engine calls this instead of apply when the node's one forward output is a
-  // 0-d float32/float64 tensor whose gradient (`grad`, a number of that dtype) it has as a number.
-  // The node writes, as numbers of the same dtype, the gradient of each input that needs one
-  // (all 0-d of that dtype) and returns true, with the same bits apply would give; false (the
-  // default) leaves it to apply. No tensors, no lists: a chain of scalars allocates nothing here.
-  struct ScalarGrads {
-    static constexpr size_t kMax = 4;
-    double value[kMax] = {};
-    bool defined[kMax] = {};
-  };
-  virtual bool apply_0d(double grad, ScalarGrads& out) { return false; }
-  // ---- end engine2 ------------------------------------------------------------------------
 
  protected:
   uint64_t sequence_nr_;
