@@ -5,28 +5,31 @@
 namespace cg {
 
 namespace {
-struct Pending {
-  bool draining = false;
-  std::vector<std::shared_ptr<void>> queue;
-};
-thread_local Pending t_pending;
+thread_local std::vector<std::shared_ptr<void>> t_queue;
+// Read on every release: plain flags, without the init guard of the non-trivial `t_queue`.
+thread_local bool t_draining = false;
+thread_local bool t_queued = false;
 }  // namespace
 
 void defer_release(std::shared_ptr<void> link) noexcept {
   if (!link) return;
-  Pending& p = t_pending;
-  if (p.draining) {
-    p.queue.push_back(std::move(link));
+  if (t_draining) {  // inside another release: queue it for the outermost one
+    t_queue.push_back(std::move(link));
+    t_queued = true;
     return;
   }
-  p.draining = true;
+  t_draining = true;
   link.reset();
-  while (!p.queue.empty()) {
-    std::shared_ptr<void> next = std::move(p.queue.back());
-    p.queue.pop_back();
-    next.reset();  // may queue more links; never recurses
+  if (t_queued) {
+    std::vector<std::shared_ptr<void>>& queue = t_queue;
+    while (!queue.empty()) {
+      std::shared_ptr<void> next = std::move(queue.back());
+      queue.pop_back();
+      next.reset();  // may queue more links; never recurses
+    }
+    t_queued = false;
   }
-  p.draining = false;
+  t_draining = false;
 }
 
 }  // namespace cg

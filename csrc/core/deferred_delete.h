@@ -11,4 +11,17 @@ namespace cg {
 // Drops `link` now, or (when called during another deferred release) queues it.
 void defer_release(std::shared_ptr<void> link) noexcept;
 
+// The same for a typed link; a link that is not the last owner is dropped on the spot (nothing
+// is destroyed by dropping it). A concurrent release elsewhere can make it the last after all:
+// its object's destructor then starts a deferred release of its own, still without recursion.
+template <typename T>
+inline void defer_release(std::shared_ptr<T>&& link) noexcept {
+  if (!link) return;
+  if (link.use_count() > 1) {
+    link.reset();
+    return;
+  }
+  defer_release(std::shared_ptr<void>(std::move(link)));
+}
+
 }  // namespace cg

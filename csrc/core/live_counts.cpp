@@ -20,7 +20,7 @@ Registry& registry() {
   return *r;
 }
 
-thread_local bool t_exited = false;  // trivially destructible: readable during teardown
+thread_local bool t_exited = false;  // readable during teardown
 struct Owner {
   Slots* slots = nullptr;
   ~Owner() {

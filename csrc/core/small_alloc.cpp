@@ -1,6 +1,7 @@
 #include "core/small_alloc.h"
 
 #include <cstdlib>
+#include <memory>
 
 namespace cg {
 
@@ -18,18 +19,32 @@ struct FreeBlock {
 struct FreeLists {
   FreeBlock* head[kNumClasses] = {};
   size_t count[kNumClasses] = {};
-  ~FreeLists() {
+};
+// The lists live on the heap, reached through one plain pointer (no TLS init guard per access);
+// `t_owner` frees them at thread exit, after which blocks go straight to malloc.
+thread_local FreeLists* t_lists = nullptr;
+thread_local bool t_exited = false;
+struct ListsOwner {
+  std::unique_ptr<FreeLists> lists;
+  ~ListsOwner() {
+    t_exited = true;
+    t_lists = nullptr;
+    if (!lists) return;
     for (size_t c = 0; c < kNumClasses; ++c)
-      while (FreeBlock* b = head[c]) {
-        head[c] = b->next;
+      while (FreeBlock* b = lists->head[c]) {
+        lists->head[c] = b->next;
         std::free(b);
       }
-    exited = true;
   }
-  static thread_local bool exited;  // frees during thread teardown go straight to malloc
 };
-thread_local bool FreeLists::exited = false;
-thread_local FreeLists t_lists;
+thread_local ListsOwner t_owner;
+
+FreeLists* lists() {
+  if (FreeLists* l = t_lists) return l;
+  if (t_exited) return nullptr;
+  t_owner.lists = std::make_unique<FreeLists>();
+  return t_lists = t_owner.lists.get();
+}
 
 inline size_t size_class(size_t nbytes) { return (nbytes + kClassBytes - 1) / kClassBytes - 1; }
 
@@ -43,13 +58,13 @@ void* fresh(size_t cls) {
 void* small_alloc(size_t nbytes) {
   if (nbytes > kSmallAllocMax || nbytes == 0) return ::operator new(nbytes);
   const size_t cls = size_class(nbytes);
-  if (FreeLists::exited) return fresh(cls);
-  FreeLists& l = t_lists;
-  if (FreeBlock* b = l.head[cls]) {
-    l.head[cls] = b->next;
-    --l.count[cls];
-    return b;
-  }
+  FreeLists* l = lists();
+  if (l)
+    if (FreeBlock* b = l->head[cls]) {
+      l->head[cls] = b->next;
+      --l->count[cls];
+      return b;
+    }
   return fresh(cls);
 }
 
@@ -60,19 +75,15 @@ void small_free(void* p, size_t nbytes) noexcept {
     return;
   }
   const size_t cls = size_class(nbytes);
-  if (FreeLists::exited) {
-    std::free(p);
-    return;
-  }
-  FreeLists& l = t_lists;
-  if (l.count[cls] >= kMaxCached) {
+  FreeLists* l = lists();
+  if (!l || l->count[cls] >= kMaxCached) {
     std::free(p);
     return;
   }
   auto* b = static_cast<FreeBlock*>(p);
-  b->next = l.head[cls];
-  l.head[cls] = b;
-  ++l.count[cls];
+  b->next = l->head[cls];
+  l->head[cls] = b;
+  ++l->count[cls];
 }
 
 }  // namespace cg

@@ -64,6 +64,9 @@ class TensorImpl {
   DType dtype;
   std::shared_ptr<VersionCounter> version;
   AutogradSlot autograd;  // filled by csrc/autograd; empty for plain data
+  // The Python object wrapping this tensor while one exists (set and read by the bindings, under
+  // the GIL); the core never looks at it.
+  void* py_object = nullptr;
 
   static int64_t live_count();
 };

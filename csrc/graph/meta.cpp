@@ -82,6 +82,7 @@ void set_requires_grad(const Tensor& t, bool value) {
 
 std::shared_ptr<Node> grad_accumulator(const Tensor& t) {
   AutogradMeta& m = meta_mut(t);
+  if (m.has_accumulator.load(std::memory_order_acquire)) return m.grad_accumulator;
   {
     std::lock_guard<std::mutex> lock(m.mutex);
     if (m.grad_accumulator) return m.grad_accumulator;
@@ -91,6 +92,7 @@ std::shared_ptr<Node> grad_accumulator(const Tensor& t) {
   acc->output_meta.push_back({t.shape(), t.dtype()});
   std::lock_guard<std::mutex> lock(m.mutex);
   if (!m.grad_accumulator) m.grad_accumulator = std::move(acc);  // another thread may have won
+  m.has_accumulator.store(true, std::memory_order_release);
   return m.grad_accumulator;
 }
 

@@ -1,6 +1,7 @@
 // Per-tensor autograd state (requires_grad, grad, grad_fn, hooks, view base) and the
 // functions ops use to connect their outputs to the graph.
 #pragma once
+#include <atomic>
 #include <memory>
 #include <mutex>
 
@@ -25,6 +26,9 @@ struct AutogradMeta : AutogradMetaBase {
   // Leaves: their AccumulateGrad, created on first use and owned from then on (it holds the leaf
   // only weakly, so there is no cycle, and ops need not rebuild it).
   std::shared_ptr<Node> grad_accumulator;
+  // Set (release) once grad_accumulator is, which then never changes: readers that see it need
+  // no lock. Every op on a leaf asks for its accumulator.
+  std::atomic<bool> has_accumulator{false};
   bool retains_grad = false;
   HookList<TensorHook> hooks;      // leaf hooks (non-leaf hooks live on grad_fn)
   HookList<std::function<void(const Tensor&)>> post_accumulate_hooks;

@@ -145,6 +145,7 @@ Tensor SavedTensor::rebuild(const Tensor& data, const Node& owner) const {
     m.requires_grad = true;  // a leaf sharing the original's accumulator: gradients reach its .grad
     std::lock_guard<std::mutex> lock(m.mutex);
     m.grad_accumulator = edge_.fn;
+    m.has_accumulator.store(true, std::memory_order_release);
   } else {
     m.grad_fn = edge_.fn;
     m.output_nr = edge_.input_nr;

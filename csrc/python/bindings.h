@@ -1,6 +1,6 @@
-// Shared pieces of the bindings: the Tensor type caster (a Tensor is passed as the Python
-// object that owns its TensorImpl, so identity is kept), scalar/shape argument parsing, and
-// a GIL release for large native work.
+// Shared pieces of the bindings: the Tensor type and its caster (a Tensor is passed as the
+// Python object that owns its TensorImpl, so identity is kept), scalar/shape argument parsing,
+// and a GIL release for large native work.
 #pragma once
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -12,22 +12,73 @@
 
 namespace py = pybind11;
 
+namespace cg::python {
+
+// The Python Tensor type is written against the CPython API (register_tensor.cpp): an object
+// holding a Tensor handle, created and destroyed without pybind11's instance registry and
+// holders. A TensorImpl points back at its Python object (TensorImpl::py_object) while one
+// exists, so a tensor returned twice is the same Python object.
+struct TensorObject {
+  PyObject_HEAD
+  Tensor tensor;  // undefined between Tensor.__new__ and Tensor.__init__
+  PyObject* dict;
+  PyObject* weakrefs;
+};
+PyTypeObject* tensor_type();
+// The tensor held by a Tensor object (or subclass instance), or null for anything else.
+inline const Tensor* tensor_of(PyObject* o) {
+  if (!PyObject_TypeCheck(o, tensor_type())) return nullptr;
+  const Tensor& t = reinterpret_cast<TensorObject*>(o)->tensor;
+  return t.defined() ? &t : nullptr;
+}
+// A new reference to `t`'s Python object (made on first use); None for an undefined tensor.
+PyObject* wrap_tensor(const Tensor& t);
+
+// pybind11's class_ interface (def, def_property, def_property_readonly) for the Tensor type,
+// so that methods are bound the same way as on any pybind11 class. Binary operators that have a
+// native number slot keep pybind11's function as that slot's general case (see register_tensor).
+class TensorClass : public py::object {
+ public:
+  using py::object::object;
+  explicit TensorClass(py::handle type) : py::object(py::reinterpret_borrow<py::object>(type)) {}
+
+  template <typename Func, typename... Extra>
+  TensorClass& def(const char* name, Func&& f, const Extra&... extra) {
+    py::cpp_function cf(std::forward<Func>(f), py::name(name), py::is_method(*this),
+                        py::sibling(sibling(name)), extra...);
+    add_method(name, cf);
+    return *this;
+  }
+  template <typename Getter, typename... Extra>
+  TensorClass& def_property_readonly(const char* name, Getter&& get, const Extra&... extra) {
+    return add_property(name, py::cpp_function(std::forward<Getter>(get), py::is_method(*this), extra...), py::none());
+  }
+  template <typename Getter, typename Setter, typename... Extra>
+  TensorClass& def_property(const char* name, Getter&& get, Setter&& set, const Extra&... extra) {
+    return add_property(name, py::cpp_function(std::forward<Getter>(get), py::is_method(*this), extra...),
+                        py::cpp_function(std::forward<Setter>(set), py::is_method(*this)));
+  }
+
+ private:
+  py::object sibling(const char* name) const;  // an earlier overload of `name`, or None
+  void add_method(const char* name, const py::cpp_function& f);
+  TensorClass& add_property(const char* name, const py::object& get, const py::object& set);
+};
+
+}  // namespace cg::python
+
 namespace pybind11::detail {
 template <>
 struct type_caster<cg::Tensor> {
  public:
   PYBIND11_TYPE_CASTER(cg::Tensor, const_name("Tensor"));
-  bool load(handle src, bool convert) {
-    copyable_holder_caster<cg::TensorImpl, std::shared_ptr<cg::TensorImpl>> holder;
-    if (src.is_none() || !holder.load(src, convert)) return false;
-    value = cg::Tensor(static_cast<std::shared_ptr<cg::TensorImpl>>(holder));
+  bool load(handle src, bool) {
+    const cg::Tensor* t = cg::python::tensor_of(src.ptr());
+    if (!t) return false;
+    value = *t;
     return true;
   }
-  static handle cast(const cg::Tensor& t, return_value_policy, handle) {
-    if (!t.defined()) return none().release();
-    return copyable_holder_caster<cg::TensorImpl, std::shared_ptr<cg::TensorImpl>>::cast(
-        t.impl_ptr(), return_value_policy::take_ownership, handle());
-  }
+  static handle cast(const cg::Tensor& t, return_value_policy, handle) { return cg::python::wrap_tensor(t); }
 };
 }  // namespace pybind11::detail
 
@@ -71,12 +122,12 @@ py::tuple shape_tuple(const Shape& s);
 
 void register_dtypes(py::module_& m);
 void register_tensor(py::module_& m);
-void register_tensor_ops(py::module_& m, py::class_<TensorImpl, std::shared_ptr<TensorImpl>>& cls);
+void register_tensor_ops(py::module_& m, TensorClass& cls);
 void register_functions(py::module_& m);
 void register_autograd(py::module_& m);
 void register_diagnostics(py::module_& m);  // anomaly mode, saved-tensor hooks, RNG state, peak memory
 void register_nn(py::module_& m);  // convolution, pooling, padding, einsum
-void register_interop(py::module_& m, py::class_<TensorImpl, std::shared_ptr<TensorImpl>>& cls);
+void register_interop(py::module_& m, TensorClass& cls);
 void register_nn_norm(py::module_& m);  // normalization, embedding, sorting (after register_tensor)
 
 }  // namespace cg::python

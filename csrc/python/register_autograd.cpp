@@ -218,13 +218,10 @@ int traverse_node(Node& n, visitproc visit, void* arg) {
 int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
   if (g_tensor_base_traverse)
     if (int r = g_tensor_base_traverse(self, visit, arg)) return r;
-  // Read the holder straight from the instance: a type lookup (get_value_and_holder) may run
-  // while pybind11 is still registering a new Python subclass (nn.Parameter's first instance),
-  // when the collector can fire inside that registration and find its type info empty.
-  auto* inst = reinterpret_cast<py::detail::instance*>(self);
-  if (!inst->simple_layout || !inst->simple_holder_constructed) return 0;
-  const auto& impl = *reinterpret_cast<const std::shared_ptr<TensorImpl>*>(&inst->simple_value_holder[1]);
-  if (!impl || impl.use_count() != 1) return 0;
+  const Tensor* t = tensor_of(self);
+  if (!t) return 0;
+  const auto& impl = t->impl_ptr();
+  if (impl.use_count() != 1) return 0;
   auto* m = static_cast<autograd::AutogradMeta*>(impl->autograd.get());
   if (!m) return 0;
   {
@@ -264,7 +261,7 @@ py::object saved_value_to_python(const autograd::SavedValue& v) {
 }
 
 void install_tensor_traverse() {
-  auto* type = reinterpret_cast<PyTypeObject*>(py::type::of<TensorImpl>().ptr());
+  PyTypeObject* type = tensor_type();
   if (!PyType_HasFeature(type, Py_TPFLAGS_HAVE_GC) || type->tp_traverse == tensor_traverse) return;
   g_tensor_base_traverse = type->tp_traverse;
   type->tp_traverse = tensor_traverse;

@@ -11,7 +11,6 @@
 
 namespace cg::python {
 
-using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
 
 namespace {
 

@@ -81,7 +81,7 @@ void register_nn_norm(py::module_& m) {
   m.def("topk", &topk, kTopkDoc, py::arg("input"), py::arg("k"), py::arg("dim") = -1, py::arg("largest") = true,
         py::arg("sorted") = true);
 
-  auto cls = py::reinterpret_borrow<py::class_<TensorImpl, std::shared_ptr<TensorImpl>>>(m.attr("Tensor"));
+  TensorClass cls(m.attr("Tensor"));
   cls.def("sort", &sort, kSortDoc, py::arg("dim") = -1, py::arg("descending") = false, py::kw_only(),
           py::arg("stable") = py::none());
   cls.def("argsort", &argsort, kArgsortDoc, py::arg("dim") = -1, py::arg("descending") = false, py::arg("stable") = false);

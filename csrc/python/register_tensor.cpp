@@ -1,13 +1,15 @@
 // The Tensor class: properties, autograd state and argument parsing helpers.
 #include <pybind11/numpy.h>
+#include <structmember.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include "graph/meta.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
 
 namespace cg::python {
-
-using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
 
 // ---- GIL safety --------------------------------------------------------------------------------
 namespace {
@@ -89,10 +91,7 @@ int64_t to_index_int(py::handle item, const char* what) {
 }
 }  // namespace
 
-bool is_tensor(py::handle h) {
-  EnsureGil gil;
-  return py::isinstance<TensorImpl>(h);
-}
+bool is_tensor(py::handle h) { return tensor_of(h.ptr()) != nullptr; }
 
 bool is_scalar(py::handle h) {
   EnsureGil gil;
@@ -174,24 +173,266 @@ const char* c_type_name(DType t) {
 }
 }  // namespace
 
+// ---- the Tensor type -------------------------------------------------------------------------
+// Written against the CPython API: creating or destroying a tensor's Python object is an
+// allocation and two pointer writes (a pybind11 class spends ~3,400 instructions per object on
+// its instance registry, holder and dispatch). Methods are still bound through pybind11
+// (TensorClass); the hot binary operators are native number slots.
+namespace {
+PyTypeObject* g_tensor_type = nullptr;
+
+void bind(PyObject* self, Tensor t) {
+  auto* o = reinterpret_cast<TensorObject*>(self);
+  if (o->tensor.defined() && o->tensor.impl()->py_object == self) o->tensor.impl()->py_object = nullptr;
+  o->tensor = std::move(t);
+  if (!o->tensor.impl()->py_object) o->tensor.impl()->py_object = self;
+}
+
+PyObject* tensor_new(PyTypeObject* type, PyObject*, PyObject*) {
+  PyObject* self = type->tp_alloc(type, 0);
+  if (self) new (&reinterpret_cast<TensorObject*>(self)->tensor) Tensor();
+  return self;
+}
+
+// Tensor(data_tensor, requires_grad) aliases data (used by Tensor._make_subclass for
+// nn.Parameter); Tensor(list) copies like the legacy float constructor; Tensor(*sizes) allocates.
+Tensor construct(const py::args& args) {
+  if (args.size() >= 1 && is_tensor(args[0])) {
+    Tensor alias = args[0].cast<Tensor>().alias();
+    if (args.size() > 1 && args[1].cast<bool>()) autograd::set_requires_grad(alias, true);
+    return alias;
+  }
+  if (args.size() == 1 && !PyLong_Check(args[0].ptr())) {
+    py::object t = py::module_::import("chaingrad").attr("tensor")(args[0], py::arg("dtype") = dtype_object(DType::Float32));
+    return t.cast<Tensor>().alias();
+  }
+  return Tensor::empty(shape_from_args(args), DType::Float32);
+}
+
+int tensor_init(PyObject* self, PyObject* args, PyObject* kwargs) {
+  try {
+    if (kwargs && PyDict_Size(kwargs) > 0) throw TypeError("Tensor(): keyword arguments are not supported");
+    bind(self, construct(py::reinterpret_borrow<py::args>(args)));
+    return 0;
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (...) {
+    py::detail::try_translate_exceptions();
+  }
+  return -1;
+}
+
+void tensor_dealloc(PyObject* self) {
+  PyTypeObject* type = Py_TYPE(self);
+  auto* o = reinterpret_cast<TensorObject*>(self);
+  PyObject_GC_UnTrack(self);
+  if (o->weakrefs) PyObject_ClearWeakRefs(self);
+  Py_CLEAR(o->dict);
+  if (o->tensor.defined() && o->tensor.impl()->py_object == self) o->tensor.impl()->py_object = nullptr;
+  o->tensor.~Tensor();  // may free a whole graph: released iteratively (core/deferred_delete.h)
+  type->tp_free(self);
+  Py_DECREF(type);
+}
+
+int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(reinterpret_cast<TensorObject*>(self)->dict);
+  Py_VISIT(Py_TYPE(self));
+  return 0;
+}
+
+int tensor_clear(PyObject* self) {
+  Py_CLEAR(reinterpret_cast<TensorObject*>(self)->dict);
+  return 0;
+}
+
+// ---- native number slots ----
+enum class Arith { Add, Sub, Mul, Div, Pow, kCount };
+struct HotOperator {
+  const char* name;
+  Arith op;
+  bool reflected;
+};
+constexpr HotOperator kHotOperators[] = {
+    {"__add__", Arith::Add, false}, {"__radd__", Arith::Add, true},       {"__sub__", Arith::Sub, false},
+    {"__rsub__", Arith::Sub, true}, {"__mul__", Arith::Mul, false},       {"__rmul__", Arith::Mul, true},
+    {"__truediv__", Arith::Div, false}, {"__rtruediv__", Arith::Div, true}, {"__pow__", Arith::Pow, false},
+    {"__rpow__", Arith::Pow, true},
+};
+// pybind11's functions for these names (bound by register_tensor_ops): the slots' general case
+// (numpy operands, numpy scalars, other types). Interpreter-lifetime references.
+PyObject* g_fallback[static_cast<int>(Arith::kCount)][2] = {};
+
+const HotOperator* hot_operator(const char* name) {
+  for (const HotOperator& h : kHotOperators)
+    if (std::strcmp(h.name, name) == 0) return &h;
+  return nullptr;
+}
+
+Tensor tensor_tensor(Arith op, const Tensor& a, const Tensor& b) {
+  switch (op) {
+    case Arith::Add: return ops::add(a, b);
+    case Arith::Sub: return ops::sub(a, b);
+    case Arith::Mul: return ops::mul(a, b);
+    case Arith::Div: return ops::div(a, b);
+    default: return ops::pow(a, b);
+  }
+}
+Tensor tensor_number(Arith op, const Tensor& a, Scalar s, bool reflected) {
+  switch (op) {
+    case Arith::Add: return ops::add(a, s);
+    case Arith::Sub: return reflected ? ops::rsub(a, s) : ops::sub(a, s);
+    case Arith::Mul: return ops::mul(a, s);
+    case Arith::Div: return reflected ? ops::rdiv(a, s) : ops::div(a, s);
+    default: return reflected ? ops::pow(s, a) : ops::pow(a, s);
+  }
+}
+
+// A Python int or float as a Scalar (not bool, not subclasses, not ints beyond int64).
+bool plain_number(PyObject* o, Scalar& s) {
+  if (PyFloat_CheckExact(o)) {
+    s = Scalar(PyFloat_AS_DOUBLE(o));
+    return true;
+  }
+  if (PyLong_CheckExact(o)) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow != 0) return false;
+    s = Scalar(static_cast<int64_t>(v));
+    return true;
+  }
+  return false;
+}
+
+PyObject* arith_slot(Arith op, PyObject* a, PyObject* b) {
+  const Tensor* ta = tensor_of(a);
+  const Tensor* tb = tensor_of(b);
+  const bool reflected = ta == nullptr;
+  try {
+    Scalar s(0.0);
+    Tensor result;
+    if (ta && tb) {
+      MaybeReleaseGil g(std::max(ta->numel(), tb->numel()));
+      result = tensor_tensor(op, *ta, *tb);
+    } else if ((ta || tb) && plain_number(reflected ? a : b, s)) {
+      const Tensor& self = reflected ? *tb : *ta;
+      MaybeReleaseGil g(self.numel());
+      result = tensor_number(op, self, s, reflected);
+    } else {
+      PyObject* fallback = g_fallback[static_cast<int>(op)][reflected];
+      if (!fallback) Py_RETURN_NOTIMPLEMENTED;
+      return reflected ? PyObject_CallFunctionObjArgs(fallback, b, a, nullptr)
+                       : PyObject_CallFunctionObjArgs(fallback, a, b, nullptr);
+    }
+    return wrap_tensor(result);
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (...) {
+    py::detail::try_translate_exceptions();
+  }
+  return nullptr;
+}
+
+template <Arith op>
+PyObject* arith(PyObject* a, PyObject* b) {
+  return arith_slot(op, a, b);
+}
+PyObject* power(PyObject* a, PyObject* b, PyObject* mod) {
+  if (mod != Py_None) Py_RETURN_NOTIMPLEMENTED;
+  return arith_slot(Arith::Pow, a, b);
+}
+PyObject* negative(PyObject* a) {
+  const Tensor* t = tensor_of(a);
+  if (!t) {
+    PyErr_SetString(PyExc_TypeError, "descriptor '__neg__' requires an initialised 'Tensor' object");
+    return nullptr;
+  }
+  try {
+    return wrap_tensor(ops::neg(*t));
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (...) {
+    py::detail::try_translate_exceptions();
+  }
+  return nullptr;
+}
+
+PyTypeObject* make_tensor_type() {
+  static PyMemberDef members[] = {
+      {"__dictoffset__", T_PYSSIZET, offsetof(TensorObject, dict), READONLY, nullptr},
+      {"__weaklistoffset__", T_PYSSIZET, offsetof(TensorObject, weakrefs), READONLY, nullptr},
+      {nullptr, 0, 0, 0, nullptr}};
+  static PyGetSetDef getset[] = {{"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, nullptr, nullptr},
+                                 {nullptr, nullptr, nullptr, nullptr, nullptr}};
+  static const char* doc = "A multi-dimensional array with PyTorch's autograd semantics.";
+  static PyType_Slot slots[] = {
+      {Py_tp_new, reinterpret_cast<void*>(tensor_new)},
+      {Py_tp_init, reinterpret_cast<void*>(tensor_init)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(tensor_dealloc)},
+      {Py_tp_traverse, reinterpret_cast<void*>(tensor_traverse)},
+      {Py_tp_clear, reinterpret_cast<void*>(tensor_clear)},
+      {Py_tp_members, members},
+      {Py_tp_getset, getset},
+      {Py_tp_doc, const_cast<char*>(doc)},
+      {Py_nb_add, reinterpret_cast<void*>(arith<Arith::Add>)},
+      {Py_nb_subtract, reinterpret_cast<void*>(arith<Arith::Sub>)},
+      {Py_nb_multiply, reinterpret_cast<void*>(arith<Arith::Mul>)},
+      {Py_nb_true_divide, reinterpret_cast<void*>(arith<Arith::Div>)},
+      {Py_nb_power, reinterpret_cast<void*>(power)},
+      {Py_nb_negative, reinterpret_cast<void*>(negative)},
+      {0, nullptr}};
+  static PyType_Spec spec = {"chaingrad._C.Tensor", sizeof(TensorObject), 0,
+                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, slots};
+  PyObject* type = PyType_FromSpec(&spec);
+  if (!type) throw py::error_already_set();
+  return reinterpret_cast<PyTypeObject*>(type);
+}
+}  // namespace
+
+PyTypeObject* tensor_type() { return g_tensor_type; }
+
+PyObject* wrap_tensor(const Tensor& t) {
+  if (!t.defined()) Py_RETURN_NONE;
+  if (auto* existing = static_cast<PyObject*>(t.impl()->py_object)) {
+    Py_INCREF(existing);
+    return existing;
+  }
+  PyObject* self = g_tensor_type->tp_alloc(g_tensor_type, 0);
+  if (!self) return nullptr;
+  new (&reinterpret_cast<TensorObject*>(self)->tensor) Tensor(t);
+  t.impl()->py_object = self;
+  return self;
+}
+
+void TensorClass::add_method(const char* name, const py::cpp_function& f) {
+  if (const HotOperator* h = hot_operator(name)) {
+    PyObject*& slot = g_fallback[static_cast<int>(h->op)][h->reflected];
+    Py_XDECREF(slot);
+    slot = py::object(f).release().ptr();
+    return;
+  }
+  if (std::strcmp(name, "__neg__") == 0) return;  // the native slot (same op, no other case)
+  py::setattr(*this, name, f);
+}
+
+TensorClass& TensorClass::add_property(const char* name, const py::object& get, const py::object& set) {
+  py::handle property(reinterpret_cast<PyObject*>(&PyProperty_Type));
+  py::setattr(*this, name, property(get, set, py::none(), py::str("")));
+  return *this;
+}
+
+py::object TensorClass::sibling(const char* name) const {
+  if (const HotOperator* h = hot_operator(name)) {
+    PyObject* f = g_fallback[static_cast<int>(h->op)][h->reflected];
+    return f ? py::reinterpret_borrow<py::object>(f) : py::none();
+  }
+  return py::getattr(*this, name, py::none());
+}
+
 void register_tensor(py::module_& m) {
-  TensorClass cls(m, "Tensor", py::dynamic_attr());
-  cls.doc() = "A multi-dimensional array with PyTorch's autograd semantics.";
-  // Tensor(data_tensor, requires_grad) aliases data (used by Tensor._make_subclass for
-  // nn.Parameter); Tensor(list) copies like the legacy float constructor; Tensor(*sizes) allocates.
-  cls.def(py::init([](py::args args) -> std::shared_ptr<TensorImpl> {
-    if (args.size() >= 1 && is_tensor(args[0])) {
-      Tensor src = args[0].cast<Tensor>();
-      Tensor alias = src.alias();
-      if (args.size() > 1 && args[1].cast<bool>()) autograd::set_requires_grad(alias, true);
-      return alias.impl_ptr();
-    }
-    if (args.size() == 1 && !PyLong_Check(args[0].ptr())) {
-      py::object t = py::module_::import("chaingrad").attr("tensor")(args[0], py::arg("dtype") = dtype_object(DType::Float32));
-      return t.cast<Tensor>().alias().impl_ptr();
-    }
-    return Tensor::empty(shape_from_args(args), DType::Float32).impl_ptr();
-  }));
+  g_tensor_type = make_tensor_type();
+  TensorClass cls(reinterpret_cast<PyObject*>(g_tensor_type));
+  Py_DECREF(g_tensor_type);  // `cls` and the module hold it from here on
+  m.add_object("Tensor", cls);
   cls.def_property_readonly("_shape", [](const Tensor& t) { return shape_tuple(t.shape()); })
       .def_property_readonly("dtype", [](const Tensor& t) { return dtype_object(t.dtype()); })
       .def_property_readonly("ndim", [](const Tensor& t) { return t.dim(); })

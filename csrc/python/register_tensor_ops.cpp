@@ -12,7 +12,6 @@ namespace cg::python {
 
 using kernels::Binary;
 using kernels::Unary;
-using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
 
 namespace {
 
