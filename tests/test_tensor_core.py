@@ -1047,10 +1047,6 @@ def test_threads_give_identical_results(restore_threads: None) -> None:
     np.testing.assert_allclose(npy(a @ a.t()), mm1, rtol=1e-5, atol=1e-3)  # BLAS blocking may differ
 
 
-@pytest.mark.xfail(strict=True, reason="kernels bug (csrc/kernels/reduce.cpp reduce_impl): a full reduction is "
-                                       "split into min(threads, n/grain) chunks, so the float64 summation order "
-                                       "(and the last bits of sum/mean/var/norm/prod) depends on the thread count; "
-                                       "chunking by a fixed grain would make it deterministic")
 def test_float64_full_reductions_independent_of_thread_count(restore_threads: None) -> None:
     a = cg(data("float64", (700, 1001)))
     results = []

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "core/errors.h"
@@ -40,7 +41,21 @@ void* system_alloc(size_t cls) {
   return p;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define CG_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CG_ASAN 1
+#endif
+#endif
+
+// A quarter of physical memory; 0 (no cache) under AddressSanitizer, which could not see a use
+// after free of a buffer the cache still holds, or when CHAINGRAD_BUFFER_CACHE=0.
 int64_t default_limit() {
+#ifdef CG_ASAN
+  return 0;
+#endif
+  if (const char* env = std::getenv("CHAINGRAD_BUFFER_CACHE"); env && std::string(env) == "0") return 0;
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   const int64_t ram = pages > 0 && page > 0 ? int64_t{pages} * page : int64_t{4} << 30;
   return ram / 4;

@@ -7,7 +7,8 @@
 // of their size class. The cache never holds more than its limit, and never makes the process
 // bigger than its peak of live bytes: a request it cannot serve first releases cached buffers
 // of other sizes (at least as many bytes as it is about to allocate). Cached bytes are not live
-// bytes: Storage's live counters (the leak tests, `_live_counts()`) never see them.
+// bytes: Storage's live counters (the leak tests, `_live_counts()`) never see them. The cache is
+// off under AddressSanitizer (it would hide a use after free) and with CHAINGRAD_BUFFER_CACHE=0.
 #pragma once
 #include <cstddef>
 #include <cstdint>
