@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "autograd/meta.h"
+#include "graph/meta.h"
 #include "core/live_counts.h"
 #include "core/small_alloc.h"
 #include "core/small_vector.h"
