@@ -6,6 +6,7 @@ hook must behave as they do serially."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -116,11 +117,17 @@ def test_backward_inside_a_hook_of_a_parallel_backward(parallel_engine: None) ->
     inner = cg.tensor(np.arange(600, dtype=np.float32), requires_grad=True)
     inner_grads: list[np.ndarray] = []
 
+    # The two branches' hooks may run at once on two threads; they share `inner`, so each
+    # runs its nested backward and reads/clears inner.grad under a lock (the engine does not
+    # serialise user code that shares a leaf, nor does PyTorch's).
+    lock = threading.Lock()
+
     def nested(g: cg.Tensor) -> None:
-        with cg.enable_grad():  # hooks run with grad mode off, as in PyTorch
-            (inner * inner).tanh().sum().backward()  # a whole backward, itself parallel-eligible
-        inner_grads.append(inner.grad.numpy().copy())
-        inner.grad = None
+        with lock:
+            with cg.enable_grad():  # hooks run with grad mode off, as in PyTorch
+                (inner * inner).tanh().sum().backward()  # a whole backward, itself parallel-eligible
+            inner_grads.append(inner.grad.numpy().copy())
+            inner.grad = None
 
     a = (x * 2.0).tanh()
     b = (w * 3.0).tanh()
