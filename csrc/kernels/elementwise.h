@@ -5,17 +5,22 @@
 #include <optional>
 
 #include "core/tensor.h"
+#include "kernels/binary_ops.h"
+#include "kernels/unary_ops.h"
 
 namespace cg::kernels {
 
+// The unary ops, in the order of their table (kernels/unary_ops.h).
 enum class Unary {
-  Neg, Abs, Sign, Sqrt, Rsqrt, Square, Reciprocal, Exp, Expm1, Log, Log1p, Log2, Sin, Cos, Tan,
-  Tanh, Sigmoid, Relu, Silu, Gelu, Softplus, Erf, Floor, Ceil, Round, Trunc, LogicalNot, IsNan, IsInf
+#define CG_UNARY_ENUM(Name, ...) Name,
+  CG_UNARY_OPS(CG_UNARY_ENUM)
+#undef CG_UNARY_ENUM
 };
+// The binary ops, in the order of their table (kernels/binary_ops.h).
 enum class Binary {
-  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, FloorDivide, Atan2,
-  Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor,
-  Fmod, TruncDivide  // C's fmod and truncating division (div(rounding_mode='trunc'))
+#define CG_BINARY_ENUM(Name, ...) Name,
+  CG_BINARY_OPS(CG_BINARY_ENUM)
+#undef CG_BINARY_ENUM
 };
 
 bool is_comparison(Binary op);  // result is bool
