@@ -45,10 +45,5 @@ void elu(const Tensor& x, double alpha, const Tensor& out);
 void tanh_backward(const Tensor& grad, const Tensor& y, const Tensor& out);      // g * (1 - y^2)
 void sigmoid_backward(const Tensor& grad, const Tensor& y, const Tensor& out);   // g * y * (1 - y)
 void threshold_backward(const Tensor& grad, const Tensor& x, double threshold, const Tensor& out);  // x > t ? g : 0
-void leaky_relu_backward(const Tensor& grad, const Tensor& x, double slope, const Tensor& out);
-void elu_backward(const Tensor& grad, const Tensor& x, double alpha, const Tensor& out);
-void silu_backward(const Tensor& grad, const Tensor& x, const Tensor& out);
-void gelu_backward(const Tensor& grad, const Tensor& x, const Tensor& out);
-void softplus_backward(const Tensor& grad, const Tensor& x, const Tensor& out);   // g * sigmoid(x)
 
 }  // namespace cg::kernels
