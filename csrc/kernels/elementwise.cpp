@@ -6,37 +6,30 @@
 namespace cg::kernels {
 
 bool is_comparison(Binary op) {
-  switch (op) {
-    case Binary::Eq: case Binary::Ne: case Binary::Lt: case Binary::Le: case Binary::Gt:
-    case Binary::Ge: case Binary::LogicalAnd: case Binary::LogicalOr: case Binary::LogicalXor:
-      return true;
-    default:
-      return false;
-  }
+#define CG_BINARY_IS_COMPARISON(Name, name, comparison, division) comparison,
+  static const bool table[] = {CG_BINARY_OPS(CG_BINARY_IS_COMPARISON)};
+#undef CG_BINARY_IS_COMPARISON
+  return table[static_cast<int>(op)];
 }
 
 bool is_division(Binary op) {
-  switch (op) {
-    case Binary::Div: case Binary::Remainder: case Binary::FloorDivide: case Binary::Fmod:
-    case Binary::TruncDivide:
-      return true;
-    default:
-      return false;
-  }
+#define CG_BINARY_IS_DIVISION(Name, name, comparison, division) division,
+  static const bool table[] = {CG_BINARY_OPS(CG_BINARY_IS_DIVISION)};
+#undef CG_BINARY_IS_DIVISION
+  return table[static_cast<int>(op)];
 }
 
 const char* unary_name(Unary op) {
-  static const char* names[] = {"neg", "abs", "sign", "sqrt", "rsqrt", "square", "reciprocal", "exp",
-                                "expm1", "log", "log1p", "log2", "sin", "cos", "tan", "tanh", "sigmoid",
-                                "relu", "silu", "gelu", "softplus", "erf", "floor", "ceil", "round",
-                                "trunc", "logical_not", "isnan", "isinf"};
+#define CG_UNARY_NAME(Name, py_name, ...) py_name,
+  static const char* names[] = {CG_UNARY_OPS(CG_UNARY_NAME)};
+#undef CG_UNARY_NAME
   return names[static_cast<int>(op)];
 }
 
 const char* binary_name(Binary op) {
-  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "remainder",
-                                "floor_divide", "atan2", "eq", "ne", "lt", "le", "gt", "ge",
-                                "logical_and", "logical_or", "logical_xor", "fmod", "trunc_divide"};
+#define CG_BINARY_NAME(Name, name, ...) name,
+  static const char* names[] = {CG_BINARY_OPS(CG_BINARY_NAME)};
+#undef CG_BINARY_NAME
   return names[static_cast<int>(op)];
 }
 

@@ -5,17 +5,22 @@
 #include <optional>
 
 #include "core/tensor.h"
+#include "kernels/binary_ops.h"
+#include "kernels/unary_ops.h"
 
 namespace cg::kernels {
 
+// The unary ops, in the order of their table (kernels/unary_ops.h).
 enum class Unary {
-  Neg, Abs, Sign, Sqrt, Rsqrt, Square, Reciprocal, Exp, Expm1, Log, Log1p, Log2, Sin, Cos, Tan,
-  Tanh, Sigmoid, Relu, Silu, Gelu, Softplus, Erf, Floor, Ceil, Round, Trunc, LogicalNot, IsNan, IsInf
+#define CG_UNARY_ENUM(Name, ...) Name,
+  CG_UNARY_OPS(CG_UNARY_ENUM)
+#undef CG_UNARY_ENUM
 };
+// The binary ops, in the order of their table (kernels/binary_ops.h).
 enum class Binary {
-  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, FloorDivide, Atan2,
-  Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor,
-  Fmod, TruncDivide  // C's fmod and truncating division (div(rounding_mode='trunc'))
+#define CG_BINARY_ENUM(Name, ...) Name,
+  CG_BINARY_OPS(CG_BINARY_ENUM)
+#undef CG_BINARY_ENUM
 };
 
 bool is_comparison(Binary op);  // result is bool
@@ -40,11 +45,6 @@ void elu(const Tensor& x, double alpha, const Tensor& out);
 void tanh_backward(const Tensor& grad, const Tensor& y, const Tensor& out);      // g * (1 - y^2)
 void sigmoid_backward(const Tensor& grad, const Tensor& y, const Tensor& out);   // g * y * (1 - y)
 void threshold_backward(const Tensor& grad, const Tensor& x, double threshold, const Tensor& out);  // x > t ? g : 0
-void leaky_relu_backward(const Tensor& grad, const Tensor& x, double slope, const Tensor& out);
-void elu_backward(const Tensor& grad, const Tensor& x, double alpha, const Tensor& out);
-void silu_backward(const Tensor& grad, const Tensor& x, const Tensor& out);
-void gelu_backward(const Tensor& grad, const Tensor& x, const Tensor& out);
-void softplus_backward(const Tensor& grad, const Tensor& x, const Tensor& out);   // g * sigmoid(x)
 // grad_a = grad * b, grad_b = grad * a: both gradients of a product in one pass over grad.
 // Float32/float64 operands of one dtype; the inputs broadcast to the outputs' shape.
 void mul_backward(const Tensor& grad, const Tensor& a, const Tensor& b, const Tensor& grad_a, const Tensor& grad_b);

@@ -64,35 +64,6 @@ void threshold_backward(const Tensor& grad, const Tensor& x, double threshold, c
     return v > static_cast<decltype(v)>(threshold) ? g : decltype(g)(0);
   });
 }
-void leaky_relu_backward(const Tensor& grad, const Tensor& x, double slope, const Tensor& out) {
-  grad_map("leaky_relu_backward", grad, x, out, [slope](auto g, auto v) {
-    return v > decltype(v)(0) ? g : g * static_cast<decltype(g)>(slope);
-  });
-}
-void elu_backward(const Tensor& grad, const Tensor& x, double alpha, const Tensor& out) {
-  grad_map("elu_backward", grad, x, out, [alpha](auto g, auto v) {
-    using T = decltype(v);
-    return v > T(0) ? g : g * static_cast<T>(alpha) * std::exp(v);
-  });
-}
-void silu_backward(const Tensor& grad, const Tensor& x, const Tensor& out) {
-  grad_map("silu_backward", grad, x, out, [](auto g, auto v) {
-    using T = decltype(v);
-    T s = vec_sigmoid(v);
-    return g * s * (T(1) + v * (T(1) - s));
-  });
-}
-void gelu_backward(const Tensor& grad, const Tensor& x, const Tensor& out) {
-  grad_map("gelu_backward", grad, x, out, [](auto g, auto v) {
-    using T = decltype(v);
-    T cdf = T(0.5) * (T(1) + std::erf(v * T(M_SQRT1_2)));
-    T pdf = std::exp(T(-0.5) * v * v) * T(0.3989422804014327);
-    return g * (cdf + v * pdf);
-  });
-}
-void softplus_backward(const Tensor& grad, const Tensor& x, const Tensor& out) {
-  grad_map("softplus_backward", grad, x, out, [](auto g, auto v) { return g * vec_sigmoid(v); });
-}
 
 }  // namespace cg::kernels
 

@@ -225,7 +225,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const std::opti
   if (r == Reduction::None) smooth_r = smooth;
   else if (r == Reduction::Sum) smooth_r = sum(smooth);
   else {
-    Tensor denom = weight ? sum(mul(to_dtype(valid, lp.dtype()), index_select(*weight, 0, where(valid, target, Tensor::zeros({}, DType::Int64)))))
+    // Flat: the class weight of each valid target entry (any target rank).
+    Tensor safe = reshape(where(valid, target, Tensor::zeros({}, DType::Int64)), {-1});
+    Tensor denom = weight ? sum(mul(reshape(to_dtype(valid, lp.dtype()), {-1}), index_select(*weight, 0, safe)))
                           : sum(to_dtype(valid, lp.dtype()));
     smooth_r = div(sum(smooth), denom);
   }

@@ -17,66 +17,71 @@ namespace {
 
 enum class Saves { Nothing, Input, Output };
 
+// The forward-mode rule of an op: the output's tangent from the input's tangent, the input x and
+// the output y. One slot per table row, nullptr until written: give op Name its rule with
+//   template <> constexpr UnaryJvp jvp_of<Unary::Name> = [](const Tensor& t, const Tensor& x, const Tensor& y) {...};
+template <Unary op>
+constexpr UnaryJvp jvp_of = nullptr;
+
 struct UnaryRule {
-  const char* node_name;
+  const char* node_name;  // nullptr: never differentiable (predicates)
   Saves saves;
   // g: incoming gradient; s: the saved input or output (undefined when nothing is saved).
   Tensor (*vjp)(const Tensor& g, const Tensor& s);
+  UnaryJvp jvp;
   bool float_result;  // integer inputs are promoted to float32 (exp, sin, ...)
   // Set for the float-only kernels PyTorch refuses integer and bool inputs to (silu, gelu, ...):
   // the kernel name its NotImplementedError gives.
-  const char* float_only_kernel = nullptr;
+  const char* float_only_kernel;
 };
 
 Tensor zeros_like(const Tensor& t) { return Tensor::zeros(t.shape(), t.dtype()); }
 
+// ---- derivatives: vjp_<Name>(g, s) for each differentiable row of kernels/unary_ops.h, written
+// with differentiable ops so that every derivative is itself differentiable.
+Tensor vjp_Neg(const Tensor& g, const Tensor&) { return neg(g); }
+Tensor vjp_Abs(const Tensor& g, const Tensor& x) { return mul(g, sign(x)); }
+Tensor vjp_Sign(const Tensor& g, const Tensor&) { return zeros_like(g); }
+Tensor vjp_Sqrt(const Tensor& g, const Tensor& y) { return div(g, mul(y, 2.0)); }
+Tensor vjp_Rsqrt(const Tensor& g, const Tensor& y) { return mul(g, mul(pow(y, Scalar(3.0)), -0.5)); }
+Tensor vjp_Square(const Tensor& g, const Tensor& x) { return mul(g, mul(x, 2.0)); }
+Tensor vjp_Reciprocal(const Tensor& g, const Tensor& y) { return mul(g, neg(mul(y, y))); }
+Tensor vjp_Exp(const Tensor& g, const Tensor& y) { return mul(g, y); }
+Tensor vjp_Expm1(const Tensor& g, const Tensor& y) { return mul(g, add(y, 1)); }
+Tensor vjp_Log(const Tensor& g, const Tensor& x) { return div(g, x); }
+Tensor vjp_Log1p(const Tensor& g, const Tensor& x) { return div(g, add(x, 1)); }
+Tensor vjp_Log2(const Tensor& g, const Tensor& x) { return div(g, mul(x, std::log(2.0))); }
+Tensor vjp_Sin(const Tensor& g, const Tensor& x) { return mul(g, cos(x)); }
+Tensor vjp_Cos(const Tensor& g, const Tensor& x) { return mul(g, neg(sin(x))); }
+Tensor vjp_Tan(const Tensor& g, const Tensor& y) { return mul(g, add(mul(y, y), 1)); }
+Tensor vjp_Tanh(const Tensor& g, const Tensor& y) { return tanh_backward(g, y); }
+Tensor vjp_Sigmoid(const Tensor& g, const Tensor& y) { return sigmoid_backward(g, y); }
+Tensor vjp_Relu(const Tensor& g, const Tensor& y) { return threshold_backward(g, y, 0.0); }
+Tensor vjp_Silu(const Tensor& g, const Tensor& x) {
+  Tensor s = sigmoid(x);
+  return mul(g, mul(s, add(mul(x, rsub(s, 1)), 1)));
+}
+Tensor vjp_Gelu(const Tensor& g, const Tensor& x) {
+  Tensor cdf = mul(add(unary(Unary::Erf, mul(x, M_SQRT1_2)), 1), 0.5);
+  Tensor pdf = mul(exp(mul(mul(x, x), -0.5)), 0.3989422804014327);
+  return mul(g, add(cdf, mul(x, pdf)));
+}
+Tensor vjp_Softplus(const Tensor& g, const Tensor& x) { return mul(g, sigmoid(x)); }
+Tensor vjp_Erf(const Tensor& g, const Tensor& x) { return mul(g, mul(exp(neg(mul(x, x))), 1.1283791670955126)); }
+Tensor vjp_Floor(const Tensor& g, const Tensor&) { return zeros_like(g); }
+Tensor vjp_Ceil(const Tensor& g, const Tensor&) { return zeros_like(g); }
+Tensor vjp_Round(const Tensor& g, const Tensor&) { return zeros_like(g); }
+Tensor vjp_Trunc(const Tensor& g, const Tensor&) { return zeros_like(g); }
+// The predicates have no derivative (their rows have no node).
+constexpr Tensor (*vjp_LogicalNot)(const Tensor&, const Tensor&) = nullptr;
+constexpr Tensor (*vjp_IsNan)(const Tensor&, const Tensor&) = nullptr;
+constexpr Tensor (*vjp_IsInf)(const Tensor&, const Tensor&) = nullptr;
+
 const UnaryRule& rule(Unary op) {
-  static const UnaryRule rules[] = {
-      /* Neg */ {"NegBackward0", Saves::Nothing, [](const Tensor& g, const Tensor&) { return neg(g); }, false},
-      /* Abs */ {"AbsBackward0", Saves::Input, [](const Tensor& g, const Tensor& x) { return mul(g, sign(x)); }, false},
-      /* Sign */ {"SignBackward0", Saves::Nothing, [](const Tensor& g, const Tensor&) { return zeros_like(g); }, false},
-      /* Sqrt */ {"SqrtBackward0", Saves::Output, [](const Tensor& g, const Tensor& y) { return div(g, mul(y, 2.0)); }, true},
-      /* Rsqrt */ {"RsqrtBackward0", Saves::Output,
-                   [](const Tensor& g, const Tensor& y) { return mul(g, mul(pow(y, Scalar(3.0)), -0.5)); }, true},
-      /* Square */ {"PowBackward0", Saves::Input, [](const Tensor& g, const Tensor& x) { return mul(g, mul(x, 2.0)); }, false},
-      /* Reciprocal */ {"ReciprocalBackward0", Saves::Output,
-                        [](const Tensor& g, const Tensor& y) { return mul(g, neg(mul(y, y))); }, true},
-      /* Exp */ {"ExpBackward0", Saves::Output, [](const Tensor& g, const Tensor& y) { return mul(g, y); }, true},
-      /* Expm1 */ {"Expm1Backward0", Saves::Output, [](const Tensor& g, const Tensor& y) { return mul(g, add(y, 1)); }, true},
-      /* Log */ {"LogBackward0", Saves::Input, [](const Tensor& g, const Tensor& x) { return div(g, x); }, true},
-      /* Log1p */ {"Log1PBackward0", Saves::Input, [](const Tensor& g, const Tensor& x) { return div(g, add(x, 1)); }, true},
-      /* Log2 */ {"Log2Backward0", Saves::Input,
-                  [](const Tensor& g, const Tensor& x) { return div(g, mul(x, std::log(2.0))); }, true},
-      /* Sin */ {"SinBackward0", Saves::Input, [](const Tensor& g, const Tensor& x) { return mul(g, cos(x)); }, true},
-      /* Cos */ {"CosBackward0", Saves::Input, [](const Tensor& g, const Tensor& x) { return mul(g, neg(sin(x))); }, true},
-      /* Tan */ {"TanBackward0", Saves::Output,
-                 [](const Tensor& g, const Tensor& y) { return mul(g, add(mul(y, y), 1)); }, true},
-      /* Tanh */ {"TanhBackward0", Saves::Output, [](const Tensor& g, const Tensor& y) { return tanh_backward(g, y); }, true},
-      /* Sigmoid */ {"SigmoidBackward0", Saves::Output,
-                     [](const Tensor& g, const Tensor& y) { return sigmoid_backward(g, y); }, true},
-      /* Relu */ {"ReluBackward0", Saves::Output,
-                  [](const Tensor& g, const Tensor& y) { return threshold_backward(g, y, 0.0); }, false},
-      /* Silu */ {"SiluBackward0", Saves::Input,
-                  [](const Tensor& g, const Tensor& x) {
-                    Tensor s = sigmoid(x);
-                    return mul(g, mul(s, add(mul(x, rsub(s, 1)), 1)));
-                  }, true, "silu_cpu"},
-      /* Gelu */ {"GeluBackward0", Saves::Input,
-                  [](const Tensor& g, const Tensor& x) {
-                    Tensor cdf = mul(add(unary(Unary::Erf, mul(x, M_SQRT1_2)), 1), 0.5);
-                    Tensor pdf = mul(exp(mul(mul(x, x), -0.5)), 0.3989422804014327);
-                    return mul(g, add(cdf, mul(x, pdf)));
-                  }, true, "GeluKernelImpl"},
-      /* Softplus */ {"SoftplusBackward0", Saves::Input,
-                      [](const Tensor& g, const Tensor& x) { return mul(g, sigmoid(x)); }, true, "softplus_cpu"},
-      /* Erf */ {"ErfBackward0", Saves::Input,
-                 [](const Tensor& g, const Tensor& x) { return mul(g, mul(exp(neg(mul(x, x))), 1.1283791670955126)); }, true},
-      /* Floor */ {"FloorBackward0", Saves::Nothing, [](const Tensor& g, const Tensor&) { return zeros_like(g); }, false},
-      /* Ceil */ {"CeilBackward0", Saves::Nothing, [](const Tensor& g, const Tensor&) { return zeros_like(g); }, false},
-      /* Round */ {"RoundBackward0", Saves::Nothing, [](const Tensor& g, const Tensor&) { return zeros_like(g); }, false},
-      /* Trunc */ {"TruncBackward0", Saves::Nothing, [](const Tensor& g, const Tensor&) { return zeros_like(g); }, false},
-  };
-  CG_CHECK(static_cast<size_t>(op) < sizeof(rules) / sizeof(rules[0]), kernels::unary_name(op), " has no gradient");
+#define CG_UNARY_RULE(Name, py_name, alias, node_name, saves, float_result, float_only_kernel, bind) \
+  {node_name, Saves::saves, vjp_##Name, jvp_of<Unary::Name>, float_result, float_only_kernel},
+  static const UnaryRule rules[] = {CG_UNARY_OPS(CG_UNARY_RULE)};
+#undef CG_UNARY_RULE
   return rules[static_cast<int>(op)];
 }
 
@@ -123,9 +128,7 @@ Tensor log1p_exp(const Tensor& v) {
   return add(m, unary(Unary::Log1p, exp(neg(abs(v)))));
 }
 
-bool never_differentiable(Unary op) {
-  return op == Unary::LogicalNot || op == Unary::IsNan || op == Unary::IsInf;
-}
+bool never_differentiable(Unary op) { return rule(op).node_name == nullptr; }
 
 }  // namespace
 
@@ -160,6 +163,8 @@ Tensor unary(Unary op, const Tensor& x) {
   }
   return out;
 }
+
+UnaryJvp unary_jvp(Unary op) { return rule(op).jvp; }
 
 Tensor& unary_(Unary op, Tensor& x) {
   if (inplace_records(x, {})) {

@@ -7,9 +7,13 @@
 
 namespace cg::ops {
 
-// Every pointwise op from kernels::Unary, with its VJP (a table in unary.cpp).
+// Every pointwise op of the table kernels/unary_ops.h, with its VJP (vjp_<Name> in unary.cpp).
 Tensor unary(kernels::Unary op, const Tensor& x);
 Tensor& unary_(kernels::Unary op, Tensor& x);
+// Forward mode: the op's JVP rule, the output's tangent from the input's tangent, the input x
+// and the output y; nullptr while the op has none (jvp_of<Unary::Name> in unary.cpp).
+using UnaryJvp = Tensor (*)(const Tensor& tangent, const Tensor& x, const Tensor& y);
+UnaryJvp unary_jvp(kernels::Unary op);
 
 Tensor neg(const Tensor& x);
 Tensor exp(const Tensor& x);

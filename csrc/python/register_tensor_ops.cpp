@@ -300,14 +300,19 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
       .def("softplus", [](const Tensor& a, double b, double t) { return ops::softplus(a, b, t); },
            py::arg("beta") = 1.0, py::arg("threshold") = 20.0);
 
-  // ---- pointwise math (one method per kernels::Unary op, plus its in-place form) ----
-  const std::pair<const char*, Unary> unary_methods[] = {
-      {"neg", Unary::Neg}, {"negative", Unary::Neg}, {"abs", Unary::Abs}, {"absolute", Unary::Abs}, {"sign", Unary::Sign},
-      {"sqrt", Unary::Sqrt}, {"rsqrt", Unary::Rsqrt}, {"square", Unary::Square}, {"reciprocal", Unary::Reciprocal},
-      {"exp", Unary::Exp}, {"expm1", Unary::Expm1}, {"log", Unary::Log}, {"log1p", Unary::Log1p}, {"log2", Unary::Log2},
-      {"sin", Unary::Sin}, {"cos", Unary::Cos}, {"tan", Unary::Tan}, {"tanh", Unary::Tanh}, {"sigmoid", Unary::Sigmoid},
-      {"relu", Unary::Relu}, {"silu", Unary::Silu}, {"erf", Unary::Erf}, {"floor", Unary::Floor},
-      {"ceil", Unary::Ceil}, {"round", Unary::Round}, {"trunc", Unary::Trunc}};
+  // ---- pointwise math: a method and its in-place form per generated row of the unary table
+  // (kernels/unary_ops.h), under its name and alias; the module functions are their names too.
+  std::vector<std::pair<const char*, Unary>> unary_methods;
+#define CG_UNARY_METHOD(Name, py_name, alias, node_name, saves, float_result, float_only_kernel, bind) \
+  if (bind) {                                                                                          \
+    unary_methods.emplace_back(py_name, Unary::Name);                                                  \
+    if (alias) unary_methods.emplace_back(alias, Unary::Name);                                         \
+  }
+  CG_UNARY_OPS(CG_UNARY_METHOD)
+#undef CG_UNARY_METHOD
+  py::list unary_method_names;
+  for (const auto& entry : unary_methods) unary_method_names.append(entry.first);
+  m.attr("_unary_method_names") = py::tuple(unary_method_names);
   for (const auto& [name, op] : unary_methods) {
     Unary u = op;
     cls.def(name, [u](const Tensor& a) {

@@ -12,17 +12,16 @@ import numpy as np
 from . import _C
 from ._C import Tensor
 
+# The pointwise ops of the unary table (csrc/kernels/unary_ops.h) come from _C; these are the rest.
 _METHOD_FUNCTIONS = [
-    "abs", "absolute", "add", "all", "amax", "amin", "any", "argmax", "argmin", "atan2", "bmm", "ceil", "chunk",
-    "clamp", "clone", "cos", "cumprod", "cumsum", "detach", "diagonal", "div", "dot", "eq", "erf", "exp", "expm1",
-    "flatten", "flip", "floor", "gather", "ge", "gt", "index_select", "isinf", "isnan", "le", "log", "log1p",
-    "log2", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp", "lt",
-    "masked_fill", "masked_select", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "narrow",
-    "ne", "neg", "negative", "nonzero", "norm", "numel", "outer", "permute", "prod", "reciprocal", "relu",
-    "remainder", "repeat", "reshape", "round", "rsqrt", "scatter", "scatter_add", "select", "sigmoid", "sign", "sin",
-    "softmax", "split", "sqrt", "square", "squeeze", "std", "sub", "sum", "swapaxes", "t", "tan", "tanh",
-    "transpose", "trace", "trunc", "unbind", "unsqueeze", "var", "silu", "gelu",
-]
+    "add", "all", "amax", "amin", "any", "argmax", "argmin", "atan2", "bmm", "chunk", "clamp", "clone", "cumprod",
+    "cumsum", "detach", "diagonal", "div", "dot", "eq", "flatten", "flip", "gather", "ge", "gt", "index_select",
+    "isinf", "isnan", "le", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp",
+    "lt", "masked_fill", "masked_select", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv",
+    "narrow", "ne", "nonzero", "norm", "numel", "outer", "permute", "prod", "remainder", "repeat", "reshape",
+    "scatter", "scatter_add", "select", "softmax", "split", "squeeze", "std", "sub", "sum", "swapaxes", "t",
+    "transpose", "trace", "unbind", "unsqueeze", "var", "gelu",
+] + list(_C._unary_method_names)
 
 
 _TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool", "int32": "Int",

@@ -205,17 +205,11 @@ def log_softmax(
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """In training, zero each element with probability ``p`` and scale survivors by
-    ``1 / (1 - p)``; otherwise return ``input`` unchanged."""
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        noise = chaingrad.zeros_like(input)
-    else:
-        keep = 1.0 - p
-        noise = (chaingrad.rand_like(input) < keep).to(input.dtype).div_(keep)
-    return input.mul_(noise) if inplace else input * noise
+    ``1 / (1 - p)``; otherwise return ``input`` unchanged (the C++ ``ops::dropout``)."""
+    if inplace and training and p != 0.0:
+        # The same mask, applied in place: dropout of ones is the scaled keep mask.
+        return input.mul_(chaingrad._C._dropout(chaingrad.ones_like(input), p, True))
+    return chaingrad._C._dropout(input, p, training)
 
 
 # ---------------------------------------------------------------------------- losses
@@ -444,50 +438,19 @@ def cross_entropy(
         raise ValueError("Expected 1 or more dimensions (got 0)")
     class_dim = 0 if input.dim() == 1 else 1
     n_classes = int(input.shape[class_dim])
-    logp = input.log_softmax(class_dim)
-    weight_view = None
-    if weight is not None:
+    if weight is not None and input.is_floating_point():  # integer logits fail in log_softmax first
         _check_class_weight(weight, n_classes, input)
-        view_shape = [1] * input.dim()
-        view_shape[class_dim] = n_classes
-        weight_view = weight.reshape(tuple(view_shape))
-
-    if _shape(input) == _shape(target):  # class probabilities
-        if not target.is_floating_point():
-            raise RuntimeError(
-                "Expected floating point type for target with class probabilities, got "
-                f"{_type_name(target.dtype)}"
-            )
-        if label_smoothing > 0.0:
-            target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
-        prod = logp * target
-        if weight_view is not None:
-            prod = prod * weight_view
-        if reduction == "none":
-            return -prod.sum(class_dim)
-        if reduction == "sum":
-            return -prod.sum()
-        return -prod.sum() / (input.numel() / n_classes)
-
-    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
-    if label_smoothing == 0.0:
-        return nll
-    smooth = (
-        -(logp * weight_view).sum(class_dim) if weight_view is not None else -logp.sum(class_dim)
-    )
-    valid = target != ignore_index
-    smooth = chaingrad.where(valid, smooth, chaingrad.zeros_like(smooth))
-    if reduction == "none":
-        ret = smooth
-    elif reduction == "sum":
-        ret = smooth.sum()
-    elif weight is not None:
-        safe = chaingrad.where(valid, target, chaingrad.zeros_like(target)).reshape((-1,))
-        total = (weight.gather(0, safe) * valid.reshape((-1,)).to(weight.dtype)).sum()
-        ret = smooth.sum() / total
-    else:
-        ret = smooth.sum() / valid.sum()
-    return nll * (1.0 - label_smoothing) + ret * (label_smoothing / n_classes)
+    if _shape(input) == _shape(target) and not target.is_floating_point():
+        raise RuntimeError(
+            "Expected floating point type for target with class probabilities, got "
+            f"{_type_name(target.dtype)}"
+        )
+    if _shape(input) != _shape(target) and input.is_floating_point():
+        # Class indices: nll_loss's argument errors (integer logits fail in log_softmax first).
+        _check_nll_args(input, target, weight)
+    # The computation is the C++ ops::cross_entropy (log_softmax, then nll_loss or the
+    # probability form, with label smoothing).
+    return chaingrad._C._cross_entropy(input, target, weight, reduction, ignore_index, label_smoothing)
 
 
 def binary_cross_entropy(
