@@ -6,7 +6,7 @@
 namespace cg {
 
 namespace {
-constexpr size_t kClassBytes = 64;
+constexpr size_t kClassBytes = 16;  // malloc's granularity: a node wastes at most 15 bytes
 constexpr size_t kNumClasses = kSmallAllocMax / kClassBytes;
 // Blocks kept per size class and thread: enough for a steady stream of ops to recycle, bounded
 // so that a freed million-node graph returns its memory to malloc.

@@ -8,7 +8,7 @@
 
 namespace cg {
 
-// Blocks up to this size are pooled (by 64-byte size class); larger ones use operator new.
+// Blocks up to this size are pooled (by 16-byte size class); larger ones use operator new.
 constexpr size_t kSmallAllocMax = 1024;
 
 void* small_alloc(size_t nbytes);
