@@ -79,6 +79,23 @@ inline const char* scalar_type_name(DType t) {
   return "?";
 }
 
+// The C++ type name some of PyTorch's messages use ("long int", "double", "c10::Half").
+inline const char* cpp_type_name(DType t) {
+  switch (t) {
+    case DType::Bool: return "bool";
+    case DType::Int64: return "long int";
+    case DType::Float32: return "float";
+    case DType::Float64: return "double";
+    case DType::UInt8: return "unsigned char";
+    case DType::Int8: return "signed char";
+    case DType::Int16: return "short int";
+    case DType::Int32: return "int";
+    case DType::Float16: return "c10::Half";
+    case DType::BFloat16: return "c10::BFloat16";
+  }
+  return "?";
+}
+
 // PyTorch's dtype-dispatch failure: '"softplus_cpu" not implemented for 'Long''.
 [[noreturn]] inline void throw_not_implemented(const std::string& kernel, DType t) {
   throw NotImplementedError("\"" + kernel + "\" not implemented for '" + scalar_type_name(t) + "'");

@@ -5,6 +5,8 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/checks.h"
+#include "kernels/convert.h"
 #include "kernels/parallel.h"
 
 namespace cg::kernels {
@@ -210,27 +212,91 @@ void add_bias_impl(const Tensor& out, const Tensor& bias) {
 
 }  // namespace
 
+// Every entry checks its buffers (dtype, storage bounds, the contiguous outputs' shapes) and moves
+// storage dtypes (int32, float16, ...) through their compute dtype (kernels/convert.h).
+namespace {
+void check_planes(const char* op, const Tensor& x, const Tensor& out, const Shape& out_shape) {
+  CG_CHECK(x.dim() == 4 && out.dim() == 4, op, ": expected 4-D [N, C, H, W] buffers");
+  check_buffers(op, x.dtype(), {&x}, false);
+  check_buffers(op, x.dtype(), {&out}, true);
+  check_shapes(op, out_shape, {&out});
+}
+}  // namespace
+
 void add_channel_bias(const Tensor& out, const Tensor& bias) {
+  check_buffers("add_bias", out.dtype(), {&out}, true);
+  check_buffers("add_bias", out.dtype(), {&bias}, false);
+  CG_CHECK(out.dim() >= 2 && bias.dim() == 1 && bias.shape()[0] == out.shape()[1],
+           "add_bias: expected an [N, C, ...] output and a [C] bias");
+  if (any_storage_only({&out, &bias})) {
+    Tensor o = widened(out);
+    add_channel_bias(o, widened(bias));
+    return narrow_into(out, o);
+  }
   CG_DISPATCH_NUMERIC(out.dtype(), "add_bias", [&] { add_bias_impl<scalar_t>(out, bias); });
 }
 
 void im2col(const Tensor& x, const Tensor& cols, const Window2d& w) {
-  CG_DISPATCH_NUMERIC(x.dtype(), "im2col", [&] { im2col_impl<scalar_t>(x, cols, w); });
+  CG_CHECK(x.dim() == 4 && x.shape()[2] == w.H && x.shape()[3] == w.W, "im2col: input does not match the window");
+  check_buffers("im2col", x.dtype(), {&x}, false);
+  check_buffers("im2col", x.dtype(), {&cols}, true);
+  // cols may hold more batch rows than x (a reused chunk buffer); the first N are written.
+  CG_CHECK(cols.dim() == 3 && cols.shape()[0] >= x.shape()[0] && cols.shape()[1] == x.shape()[1] * w.kh * w.kw &&
+               cols.shape()[2] == w.oh * w.ow,
+           "im2col: expected columns of shape [>= ", x.shape()[0], ", ", x.shape()[1] * w.kh * w.kw, ", ",
+           w.oh * w.ow, "], but got one of shape ", shape_str(cols.shape()));
+  if (any_storage_only({&x})) {
+    Tensor c = widened(cols);
+    im2col(widened(x), c, w);
+    return narrow_into(cols, c);
+  }
+  CG_DISPATCH_ALL(x.dtype(), [&] { im2col_impl<scalar_t>(x, cols, w); });
 }
 
 void col2im(const Tensor& cols, const Tensor& x, const Window2d& w) {
-  CG_DISPATCH_NUMERIC(x.dtype(), "col2im", [&] { col2im_impl<scalar_t>(cols, x, w); });
+  CG_CHECK(x.dim() == 4 && x.shape()[2] == w.H && x.shape()[3] == w.W, "col2im: output does not match the window");
+  check_buffers("col2im", x.dtype(), {&x, &cols}, true);
+  check_shapes("col2im", {x.shape()[0], x.shape()[1] * w.kh * w.kw, w.oh * w.ow}, {&cols});
+  if (any_storage_only({&x})) {
+    Tensor o = widened(x);
+    col2im(widened(cols), o, w);
+    return narrow_into(x, o);
+  }
+  CG_DISPATCH_ALL(x.dtype(), [&] { col2im_impl<scalar_t>(cols, x, w); });
 }
 
 void max_pool2d(const Tensor& x, const Tensor& out, const Tensor& indices, const Window2d& w) {
+  check_planes("max_pool2d", x, out, {x.shape()[0], x.shape()[1], w.oh, w.ow});
+  check_buffers("max_pool2d", DType::Int64, {&indices}, true);
+  check_shapes("max_pool2d", out.shape(), {&indices});
+  if (any_storage_only({&x})) {
+    Tensor o = widened(out);
+    max_pool2d(widened(x), o, indices, w);
+    return narrow_into(out, o);
+  }
   CG_DISPATCH_NUMERIC(x.dtype(), "max_pool2d", [&] { max_pool_impl<scalar_t>(x, out, indices, w); });
 }
 
 void avg_pool2d(const Tensor& x, const Tensor& out, const Window2d& w, const AvgDivisor& d) {
+  check_planes("avg_pool2d", x, out, {x.shape()[0], x.shape()[1], w.oh, w.ow});
+  if (any_storage_only({&x})) {
+    Tensor o = widened(out);
+    avg_pool2d(widened(x), o, w, d);
+    return narrow_into(out, o);
+  }
   CG_DISPATCH_NUMERIC(x.dtype(), "avg_pool2d", [&] { avg_pool_impl<scalar_t>(x, out, w, d); });
 }
 
 void avg_pool2d_backward(const Tensor& g, const Tensor& gx, const Window2d& w, const AvgDivisor& d) {
+  CG_CHECK(gx.dim() == 4 && gx.shape()[2] == w.H && gx.shape()[3] == w.W,
+           "avg_pool2d_backward: gradient does not match the window");
+  check_planes("avg_pool2d_backward", g, gx, gx.shape());
+  check_shapes("avg_pool2d_backward", {gx.shape()[0], gx.shape()[1], w.oh, w.ow}, {&g});
+  if (any_storage_only({&g})) {
+    Tensor o = widened(gx);
+    avg_pool2d_backward(widened(g), o, w, d);
+    return narrow_into(gx, o);
+  }
   CG_DISPATCH_NUMERIC(g.dtype(), "avg_pool2d_backward", [&] { avg_pool_backward_impl<scalar_t>(g, gx, w, d); });
 }
 

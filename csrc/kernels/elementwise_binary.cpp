@@ -1,4 +1,5 @@
 // Arithmetic binary ops, tensor (op) tensor and tensor (op) scalar, and the integer-divisor check.
+#include "kernels/convert.h"
 #include "kernels/elementwise_impl.h"
 
 namespace cg::kernels {
@@ -8,6 +9,7 @@ namespace {
 }  // namespace
 
 void check_integer_divisor(const Tensor& divisor) {
+  if (is_storage_only(divisor.dtype())) return check_integer_divisor(widened(divisor));
   CG_DISPATCH_ALL(divisor.dtype(), [&] {
     using T = scalar_t;
     if constexpr (kIsInteger<T>) {
@@ -44,6 +46,11 @@ void binary(Binary op, const Tensor& a, const Tensor& b, const Tensor& out) {
           return map<bool, bool, bool>(out, in, [](bool x, bool y) { return x || y; });
         case Binary::Mul: case Binary::Minimum:
           return map<bool, bool, bool>(out, in, [](bool x, bool y) { return x && y; });
+        case Binary::Remainder: throw_not_implemented("remainder_cpu", DType::Bool);
+        case Binary::FloorDivide: throw_not_implemented("div_floor_cpu", DType::Bool);
+        case Binary::TruncDivide: throw_not_implemented("div_trunc_cpu", DType::Bool);
+        case Binary::Fmod: throw_not_implemented("fmod_cpu", DType::Bool);
+        case Binary::Pow: throw_not_implemented("pow", DType::Bool);
         default:
           throw RuntimeError(msg(binary_name(op), " is not supported for bool tensors"));
       }

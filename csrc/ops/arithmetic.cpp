@@ -405,7 +405,7 @@ struct PowBackward1 : BackwardNode<PowBackward1> {  // x ** y
 
 Tensor pow(const Tensor& a, const Tensor& b) {
   DType dt = result_type(a, b);
-  CG_CHECK(dt != DType::Bool, kPowBool);
+  CG_CHECK_IMPLEMENTED(dt != DType::Bool, kPowBool);
   Tensor out = binary_data(Binary::Pow, a, b, dt, dt);
   if (any_requires_grad({&a, &b})) {
     auto node = make_grad_node<PowBackward1>({&a, &b});
@@ -439,7 +439,7 @@ struct PowBackward2 : BackwardNode<PowBackward2> {  // c ** y
 
 Tensor pow(Scalar a, const Tensor& b) {
   DType dt = result_type(b, a);
-  CG_CHECK(dt != DType::Bool, kPowBool);
+  CG_CHECK_IMPLEMENTED(dt != DType::Bool, kPowBool);
   Tensor out = scalar_data(Binary::Pow, b, a, dt, dt, true);
   if (any_requires_grad({&b})) {
     auto node = make_grad_node<PowBackward2>({&b});

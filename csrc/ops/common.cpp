@@ -37,6 +37,20 @@ Tensor sum_to(const Tensor& grad, const Shape& shape, DType dtype) {
   return g;
 }
 
+bool nonempty_but_batch(const Tensor& t, int64_t batched_dim) {
+  if (t.dim() != batched_dim && t.dim() != batched_dim - 1) return false;
+  for (int64_t d = t.dim() == batched_dim ? 1 : 0; d < t.dim(); ++d)
+    if (t.shape()[d] == 0) return false;
+  return true;
+}
+
+void check_implemented_for_floating(const char* kernel, DType t, std::initializer_list<DType> also) {
+  if (is_floating(t)) return;
+  for (DType a : also)
+    if (a == t) return;
+  throw_not_implemented(kernel, t);
+}
+
 std::vector<bool> dims_mask(const std::vector<int64_t>& dims, int64_t ndim) {
   std::vector<bool> mask(ndim, false);
   for (int64_t d : dims) {

@@ -1,6 +1,7 @@
 // Shared pieces of the differentiable operators: type promotion, dtype casts, and undoing
 // broadcasting in gradients (the one place that reduces a gradient back to an input's shape).
 #pragma once
+#include <initializer_list>
 #include <vector>
 
 #include "graph/backward_node.h"
@@ -34,6 +35,14 @@ inline SavedTensor save_if(bool needed, const Tensor& t, bool is_output = false)
   return needed ? SavedTensor(t, is_output) : SavedTensor();
 }
 inline bool needs(const Tensor& t) { return t.defined() && autograd::requires_grad(t); }
+
+// PyTorch's sliding-window shape rule: `t` has `batched_dim` dims (its batch dim may be empty) or
+// one fewer, and no other dim is empty.
+bool nonempty_but_batch(const Tensor& t, int64_t batched_dim);
+
+// Kernels PyTorch implements for floating dtypes only, or floating and `also`: its
+// '"kernel" not implemented for 'Int'' otherwise.
+void check_implemented_for_floating(const char* kernel, DType t, std::initializer_list<DType> also = {});
 
 // The first argument check every op applies to dims.
 std::vector<bool> dims_mask(const std::vector<int64_t>& dims, int64_t ndim);

@@ -269,8 +269,10 @@ Tensor conv(int spatial, const Tensor& x, const Tensor& w, const std::optional<T
            shape_str(w.shape()), ", but got ", x.dim(), "-dimensional input of size ", shape_str(x.shape()),
            " instead");
   const int64_t G = args.groups, Cout = w.shape()[0];
+  CG_CHECK(Cout >= G, "Given groups=", G, ", expected weight to be at least ", G,
+           " at dimension 0, but got weight of size ", shape_str(w.shape()), " instead");
   CG_CHECK(Cout % G == 0, "Given groups=", G, ", expected weight to be divisible by ", G,
-           " at dimension 0, but got weight of size [", shape_str(w.shape()), "] instead");
+           " at dimension 0, but got weight of size [", shape_str(w.shape()), "] instead");  // PyTorch's [[..]]
   CG_CHECK(x.shape()[1] == w.shape()[1] * G, "Given groups=", G, ", weight of size ", shape_str(w.shape()),
            ", expected input", shape_str(x.shape()), " to have ", w.shape()[1] * G, " channels, but got ",
            x.shape()[1], " channels instead");
@@ -300,11 +302,16 @@ Tensor conv(int spatial, const Tensor& x, const Tensor& w, const std::optional<T
   }
   CG_CHECK(!too_big, "Calculated padded input size per channel: (", padded.str(), "). Kernel size: (", ks.str(),
            "). Kernel size can't be greater than actual input size");
+  // PyTorch's order: no kernel for bool input, then the float/float mismatch names the tensor
+  // types, any other mismatch the scalar types.
+  CG_CHECK_IMPLEMENTED(x.dtype() != DType::Bool, "\"slow_conv2d_cpu\" not implemented for 'Bool'");
+  CG_CHECK(x.dtype() == w.dtype() || (is_floating(x.dtype()) && is_floating(w.dtype())), "expected scalar type ",
+           scalar_type_name(x.dtype()), " but found ", scalar_type_name(w.dtype()));
   CG_CHECK(x.dtype() == w.dtype(), "Input type (", legacy_type_name(x.dtype()), ") and weight type (",
            legacy_type_name(w.dtype()), ") should be the same or input should be a MKLDNN tensor and weight is a dense tensor");
   if (b)
-    CG_CHECK(b->dtype() == x.dtype(), "Input type (", legacy_type_name(x.dtype()), ") and bias type (",
-             legacy_type_name(b->dtype()), ") should be the same");
+    CG_CHECK(b->dtype() == x.dtype(), "Input type (", cpp_type_name(x.dtype()), ") and bias type (",
+             cpp_type_name(b->dtype()), ") should be the same");
   Window2d win;
   win.kh = kernel[0], win.kw = kernel[1], win.sh = stride[0], win.sw = stride[1];
   win.ph = pad0[0], win.pw = pad0[1], win.dh = dil[0], win.dw = dil[1], win.H = in[0], win.W = in[1];
@@ -367,10 +374,13 @@ Tensor unfold(const Tensor& x, const std::vector<int64_t>& kernel, const std::ve
   CG_CHECK(x.dim() == 3 || x.dim() == 4, "Input Error: Only 3D or 4D input Tensors are supported (got ", x.dim(), "D)");
   const int64_t H = x.shape()[x.dim() - 2], W = x.shape()[x.dim() - 1];
   Window2d w = unfold_window(H, W, kernel, dilation, padding, stride);
+  CG_CHECK(nonempty_but_batch(x, 4), "Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other "
+           "non-zero dimensions for input, but got: ", shape_str(x.shape()));
   CG_CHECK(w.oh >= 1 && w.ow >= 1, "Given input with spatial size (", H, ", ", W,
            "), kernel_size=(", w.kh, ", ", w.kw, "), dilation=(", w.dh, ", ", w.dw, "), padding=(", w.ph, ", ", w.pw,
            "), calculated shape of the array of sliding blocks as (", w.oh, ", ", w.ow,
            "), but its components must be at least one.");
+  check_implemented_for_floating("im2col_out_cpu", x.dtype(), {DType::Bool});
   return im2col(x, w);
 }
 
@@ -381,6 +391,8 @@ Tensor fold(const Tensor& cols, const std::vector<int64_t>& output_size, const s
            "Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported (got ", cols.dim(), "D)");
   CG_CHECK(output_size.size() == 2, "It is expected output_size equals to 2, but got size ", output_size.size());
   Window2d w = unfold_window(output_size[0], output_size[1], kernel, dilation, padding, stride);
+  CG_CHECK(nonempty_but_batch(cols, 3), "Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size "
+           "and non-zero dimensions for input, but got: ", shape_str(cols.shape()));
   const int64_t K = w.kh * w.kw;
   const int64_t rows = cols.shape()[cols.dim() - 2], blocks = cols.shape()[cols.dim() - 1];
   CG_CHECK(rows % K == 0, "Expected size of input's dimension 1 to be divisible by the product of "
@@ -389,6 +401,7 @@ Tensor fold(const Tensor& cols, const std::vector<int64_t>& output_size, const s
            w.kw, "), dilation=(", w.dh, ", ", w.dw, "), padding=(", w.ph, ", ", w.pw, "), stride=(", w.sh, ", ", w.sw,
            "), expected size of input's dimension 2 to match the calculated number of sliding blocks ", w.oh, " * ",
            w.ow, " = ", w.oh * w.ow, ", but got input.size(2)=", blocks, ".");
+  check_implemented_for_floating("col2im_out_cpu", cols.dtype(), {DType::Bool});
   return col2im(cols, w);
 }
 

@@ -112,7 +112,7 @@ Operand contract(Operand a, Operand b, const std::vector<int>& needed) {
   auto size_of = [&](int l) {
     const int64_t sa = contains(a.labels, l) ? a.t.shape()[position(a.labels, l)] : 1;
     const int64_t sb = contains(b.labels, l) ? b.t.shape()[position(b.labels, l)] : 1;
-    return std::max(sa, sb);
+    return sa == 1 ? sb : sa;  // a size-1 dim broadcasts, to 0 as well
   };
   auto sizes = [&](const std::vector<std::vector<int>>& groups) {
     Shape s;

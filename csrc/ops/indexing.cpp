@@ -15,6 +15,12 @@
 
 namespace cg::ops {
 
+// PyTorch's dim ops (index_select, index_add, gather, scatter, embedding) take int32 indices as
+// well as int64: they are widened here so every check and kernel below sees int64.
+static Tensor int64_index(const Tensor& index) {
+  return index.dtype() == DType::Int32 ? cast_data(index, DType::Int64) : index;
+}
+
 using autograd::any_requires_grad;
 using autograd::make_grad_node;
 using autograd::set_history;
@@ -68,7 +74,8 @@ struct IndexSelectBackward0 : BackwardNode<IndexSelectBackward0> {
   }
 };
 
-Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index_in) {
+  const Tensor index = int64_index(index_in);
   CG_CHECK(index.dtype() == DType::Int64, "index_select(): Expected dtype int32 or int64 for index");
   CG_CHECK_INDEX(index.dim() <= 1, "index_select(): Index is supposed to be a vector");
   int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : 0;
@@ -123,7 +130,10 @@ struct IndexAddBackward0 : BackwardNode<IndexAddBackward0> {
 static Tensor check_index_rows(const Tensor& x, int64_t d, const Tensor& index, const Tensor& src, const char* op) {
   CG_CHECK_INDEX(index.dim() <= 1, op, "(): Index is supposed to be a vector, but got dim: ", index.dim(),
                  " with type: ", index.dtype() == DType::Int64 ? "Long" : "Float", " and size: ", shape_str(index.shape()));
-  CG_CHECK(index.dtype() == DType::Int64, op, "(): Expected dtype int32/int64 for index");
+  CG_CHECK(index.dtype() == DType::Int64 || (index.dtype() == DType::Int32 && std::string(op) != "index_copy_"), op,
+           std::string(op) == "index_copy_" ? "(): Expected a long tensor for index, but got "
+                                            : "(): Expected dtype int32/int64 for index but got: ",
+           scalar_type_name(index.dtype()));
   CG_CHECK(x.dim() == src.dim() || (x.dim() <= 1 && src.dim() <= 1),
            "source tensor shape must match self tensor shape, excluding the specified dimension. Got self.shape = ",
            shape_str(x.shape()), " source.shape = ", shape_str(src.shape()));
@@ -233,7 +243,8 @@ static void check_scatter_shapes(const Tensor& x, int64_t dim, const Tensor& ind
            " apart from dimension ", dim, " and to be no larger size than src ", shape_str(src.shape()));
 }
 
-Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index_in) {
+  const Tensor index = int64_index(index_in);
   int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : 0;
   check_gather_shapes(x, d, index, "gather");
   Tensor out = Tensor::empty(index.shape(), x.dtype());
@@ -277,7 +288,8 @@ struct ScatterBackward : BackwardNode<ScatterBackward> {
   }
 };
 
-static Tensor scatter_impl(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, bool accumulate) {
+static Tensor scatter_impl(const Tensor& x, int64_t dim, const Tensor& index_in, const Tensor& src, bool accumulate) {
+  const Tensor index = int64_index(index_in);
   int64_t d = x.dim() ? wrap_dim(dim, x.dim()) : 0;
   check_scatter_shapes(x, d, index, src);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
@@ -325,9 +337,12 @@ struct MaskedFillBackward0 : BackwardNode<MaskedFillBackward0> {
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
   CG_CHECK(mask.dtype() == DType::Bool, "masked_fill_ only supports boolean masks, but got mask with dtype ",
-           mask.dtype() == DType::Int64 ? "long int" : mask.dtype() == DType::Float32 ? "float" : "double");
+           cpp_type_name(mask.dtype()));
   CG_CHECK(value.dim() == 0, "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with ",
            value.dim(), " dimension(s).");
+  // A value that requires grad written into an integer tensor: PyTorch's autograd refuses the dtype.
+  CG_CHECK(is_floating(x.dtype()) || !autograd::requires_grad(value) || !autograd::GradMode::is_enabled(),
+           "Autograd not support dtype: ", scalar_type_name(x.dtype()));
   Tensor out = Tensor::empty(broadcast_shapes(mask.shape(), x.shape()), x.dtype());
   kernels::where(mask, cast_data(value, x.dtype()), x, out);
   if (any_requires_grad({&x, &value})) {

@@ -15,21 +15,10 @@ using autograd::set_history;
 
 namespace {
 
-const char* c_type_name(DType t) {
-  switch (t) {
-    case DType::Bool: return "bool";
-    case DType::Int64: return "long int";
-    case DType::Float32: return "float";
-    case DType::Float64: return "double";
-  }
-  return "?";
-}
-
-
 void check_same_dtype(const Tensor& a, const Tensor& b) {
   if (a.dtype() != b.dtype())
-    throw RuntimeError(::cg::msg("expected m1 and m2 to have the same dtype, but got: ", c_type_name(a.dtype()), " != ",
-                           c_type_name(b.dtype())));
+    throw RuntimeError(::cg::msg("expected m1 and m2 to have the same dtype, but got: ", cpp_type_name(a.dtype()), " != ",
+                           cpp_type_name(b.dtype())));
 }
 
 Tensor mm_data(const Tensor& a, const Tensor& b) {
@@ -191,6 +180,7 @@ struct TraceBackward0 : BackwardNode<TraceBackward0> {
 
 Tensor trace(const Tensor& x) {
   CG_CHECK(x.dim() == 2, "trace: expected a matrix, but got tensor with dim ", x.dim());
+  CG_CHECK_IMPLEMENTED(x.dtype() != DType::Bool, "\"trace\" not implemented for 'Bool'");
   Tensor out;
   {
     autograd::GradModeGuard no_grad(false);
@@ -256,6 +246,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape batch_b(b.shape().begin(), b.shape().begin() + std::max<int64_t>(db - 2, 0));
   Shape out_shape = broadcast_shapes(batch_a, batch_b);
   const int64_t nb = numel_of(out_shape);
+  // PyTorch multiplies a right operand whose batch dims are all 1 as a matrix (mm's dtype check).
+  if (db >= 3 && numel_of(batch_b) == 1 && nb > 1) check_same_dtype(a, b);
   Shape ea = out_shape;
   ea.insert(ea.end(), {n, m1});
   Tensor a3 = reshape(expand(a, ea), {nb, n, m1});
@@ -311,11 +303,13 @@ static Tensor addmm_wt(const Tensor& bias, const Tensor& m1, const Tensor& w) {
 // PyTorch's linear: addmm for 2-D input with a bias, addmm on the flattened input (then a view)
 // for contiguous N-D input with a 1-D bias (or any 3-D), else matmul(x, w.t()) (+ bias).
 Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b) {
-  if (b && x.dim() == 2) {
+  if (b && x.dim() >= 1) {  // PyTorch's addmm checks, whatever the input's rank
     CG_CHECK(x.dtype() == w.dtype(), "mat1 and mat2 must have the same dtype, but got ", scalar_type_name(x.dtype()), " and ",
              scalar_type_name(w.dtype()));
     CG_CHECK(b->dtype() == x.dtype(), "self and mat2 must have the same dtype, but got ", scalar_type_name(b->dtype()), " and ",
              scalar_type_name(w.dtype()));
+  }
+  if (b && x.dim() == 2) {
     CG_CHECK(w.dim() == 2, "mat2 must be a matrix, got ", w.dim(), "-D tensor");
     return addmm_wt(*b, x, w);
   }

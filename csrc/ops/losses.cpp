@@ -38,6 +38,42 @@ Tensor reduction_grad(const Tensor& g, Reduction r, int64_t n) {
 }
 }  // namespace
 
+// The argument checks of nn.functional's losses, here so the fused kernels (chaingrad._C._*_loss)
+// validate exactly as the public functions do.
+namespace {
+// The dtype both operands of a pointwise loss compute in (floating: its kernels have no integer
+// or bool case), and optionally castable to the loss's output dtype.
+DType loss_compute_dtype(const Tensor& input, const Tensor& target, const char* kernel,
+                         std::optional<DType> out = std::nullopt) {
+  const DType dt = promote_types(input.dtype(), target.dtype());
+  CG_CHECK(!out || dtype_category(dt) <= dtype_category(*out), "result type ", scalar_type_name(dt),
+           " can't be cast to the desired output type ", scalar_type_name(*out));
+  if (!is_floating(dt)) throw_not_implemented(kernel, dt);
+  return dt;
+}
+
+void refuse_grad(const char* function, const char* name, const std::optional<Tensor>& t) {
+  CG_CHECK(!(t && autograd::GradMode::is_enabled() && autograd::requires_grad(*t)), "The function '", function,
+           "' is not differentiable with respect to argument '", name, "'. This input cannot have requires_grad True.");
+}
+
+void check_class_weight(const std::optional<Tensor>& weight, int64_t classes, const Tensor& input) {
+  if (!weight) return;
+  CG_CHECK(weight->dim() == 1 && weight->numel() == classes, "weight tensor should be defined either for all ",
+           classes, " classes or no classes but got weight tensor of shape: ", shape_str(weight->shape()));
+  CG_CHECK(weight->dtype() == input.dtype(), "expected scalar type ", scalar_type_name(input.dtype()), " but found ",
+           scalar_type_name(weight->dtype()));
+}
+
+bool all_in_unit_interval(const Tensor& t) {
+  autograd::GradModeGuard no_grad(false);
+  Tensor d = autograd::detach(t);
+  Tensor ok = compare(static_cast<int>(Binary::LogicalAnd), compare(static_cast<int>(Binary::Ge), d, Scalar(0.0)),
+                      compare(static_cast<int>(Binary::Le), d, Scalar(1.0)));
+  return d.numel() == 0 || all(ok, std::nullopt, false).item_double() != 0;
+}
+}  // namespace
+
 // The state every pointwise loss of (input, target) saves, and the one way its gradient `gd`
 // (d loss / d input, before broadcasting) is handed to both operands.
 struct PointwiseLossNode : BackwardNode<PointwiseLossNode> {
@@ -77,7 +113,9 @@ struct MseLossBackward0 : PointwiseLossNode {
   std::string name() const override { return "MseLossBackward0"; }
 };
 
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction r) {
+Tensor mse_loss(const Tensor& input_in, const Tensor& target_in, Reduction r) {
+  const DType dt = loss_compute_dtype(input_in, target_in, "mse_cpu");
+  const Tensor input = to_dtype(input_in, dt), target = to_dtype(target_in, dt);
   Tensor out;
   int64_t n = 0;
   {
@@ -135,11 +173,24 @@ struct NllLossBackward0 : BackwardNode<NllLossBackward0> {
   }
 };
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const std::optional<Tensor>& weight, Reduction r,
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target_in, const std::optional<Tensor>& weight, Reduction r,
                 int64_t ignore_index) {
-  CG_CHECK(log_probs.dim() >= 1, "input tensor should be 1D or 2D");
-  CG_CHECK(target.dtype() == DType::Int64, "expected scalar type Long but found ",
-           target.dtype() == DType::Float32 ? "Float" : target.dtype() == DType::Float64 ? "Double" : "Bool");
+  CG_CHECK_VALUE(log_probs.dim() >= 1, "Expected 1 or more dimensions (got ", log_probs.dim(), ")");
+  if (log_probs.dim() >= 2)
+    CG_CHECK_VALUE(target_in.dim() >= 1 && target_in.shape()[0] == log_probs.shape()[0], "Expected input batch_size (",
+                   log_probs.shape()[0], ") to match target batch_size (",
+                   target_in.dim() ? std::to_string(target_in.shape()[0]) : std::string("got a 0-d target"), ").");
+  CG_CHECK(target_in.dtype() == DType::Int64 || target_in.dtype() == DType::UInt8,
+           "expected target dtype to be Long or Byte, but got ", scalar_type_name(target_in.dtype()));
+  // PyTorch's 2-d kernel (inputs of 3 or more dims) takes Long targets only.
+  CG_CHECK(log_probs.dim() < 3 || target_in.dtype() == DType::Int64, "expected scalar type Long but found ",
+           scalar_type_name(target_in.dtype()));
+  const Tensor target = cast_data(target_in, DType::Int64);
+  if (!is_floating(log_probs.dtype()))
+    throw_not_implemented(log_probs.dim() >= 3 ? "nll_loss2d_forward_out_frame" : "nll_loss_out_frame",
+                          log_probs.dtype());
+  check_class_weight(weight, log_probs.shape()[log_probs.dim() == 1 ? 0 : 1], log_probs);
+  refuse_grad("nll_loss_forward", "weight", weight);
   // Class dim is 1 (or 0 for an unbatched 1-D input); move it last and flatten the rest.
   Tensor lp = log_probs.dim() == 1 ? unsqueeze(autograd::detach(log_probs), 0) : autograd::detach(log_probs);
   Tensor tg = log_probs.dim() == 1 ? reshape(target, {1}) : target;
@@ -177,7 +228,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const std::option
   if (autograd::any_requires_grad({&log_probs})) {
     // 3-D and > 4-D inputs: PyTorch's unreduced result is a view of nll_loss2d's [N, 1, -1] one.
     const bool viewed = r == Reduction::None && (log_probs.dim() == 3 || log_probs.dim() > 4);
-    if (viewed) out = reshape(out, {log_probs.shape()[0], 1, -1});
+    if (viewed) out = reshape(out, {log_probs.shape()[0], 1, numel_of(Shape(target.shape().begin() + 1, target.shape().end()))});
     auto node = autograd::make_grad_node<NllLossBackward0>({&log_probs, &target, weight ? &*weight : nullptr});
     node->target_ = SavedTensor(safe_t, false);
     node->coef_ = SavedTensor(coef, false);
@@ -269,6 +320,12 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std
                             Reduction r) {
   CG_CHECK(input.shape() == target.shape(), "Using a target size (", size_str(target.shape()),
            ") that is different to the input size (", size_str(input.shape()), ") is deprecated. Please ensure they have the same size.");
+  CG_CHECK(target.dtype() == input.dtype(), "Found dtype ", scalar_type_name(target.dtype()), " but expected ",
+           scalar_type_name(input.dtype()));
+  if (!is_floating(input.dtype())) throw_not_implemented("binary_cross_entropy", input.dtype());
+  CG_CHECK(all_in_unit_interval(input), "all elements of input should be between 0 and 1");
+  CG_CHECK(all_in_unit_interval(target), "all elements of target should be between 0 and 1");
+  refuse_grad("binary_cross_entropy", "weight", weight);
   Tensor out;
   {
     autograd::GradModeGuard no_grad(false);
@@ -327,10 +384,22 @@ struct BinaryCrossEntropyWithLogitsBackward0 : BackwardNode<BinaryCrossEntropyWi
   }
 };
 
-Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,
-                                        const std::optional<Tensor>& pos_weight, Reduction r) {
-  CG_CHECK(input.shape() == target.shape(), "Target size (", size_str(target.shape()),
-           ") must be the same as input size (", size_str(input.shape()), ")");
+Tensor binary_cross_entropy_with_logits(const Tensor& input_in, const Tensor& target_in,
+                                        const std::optional<Tensor>& weight, const std::optional<Tensor>& pos_weight,
+                                        Reduction r) {
+  CG_CHECK_VALUE(input_in.shape() == target_in.shape(), "Target size (", size_str(target_in.shape()),
+                 ") must be the same as input size (", size_str(input_in.shape()), ")");
+  refuse_grad("binary_cross_entropy_with_logits", "weight", weight);
+  refuse_grad("binary_cross_entropy_with_logits", "pos_weight", pos_weight);
+  if (!is_floating(input_in.dtype())) throw_not_implemented("log_sigmoid_cpu", input_in.dtype());
+  CG_CHECK(target_in.dtype() != DType::Bool, "Subtraction, the `-` operator, with two bool tensors is not supported. "
+           "Use the `^` or `logical_xor()` operator instead.");
+  // PyTorch computes in the operands' promoted dtype and writes the loss in the target's.
+  const DType dt = loss_compute_dtype(input_in, target_in, "log_sigmoid_cpu", target_in.dtype());
+  if (dt != target_in.dtype())
+    return to_dtype(binary_cross_entropy_with_logits(to_dtype(input_in, dt), to_dtype(target_in, dt), weight,
+                                                     pos_weight, r), target_in.dtype());
+  const Tensor input = to_dtype(input_in, dt), target = target_in;
   Tensor out;
   int64_t n = 0;
   {

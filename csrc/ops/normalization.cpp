@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "kernels/elementwise.h"
 #include "kernels/norm.h"
 #include "ops/common.h"
 #include "ops/ops.h"
@@ -30,6 +31,27 @@ Tensor param_data(const Tensor& p, DType dtype) {
   CG_CHECK(p.dtype() == dtype || dtype != DType::Float64, "mixed dtype (CPU): all inputs must share same datatype.");
   CG_CHECK(p.dtype() == dtype, "mixed dtype (CPU): expect parameter to have scalar type of ", scalar_type_name(dtype));
   return contiguous(autograd::detach(p));
+}
+
+// PyTorch's CPU layer_norm dtype rule, in its order. Parameters of another dtype than the input
+// (the first defined one decides) are "mixed", checked before the shapes: every parameter must be
+// float32 and the input float16 or bfloat16. Otherwise, after the shapes, the input must be
+// floating and each parameter of its dtype.
+bool check_mixed_layer_norm(const Tensor& x, const std::optional<Tensor>& w, const std::optional<Tensor>& b) {
+  const std::optional<Tensor>& first = w ? w : b;
+  if (!first || first->dtype() == x.dtype()) return false;
+  for (const auto* p : {&w, &b})
+    CG_CHECK(!*p || (*p)->dtype() == DType::Float32, "mixed dtype (CPU): expect parameter to have scalar type of Float");
+  CG_CHECK(x.dtype() == DType::Float16 || x.dtype() == DType::BFloat16,
+           "mixed dtype (CPU): all inputs must share same datatype.");
+  return true;
+}
+
+void check_same_layer_norm(const Tensor& x, const std::optional<Tensor>& w, const std::optional<Tensor>& b) {
+  if (!is_floating(x.dtype())) throw_not_implemented("LayerNormKernelImpl", x.dtype());
+  for (const auto* p : {&w, &b})
+    CG_CHECK(!*p || (*p)->dtype() == x.dtype(), "expected scalar type ", scalar_type_name(x.dtype()), " but found ",
+             scalar_type_name((*p)->dtype()));
 }
 
 // dx of a normalization with batch statistics over `dims`, in differentiable ops:
@@ -83,6 +105,7 @@ struct NativeLayerNormBackward0 : BackwardNode<NativeLayerNormBackward0> {
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const std::optional<Tensor>& weight,
                   const std::optional<Tensor>& bias, double eps) {
+  const bool mixed = check_mixed_layer_norm(x, weight, bias);
   const int64_t k = static_cast<int64_t>(normalized_shape.size());
   CG_CHECK(k >= 1, "Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one element, "
            "but got normalized_shape = ", shape_str(normalized_shape));
@@ -97,6 +120,13 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const std::opt
   CG_CHECK(fits, "Given normalized_shape=", shape_str(normalized_shape), ", expected input with shape [*",
            [&] { std::string s; for (int64_t v : normalized_shape) s += ", " + std::to_string(v); return s; }(),
            "], but got input of size", shape_str(x.shape()));
+  if (!mixed) check_same_layer_norm(x, weight, bias);
+  if (is_storage_only(x.dtype())) {  // float16 / bfloat16: computed in float32, differentiably
+    auto f32 = [](const std::optional<Tensor>& t) {
+      return t ? std::optional<Tensor>(to_dtype(*t, DType::Float32)) : std::nullopt;
+    };
+    return to_dtype(layer_norm(to_dtype(x, DType::Float32), normalized_shape, f32(weight), f32(bias), eps), x.dtype());
+  }
   Tensor xc = floating_input(x, "LayerNormKernelImpl");
   Tensor w = weight ? param_data(*weight, x.dtype()) : Tensor();
   Tensor b = bias ? param_data(*bias, x.dtype()) : Tensor();
@@ -183,18 +213,45 @@ Tensor inv_sqrt(const Tensor& v, double eps) {
   autograd::GradModeGuard no_grad(false);
   return contiguous(unary(kernels::Unary::Rsqrt, add(v, eps)));
 }
-// running = (1 - momentum) running + momentum value, in place (a buffer: no history).
+// running = (1 - momentum) running + momentum value, in place (a buffer: no history). Written
+// element by element like PyTorch's kernel, which does not refuse a self-overlapping buffer.
 void update_running(const Tensor& running, const Tensor& value, double momentum) {
   autograd::GradModeGuard no_grad(false);
   Tensor r = running;
   Tensor v = reshape(value, running.shape());
-  copy_(r, add(mul(autograd::detach(running), 1 - momentum), mul(cast_data(v, running.dtype()), momentum)));
+  kernels::copy(r, add(mul(autograd::detach(running), 1 - momentum), mul(cast_data(v, running.dtype()), momentum)));
+  r.bump_version();
 }
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var,
                   const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, bool training,
                   double momentum, double eps) {
+  if (x.numel() == 0) {  // PyTorch: no statistics, a fresh tensor that keeps the graph to x, w and b
+    Tensor out = clone(x);
+    if (weight) out = mul(out, select(*weight, 0, 0));
+    if (bias) out = add(out, select(*bias, 0, 0));
+    return out;
+  }
+  if (is_storage_only(x.dtype())) {  // float16 / bfloat16: computed in float32, differentiably
+    for (const auto* p : {&running_mean, &running_var, &weight, &bias})  // PyTorch's mixed-dtype rule
+      CG_CHECK(!*p || (*p)->dtype() == x.dtype() || (*p)->dtype() == DType::Float32,
+               "mixed dtype (CPU): expect parameter to have scalar type of Float");
+    auto f32 = [](const std::optional<Tensor>& t, bool tracked) {
+      if (!t) return std::optional<Tensor>();
+      return std::optional<Tensor>(tracked ? to_dtype(*t, DType::Float32) : cast_data(*t, DType::Float32));
+    };
+    std::optional<Tensor> rm = f32(running_mean, false), rv = f32(running_var, false);
+    Tensor out = batch_norm(to_dtype(x, DType::Float32), rm, rv, f32(weight, true), f32(bias, true), training,
+                            momentum, eps);
+    for (auto [stat, computed] : {std::pair{&running_mean, &rm}, std::pair{&running_var, &rv}})
+      if (*stat && training && !(*stat)->is_same(**computed)) {  // the updated statistics, back in their dtype
+        Tensor s = **stat;
+        kernels::copy(s, **computed);
+        s.bump_version();
+      }
+    return to_dtype(out, x.dtype());
+  }
   const int64_t channels = x.size(1);
   check_channels(running_mean, "running_mean", channels);
   check_channels(running_var, "running_var", channels);
@@ -282,11 +339,16 @@ struct EmbeddingBackward0 : BackwardNode<EmbeddingBackward0> {
 Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int64_t> padding_idx,
                  bool scale_grad_by_freq) {
   CG_CHECK(weight.dim() == 2, "'weight' must be 2-D");
-  CG_CHECK(indices.dtype() == DType::Int64, "Expected tensor for argument #1 'indices' to have one of the following "
-           "scalar types: Long, Int; but got ", legacy_type_name(indices.dtype()),
+  CG_CHECK(indices.dtype() == DType::Int64 || indices.dtype() == DType::Int32, "Expected tensor for argument #1 "
+           "'indices' to have one of the following scalar types: Long, Int; but got ",
+           // PyTorch names the types without a legacy tensor class its own way
+           indices.dtype() == DType::Bool || indices.dtype() == DType::BFloat16
+               ? std::string("CPU") + scalar_type_name(indices.dtype()) + "Type" : legacy_type_name(indices.dtype()),
            " instead (while checking arguments for embedding)");
   const int64_t num = weight.shape()[0], dim = weight.shape()[1];
-  Tensor flat = contiguous(reshape(autograd::detach(indices), {-1}));
+  // PyTorch looks the rows up with index_select, whose first check is this one.
+  CG_CHECK(num > 0 || indices.numel() == 0, "index_select(): self indexing axis dim should be positive");
+  Tensor flat = contiguous(cast_data(reshape(autograd::detach(indices), {-1}), DType::Int64));
   const int64_t* ip = flat.data<int64_t>();
   for (int64_t i = 0; i < flat.numel(); ++i) CG_CHECK_INDEX(ip[i] >= 0 && ip[i] < num, "index out of range in self");
   Tensor out;

@@ -101,6 +101,13 @@ Tensor index_pad(const Tensor& x, const std::vector<int64_t>& pads, const std::s
   check_pad_length(x, pads);
   const size_t k = pads.size() / 2;
   CG_CHECK(k >= 1 && k <= 3, mode, " padding of ", k, " dims is not supported");
+  if (mode != "circular") {  // PyTorch's reflection/replication kernels: shape rule, then dtype
+    CG_CHECK(nonempty_but_batch(x, static_cast<int64_t>(k) + 2), "Expected ", k + 1, "D or ", k + 2,
+             "D (batch mode) tensor with possibly 0 batch size and other non-zero dimensions for input, but got: ",
+             shape_str(x.shape()));
+    const std::string kernel = (mode == "reflect" ? "reflection_pad" : "replication_pad") + std::to_string(k) + "d";
+    CG_CHECK_IMPLEMENTED(x.dtype() != DType::Bool, "\"", kernel, "\" not implemented for 'Bool'");
+  }
   std::vector<Tensor> indices;
   for (size_t i = 0; i < k; ++i) {
     const int64_t d = x.dim() - 1 - static_cast<int64_t>(i), n = x.shape()[d], lo = pads[2 * i], hi = pads[2 * i + 1];

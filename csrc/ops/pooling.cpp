@@ -48,8 +48,14 @@ Window2d pool_window(const char* name, const Tensor& x, const PoolArgs& a, bool 
   CG_CHECK(stride[0] != 0 && stride[1] != 0, "stride should not be zero");
   CG_CHECK(a.dilation[0] > 0 && a.dilation[1] > 0, "dilation should be greater than zero, but got dilationH: ",
            a.dilation[0], " dilationW: ", a.dilation[1]);
-  CG_CHECK((x.dim() == 3 || x.dim() == 4) && x.numel() > 0,
-           "non-empty 3D or 4D (batch mode) tensor expected for input");
+  // PyTorch's rule: the batch dim of a 4-D input may be empty, no other dim may. Its messages for
+  // another number of dims differ between the two poolings.
+  const bool avg = std::string(name) == "avg_pool2d";
+  CG_CHECK(avg || x.dim() == 3 || x.dim() == 4, "non-empty 3D or 4D (batch mode) tensor expected for input");
+  CG_CHECK_INDEX(!avg || x.dim() >= 3, "Dimension out of range (expected to be in range of [", -std::max<int64_t>(x.dim(), 1),
+                 ", ", std::max<int64_t>(x.dim(), 1) - 1, "], but got -3)");
+  CG_CHECK(nonempty_but_batch(x, 4), "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got:",
+           shape_str(x.shape()));
   Window2d w;
   w.kh = a.kernel[0], w.kw = a.kernel[1], w.sh = stride[0], w.sw = stride[1];
   w.ph = a.padding[0], w.pw = a.padding[1];
@@ -78,8 +84,9 @@ struct MaxPool2DWithIndicesBackward0 : BackwardNode<MaxPool2DWithIndicesBackward
   int64_t planes = 1, plane_size = 1;
   TensorList apply(TensorList&& g) override {
     Tensor idx = result1_.unpack(*this);
-    Tensor src = reshape(g[0], {planes, -1});
-    Tensor gx = scatter_add(Tensor::zeros({planes, plane_size}, g[0].dtype()), 1, reshape(idx, {planes, -1}), src);
+    const int64_t out_plane = g[0].dim() >= 2 ? g[0].shape()[g[0].dim() - 2] * g[0].shape()[g[0].dim() - 1] : 1;
+    Tensor src = reshape(g[0], {planes, out_plane});  // explicit sizes: the batch may be empty
+    Tensor gx = scatter_add(Tensor::zeros({planes, plane_size}, g[0].dtype()), 1, reshape(idx, {planes, out_plane}), src);
     TensorList r{reshape(gx, self_shape)};
     link_fused_grads(r, *this, 0, self_shape, g[0].dtype(), "MaxPool2DWithIndicesBackwardBackward0");
     return r;
@@ -169,7 +176,7 @@ Tensor avg_pool_adjoint(const Tensor& g, const Shape& input_shape, const Window2
 
 Tensor avg_pool2d(const Tensor& x, const PoolArgs& args, bool count_include_pad,
                   std::optional<int64_t> divisor_override) {
-  CG_CHECK_IMPLEMENTED(x.dtype() != DType::Bool, "\"avg_pool2d\" not implemented for 'Bool'");
+  check_implemented_for_floating("avg_pool2d", x.dtype(), {DType::Int64});
   CG_CHECK(!divisor_override || *divisor_override != 0, "divisor must be not zero");
   PoolArgs a = args;
   a.dilation = {1, 1};

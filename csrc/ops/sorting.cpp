@@ -49,7 +49,7 @@ void record(const Tensor& x, const Tensor& values, const Tensor& indices, int64_
 }
 }  // namespace
 
-std::tuple<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending, bool stable_overload) {
+std::tuple<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending, bool stable_overload, bool stable) {
   const char* name = stable_overload ? "SortBackward1" : "SortBackward0";
   if (x.dim() == 0) {
     wrap_dim(dim, 1);
@@ -59,29 +59,29 @@ std::tuple<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending, b
   }
   const int64_t d = wrap_dim(dim, x.dim());
   auto [values, indices] = along_dim(x, d, x.shape()[d], [&](const Tensor& m, int64_t n, const Tensor& v, const Tensor& i) {
-    kernels::sort_rows(m, n, descending, v, i);
+    kernels::sort_rows(m, n, descending, v, i, stable);
   });
   record(x, values, indices, d, name);
   return {values, indices};
 }
 
-Tensor argsort(const Tensor& x, int64_t dim, bool descending) {
-  return std::get<1>(sort(autograd::detach(x), dim, descending));
+Tensor argsort(const Tensor& x, int64_t dim, bool descending, bool stable) {
+  return std::get<1>(sort(autograd::detach(x), dim, descending, false, stable));
 }
 
-std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest) {
+std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) {
   const int64_t d = wrap_dim(dim, std::max<int64_t>(x.dim(), 1));
   const int64_t size = x.dim() ? x.shape()[d] : 1;
   CG_CHECK(k >= 0 && k <= size, "selected index k out of range");
   CG_CHECK(x.dtype() != DType::Bool, "topk does not support bool dtypes on CPU");
   if (x.dim() == 0) {
-    Tensor values = k ? clone(autograd::detach(x)) : Tensor::empty({}, x.dtype());
-    Tensor indices = Tensor::zeros({}, DType::Int64);
-    if (k) record(x, values, indices, 0, "TopkBackward0");
+    // PyTorch returns the element itself for k = 0 as well.
+    Tensor values = clone(autograd::detach(x)), indices = Tensor::zeros({}, DType::Int64);
+    record(x, values, indices, 0, "TopkBackward0");
     return {values, indices};
   }
   auto [values, indices] = along_dim(x, d, k, [&](const Tensor& m, int64_t n, const Tensor& v, const Tensor& i) {
-    kernels::topk_rows(m, n, k, largest, v, i);
+    kernels::topk_rows(m, n, k, largest, v, i, sorted);
   });
   record(x, values, indices, d, "TopkBackward0");
   return {values, indices};

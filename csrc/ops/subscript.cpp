@@ -72,7 +72,7 @@ Parsed parse(const Tensor& x, const std::vector<IndexItem>& items) {
       d += x.dim() - consumed;
     } else {
       const Tensor& t = std::get<Tensor>(it);
-      if (t.dtype() == DType::Bool) {
+      if (t.dtype() == DType::Bool || t.dtype() == DType::UInt8) {  // uint8: PyTorch's legacy byte mask
         if (t.dim() == 0) {
           // x[True] adds a dim of size 1, x[False] one of size 0; advanced indexing (a copy).
           v = unsqueeze(v, d);
@@ -93,9 +93,9 @@ Parsed parse(const Tensor& x, const std::vector<IndexItem>& items) {
         }
         d += t.dim();
       } else {
-        CG_CHECK_INDEX(is_integral(t.dtype()) && t.dtype() != DType::UInt8,
+        CG_CHECK_INDEX(t.dtype() == DType::Int64 || t.dtype() == DType::Int32,
                        "tensors used as indices must be long, int, byte or bool tensors");
-        p.adv.emplace_back(d, cast_data(t, DType::Int64));  // int32/int16/int8 indices index like int64
+        p.adv.emplace_back(d, cast_data(t, DType::Int64));  // int32 indices index like int64
         ++d;
       }
     }
@@ -278,6 +278,9 @@ void index_put_(Tensor& x, const std::vector<IndexItem>& items, const Tensor& va
   }
   CG_CHECK(fits, "shape mismatch: value tensor of shape ", shape_str(value.shape()),
            " cannot be broadcast to indexing result of shape ", shape_str(natural));
+  // Advanced-index assignment does not cast a tensor value (basic indexing's copy_ does).
+  CG_CHECK(value.dtype() == x.dtype(), "Index put requires the source and destination dtypes match, got ",
+           scalar_type_name(x.dtype()), " for the destination and ", scalar_type_name(value.dtype()), " for the source.");
   if (L.insert_at > 0) {
     val = expand(val, natural);
     const int64_t ni = static_cast<int64_t>(L.index_shape.size());

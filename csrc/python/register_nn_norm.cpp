@@ -8,14 +8,15 @@ namespace cg::python {
 namespace {
 constexpr const char* kSortDoc =
     "sort(input, dim=-1, descending=False, *, stable=None) -> (values, indices)\n\n"
-    "Sorts along dim (NaN counts as the largest value); equal elements keep their order.\n"
+    "Sorts along dim (NaN counts as the largest value); equal elements come in PyTorch's CPU order\n"
+    "(their positions' order with stable=True).\n"
     "Returns chaingrad.return_types.sort; values carry the gradient back to the input.";
 constexpr const char* kArgsortDoc =
     "argsort(input, dim=-1, descending=False, stable=False) -> Tensor\n\n"
     "The int64 indices that sort input along dim (the indices of sort()).";
 constexpr const char* kTopkDoc =
     "topk(input, k, dim=-1, largest=True, sorted=True) -> (values, indices)\n\n"
-    "The k largest (smallest with largest=False) elements along dim, in sorted order.\n"
+    "The k largest (smallest with largest=False) elements along dim, sorted unless sorted=False.\n"
     "Returns chaingrad.return_types.topk; RuntimeError unless 0 <= k <= input.size(dim).";
 
 std::optional<Tensor> opt_tensor(py::handle h) {
@@ -32,7 +33,7 @@ py::object sort(const Tensor& x, int64_t dim, bool descending, py::handle stable
   std::tuple<Tensor, Tensor> vi;
   {
     MaybeReleaseGil g(x.numel());
-    vi = ops::sort(x, dim, descending, !stable.is_none());
+    vi = ops::sort(x, dim, descending, !stable.is_none(), !stable.is_none() && stable.cast<bool>());
   }
   return named("sort", vi);
 }
@@ -41,14 +42,14 @@ py::object topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sort
   std::tuple<Tensor, Tensor> vi;
   {
     MaybeReleaseGil g(x.numel());
-    vi = ops::topk(x, k, dim, largest);  // always sorted, which sorted=False permits
+    vi = ops::topk(x, k, dim, largest, sorted);
   }
   return named("topk", vi);
 }
 
 Tensor argsort(const Tensor& x, int64_t dim, bool descending, bool stable) {
   MaybeReleaseGil g(x.numel());
-  return ops::argsort(x, dim, descending);  // the sort is always stable
+  return ops::argsort(x, dim, descending, stable);
 }
 }  // namespace
 

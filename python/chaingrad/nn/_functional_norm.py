@@ -30,8 +30,6 @@ def layer_norm(
     """Normalizes over the trailing dims ``normalized_shape`` (an int or a sequence): zero mean,
     unit (biased) variance plus ``eps``, then ``* weight + bias`` when given."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(int(s) for s in normalized_shape)
-    if not input.is_floating_point():
-        raise NotImplementedError(f"\"LayerNormKernelImpl\" not implemented for '{_type_name(input.dtype)}'")
     return chaingrad._C._layer_norm(input, shape, weight, bias, float(eps))
 
 
@@ -148,6 +146,8 @@ def smooth_l1_loss(
     reduced; ``beta=0`` is the L1 loss."""
     reduction = _resolve_reduction(size_average, reduce, reduction)
     _warn_size_mismatch(input, target)
+    if float(beta) == 0.0:  # PyTorch's l1_loss path subtracts first: its errors for bool operands
+        chaingrad.sub(input.detach().reshape(-1)[:0], target.detach().reshape(-1)[:0])
     input, target = _loss_operands(input, target, "smooth_l1_cpu")
     return chaingrad._C._smooth_l1_loss(input, target, reduction, float(beta))
 

@@ -8,6 +8,7 @@ import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
 import chaingrad
+from chaingrad._functions import _scalar_type
 
 Tensor = chaingrad.Tensor
 IntOrSeq = Union[int, Sequence[int]]
@@ -160,11 +161,13 @@ def max_pool1d(
     return_indices: bool = False,
 ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
     """1-D max pooling of ``(N, C, L)`` or ``(C, L)`` input (2-D pooling over a height of 1)."""
-    if input.dim() not in (2, 3):
+    if input.dim() not in (2, 3) or 0 in input.shape[-2 if input.dim() == 3 else 0:]:
         raise RuntimeError(
             "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for "
             f"input, but got:{[int(s) for s in input.shape]}"
         )
+    if not return_indices and not input.dtype.is_floating_point:  # PyTorch's value-only kernel
+        raise NotImplementedError(f'"max_pool1d_impl" not implemented for \'{_scalar_type(input.dtype)}\'')
     k = _one(kernel_size)
     s = _one(stride)
     out, indices = chaingrad._C._max_pool2d(

@@ -62,7 +62,8 @@ __all__ = [
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
-_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "float16": "Half", "bfloat16": "BFloat16"}
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -332,12 +333,15 @@ def _check_nll_args(input: Tensor, target: Tensor, weight: Optional[Tensor]) -> 
                 f"Expected input batch_size ({int(input.shape[0])}) to match target "
                 f"batch_size ({int(target.shape[0])})."
             )
-    if target.dtype != chaingrad.int64:
+    if target.dtype not in (chaingrad.int64, chaingrad.uint8):
         raise RuntimeError(
             f"expected target dtype to be Long or Byte, but got {_type_name(target.dtype)}"
         )
+    if ndim >= 3 and target.dtype != chaingrad.int64:  # PyTorch's 2-d kernel takes Long targets only
+        raise RuntimeError(f"expected scalar type Long but found {_type_name(target.dtype)}")
     if not input.is_floating_point():
-        raise NotImplementedError(f"\"nll_loss_out_frame\" not implemented for '{_type_name(input.dtype)}'")
+        kernel = "nll_loss2d_forward_out_frame" if ndim >= 3 else "nll_loss_out_frame"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_name(input.dtype)}'")
     if ndim == 1:
         if target.dim() > 1 or target.numel() != 1:
             raise RuntimeError(
@@ -389,6 +393,7 @@ def nll_loss(
     """
     reduction = _resolve_reduction(size_average, reduce, reduction)
     n_classes = _check_nll_args(input, target, weight)
+    target = target.long()  # uint8 targets index like int64 (PyTorch takes both)
     target_shape = tuple(int(d) for d in target.shape)
     if input.dim() == 1:
         input = input.unsqueeze(0)
