@@ -3,9 +3,10 @@
 #include <cstdio>
 #include <cstring>
 
-#include "alloc_count.h"
 #include "engine/engine.h"
 #include "graph/meta.h"
+// After the library headers: it declares the allocator functions it counts.
+#include "alloc_count.h"
 #include "bench_common.h"
 #include "ops/ops.h"
 
