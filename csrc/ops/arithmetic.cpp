@@ -71,6 +71,9 @@ struct AddBackward0 : Node {
     }
     return r;
   }
+  TensorList jvp(const TensorList& t) override {
+    return {tangent_sum(t[0], !t[1].defined() || alpha.to_double() == 1.0 ? t[1] : mul(t[1], alpha))};
+  }
   std::string name() const override { return node_name; }
 };
 
@@ -116,6 +119,7 @@ struct ScalarAddBackward : Node {
   TensorList apply(TensorList&& g) override {
     return {sign == 1 ? reduce(g[0], self) : reduce(neg(g[0]), self)};
   }
+  TensorList jvp(const TensorList& t) override { return {sign == 1 ? t[0] : neg(t[0])}; }
   std::string name() const override { return node_name; }
 };
 
@@ -164,6 +168,10 @@ struct MulBackward0 : Node {
     if (should_compute_output(1)) r[1] = reduce(mul(g[0], self_.unpack(*this)), other);
     return r;
   }
+  TensorList jvp(const TensorList& t) override {  // t_a b + a t_b
+    return {tangent_sum(t[0].defined() ? mul(t[0], other_.unpack(*this)) : Tensor(),
+                        t[1].defined() ? mul(self_.unpack(*this), t[1]) : Tensor())};
+  }
   void release_saved() override { self_.release(); other_.release(); }
   std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
     return {{"self", self_.unpack(*this)}, {"other", other_.unpack(*this)}};
@@ -191,6 +199,7 @@ struct MulScalarBackward : Node {
   Scalar factor = 1;
   std::string node_name = "MulBackward0";
   TensorList apply(TensorList&& g) override { return {reduce(mul(g[0], factor), self)}; }
+  TensorList jvp(const TensorList& t) override { return {mul(t[0], factor)}; }
   std::string name() const override { return node_name; }
 };
 
@@ -222,6 +231,11 @@ struct DivBackward0 : Node {
       r[1] = reduce(neg(div(mul(g[0], a), mul(b, b))), other);
     }
     return r;
+  }
+  TensorList jvp(const TensorList& t) override {  // t_a / b - a t_b / b^2
+    Tensor b = other_.unpack(*this);
+    return {tangent_sum(t[0].defined() ? div(t[0], b) : Tensor(),
+                        t[1].defined() ? neg(div(mul(self_.unpack(*this), t[1]), mul(b, b))) : Tensor())};
   }
   void release_saved() override { self_.release(); other_.release(); }
   std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {

@@ -48,6 +48,10 @@ struct MmBackward0 : Node {
     if (should_compute_output(1)) r[1] = mm(t(self_.unpack(*this)), g[0]);
     return r;
   }
+  TensorList jvp(const TensorList& tt) override {  // t_a b + a t_b
+    return {tangent_sum(tt[0].defined() ? mm(tt[0], mat2_.unpack(*this)) : Tensor(),
+                        tt[1].defined() ? mm(self_.unpack(*this), tt[1]) : Tensor())};
+  }
   void release_saved() override { self_.release(); mat2_.release(); }
   std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
     return {{"self", self_.unpack(*this)}, {"mat2", mat2_.unpack(*this)}};
@@ -79,6 +83,10 @@ struct BmmBackward0 : Node {
     if (should_compute_output(0)) r[0] = bmm(g[0], transpose(mat2_.unpack(*this), 1, 2));
     if (should_compute_output(1)) r[1] = bmm(transpose(self_.unpack(*this), 1, 2), g[0]);
     return r;
+  }
+  TensorList jvp(const TensorList& tt) override {
+    return {tangent_sum(tt[0].defined() ? bmm(tt[0], mat2_.unpack(*this)) : Tensor(),
+                        tt[1].defined() ? bmm(self_.unpack(*this), tt[1]) : Tensor())};
   }
   void release_saved() override { self_.release(); mat2_.release(); }
   std::string name() const override { return "BmmBackward0"; }
@@ -268,6 +276,11 @@ struct AddmmBackward0 : Node {
     if (should_compute_output(1)) r[1] = mm(t(g[0]), input_.unpack(*this));
     if (should_compute_output(2)) r[2] = sum_to(g[0], bias_shape, bias_dtype);
     return r;
+  }
+  TensorList jvp(const TensorList& tt) override {  // t_bias + t_x w^T + x t_w^T
+    Tensor r = tangent_sum(tt[0].defined() ? mm(tt[0], t(weight_.unpack(*this))) : Tensor(),
+                           tt[1].defined() ? mm(input_.unpack(*this), t(tt[1])) : Tensor());
+    return {tangent_sum(r, tt[2])};
   }
   void release_saved() override { input_.release(); weight_.release(); }
   std::string name() const override { return "AddmmBackward0"; }

@@ -81,6 +81,13 @@ struct SumBackward : Node {
     Tensor e = expand(gi, input_shape);
     return {e.dtype() == input_dtype ? e : to_dtype(e, input_dtype)};
   }
+  TensorList jvp(const TensorList& t) override {  // the same (linear) reduction of the tangent
+    Dims dims;
+    for (size_t d = 0; d < mask.size(); ++d)
+      if (mask[d]) dims.push_back(static_cast<int64_t>(d));
+    Tensor s = dims.empty() ? t[0] : sum(t[0], dims, keepdim);
+    return {scale != 1.0 ? mul(s, scale) : s};
+  }
   std::string name() const override { return node_name; }
 };
 

@@ -36,6 +36,7 @@ struct ReshapeBackward : Node {  // view, reshape, flatten, squeeze, unsqueeze
   Shape input_shape;
   const char* node_name = "ViewBackward0";
   TensorList apply(TensorList&& g) override { return {reshape(g[0], input_shape)}; }
+  TensorList jvp(const TensorList& t) override { return {reshape(t[0], output_meta[0].shape)}; }
   std::string name() const override { return node_name; }
 };
 
@@ -430,6 +431,7 @@ static Tensor cat_named(const std::vector<Tensor>& xs, int64_t dim, const char* 
   if (any) {
     auto node = autograd::make_node<CatBackward0>();
     for (const Tensor& x : xs) node->next_edges.push_back(autograd::requires_grad(x) ? autograd::gradient_edge(x) : autograd::Edge{});
+    autograd::forward_ad::capture_inputs(*node, xs);
     node->dim = d;
     node->sizes = sizes;
     node->shapes = shapes;

@@ -88,6 +88,8 @@ struct UnaryBackward : Node {
     Tensor gx = rule->vjp(g[0], saved_.unpack(*this));
     return {gx.dtype() == input_dtype ? gx : to_dtype(gx, input_dtype)};
   }
+  // The Jacobian is diagonal (f'(x)), so J t is the VJP's formula applied to the tangent.
+  TensorList jvp(const TensorList& t) override { return {rule->vjp(t[0], saved_.unpack(*this))}; }
   void release_saved() override { saved_.release(); }
   std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
     return {{rule->saves == Saves::Output ? "result" : "self", saved_.unpack(*this)}};

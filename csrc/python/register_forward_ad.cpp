@@ -1,0 +1,32 @@
+// Forward-mode AD bindings (chaingrad.autograd.forward_ad): levels, dual tensors, tangents.
+#include "autograd/forward_ad.h"
+#include "autograd/meta.h"
+#include "python/bindings.h"
+
+namespace cg::python {
+
+namespace fw = autograd::forward_ad;
+
+void register_forward_ad(py::module_& m) {
+  m.def("_enter_dual_level", [] { return fw::enter_level(); });
+  m.def("_exit_dual_level", [](int64_t level) {
+    (void)level;
+    fw::exit_level();
+  }, py::arg("level"));
+  m.def("_make_dual", [](const Tensor& primal, const Tensor& tangent) { return fw::make_dual(primal, tangent); },
+        py::arg("tensor"), py::arg("tangent"));
+  m.def("_fw_grad", [](const Tensor& t) -> py::object {
+    Tensor g = fw::tangent(t);
+    return g.defined() ? py::cast(g) : py::none();
+  }, py::arg("tensor"));
+  m.def("_primal_view", [](const Tensor& t) { return fw::primal_view(t); }, py::arg("tensor"));
+  m.def("_forward_ad_counts", [] {
+    py::dict d;
+    d["native"] = fw::counts().native;
+    d["fallback"] = fw::counts().fallback;
+    return d;
+  });
+  m.def("_reset_forward_ad_counts", [] { fw::counts() = fw::Counts{}; });
+}
+
+}  // namespace cg::python
