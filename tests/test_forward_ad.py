@@ -222,3 +222,72 @@ def test_native_rules_skip_the_fallback() -> None:
         fwAD.unpack_dual(out)
     counts = chaingrad._C._forward_ad_counts()
     assert counts["fallback"] == 0 and counts["native"] >= 5
+
+
+def _custom_functions(lib: Any) -> tuple:
+    class Square(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            ctx.save_for_backward(x)
+            ctx.save_for_forward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+        @staticmethod
+        def jvp(ctx: Any, t: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            return 2 * x * t
+
+    class ScaleWithContext(lib.autograd.Function):  # setup_context style, two inputs
+        @staticmethod
+        def forward(x: Any, k: float) -> Any:
+            return x * k
+
+        @staticmethod
+        def setup_context(ctx: Any, inputs: tuple, output: Any) -> None:
+            ctx.k = inputs[1]
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            return g * ctx.k, None
+
+        @staticmethod
+        def jvp(ctx: Any, t: Any, _: Any) -> Any:
+            return t * ctx.k
+
+    class NoJvp(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            return x * 2
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            return g * 2
+
+    return Square, ScaleWithContext, NoJvp
+
+
+def _custom_jvp(lib: Any, fw: Any) -> List[np.ndarray]:
+    square, scale, _ = _custom_functions(lib)
+    x = lib.tensor([0.5, 1.0, 2.0], dtype=lib.float64)
+    with fw.dual_level():
+        d = fw.make_dual(x, lib.tensor([1.0, -1.0, 2.0], dtype=lib.float64))
+        out = scale.apply(square.apply(d).sin(), 3.0)
+        return [_np(fw.unpack_dual(out).tangent)]
+
+
+def test_custom_function_jvp() -> None:
+    (ours,) = _custom_jvp(chaingrad, fwAD)
+    x, t = np.array([0.5, 1.0, 2.0]), np.array([1.0, -1.0, 2.0])
+    np.testing.assert_allclose(ours, 3 * np.cos(x * x) * 2 * x * t, rtol=1e-12)
+    if torch is not None:
+        np.testing.assert_allclose(ours, _custom_jvp(torch, torch_fwAD)[0], rtol=1e-12)
+    _, _, no_jvp = _custom_functions(chaingrad)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(chaingrad.ones(2), chaingrad.ones(2))
+        with pytest.raises(NotImplementedError, match="You must implement the jvp function"):
+            no_jvp.apply(d)

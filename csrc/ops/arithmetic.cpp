@@ -308,6 +308,10 @@ struct PowBackward0 : Node {  // x ** c
     Tensor d = p == 2.0 ? mul(x, 2.0) : mul(pow(x, Scalar(p - 1.0)), p);
     return {reduce(mul(g[0], d), self)};
   }
+  TensorList jvp(const TensorList& t) override {  // elementwise: the VJP's formula on the tangent
+    TensorList r = apply(TensorList{t[0]});
+    return r;
+  }
   void release_saved() override { self_.release(); }
   std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
     return {{"self", self_.unpack(*this)}};

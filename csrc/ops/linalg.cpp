@@ -120,6 +120,10 @@ struct DotBackward0 : Node {
     if (should_compute_output(1)) r[1] = mul(self_.unpack(*this), g[0]);
     return r;
   }
+  TensorList jvp(const TensorList& tt) override {
+    return {tangent_sum(tt[0].defined() ? dot(tt[0], other_.unpack(*this)) : Tensor(),
+                        tt[1].defined() ? dot(self_.unpack(*this), tt[1]) : Tensor())};
+  }
   void release_saved() override { self_.release(); other_.release(); }
   std::string name() const override { return "DotBackward0"; }
 };
@@ -149,6 +153,10 @@ struct MvBackward0 : Node {
     if (should_compute_output(0)) r[0] = outer(g[0], vec_.unpack(*this));
     if (should_compute_output(1)) r[1] = mv(t(self_.unpack(*this)), g[0]);
     return r;
+  }
+  TensorList jvp(const TensorList& tt) override {
+    return {tangent_sum(tt[0].defined() ? mv(tt[0], vec_.unpack(*this)) : Tensor(),
+                        tt[1].defined() ? mv(self_.unpack(*this), tt[1]) : Tensor())};
   }
   void release_saved() override { self_.release(); vec_.release(); }
   std::string name() const override { return "MvBackward0"; }

@@ -57,6 +57,10 @@ struct WindowBackward : Node {
   int64_t offset = 0;
   const char* node_name = "AsStridedBackward0";
   TensorList apply(TensorList&& g) override;
+  TensorList jvp(const TensorList& t) override {  // the same window of the tangent
+    Tensor c = contiguous(t[0]);
+    return {as_strided(c, shape, strides, c.offset() + offset)};
+  }
   std::string name() const override { return node_name; }
 };
 
@@ -184,6 +188,11 @@ struct PermuteBackward0 : Node {
   std::vector<int64_t> inverse;
   const char* node_name = "PermuteBackward0";
   TensorList apply(TensorList&& g) override { return {permute(g[0], inverse)}; }
+  TensorList jvp(const TensorList& t) override {  // the forward permutation is inverse's inverse
+    std::vector<int64_t> dims(inverse.size());
+    for (size_t i = 0; i < inverse.size(); ++i) dims[static_cast<size_t>(inverse[i])] = static_cast<int64_t>(i);
+    return {permute(t[0], dims)};
+  }
   std::string name() const override { return node_name; }
 };
 
@@ -232,6 +241,7 @@ struct ExpandBackward0 : Node {
   Shape input_shape;
   DType dtype = DType::Float32;
   TensorList apply(TensorList&& g) override { return {sum_to(g[0], input_shape, dtype)}; }
+  TensorList jvp(const TensorList& t) override { return {expand(t[0], output_meta[0].shape)}; }
   std::string name() const override { return "ExpandBackward0"; }
 };
 
@@ -378,6 +388,14 @@ struct CatBackward0 : Node {
       start += sizes[i];
     }
     return r;
+  }
+  TensorList jvp(const TensorList& t) override {  // the tangents concatenated (zeros for constants)
+    DType dt = DType::Float32;
+    for (const Tensor& x : t)
+      if (x.defined()) dt = x.dtype();
+    std::vector<Tensor> parts;
+    for (size_t i = 0; i < sizes.size(); ++i) parts.push_back(t[i].defined() ? t[i] : Tensor::zeros(shapes[i], dt));
+    return {cat(parts, dim)};
   }
   std::string name() const override { return node_name; }
 };

@@ -19,6 +19,12 @@ void register_forward_ad(py::module_& m) {
     Tensor g = fw::tangent(t);
     return g.defined() ? py::cast(g) : py::none();
   }, py::arg("tensor"));
+  m.def("_set_fw_grad", [](const Tensor& t, const Tensor& tangent) {
+    CG_CHECK(tangent.shape() == t.shape(), "Trying to set a forward gradient that has a different size than that of "
+             "the original Tensor, this is not supported. Tensor is of size ", shape_str(t.shape()),
+             " while the given forward gradient is of size ", shape_str(tangent.shape()), ".");
+    fw::set_tangent(t, tangent);
+  }, py::arg("tensor"), py::arg("tangent"));
   m.def("_primal_view", [](const Tensor& t) { return fw::primal_view(t); }, py::arg("tensor"));
   m.def("_forward_ad_counts", [] {
     py::dict d;

@@ -24,6 +24,8 @@ class FunctionCtx:
         self._non_differentiable: Tuple[Tensor, ...] = ()
         self._dirty: Tuple[Tensor, ...] = ()
         self._node_ref: Any = None
+        self._to_save_forward: Optional[Tuple[Optional[Tensor], ...]] = None
+        self._in_jvp = False
         self.needs_input_grad: Tuple[bool, ...] = ()
         self.materialize_grads = True
 
@@ -35,9 +37,19 @@ class FunctionCtx:
                                 f"{type(t).__name__}")
         self._to_save = tuple(tensors)
 
+    def save_for_forward(self, *tensors: Optional[Tensor]) -> None:
+        """Saves tensors for ``jvp`` (forward mode); ``ctx.saved_tensors`` gives them there."""
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError("save_for_forward expects all arguments to be tensors; but got an argument of type "
+                                f"{type(t).__name__}.")
+        self._to_save_forward = tuple(tensors)
+
     @property
     def saved_tensors(self) -> Tuple[Optional[Tensor], ...]:
-        """The tensors given to ``save_for_backward``."""
+        """The tensors given to ``save_for_backward`` (in ``jvp``: to ``save_for_forward``)."""
+        if self._in_jvp and self._to_save_forward is not None:
+            return self._to_save_forward
         if self._node_ref is None:
             return self._to_save
         return _C._function_saved(self._node_ref)
@@ -72,6 +84,12 @@ class Function(metaclass=_FunctionMeta):
     def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
         raise NotImplementedError("You must implement either the backward or vjp method for your custom "
                                   "autograd.Function to use it with backward mode AD.")
+
+    @staticmethod
+    def jvp(ctx: FunctionCtx, *grad_inputs: Any) -> Any:
+        """Forward mode: the output tangents from the input tangents (one per ``forward`` input)."""
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it with "
+                                  "forward mode AD.")
 
     @staticmethod
     def setup_context(ctx: FunctionCtx, inputs: Tuple[Any, ...], output: Any) -> None:
@@ -126,7 +144,34 @@ class Function(metaclass=_FunctionMeta):
                                          ctx.materialize_grads)
         ctx._node_ref = ref
         ctx._to_save = ()
+        _forward_tangents(cls, ctx, args, fixed)
         return tuple(fixed) if is_tuple else fixed[0]
+
+
+def _forward_tangents(cls: Any, ctx: FunctionCtx, args: Tuple[Any, ...], outputs: list) -> None:
+    """Forward mode through a custom Function: its ``jvp`` gives the outputs' tangents."""
+    from . import forward_ad
+
+    if forward_ad._current_level < 0:
+        return
+    tangents = [_C._fw_grad(a) if isinstance(a, Tensor) else None for a in args]
+    if all(t is None for t in tangents):
+        return
+    tangents = [t if t is not None or not isinstance(a, Tensor) else _C._full(tuple(a.shape), 0, a.dtype)
+                for t, a in zip(tangents, args)]
+    ctx._in_jvp = True
+    try:
+        result = cls.jvp(ctx, *tangents)
+    finally:
+        ctx._in_jvp = False
+    result = result if isinstance(result, tuple) else (result,)
+    tensor_outputs = [o for o in outputs if isinstance(o, Tensor)]
+    if len(result) != len(tensor_outputs):
+        raise RuntimeError(f"function {cls.__name__}_jvp returned an incorrect number of forward gradients (expected "
+                           f"{len(tensor_outputs)}, got {len(result)})")
+    for o, t in zip(tensor_outputs, result):
+        if t is not None and o.dtype.is_floating_point:
+            _C._set_fw_grad(o, t)
 
 
 def once_differentiable(fn: Any) -> Any:

@@ -331,16 +331,10 @@ def _jacobian_forward(func: Callable[..., Any], inputs: _TensorOrTensors, strict
     out_tuple = False
     # One column of the Jacobian per input coordinate (a batched JVP over the standard basis).
     columns: List[List[Tensor]] = []
+    basis = _basis(ins)  # row k: the k-th unit tangent, cut per input
     with fwAD.dual_level():
         for k in range(total):
-            offset = 0
-            duals = []
-            for t, n in zip(ins, numels):
-                tangent = _C._full((n,), 0, t.dtype)
-                if offset <= k < offset + n:
-                    tangent[k - offset] = 1
-                duals.append(fwAD.make_dual(t, tangent.view(tuple(t.shape))))
-                offset += n
+            duals = [fwAD.make_dual(t, b[k].view(tuple(t.shape))) for t, b in zip(ins, basis)]
             out_tuple, dual_outs = _tensors(func(*duals), "outputs", "jacobian")
             col = []
             prim = []
@@ -431,8 +425,11 @@ def jacobian(func: Callable[..., Any], inputs: _TensorOrTensors, create_graph: b
         for i, o in enumerate(outs):
             per_input: List[List[Tensor]] = [[] for _ in ins]
             flat_o = o.reshape(-1)
+            # Row k is the VJP with the k-th unit vector (no per-element indexing nodes).
+            rows = _basis((flat_o,))[0] if o.requires_grad else None
             for k in range(o.numel()):
-                grads = _grad((flat_o[k],), ins, None, create_graph, retain_graph=True)
+                grads = (_C._run_backward([flat_o], [rows[k]], list(ins), True, create_graph, False, True, False)
+                         if rows is not None else (None,) * len(ins))
                 for j, (g, t) in enumerate(zip(grads, ins)):
                     if g is None:
                         if strict:
