@@ -104,7 +104,9 @@ def test_per_sample_gradients_equal_a_loop() -> None:
     params = {"w1": chaingrad.tensor(rng.standard_normal((5, 3))), "b1": chaingrad.tensor(rng.standard_normal(5)),
               "w2": chaingrad.tensor(rng.standard_normal((2, 5))), "b2": chaingrad.tensor(rng.standard_normal(2))}
     xs, ys = chaingrad.tensor(rng.standard_normal((8, 3))), chaingrad.tensor(rng.standard_normal((8, 2)))
+    before = chaingrad.func._stats["loop_fallbacks"]
     per_sample = vmap(grad(_mlp_loss), in_dims=(None, 0, 0))(params, xs, ys)
+    assert chaingrad.func._stats["loop_fallbacks"] == before, "per-sample gradients run batched (no loop)"
     for k, v in params.items():
         loop = np.stack([grad(_mlp_loss)(params, xs[i], ys[i])[k].numpy() for i in range(8)])
         assert per_sample[k].shape == (8,) + tuple(v.shape)
@@ -124,17 +126,28 @@ def _peak_bytes(fn: Any) -> int:
 
 
 def test_chunk_size_bounds_peak_memory() -> None:
-    # Each element makes a 1 MB intermediate (a 512x256 float64 outer product) and returns a scalar:
-    # mapping 64 elements must never hold 64 intermediates (64 MB) at once.
+    # Each element makes a 1 MB intermediate (a 512x256 float64 outer product) and returns a scalar.
+    # Batched, the 64 elements' intermediates exist at once (64 MB); chunk_size=k holds k of them.
     xs = chaingrad.tensor(np.random.default_rng(1).standard_normal((64, 512)))
     ys = chaingrad.ones(256, dtype=chaingrad.float64)
     f = lambda x: (x.unsqueeze(1) * ys).tanh().sum()  # noqa: E731
     one = _peak_bytes(lambda: f(xs[0]))
-    for chunk in (None, 1, 8):
-        peak = _peak_bytes(lambda chunk=chunk: vmap(f, chunk_size=chunk)(xs))
-        assert peak < 3 * one, (chunk, peak, one)
-    # jacrev of a 512 -> 512 map through vmap'd rows: rows are stacked chunk by chunk.
-    np.testing.assert_allclose(vmap(f, chunk_size=5)(xs).numpy(), vmap(f)(xs).numpy(), rtol=0)
+    peaks = {chunk: _peak_bytes(lambda chunk=chunk: vmap(f, chunk_size=chunk)(xs)) for chunk in (None, 8, 1)}
+    assert peaks[None] > 32 * one, (peaks, one)  # really batched
+    assert peaks[8] < 12 * one, (peaks, one)
+    assert peaks[1] < 3 * one, (peaks, one)
+    np.testing.assert_allclose(vmap(f, chunk_size=5)(xs).numpy(), vmap(f)(xs).numpy(), rtol=1e-12)
+
+
+def test_loop_fallback_for_native_functions() -> None:
+    before = chaingrad.func._stats["loop_fallbacks"]
+    m = chaingrad.tensor(M)
+    out = vmap(lambda r: chaingrad.tanh(r) * 2)(m)  # a native function on a batched value
+    assert chaingrad.func._stats["loop_fallbacks"] == before + 1
+    np.testing.assert_allclose(out.numpy(), np.tanh(M) * 2, rtol=1e-12)
+    per_op = vmap(lambda r: r.cumsum(0) * 2)(m)  # a method without a rule loops for that op only
+    assert chaingrad.func._stats["loop_fallbacks"] == before + 1
+    np.testing.assert_allclose(per_op.numpy(), np.cumsum(M, 1) * 2, rtol=1e-12)
 
 
 def test_functional_call_replaces_and_restores() -> None:

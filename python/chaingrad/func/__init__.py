@@ -6,12 +6,14 @@ and ``jacfwd`` run native forward mode (:mod:`chaingrad.autograd.forward_ad`); `
 carries a tangent keeps its link to the outer transform, so ``jacfwd(jacrev(f))``,
 ``grad(grad(f))`` and ``vmap(grad(f))`` work.
 
-``vmap`` maps a function over a batch dimension. Design: chaingrad's ops are native functions on
-plain tensors with no dispatch layer to hang batching rules on, so vmap runs ``func`` once per
-batch element (the loop fallback; no op has a batching rule) and stacks the results. Intermediate
-values of one element are freed before the next runs, so memory never grows with the batch;
-``chunk_size`` groups the elements whose *results* are stacked together (at most ``chunk_size``
-per-element results are alive before a chunk is concatenated).
+``vmap`` maps a function over a batch dimension. Design: ``func`` runs once on
+:class:`~chaingrad.func._batched.BatchedTensor` values, whose tensor methods and operators are
+batching rules that run each op once over the whole batch (elementwise ops, matmul, reductions,
+shape/view ops, and ``grad`` itself: per-element gradients from one batched backward); a method
+without a rule loops over the elements for that op only. chaingrad's native functions
+(``chaingrad.tanh(x)``, ``nn.functional``) see only plain tensors, so a function calling one on a
+batched value is rerun once per element (the whole-function loop fallback). ``chunk_size`` maps
+that many elements at a time, bounding the memory of the batched intermediates.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from .. import _C
 from .._C import Tensor
 from ..autograd import forward_ad as fwAD
 from ..autograd.grad_mode import enable_grad
+from ._batched import BatchedTensor, NoBatchingRule
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "functional_call", "vmap"]
 
 ArgNums = Union[int, Tuple[int, ...]]
+# How often vmap fell back to the whole-function loop (tests and benchmarks read it).
+_stats = {"loop_fallbacks": 0}
 
 
 # ---- pytrees (tensors in nested tuples, lists and dicts) ---------------------------------------
@@ -121,12 +126,63 @@ def _split_aux(out: Any, has_aux: bool, api: str) -> Tuple[Any, Any]:
     return out
 
 
+def _batch_of(values: Sequence[Any]) -> Optional[int]:
+    for v in _flatten(list(values))[0]:
+        if isinstance(v, BatchedTensor):
+            return v.value.shape[0]
+    return None
+
+
+def _no_batched(values: Sequence[Any], api: str) -> None:
+    if _batch_of(values) is not None:
+        raise NoBatchingRule(f"{api} has no batching rule")
+
+
+def _batched_grad_of(f: Callable[..., Any], args: Tuple[Any, ...], nums: Tuple[int, ...], argnums: ArgNums,
+                     has_aux: bool, batch: int) -> Tuple[Any, Any, Any]:
+    """grad's batching rule: each element gets its own copy of the unbatched inputs, and one
+    backward of the summed per-element values gives every element's gradient."""
+    from ..autograd import grad as autograd_grad
+
+    def leaf(x: Any) -> Any:
+        if isinstance(x, BatchedTensor):
+            if x.value.requires_grad:
+                raise NoBatchingRule("grad inside vmap of a value that requires grad")
+            return BatchedTensor(x.value.detach().requires_grad_(True))
+        if isinstance(x, Tensor):
+            if x.requires_grad or _tangent(x) is not None:
+                raise NoBatchingRule("grad inside vmap of an input of an outer transform")
+            return BatchedTensor(x.detach().unsqueeze(0).expand((batch,) + tuple(x.shape)).clone()
+                                 .requires_grad_(True))
+        return x
+
+    with enable_grad():
+        args = tuple(_tree_map(leaf, a) if i in nums else a for i, a in enumerate(args))
+        out, aux = _split_aux(f(*args), has_aux, "grad_and_value")
+        if not isinstance(out, BatchedTensor) or out.dim() != 0:
+            raise NoBatchingRule("grad inside vmap needs a batched scalar")
+        wrt = [_flatten(args[i]) for i in nums]
+        flat_in = [x.value for leaves, _ in wrt for x in leaves]
+        grads = autograd_grad(out.value.sum(), flat_in, allow_unused=True, materialize_grads=True)
+    pos = 0
+    result = []
+    for leaves, spec in wrt:
+        result.append(_unflatten([BatchedTensor(g.detach()) for g in grads[pos:pos + len(leaves)]], spec))
+        pos += len(leaves)
+    g = result[0] if isinstance(argnums, int) else tuple(result)
+    aux = _tree_map(lambda t: t.detach() if isinstance(t, (Tensor, BatchedTensor)) else t, aux)
+    return g, out.detach(), aux
+
+
 def _grad_of(f: Callable[..., Any], args: Tuple[Any, ...], argnums: ArgNums, has_aux: bool,
              api: str) -> Tuple[Any, Any, Any]:
     """(gradients shaped like the argnums inputs, value, aux) of a scalar function."""
     from ..autograd import grad as autograd_grad
 
     nums = _argnums_tuple(argnums, len(args))
+    batch = _batch_of(args)
+    if batch is not None:
+        return _batched_grad_of(f, args, nums, argnums, has_aux, batch)
     nested = _is_nested([args[i] for i in nums])
     with enable_grad():
         args = tuple(_tree_map(_differentiable_input, a) if i in nums else a for i, a in enumerate(args))
@@ -194,6 +250,7 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Tuple
     """
     from ..autograd import grad as autograd_grad
 
+    _no_batched(primals, "vjp")
     nested = _is_nested(primals)
     with enable_grad():
         ins = tuple(_tree_map(_differentiable_input, p) for p in primals)
@@ -238,6 +295,7 @@ def jvp(func: Callable[..., Any], primals: Any, tangents: Any, *, strict: bool =
         raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same python "
                            "structure. For example, if primals is a tuple of 3 tensors, tangents also must be. Got "
                            f"primals with structure {type(primals)} and tangents with structure {type(tangents)}")
+    _no_batched([primals, tangents], "jvp")
     if _level_active():
         raise RuntimeError("chaingrad.func.jvp: nested forward mode (jvp or jacfwd inside jvp or jacfwd) is not "
                            "supported: chaingrad has one dual level at a time, as PyTorch's forward_ad")
@@ -262,10 +320,26 @@ def jvp(func: Callable[..., Any], primals: Any, tangents: Any, *, strict: bool =
     return result + (aux,) if has_aux else result
 
 
-def _stack(ts: Sequence[Tensor], dim: int = 0) -> Tensor:
+def _stack(ts: Sequence[Any], dim: int = 0) -> Any:
     from .. import stack
 
+    if ts and isinstance(ts[0], BatchedTensor):  # an inner vmap's loop inside an outer batched vmap
+        return BatchedTensor(stack([_physical(t, ts[0].value.shape[0]) for t in ts], dim + 1))
     return stack(list(ts), dim)
+
+
+def _cat(ts: Sequence[Any]) -> Any:
+    from .. import cat
+
+    if isinstance(ts[0], BatchedTensor):
+        return BatchedTensor(cat([t.value for t in ts], 1))
+    return cat(list(ts), 0)
+
+
+def _physical(t: Any, batch: int) -> Tensor:
+    if isinstance(t, BatchedTensor):
+        return t.value
+    return t.unsqueeze(0).expand((batch,) + tuple(t.shape))
 
 
 def jacrev(func: Callable[..., Any], argnums: ArgNums = 0, *, has_aux: bool = False,
@@ -284,6 +358,7 @@ def jacrev(func: Callable[..., Any], argnums: ArgNums = 0, *, has_aux: bool = Fa
         from ..autograd import grad as autograd_grad
 
         nums = _argnums_tuple(argnums, len(args))
+        _no_batched(args, "jacrev")
         nested = _is_nested([args[i] for i in nums])
         with enable_grad():
             args = tuple(_tree_map(_differentiable_input, a) if i in nums else a for i, a in enumerate(args))
@@ -294,12 +369,13 @@ def jacrev(func: Callable[..., Any], argnums: ArgNums = 0, *, has_aux: bool = Fa
             for o in flat_out:
                 rows: List[List[Tensor]] = [[] for _ in flat_in]
                 flat_o = o.reshape(-1)
+                # Row k: the VJP with the k-th unit vector (one engine call, no indexing nodes).
+                eye = _C._full((o.numel(), o.numel()), 0, o.dtype)
+                if o.numel():
+                    eye.diagonal().fill_(1)
                 for k in range(o.numel()):
-                    if o.requires_grad:
-                        gs = autograd_grad(flat_o[k], flat_in, retain_graph=True, create_graph=nested,
-                                           allow_unused=True, materialize_grads=True)
-                    else:
-                        gs = tuple(_C._full(tuple(x.shape), 0, x.dtype) for x in flat_in)
+                    gs = (_C._run_backward([flat_o], [eye[k]], flat_in, True, nested, False, True, True)
+                          if o.requires_grad else tuple(_C._full(tuple(x.shape), 0, x.dtype) for x in flat_in))
                     for j, g in enumerate(gs):
                         rows[j].append(g if nested else g.detach())
                 jacs.append([(_stack(r) if r else _C._full((0,) + tuple(x.shape), 0, x.dtype))
@@ -318,6 +394,7 @@ def jacfwd(func: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args))
+        _no_batched(args, "jacfwd")
         flat_in = [x for i in nums for x in _flatten(args[i])[0]]
         numels = [x.numel() for x in flat_in]
         total = sum(numels)
@@ -365,8 +442,13 @@ def jacfwd(func: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
 
 
 def hessian(func: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
-    """The Hessian of a scalar function: ``jacfwd(jacrev(func, argnums), argnums)`` (forward over reverse)."""
-    return jacfwd(jacrev(func, argnums), argnums)
+    """The Hessian of a scalar function: the Jacobian of its gradient.
+
+    PyTorch composes ``jacfwd(jacrev(func))`` (forward over reverse, batched by its vmap); without
+    batched forward mode, one unit-vector VJP per gradient element is cheaper here, so this is
+    ``jacrev(jacrev(func))``, the same values (``jacfwd(jacrev(func))`` composes too).
+    """
+    return jacrev(jacrev(func, argnums), argnums)
 
 
 def functional_call(module: Any, parameter_and_buffer_dicts: Union[Dict[str, Tensor], Sequence[Dict[str, Tensor]]],
@@ -429,6 +511,60 @@ def _move_first_to(d: int, ndim: int) -> List[int]:
     return order
 
 
+def _call(func: Any, args: Sequence[Any], specs: Sequence[Any], flat: Sequence[Any], kwargs: Any) -> Any:
+    pos = 0
+    call_args = []
+    for spec, a in zip(specs, args):
+        n = len(_flatten(a)[0])
+        call_args.append(_unflatten(list(flat[pos:pos + n]), spec))
+        pos += n
+    return func(*call_args, **kwargs)
+
+
+def _check_outputs(leaves: Sequence[Any], name: str) -> None:
+    for leaf in leaves:
+        if not isinstance(leaf, (Tensor, BatchedTensor)):
+            raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(leaf)}. Did you "
+                             "mean to set out_dims= to None for output?")
+
+
+def _map_batched(func: Any, args: Any, specs: Any, flat_args: Any, flat_dims: Any, batch: int, step: int,
+                 kwargs: Any, name: str) -> Tuple[List[List[Any]], Any]:
+    """Runs func on BatchedTensors, ``step`` elements at a time; physical outputs (batch dim 0)."""
+    chunks: List[List[Any]] = []
+    out_spec = None
+    for start in range(0, batch, step):
+        stop = min(start + step, batch)
+        flat = []
+        for a, d in zip(flat_args, flat_dims):
+            if d is None:
+                flat.append(a)
+                continue
+            p = a if d == 0 else a.permute(d, *[i for i in range(a.dim()) if i != d])
+            flat.append(BatchedTensor(p[start:stop] if (start, stop) != (0, batch) else p))
+        leaves, out_spec = _flatten(_call(func, args, specs, flat, kwargs))
+        _check_outputs(leaves, name)
+        chunks.append([_physical(leaf, stop - start) for leaf in leaves])
+    return chunks, out_spec
+
+
+def _map_loop(func: Any, args: Any, specs: Any, flat_args: Any, flat_dims: Any, batch: int, step: int,
+              kwargs: Any, name: str) -> Tuple[List[List[Any]], Any]:
+    """The whole-function loop fallback: func once per element, results stacked chunk by chunk
+    (at most ``step`` per-element results are alive before their chunk is stacked)."""
+    chunks: List[List[Any]] = []
+    out_spec = None
+    for start in range(0, batch, step):
+        per_elem: List[List[Any]] = []
+        for b in range(start, min(start + step, batch)):
+            flat = [a.select(d, b) if d is not None else a for a, d in zip(flat_args, flat_dims)]
+            leaves, out_spec = _flatten(_call(func, args, specs, flat, kwargs))
+            _check_outputs(leaves, name)
+            per_elem.append(leaves)
+        chunks.append([_stack([e[i] for e in per_elem]) for i in range(len(per_elem[0]))] if per_elem else [])
+    return chunks, out_spec
+
+
 def vmap(func: Callable[..., Any], in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
          chunk_size: Optional[int] = None) -> Callable[..., Any]:
     """Maps ``func`` over one batch dimension of its inputs (``in_dims``: an int, or one entry per
@@ -470,7 +606,7 @@ def vmap(func: Callable[..., Any], in_dims: Any = 0, out_dims: Any = 0, randomne
             else:
                 d_leaves = [d] * len(leaves)
             for leaf, dim in zip(leaves, d_leaves):
-                if dim is not None and not isinstance(leaf, Tensor):
+                if dim is not None and not isinstance(leaf, (Tensor, BatchedTensor)):
                     raise ValueError(f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={dim} for an "
                                      f"input but the input is of type {type(leaf)}. We cannot vmap over non-Tensor "
                                      "arguments, please use None as the respective in_dim")
@@ -490,34 +626,19 @@ def vmap(func: Callable[..., Any], in_dims: Any = 0, out_dims: Any = 0, randomne
                              f"{sizes} for the mapped dimension")
         batch = sizes[0]
         step = chunk_size or batch
-        chunks: List[List[Any]] = []
-        out_spec = None
-        for start in range(0, batch, step):
-            per_elem: List[List[Tensor]] = []
-            for b in range(start, min(start + step, batch)):
-                sliced = [a.select(d, b) if d is not None else a for a, d in zip(flat_args, flat_dims)]
-                pos = 0
-                call_args = []
-                for spec, a in zip(specs, args):
-                    n = len(_flatten(a)[0])
-                    call_args.append(_unflatten(sliced[pos:pos + n], spec))
-                    pos += n
-                out = func(*call_args, **kwargs)
-                leaves, out_spec = _flatten(out)
-                for leaf in leaves:
-                    if not isinstance(leaf, Tensor):
-                        raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type "
-                                         f"{type(leaf)}. Did you mean to set out_dims= to None for output?")
-                per_elem.append(leaves)
-            # Stack this chunk's results now: at most chunk_size per-element results are alive.
-            chunks.append([_stack([e[i] for e in per_elem]) for i in range(len(per_elem[0]))] if per_elem else [])
+        mapped = (func, args, specs, flat_args, flat_dims, batch, step, kwargs, name)
+        try:
+            if any(isinstance(a, BatchedTensor) for a in flat_args):
+                raise NoBatchingRule("an inner vmap maps element by element")
+            chunks, out_spec = _map_batched(*mapped)
+        except (NoBatchingRule, TypeError):
+            _stats["loop_fallbacks"] += 1
+            chunks, out_spec = _map_loop(*mapped)
         n_out = len(chunks[0]) if chunks else 0
         if len(chunks) == 1:
             stacked = chunks[0]
         else:
-            from .. import cat
-
-            stacked = [cat([c[i] for c in chunks], 0) for i in range(n_out)]
+            stacked = [_cat([c[i] for c in chunks]) for i in range(n_out)]
         o_dims = _flatten(out_dims)[0] if isinstance(out_dims, (tuple, list)) else [out_dims] * n_out
         if len(o_dims) != n_out:
             raise ValueError(f"vmap({name}, ..., out_dims={out_dims})(<inputs>): out_dims is not compatible with the "
