@@ -355,8 +355,6 @@ def jacrev(func: Callable[..., Any], argnums: ArgNums = 0, *, has_aux: bool = Fa
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..autograd import grad as autograd_grad
-
         nums = _argnums_tuple(argnums, len(args))
         _no_batched(args, "jacrev")
         nested = _is_nested([args[i] for i in nums])
