@@ -8,7 +8,7 @@ Workloads (float32, the same numpy inputs for both systems, results cross-checke
   per_sample                     func.vmap(func.grad(loss)) over a batch of 64, 2-layer MLP
 
 Run from the repository root (PYTHONPATH pointing at python/ when chaingrad is not installed):
-    python benchmarks/functional_bench.py [--reps 7] [--only jac_rev,per_sample]
+    python benchmarks/functional_bench.py [--reps 7] [--only jac_rev,per_sample] [--threads 1]
 It prints a Markdown table: the median and best time per call of each system and the ratio
 PyTorch / chaingrad of the medians (above 1: chaingrad faster). Not a test: timings vary with load.
 """
@@ -80,10 +80,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--only", default="")
+    parser.add_argument("--threads", type=int, default=0, help="set_num_threads for both systems (0: default)")
     args = parser.parse_args()
     import chaingrad
     import torch
 
+    if args.threads:
+        chaingrad.set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)
     ours, theirs = _workloads(chaingrad), _workloads(torch)
     names = [n for n in ours if not args.only or n in args.only.split(",")]
     print("| workload | chaingrad median (best) ms | torch median (best) ms | torch / chaingrad |")

@@ -314,6 +314,44 @@ def _basis(like: Sequence[Tensor]) -> Tuple[Tensor, ...]:
     return tuple(blocks)
 
 
+def _batched_columns(func: Callable[..., Any], ins: Tuple[Tensor, ...], numels: List[int]) -> Any:
+    """Every column of the Jacobian from one batched forward-mode pass: ``total`` copies of the
+    inputs, copy k carrying the k-th unit tangent, through vmap's batching rules. Returns
+    (J[i][j] as lists, whether func returned a tuple), or None when ``func`` needs the loop."""
+    from ..func._batched import BatchedTensor, NoBatchingRule
+    from . import forward_ad as fwAD
+
+    total = sum(numels)
+    if total == 0:
+        return None
+    basis = _basis(ins)
+    try:
+        with fwAD.dual_level():
+            duals = [fwAD.make_dual(t.detach().unsqueeze(0).expand((total,) + tuple(t.shape)),
+                                    b.view((total,) + tuple(t.shape))) for t, b in zip(ins, basis)]
+            res = func(*[BatchedTensor(d) for d in duals])
+            out_tuple = isinstance(res, tuple)
+            res = res if out_tuple else (res,)
+            if any(not isinstance(r, BatchedTensor) for r in res):
+                return None
+            cols = []
+            for r in res:
+                p, tan = fwAD.unpack_dual(r.value)
+                shape = tuple(r.shape)
+                cols.append((shape, tan.detach() if tan is not None else _C._full((total,) + shape, 0, p.dtype)))
+    except (TypeError, NoBatchingRule):
+        return None
+    result = []
+    for shape, tan in cols:
+        flat = tan.reshape(total, -1).t()  # (out numel, total): column k is J e_k
+        row, offset = [], 0
+        for t, n in zip(ins, numels):
+            row.append(flat[:, offset:offset + n].reshape(shape + tuple(t.shape)))
+            offset += n
+        result.append(row)
+    return result, out_tuple
+
+
 def _jacobian_forward(func: Callable[..., Any], inputs: _TensorOrTensors, strict: bool, vectorize: bool) -> Any:
     from . import forward_ad as fwAD
 
@@ -327,6 +365,12 @@ def _jacobian_forward(func: Callable[..., Any], inputs: _TensorOrTensors, strict
                                   "only implemented for `vectorize=True`.")
     numels = [t.numel() for t in ins]
     total = sum(numels)
+    batched = _batched_columns(func, ins, numels)
+    if batched is not None:
+        table, out_tuple = batched
+        if not in_tuple:
+            return tuple(r[0] for r in table) if out_tuple else table[0][0]
+        return table if out_tuple else table[0]
     outs: Tuple[Tensor, ...] = ()
     out_tuple = False
     # One column of the Jacobian per input coordinate (a batched JVP over the standard basis).
@@ -361,6 +405,36 @@ def _jacobian_forward(func: Callable[..., Any], inputs: _TensorOrTensors, strict
     return result if out_tuple else result[0]
 
 
+def _batched_rows(func: Callable[..., Any], ins: Tuple[Tensor, ...], outs: Tuple[Tensor, ...],
+                  create_graph: bool) -> Optional[List[Optional[Tensor]]]:
+    """All rows of the Jacobian from one batched forward and one backward: ``func`` runs through
+    vmap's batching rules on ``total`` copies of the inputs (one per output element), copy k is
+    weighted by the k-th unit vector, and the gradients with respect to the copies are the rows.
+    None when ``func`` has no batching rule for some step (the caller falls back to a row loop)."""
+    from ..func._batched import BatchedTensor, NoBatchingRule
+    from . import grad
+
+    total = sum(o.numel() for o in outs)
+    if total == 0:
+        return None
+    copies = [t.unsqueeze(0).expand((total,) + tuple(t.shape)) for t in ins]
+    try:
+        res = func(*[BatchedTensor(c) for c in copies])
+    except (TypeError, NoBatchingRule):
+        return None
+    res = res if isinstance(res, tuple) else (res,)
+    if len(res) != len(outs) or any(not isinstance(r, BatchedTensor) or tuple(r.shape) != tuple(o.shape)
+                                    for r, o in zip(res, outs)):
+        return None
+    terms = [(r.value.reshape(total, -1) * b).sum() for r, b in zip(res, _basis(outs)) if r.value.requires_grad]
+    if not terms:
+        return None
+    weighted = terms[0]
+    for t in terms[1:]:
+        weighted = weighted + t
+    return list(grad(weighted, copies, create_graph=create_graph, allow_unused=True))
+
+
 def jacobian(func: Callable[..., Any], inputs: _TensorOrTensors, create_graph: bool = False, strict: bool = False,
              vectorize: bool = False, strategy: str = "reverse-mode") -> Any:
     """The Jacobian of ``func`` at ``inputs``.
@@ -370,8 +444,10 @@ def jacobian(func: Callable[..., Any], inputs: _TensorOrTensors, create_graph: b
         inputs: the point (a tensor or a tuple of tensors).
         create_graph: record the computation so the Jacobian can be differentiated again.
         strict: raise when an output does not depend on an input instead of returning zeros.
-        vectorize: compute every row in one batched backward (``is_grads_batched``) instead of
-            one backward per output element; with ``strategy="forward-mode"`` it is required.
+        vectorize: compute every row at once: ``func`` runs once through vmap's batching rules on
+            one copy of the inputs per output element and one backward gives all rows (when
+            ``func`` calls a native function on the batch, ``is_grads_batched`` over the rows
+            instead); with ``strategy="forward-mode"`` it is required.
         strategy: ``"reverse-mode"`` (one VJP per output element) or ``"forward-mode"`` (one JVP
             per input element, better when outputs outnumber inputs).
 
@@ -409,7 +485,9 @@ def jacobian(func: Callable[..., Any], inputs: _TensorOrTensors, create_graph: b
             numels = [o.numel() for o in outs]
             total = sum(numels)
             flat = tuple(o.reshape(-1) for o in outs)
-            rows = list(_grad(flat, ins, _basis(outs), create_graph, is_grads_batched=True))
+            rows = _batched_rows(func, ins, outs, create_graph)
+            if rows is None:  # func needs the loop: one engine pass per row
+                rows = list(_grad(flat, ins, _basis(outs), create_graph, is_grads_batched=True))
             for j, r in enumerate(rows):
                 if r is None:
                     rows[j] = _C._full(tuple(ins[j].shape), 0, ins[j].dtype).expand((total,) + tuple(ins[j].shape))
@@ -469,6 +547,12 @@ def hessian(func: Callable[..., Any], inputs: _TensorOrTensors, create_graph: bo
                 [ 0., 12.]])
     """
     in_tuple, ins = _tensors(inputs, "inputs", "hessian")
+
+    def func_requires_loop() -> Any:
+        from ..func._batched import NoBatchingRule
+
+        raise NoBatchingRule("hessian: the function gives no batched scalar")
+
     if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
         raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
 
@@ -479,7 +563,22 @@ def hessian(func: Callable[..., Any], inputs: _TensorOrTensors, create_graph: bo
         _single_element_output(outs, was_tuple, "hessian")
         return out.squeeze()
 
-    def gradient(*xs: Tensor) -> Any:
+    def gradient(*xs: Any) -> Any:
+        from ..func._batched import BatchedTensor
+
+        if xs and all(isinstance(x, BatchedTensor) for x in xs):
+            # vectorize=True: the rows' copies are batched; the gradient of the summed scalars
+            # with respect to the copies is every copy's own gradient (kept differentiable).
+            from . import grad
+
+            if outer_jacobian_strategy == "forward-mode":  # dual copies: differentiable too
+                xs = tuple(BatchedTensor(x.value.requires_grad_(True)) for x in xs)
+            out = func(*xs)
+            if not isinstance(out, BatchedTensor) or out.numel() != 1:
+                return func_requires_loop()
+            grads = grad(out.value.sum(), [x.value for x in xs], create_graph=True, allow_unused=True,
+                         materialize_grads=True)
+            return tuple(BatchedTensor(g) for g in grads)
         if outer_jacobian_strategy == "forward-mode":
             xs = tuple(x.requires_grad_(True) for x in xs)
         jac = jacobian(scalar_func, xs, create_graph=True)

@@ -84,8 +84,8 @@ def _matmul(a: Any, b: Any) -> BatchedTensor:
         return BatchedTensor(out)
     if ab:  # (B, n) or (B, k, n) @ plain: broadcasting does it
         return BatchedTensor(pa @ pb)
-    if rb == 1:  # plain @ (B, n): as plain @ (B, n, 1)
-        return BatchedTensor((pa @ pb.unsqueeze(-1)).squeeze(-1))
+    if rb == 1:  # plain @ (B, n) = (B, n) @ plain^T: one matrix product
+        return BatchedTensor(pb @ (pa.t() if ra == 2 else pa))
     return BatchedTensor(pa @ pb)
 
 
@@ -250,7 +250,7 @@ class BatchedTensor:
         return BatchedTensor(stack(outs, 0))
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or not hasattr(Tensor, name):
+        if name.startswith("_") or not hasattr(Tensor, name):
             raise AttributeError(name)
         return lambda *args, **kwargs: self._loop(name, args, kwargs)
 
@@ -278,3 +278,24 @@ for _name, _op in _BINARY.items():
     setattr(BatchedTensor, _name, _binary_rule(_op, False))
 for _name, _op in _REFLECTED.items():
     setattr(BatchedTensor, _name, _binary_rule(_op, True))
+
+
+def _install_tensor_matmul_fallback() -> None:
+    """``tensor @ batched``: the native ``Tensor.__matmul__`` refuses other types with a TypeError
+    instead of returning NotImplemented, so Python never tries ``BatchedTensor.__rmatmul__``; this
+    wrapper does (the plain tensor path only gains one Python call)."""
+    native = Tensor.__matmul__
+
+    def __matmul__(self: Tensor, other: Any) -> Any:
+        try:
+            return native(self, other)
+        except TypeError:
+            if isinstance(other, BatchedTensor):
+                return other.__rmatmul__(self)
+            raise
+
+    __matmul__.__doc__ = native.__doc__
+    Tensor.__matmul__ = __matmul__
+
+
+_install_tensor_matmul_fallback()
