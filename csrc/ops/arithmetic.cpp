@@ -547,6 +547,10 @@ struct WhereBackward0 : Node {
     if (should_compute_output(2)) r[2] = reduce(where(c, zero, g[0]), other);
     return r;
   }
+  TensorList jvp(const TensorList& t) override {  // tangents picked like the values (t[0]: the mask)
+    Tensor zero = Tensor::zeros({}, t[1].defined() ? t[1].dtype() : t[2].dtype());
+    return {where(cond_.unpack(*this), t[1].defined() ? t[1] : zero, t[2].defined() ? t[2] : zero)};
+  }
   void release_saved() override { cond_.release(); }
   std::string name() const override { return "WhereBackward0"; }
 };
@@ -579,6 +583,7 @@ struct ClampBackward1 : Node {
     if (hi) inside = compare(static_cast<int>(Binary::LogicalAnd), inside, compare(static_cast<int>(Binary::Le), x, Scalar(*hi)));
     return {where(inside, g[0], Tensor::zeros({}, g[0].dtype()))};
   }
+  TensorList jvp(const TensorList& t) override { return apply(TensorList{t[0]}); }  // diagonal Jacobian
   void release_saved() override { self_.release(); }
   std::string name() const override { return "ClampBackward1"; }
 };

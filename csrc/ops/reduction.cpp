@@ -505,6 +505,7 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
 struct CumsumBackward0 : Node {
   int64_t dim = 0;
   TensorList apply(TensorList&& g) override { return {flip(cumsum(flip(g[0], {dim}), dim), {dim})}; }
+  TensorList jvp(const TensorList& t) override { return {cumsum(t[0], dim)}; }
   std::string name() const override { return "CumsumBackward0"; }
 };
 
@@ -580,6 +581,12 @@ struct SoftmaxBackward : Node {
     Tensor out = Tensor::empty(y.shape(), y.dtype());
     kernels::softmax_backward(contiguous(g[0]), y, dim, log, out);
     return {out};
+  }
+  // softmax: y * (t - <y, t>); log_softmax: t - <softmax, t> (along dim).
+  TensorList jvp(const TensorList& t) override {
+    Tensor y = result_.unpack(*this);
+    if (log) return {sub(t[0], sum(mul(exp(y), t[0]), {dim}, true))};
+    return {mul(y, sub(t[0], sum(mul(t[0], y), {dim}, true)))};
   }
   void release_saved() override { result_.release(); }
   std::vector<std::pair<std::string, Tensor>> saved_tensors_for_inspection() override {
