@@ -192,3 +192,31 @@ def test_errors(case: str) -> None:
 def test_exports() -> None:
     for f in (grad, grad_and_value, vjp, jvp, jacrev, jacfwd, hessian, functional_call, vmap):
         assert f.__doc__
+
+
+def test_custom_function_vmap_staticmethod() -> None:
+    calls = []
+
+    class Cube(chaingrad.autograd.Function):
+        @staticmethod
+        def forward(x: Any) -> Any:
+            return x ** 3
+
+        @staticmethod
+        def setup_context(ctx: Any, inputs: tuple, output: Any) -> None:
+            ctx.save_for_backward(inputs[0])
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            return 3 * x * x * g
+
+        @staticmethod
+        def vmap(info: Any, in_dims: tuple, x: Any) -> tuple:
+            calls.append(info.batch_size)
+            return Cube.apply(x), in_dims[0]
+
+    before = chaingrad.func._stats["loop_fallbacks"]
+    out = vmap(lambda r: Cube.apply(r) * 2)(chaingrad.tensor(M))
+    np.testing.assert_allclose(out.numpy(), M ** 3 * 2, rtol=1e-12)
+    assert calls == [4] and chaingrad.func._stats["loop_fallbacks"] == before

@@ -104,6 +104,9 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Runs ``forward`` and connects its outputs to the graph."""
+        batched = _vmap_rule(cls, args)
+        if batched is not None:
+            return batched
         ctx = FunctionCtx()
         uses_setup = cls.setup_context is not Function.setup_context
         if uses_setup:
@@ -146,6 +149,41 @@ class Function(metaclass=_FunctionMeta):
         ctx._to_save = ()
         _forward_tangents(cls, ctx, args, fixed)
         return tuple(fixed) if is_tuple else fixed[0]
+
+
+class _VmapInfo:
+    """The ``info`` a custom Function's ``vmap`` staticmethod receives."""
+
+    def __init__(self, batch_size: int, randomness: str = "error") -> None:
+        self.batch_size = batch_size
+        self.randomness = randomness
+
+
+def _vmap_rule(cls: Any, args: Tuple[Any, ...]) -> Any:
+    """Inside chaingrad.func.vmap: a Function with a ``vmap`` staticmethod is its own batching rule,
+    ``vmap(info, in_dims, *args) -> (outputs, out_dims)`` on the physical tensors (PyTorch's
+    protocol); without one, None (vmap then maps the whole function element by element)."""
+    if not any(type(a).__name__ == "BatchedTensor" for a in args):
+        return None
+    from ..func._batched import BatchedTensor, NoBatchingRule
+
+    if getattr(cls, "vmap", None) is None or not callable(cls.vmap):
+        raise NoBatchingRule(f"{cls.__name__} has no vmap staticmethod")
+    size = next(a.value.shape[0] for a in args if isinstance(a, BatchedTensor))
+    in_dims = tuple(0 if isinstance(a, BatchedTensor) else None for a in args)
+    physical = tuple(a.value if isinstance(a, BatchedTensor) else a for a in args)
+    outputs, out_dims = cls.vmap(_VmapInfo(size), in_dims, *physical)
+    is_tuple = isinstance(outputs, tuple)
+    outs = outputs if is_tuple else (outputs,)
+    dims = out_dims if isinstance(out_dims, tuple) else (out_dims,) * len(outs)
+    wrapped = []
+    for o, d in zip(outs, dims):
+        if d is None:
+            wrapped.append(o)
+        else:
+            wrapped.append(BatchedTensor(o if d == 0 else o.movedim(d, 0) if hasattr(o, "movedim")
+                                         else o.permute(d, *[i for i in range(o.dim()) if i != d])))
+    return tuple(wrapped) if is_tuple else wrapped[0]
 
 
 def _forward_tangents(cls: Any, ctx: FunctionCtx, args: Tuple[Any, ...], outputs: list) -> None:
