@@ -483,6 +483,21 @@ struct MultiViewBackward : Node {
   bool stacked = false;  // unbind: the outputs lost `dim`
   const char* node_name = "SplitBackward0";
   TensorList apply(TensorList&& g) override { return {stacked ? stack(g, dim) : cat(g, dim)}; }
+  TensorList jvp(const TensorList& t) override {  // the same pieces of the tangent
+    TensorList r;
+    int64_t start = 0;
+    for (size_t k = 0; k < output_meta.size(); ++k) {
+      if (stacked) {
+        r.push_back(select(t[0], dim, static_cast<int64_t>(k)));
+        continue;
+      }
+      const int64_t d = dim < 0 ? dim + t[0].dim() : dim;
+      const int64_t len = output_meta[k].shape[static_cast<size_t>(d)];
+      r.push_back(narrow(t[0], dim, start, len));
+      start += len;
+    }
+    return r;
+  }
   std::string name() const override { return node_name; }
 };
 
@@ -608,6 +623,7 @@ Tensor repeat(const Tensor& x, const Shape& repeats) {
 struct FlipBackward0 : Node {
   std::vector<int64_t> dims;
   TensorList apply(TensorList&& g) override { return {flip(g[0], dims)}; }
+  TensorList jvp(const TensorList& t) override { return {flip(t[0], dims)}; }
   std::string name() const override { return "FlipBackward0"; }
 };
 
