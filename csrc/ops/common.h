@@ -29,11 +29,17 @@ Tensor cast_data(const Tensor& t, DType dtype);
 Tensor sum_to(const Tensor& grad, const Shape& shape, DType dtype);
 inline Tensor sum_to(const Tensor& grad, const Tensor& like) { return sum_to(grad, like.shape(), like.dtype()); }
 
+// Forward-mode rules: a + b where an undefined tangent is zero (undefined when both are).
+Tensor tangent_sum(const Tensor& a, const Tensor& b);
+
 // A node whose VJP is a lambda-free subclass: helpers to save inputs only when needed.
 inline SavedTensor save_if(bool needed, const Tensor& t, bool is_output = false) {
   return needed ? SavedTensor(t, is_output) : SavedTensor();
 }
-inline bool needs(const Tensor& t) { return t.defined() && autograd::requires_grad(t); }
+// Whether an op needs `t`'s derivative: it requires grad, or carries a forward-mode tangent.
+inline bool needs(const Tensor& t) {
+  return t.defined() && (autograd::requires_grad(t) || autograd::forward_ad::has_tangent(t));
+}
 
 // The first argument check every op applies to dims.
 std::vector<bool> dims_mask(const std::vector<int64_t>& dims, int64_t ndim);
