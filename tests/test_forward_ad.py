@@ -291,3 +291,17 @@ def test_custom_function_jvp() -> None:
         d = fwAD.make_dual(chaingrad.ones(2), chaingrad.ones(2))
         with pytest.raises(NotImplementedError, match="You must implement the jvp function"):
             no_jvp.apply(d)
+
+
+def test_tangent_of_a_0d_gradient_without_create_graph() -> None:
+    # The engine's 0-d scalar path passes gradients as numbers: with a dual level active it must
+    # step aside so that the gradient carries its tangent, d/dx (2x e^(x^2)) t (as PyTorch gives).
+    x0, t0 = 0.7, 1.5
+    with fwAD.dual_level():
+        x = fwAD.make_dual(chaingrad.tensor(x0, dtype=chaingrad.float64).requires_grad_(),
+                           chaingrad.tensor(t0, dtype=chaingrad.float64))
+        (g,) = chaingrad.autograd.grad((x * x).exp(), x)
+        tangent = fwAD.unpack_dual(g).tangent
+    assert abs(g.item() - 2 * x0 * np.exp(x0 ** 2)) < 1e-12
+    assert tangent is not None
+    assert abs(tangent.item() - (2 + 4 * x0 ** 2) * np.exp(x0 ** 2) * t0) < 1e-10
