@@ -7,6 +7,7 @@
 //                         with independent heavy branches, also on a few pool threads;
 //   5. collect            autograd.grad's results, backward(inputs=)'s non-leaf .grad.
 #include "engine/engine.h"
+#include "graph/forward_hooks.h"
 
 #include <algorithm>
 #include <atomic>
@@ -579,9 +580,12 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
     cell.input_nr = root_edges[j].input_nr;
     if (--rec.dependencies == 0) push_ready(task, slot);
   }
-  task.scalar_path = !opt.create_graph && !AnomalyMode::is_enabled() && !NanCheck::is_enabled();
-  // Parallel tasks never create graph (helpers would need the caller's thread-local state).
-  execute(task, opt.create_graph || AnomalyMode::is_enabled() ? 1 : backward_threads());
+  // (Not with a dual level: gradients of tensors with tangents must carry theirs.)
+  task.scalar_path = !opt.create_graph && !AnomalyMode::is_enabled() && !NanCheck::is_enabled() &&
+                     !forward_ad::active();
+  // Parallel tasks never create graph nor see a dual level (helpers would need the caller's
+  // thread-local state).
+  execute(task, opt.create_graph || AnomalyMode::is_enabled() || forward_ad::active() ? 1 : backward_threads());
   return collect(task, inputs);
 }
 

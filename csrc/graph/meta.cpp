@@ -3,6 +3,7 @@
 #include "graph/meta.h"
 
 #include "graph/accumulate_grad.h"
+#include "graph/forward_ad.h"
 
 namespace cg::autograd {
 
@@ -134,6 +135,13 @@ Edge gradient_edge(const Tensor& t) {
 }
 
 void set_history(const Tensor& out, const std::shared_ptr<Node>& node) {
+  if (node->fw) {
+    forward_ad::set_pending(out, node, static_cast<uint32_t>(node->output_meta.size()));
+    if (node->fw->forward_only) {  // recorded for its tangents only: no history
+      node->output_meta.push_back({out.shape(), out.dtype()});
+      return;
+    }
+  }
   AutogradMeta& m = meta_mut(out);
   m.grad_fn = node;
   m.output_nr = static_cast<uint32_t>(node->output_meta.size());

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 
+#include "graph/forward_hooks.h"
 #include "graph/grad_mode.h"
 #include "graph/node.h"
 
@@ -52,6 +53,8 @@ struct AutogradMeta : AutogradMetaBase {
   // SavedTensor: the data-only alias that nodes saving this leaf/view keep instead of the tensor
   // itself (no cycle through .grad); shared by all of them while any lives.
   std::weak_ptr<TensorImpl> saved_alias;
+  // Forward-mode AD: the tangent at the active dual level (graph/forward_ad.h).
+  std::shared_ptr<forward_ad::ForwardGrad> fw;
   // Backward calls on other threads may accumulate into this tensor while Python reads or sets
   // .grad: `grad`, `grad_accumulator`, `hooks`, `post_accumulate_hooks`, `retains_grad` and
   // `saved_alias` are read and written only under this lock. Never held while taking the GIL.
@@ -79,10 +82,14 @@ void set_grad(const Tensor& t, Tensor grad);
 void retain_grad(const Tensor& t);
 
 // Whether an op on these inputs should record a node.
+// With a dual level active, an input with a tangent records one too (forward_ad.h).
 inline bool any_requires_grad(std::initializer_list<const Tensor*> ts) {
-  if (!GradMode::is_enabled()) return false;
-  for (const Tensor* t : ts)
-    if (t && t->defined() && requires_grad(*t)) return true;
+  if (GradMode::is_enabled())
+    for (const Tensor* t : ts)
+      if (t && t->defined() && requires_grad(*t)) return true;
+  if (forward_ad::active())
+    for (const Tensor* t : ts)
+      if (t && forward_ad::has_tangent(*t)) return true;
   return false;
 }
 
@@ -92,6 +99,7 @@ std::shared_ptr<T> make_grad_node(std::initializer_list<const Tensor*> inputs, A
   auto node = make_node<T>(std::forward<Args>(args)...);
   node->next_edges.reserve(inputs.size());
   for (const Tensor* t : inputs) node->next_edges.push_back(t && t->defined() ? gradient_edge(*t) : Edge{});
+  forward_ad::capture_inputs(*node, inputs);
   return node;
 }
 

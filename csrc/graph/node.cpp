@@ -5,6 +5,7 @@
 #include "core/live_counts.h"
 #include "graph/anomaly.h"
 #include "graph/backward_filter.h"
+#include "graph/forward_ad.h"
 
 namespace cg::autograd {
 

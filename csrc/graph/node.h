@@ -20,6 +20,7 @@ namespace cg::autograd {
 
 class Node;
 using TensorList = std::vector<Tensor>;
+namespace forward_ad { struct NodeForward; }
 
 // (node, which of its inputs): where a gradient flows.
 struct Edge {
@@ -109,6 +110,11 @@ class Node : public std::enable_shared_from_this<Node> {
   // Undefined inputs have already been replaced by zeros by the engine.
   virtual TensorList apply(TensorList&& grad_outputs) = 0;
   virtual std::string name() const = 0;
+  // Forward mode (graph/forward_ad.h): the output tangents from the input tangents (one per
+  // edge, undefined = zero), written with differentiable ops; empty when the op has no native
+  // rule, and the double-VJP fallback runs instead.
+  virtual TensorList jvp(const TensorList& input_tangents) { (void)input_tangents; return {}; }
+  std::unique_ptr<forward_ad::NodeForward> fw;  // only on nodes recorded with dual inputs
   // Frees saved tensors after a non-retained backward.
   virtual void release_saved() {}
   // Names (PyTorch's) and values of saved tensors/scalars for inspection (grad_fn._saved_*);

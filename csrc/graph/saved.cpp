@@ -185,7 +185,11 @@ Tensor SavedTensor::unpack(const Node& owner) const {
             "with chaingrad.autograd.set_detect_anomaly(True, check_nan=False)."),
         inplace_culprit(owner)));
   }
-  if (is_output_) return rebuild(data_, owner);
+  if (is_output_) {
+    Tensor out = rebuild(data_, owner);
+    forward_ad::attach_saved_output(out, owner, output_nr_);
+    return out;
+  }
   if (by_alias_) {
     if (auto o = original_.lock()) return Tensor(std::move(o));
     return rebuild(data_, owner);

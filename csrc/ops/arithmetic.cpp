@@ -30,6 +30,9 @@ struct AddBackward0 : BackwardNode<AddBackward0> {
     }
     return r;
   }
+  TensorList jvp(const TensorList& t) override {
+    return {tangent_sum(t[0], !t[1].defined() || alpha.to_double() == 1.0 ? t[1] : mul(t[1], alpha))};
+  }
   bool apply_0d(double grad, ScalarGrads& out) override {
     return with_float_0d(output_meta[0].dtype, [&](auto t) {
       using T = decltype(t);
@@ -153,6 +156,10 @@ struct MulBackward0 : BackwardNode<MulBackward0> {
     if (should_compute_output(1)) r[1] = reduce(mul(g[0], self_.unpack(*this)), other);
     return r;
   }
+  TensorList jvp(const TensorList& t) override {  // t_a b + a t_b
+    return {tangent_sum(t[0].defined() ? mul(t[0], other_.unpack(*this)) : Tensor(),
+                        t[1].defined() ? mul(self_.unpack(*this), t[1]) : Tensor())};
+  }
   bool apply_0d(double grad, ScalarGrads& out) override {
     return with_float_0d(output_meta[0].dtype, [&](auto t) {
       using T = decltype(t);
@@ -197,6 +204,7 @@ struct MulScalarBackward : BackwardNode<MulScalarBackward> {
   Scalar factor = 1;
   std::string node_name = "MulBackward0";
   TensorList apply(TensorList&& g) override { return {reduce(mul(g[0], factor), self)}; }
+  TensorList jvp(const TensorList& t) override { return {mul(t[0], factor)}; }
   bool apply_0d(double grad, ScalarGrads& out) override {
     return with_float_0d(output_meta[0].dtype, [&](auto t) {
       using T = decltype(t);
@@ -241,6 +249,11 @@ struct DivBackward0 : BackwardNode<DivBackward0> {
       r[1] = reduce(neg(div(mul(g[0], a), mul(b, b))), other);
     }
     return r;
+  }
+  TensorList jvp(const TensorList& t) override {  // t_a / b - a t_b / b^2
+    Tensor b = other_.unpack(*this);
+    return {tangent_sum(t[0].defined() ? div(t[0], b) : Tensor(),
+                        t[1].defined() ? neg(div(mul(self_.unpack(*this), t[1]), mul(b, b))) : Tensor())};
   }
   bool apply_0d(double grad, ScalarGrads& out) override {
     return with_float_0d(output_meta[0].dtype, [&](auto t) {
@@ -336,6 +349,10 @@ struct PowBackward0 : BackwardNode<PowBackward0> {  // x ** c
     Tensor x = self_.unpack(*this);
     Tensor d = p == 2.0 ? mul(x, 2.0) : mul(pow(x, Scalar(p - 1.0)), p);
     return {reduce(mul(g[0], d), self)};
+  }
+  TensorList jvp(const TensorList& t) override {  // elementwise: the VJP's formula on the tangent
+    TensorList r = apply(TensorList{t[0]});
+    return r;
   }
   bool apply_0d(double grad, ScalarGrads& out) override {  // x ** 2 only (other powers call pow)
     if (exponent.to_double() != 2.0) return false;

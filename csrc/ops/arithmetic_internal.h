@@ -60,6 +60,7 @@ struct ScalarAddBackward : BackwardNode<ScalarAddBackward> {
   TensorList apply(TensorList&& g) override {
     return {sign == 1 ? reduce(g[0], self) : reduce(neg(g[0]), self)};
   }
+  TensorList jvp(const TensorList& t) override { return {sign == 1 ? t[0] : neg(t[0])}; }
   bool apply_0d(double grad, ScalarGrads& out) override {
     return with_float_0d(output_meta[0].dtype, [&](auto t) {
       if (!is_0d<decltype(t)>(self)) return false;

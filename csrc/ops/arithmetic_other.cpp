@@ -164,6 +164,10 @@ struct WhereBackward0 : BackwardNode<WhereBackward0> {
     if (should_compute_output(2)) r[2] = reduce(where(c, zero, g[0]), other);
     return r;
   }
+  TensorList jvp(const TensorList& t) override {  // tangents picked like the values (t[0]: the mask)
+    Tensor zero = Tensor::zeros({}, t[1].defined() ? t[1].dtype() : t[2].dtype());
+    return {where(cond_.unpack(*this), t[1].defined() ? t[1] : zero, t[2].defined() ? t[2] : zero)};
+  }
   std::string name() const override { return "WhereBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("condition", &WhereBackward0::cond_));
@@ -198,6 +202,7 @@ struct ClampBackward1 : BackwardNode<ClampBackward1> {
     if (hi) inside = compare(static_cast<int>(Binary::LogicalAnd), inside, compare(static_cast<int>(Binary::Le), x, Scalar(*hi)));
     return {where(inside, g[0], Tensor::zeros({}, g[0].dtype()))};
   }
+  TensorList jvp(const TensorList& t) override { return apply(TensorList{t[0]}); }  // diagonal Jacobian
   std::string name() const override { return "ClampBackward1"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &ClampBackward1::self_),

@@ -16,6 +16,12 @@ DType result_type(const Tensor& a, const Tensor& b) {
 
 DType result_type(const Tensor& a, const Scalar& s) { return promote_with_scalar(a.dtype(), s.kind()); }
 
+Tensor tangent_sum(const Tensor& a, const Tensor& b) {
+  if (!a.defined()) return b;
+  if (!b.defined()) return a;
+  return add(a, b, 1);
+}
+
 Tensor cast_data(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
   Tensor out = Tensor::empty(t.shape(), dtype);

@@ -30,11 +30,17 @@ Tensor cast_data(const Tensor& t, DType dtype);
 Tensor sum_to(const Tensor& grad, const Shape& shape, DType dtype);
 inline Tensor sum_to(const Tensor& grad, const Tensor& like) { return sum_to(grad, like.shape(), like.dtype()); }
 
+// Forward-mode rules: a + b where an undefined tangent is zero (undefined when both are).
+Tensor tangent_sum(const Tensor& a, const Tensor& b);
+
 // A node whose VJP is a lambda-free subclass: helpers to save inputs only when needed.
 inline SavedTensor save_if(bool needed, const Tensor& t, bool is_output = false) {
   return needed ? SavedTensor(t, is_output) : SavedTensor();
 }
-inline bool needs(const Tensor& t) { return t.defined() && autograd::requires_grad(t); }
+// Whether an op needs `t`'s derivative: it requires grad, or carries a forward-mode tangent.
+inline bool needs(const Tensor& t) {
+  return t.defined() && (autograd::requires_grad(t) || autograd::forward_ad::has_tangent(t));
+}
 
 // PyTorch's sliding-window shape rule: `t` has `batched_dim` dims (its batch dim may be empty) or
 // one fewer, and no other dim is empty.

@@ -14,6 +14,7 @@ namespace cg::ops {
 struct ToCopyBackward0 : BackwardNode<ToCopyBackward0> {
   DType src_dtype;
   TensorList apply(TensorList&& g) override { return {to_dtype(g[0], src_dtype)}; }
+  TensorList jvp(const TensorList& t) override { return {t[0]}; }  // cast to the output's dtype by the caller
   std::string name() const override { return "ToCopyBackward0"; }
 };
 
@@ -31,6 +32,7 @@ Tensor to_dtype(const Tensor& t, DType dtype) {
 // ---- clone / contiguous ----------------------------------------------------------------------
 struct CloneBackward0 : BackwardNode<CloneBackward0> {
   TensorList apply(TensorList&& g) override { return {g[0]}; }
+  TensorList jvp(const TensorList& t) override { return {t[0]}; }
   std::string name() const override { return "CloneBackward0"; }
 };
 

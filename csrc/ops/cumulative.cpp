@@ -20,6 +20,7 @@ using kernels::Binary;
 struct CumsumBackward0 : BackwardNode<CumsumBackward0> {
   int64_t dim = 0;
   TensorList apply(TensorList&& g) override { return {flip(cumsum(flip(g[0], {dim}), dim), {dim})}; }
+  TensorList jvp(const TensorList& t) override { return {cumsum(t[0], dim)}; }
   std::string name() const override { return "CumsumBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("dim", &CumsumBackward0::dim));

@@ -350,7 +350,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
     node->mask_ = SavedTensor(mask, false);
     node->self_shape = x.shape();
     node->value_dtype = value.dtype();
-    node->tensor_value = autograd::requires_grad(value);
+    node->tensor_value = needs(value);
     set_history(out, node);
   }
   return out;

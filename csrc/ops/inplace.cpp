@@ -63,7 +63,12 @@ bool inplace_records(const Tensor& self, std::initializer_list<const Tensor*> ot
   if (!allow_overlap) check_no_internal_overlap(self);
   check_inplace(self);
   autograd::clear_inplace_target();
-  if (!autograd::GradMode::is_enabled()) return false;
+  // Forward mode: a write involving a tangent goes through the recorded path too (its JVP).
+  const bool dual = autograd::forward_ad::inplace_involves(self, others);
+  if (!autograd::GradMode::is_enabled()) {
+    if (dual) autograd::set_inplace_target(self);
+    return dual;
+  }
   bool records = needs(self);
   for (const Tensor* t : others)
     if (t && needs(*t)) records = true;
@@ -74,6 +79,7 @@ bool inplace_records(const Tensor& self, std::initializer_list<const Tensor*> ot
         "use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view "
         "and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both "
         "outside (if you want the inplace to be tracked).");
+  records |= dual;
   // The out-of-place computation that follows must not save tensors the write-back overwrites.
   if (records) autograd::set_inplace_target(self);
   return records;
@@ -83,6 +89,7 @@ void commit_inplace(const Tensor& self, const Tensor& result) {
   autograd::clear_inplace_target();
   kernels::copy(self, result);
   self.bump_version();
+  autograd::forward_ad::commit_inplace(self, result);
   if (!autograd::requires_grad(result)) return;
   autograd::AutogradMeta& m = autograd::meta_mut(self);
   if (m.is_view && m.view_base.defined()) {

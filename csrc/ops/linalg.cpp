@@ -37,6 +37,10 @@ struct MmBackward0 : BackwardNode<MmBackward0> {
     if (should_compute_output(1)) r[1] = mm(t(self_.unpack(*this)), g[0]);
     return r;
   }
+  TensorList jvp(const TensorList& tt) override {  // t_a b + a t_b
+    return {tangent_sum(tt[0].defined() ? mm(tt[0], mat2_.unpack(*this)) : Tensor(),
+                        tt[1].defined() ? mm(self_.unpack(*this), tt[1]) : Tensor())};
+  }
   std::string name() const override { return "MmBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &MmBackward0::self_),
@@ -68,6 +72,10 @@ struct BmmBackward0 : BackwardNode<BmmBackward0> {
     if (should_compute_output(0)) r[0] = bmm(g[0], transpose(mat2_.unpack(*this), 1, 2));
     if (should_compute_output(1)) r[1] = bmm(transpose(self_.unpack(*this), 1, 2), g[0]);
     return r;
+  }
+  TensorList jvp(const TensorList& tt) override {
+    return {tangent_sum(tt[0].defined() ? bmm(tt[0], mat2_.unpack(*this)) : Tensor(),
+                        tt[1].defined() ? bmm(self_.unpack(*this), tt[1]) : Tensor())};
   }
   std::string name() const override { return "BmmBackward0"; }
   static auto saved_fields() {
@@ -104,6 +112,10 @@ struct DotBackward0 : BackwardNode<DotBackward0> {
     if (should_compute_output(1)) r[1] = mul(self_.unpack(*this), g[0]);
     return r;
   }
+  TensorList jvp(const TensorList& tt) override {
+    return {tangent_sum(tt[0].defined() ? dot(tt[0], other_.unpack(*this)) : Tensor(),
+                        tt[1].defined() ? dot(self_.unpack(*this), tt[1]) : Tensor())};
+  }
   std::string name() const override { return "DotBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &DotBackward0::self_),
@@ -136,6 +148,10 @@ struct MvBackward0 : BackwardNode<MvBackward0> {
     if (should_compute_output(0)) r[0] = outer(g[0], vec_.unpack(*this));
     if (should_compute_output(1)) r[1] = mv(t(self_.unpack(*this)), g[0]);
     return r;
+  }
+  TensorList jvp(const TensorList& tt) override {
+    return {tangent_sum(tt[0].defined() ? mv(tt[0], vec_.unpack(*this)) : Tensor(),
+                        tt[1].defined() ? mv(self_.unpack(*this), tt[1]) : Tensor())};
   }
   std::string name() const override { return "MvBackward0"; }
   static auto saved_fields() {
@@ -272,6 +288,11 @@ struct AddmmBackward0 : BackwardNode<AddmmBackward0> {
     if (should_compute_output(1)) r[1] = mm(t(g[0]), input_.unpack(*this));
     if (should_compute_output(2)) r[2] = sum_to(g[0], bias_shape, bias_dtype);
     return r;
+  }
+  TensorList jvp(const TensorList& tt) override {  // t_bias + t_x w^T + x t_w^T
+    Tensor r = tangent_sum(tt[0].defined() ? mm(tt[0], t(weight_.unpack(*this))) : Tensor(),
+                           tt[1].defined() ? mm(input_.unpack(*this), t(tt[1])) : Tensor());
+    return {tangent_sum(r, tt[2])};
   }
   std::string name() const override { return "AddmmBackward0"; }
   static auto saved_fields() {

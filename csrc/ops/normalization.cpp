@@ -311,18 +311,25 @@ struct EmbeddingBackward0 : BackwardNode<EmbeddingBackward0> {
     Tensor idx = indices_.unpack(*this);
     Tensor rows = reshape(grads[0], {idx.numel(), dim});
     if (padding_idx || scale_grad_by_freq) {
-      // Per-row weight: 0 for padding rows, 1 / count for scale_grad_by_freq.
-      autograd::GradModeGuard no_grad(false);
+      // Per-row weight: 0 for padding rows, 1 / count for scale_grad_by_freq (a constant; the
+      // product stays differentiable in the gradient: double backward, forward mode).
       Tensor scale = Tensor::full({idx.numel()}, 1.0, rows.dtype());
-      if (scale_grad_by_freq) {
-        Tensor counts = index_add(Tensor::zeros({num_weights}, rows.dtype()), 0, idx, scale);
-        scale = rdiv(index_select(counts, 0, idx), 1.0);
+      {
+        autograd::GradModeGuard no_grad(false);
+        if (scale_grad_by_freq) {
+          Tensor counts = index_add(Tensor::zeros({num_weights}, rows.dtype()), 0, idx, scale);
+          scale = rdiv(index_select(counts, 0, idx), 1.0);
+        }
+        if (padding_idx)
+          scale = mul(scale, to_dtype(compare(static_cast<int>(Binary::Ne), idx, Scalar(*padding_idx)), rows.dtype()));
       }
-      if (padding_idx) scale = mul(scale, to_dtype(compare(static_cast<int>(Binary::Ne), idx, Scalar(*padding_idx)),
-                                                   rows.dtype()));
       rows = mul(rows, unsqueeze(scale, 1));
     }
     return {index_add(Tensor::zeros({num_weights, dim}, rows.dtype()), 0, idx, rows)};
+  }
+  // The rows of the weight's tangent (padding rows too: the forward reads them, PyTorch's rule).
+  TensorList jvp(const TensorList& t) override {
+    return {reshape(index_select(t[0], 0, indices_.unpack(*this)), output_meta[0].shape)};
   }
   std::string name() const override { return "EmbeddingBackward0"; }
   static auto saved_fields() {

@@ -31,6 +31,13 @@ struct SumBackward : BackwardNode<SumBackward> {
     Tensor e = expand(gi, input_shape);
     return {e.dtype() == input_dtype ? e : to_dtype(e, input_dtype)};
   }
+  TensorList jvp(const TensorList& t) override {  // the same (linear) reduction of the tangent
+    Dims dims;
+    for (size_t d = 0; d < mask.size(); ++d)
+      if (mask[d]) dims.push_back(static_cast<int64_t>(d));
+    Tensor s = dims.empty() ? t[0] : sum(t[0], dims, keepdim);
+    return {scale != 1.0 ? mul(s, scale) : s};
+  }
   static auto saved_fields() {
     return std::make_tuple(saved("self_sym_sizes", &SumBackward::input_shape));
   }

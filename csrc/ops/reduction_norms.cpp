@@ -227,6 +227,12 @@ struct SoftmaxBackward : BackwardNode<SoftmaxBackward> {
     kernels::softmax_backward(contiguous(g[0]), y, dim, log, out);
     return {out};
   }
+  // softmax: y * (t - <y, t>); log_softmax: t - <softmax, t> (along dim).
+  TensorList jvp(const TensorList& t) override {
+    Tensor y = result_.unpack(*this);
+    if (log) return {sub(t[0], sum(mul(exp(y), t[0]), {dim}, true))};
+    return {mul(y, sub(t[0], sum(mul(t[0], y), {dim}, true)))};
+  }
   std::string name() const override { return log ? "LogSoftmaxBackward0" : "SoftmaxBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("result", &SoftmaxBackward::result_),

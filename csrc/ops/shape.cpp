@@ -43,6 +43,7 @@ struct ReshapeBackward : BackwardNode<ReshapeBackward> {  // view, reshape, flat
   Shape input_shape;
   const char* node_name = "ViewBackward0";
   TensorList apply(TensorList&& g) override { return {reshape(g[0], input_shape)}; }
+  TensorList jvp(const TensorList& t) override { return {reshape(t[0], output_meta[0].shape)}; }
   static auto saved_fields() {
     return std::make_tuple(saved("self_sym_sizes", &ReshapeBackward::input_shape));
   }
@@ -65,6 +66,10 @@ struct WindowBackward : BackwardNode<WindowBackward> {
   int64_t offset = 0;
   const char* node_name = "AsStridedBackward0";
   TensorList apply(TensorList&& g) override;
+  TensorList jvp(const TensorList& t) override {  // the same window of the tangent
+    Tensor c = contiguous(t[0]);
+    return {as_strided(c, shape, strides, c.offset() + offset)};
+  }
   static auto saved_fields() {
     return std::make_tuple(saved("self_sym_sizes", &WindowBackward::input_shape));
   }
@@ -195,6 +200,11 @@ struct PermuteBackward0 : BackwardNode<PermuteBackward0> {
   int64_t dim0 = 0, dim1 = 0;  // transpose's arguments (wrapped)
   const char* node_name = "PermuteBackward0";
   TensorList apply(TensorList&& g) override { return {permute(g[0], inverse)}; }
+  TensorList jvp(const TensorList& t) override {  // the forward permutation is inverse's inverse
+    std::vector<int64_t> dims(inverse.size());
+    for (size_t i = 0; i < inverse.size(); ++i) dims[static_cast<size_t>(inverse[i])] = static_cast<int64_t>(i);
+    return {permute(t[0], dims)};
+  }
   // PyTorch's names: dims (permute), dim0/dim1 (transpose); TBackward0 saves nothing.
   static auto saved_fields() {
     return std::make_tuple(saved("dims", [](const PermuteBackward0& n) {
@@ -260,6 +270,7 @@ struct ExpandBackward0 : BackwardNode<ExpandBackward0> {
   Shape input_shape;
   DType dtype = DType::Float32;
   TensorList apply(TensorList&& g) override { return {sum_to(g[0], input_shape, dtype)}; }
+  TensorList jvp(const TensorList& t) override { return {expand(t[0], output_meta[0].shape)}; }
   std::string name() const override { return "ExpandBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self_sym_sizes", &ExpandBackward0::input_shape));

@@ -36,6 +36,14 @@ struct CatBackward0 : BackwardNode<CatBackward0> {
     }
     return r;
   }
+  TensorList jvp(const TensorList& t) override {  // the tangents concatenated (zeros for constants)
+    DType dt = DType::Float32;
+    for (const Tensor& x : t)
+      if (x.defined()) dt = x.dtype();
+    std::vector<Tensor> parts;
+    for (size_t i = 0; i < sizes.size(); ++i) parts.push_back(t[i].defined() ? t[i] : Tensor::zeros(shapes[i], dt));
+    return {cat(parts, dim)};
+  }
   static auto saved_fields() {
     return std::make_tuple(saved("dim", &CatBackward0::dim));
   }
@@ -90,6 +98,7 @@ static Tensor cat_named(const std::vector<Tensor>& xs, int64_t dim, const char* 
   if (any) {
     auto node = autograd::make_node<CatBackward0>();
     for (const Tensor& x : xs) node->next_edges.push_back(autograd::requires_grad(x) ? autograd::gradient_edge(x) : autograd::Edge{});
+    autograd::forward_ad::capture_inputs(*node, xs);
     node->dim = d;
     node->sizes = sizes;
     node->shapes = shapes;
@@ -123,6 +132,21 @@ struct MultiViewBackward : BackwardNode<MultiViewBackward> {
   bool stacked = false;  // unbind: the outputs lost `dim`
   const char* node_name = "SplitBackward0";
   TensorList apply(TensorList&& g) override { return {stacked ? stack(g, dim) : cat(g, dim)}; }
+  TensorList jvp(const TensorList& t) override {  // the same pieces of the tangent
+    TensorList r;
+    int64_t start = 0;
+    for (size_t k = 0; k < output_meta.size(); ++k) {
+      if (stacked) {
+        r.push_back(select(t[0], dim, static_cast<int64_t>(k)));
+        continue;
+      }
+      const int64_t d = dim < 0 ? dim + t[0].dim() : dim;
+      const int64_t len = output_meta[k].shape[static_cast<size_t>(d)];
+      r.push_back(narrow(t[0], dim, start, len));
+      start += len;
+    }
+    return r;
+  }
   static auto saved_fields() {
     return std::make_tuple(saved("dim", &MultiViewBackward::dim));
   }
@@ -254,6 +278,7 @@ Tensor repeat(const Tensor& x, const Shape& repeats) {
 struct FlipBackward0 : BackwardNode<FlipBackward0> {
   std::vector<int64_t> dims;
   TensorList apply(TensorList&& g) override { return {flip(g[0], dims)}; }
+  TensorList jvp(const TensorList& t) override { return {flip(t[0], dims)}; }
   std::string name() const override { return "FlipBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("dims", &FlipBackward0::dims));

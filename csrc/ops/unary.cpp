@@ -39,43 +39,80 @@ Tensor zeros_like(const Tensor& t) { return Tensor::zeros(t.shape(), t.dtype());
 
 // ---- derivatives: vjp_<Name>(g, s) for each differentiable row of kernels/unary_ops.h, written
 // with differentiable ops so that every derivative is itself differentiable.
+// Forward mode: a pointwise op's Jacobian is diagonal, so J t is the VJP's formula with the tangent
+// as the gradient, on the value the VJP reads (CG_DIAGONAL_JVP fills the row's jvp_of slot).
+template <Tensor (*vjp)(const Tensor&, const Tensor&)>
+Tensor jvp_on_input(const Tensor& t, const Tensor& x, const Tensor&) { return vjp(t, x); }
+template <Tensor (*vjp)(const Tensor&, const Tensor&)>
+Tensor jvp_on_output(const Tensor& t, const Tensor&, const Tensor& y) { return vjp(t, y); }
+#define CG_DIAGONAL_JVP(Name, on) \
+  template <>                     \
+  constexpr UnaryJvp jvp_of<Unary::Name> = jvp_on_##on<vjp_##Name>;
+
 Tensor vjp_Neg(const Tensor& g, const Tensor&) { return neg(g); }
+CG_DIAGONAL_JVP(Neg, input)
 Tensor vjp_Abs(const Tensor& g, const Tensor& x) { return mul(g, sign(x)); }
+CG_DIAGONAL_JVP(Abs, input)
 Tensor vjp_Sign(const Tensor& g, const Tensor&) { return zeros_like(g); }
+CG_DIAGONAL_JVP(Sign, input)
 Tensor vjp_Sqrt(const Tensor& g, const Tensor& y) { return div(g, mul(y, 2.0)); }
+CG_DIAGONAL_JVP(Sqrt, output)
 Tensor vjp_Rsqrt(const Tensor& g, const Tensor& y) { return mul(g, mul(pow(y, Scalar(3.0)), -0.5)); }
+CG_DIAGONAL_JVP(Rsqrt, output)
 Tensor vjp_Square(const Tensor& g, const Tensor& x) { return mul(g, mul(x, 2.0)); }
+CG_DIAGONAL_JVP(Square, input)
 Tensor vjp_Reciprocal(const Tensor& g, const Tensor& y) { return mul(g, neg(mul(y, y))); }
+CG_DIAGONAL_JVP(Reciprocal, output)
 Tensor vjp_Exp(const Tensor& g, const Tensor& y) { return mul(g, y); }
+CG_DIAGONAL_JVP(Exp, output)
 Tensor vjp_Expm1(const Tensor& g, const Tensor& y) { return mul(g, add(y, 1)); }
+CG_DIAGONAL_JVP(Expm1, output)
 Tensor vjp_Log(const Tensor& g, const Tensor& x) { return div(g, x); }
+CG_DIAGONAL_JVP(Log, input)
 Tensor vjp_Log1p(const Tensor& g, const Tensor& x) { return div(g, add(x, 1)); }
+CG_DIAGONAL_JVP(Log1p, input)
 Tensor vjp_Log2(const Tensor& g, const Tensor& x) { return div(g, mul(x, std::log(2.0))); }
+CG_DIAGONAL_JVP(Log2, input)
 Tensor vjp_Sin(const Tensor& g, const Tensor& x) { return mul(g, cos(x)); }
+CG_DIAGONAL_JVP(Sin, input)
 Tensor vjp_Cos(const Tensor& g, const Tensor& x) { return mul(g, neg(sin(x))); }
+CG_DIAGONAL_JVP(Cos, input)
 Tensor vjp_Tan(const Tensor& g, const Tensor& y) { return mul(g, add(mul(y, y), 1)); }
+CG_DIAGONAL_JVP(Tan, output)
 Tensor vjp_Tanh(const Tensor& g, const Tensor& y) { return tanh_backward(g, y); }
+CG_DIAGONAL_JVP(Tanh, output)
 Tensor vjp_Sigmoid(const Tensor& g, const Tensor& y) { return sigmoid_backward(g, y); }
+CG_DIAGONAL_JVP(Sigmoid, output)
 Tensor vjp_Relu(const Tensor& g, const Tensor& y) { return threshold_backward(g, y, 0.0); }
+CG_DIAGONAL_JVP(Relu, output)
 Tensor vjp_Silu(const Tensor& g, const Tensor& x) {
   Tensor s = sigmoid(x);
   return mul(g, mul(s, add(mul(x, rsub(s, 1)), 1)));
 }
+CG_DIAGONAL_JVP(Silu, input)
 Tensor vjp_Gelu(const Tensor& g, const Tensor& x) {
   Tensor cdf = mul(add(unary(Unary::Erf, mul(x, M_SQRT1_2)), 1), 0.5);
   Tensor pdf = mul(exp(mul(mul(x, x), -0.5)), 0.3989422804014327);
   return mul(g, add(cdf, mul(x, pdf)));
 }
+CG_DIAGONAL_JVP(Gelu, input)
 Tensor vjp_Softplus(const Tensor& g, const Tensor& x) { return mul(g, sigmoid(x)); }
+CG_DIAGONAL_JVP(Softplus, input)
 Tensor vjp_Erf(const Tensor& g, const Tensor& x) { return mul(g, mul(exp(neg(mul(x, x))), 1.1283791670955126)); }
+CG_DIAGONAL_JVP(Erf, input)
 Tensor vjp_Floor(const Tensor& g, const Tensor&) { return zeros_like(g); }
+CG_DIAGONAL_JVP(Floor, input)
 Tensor vjp_Ceil(const Tensor& g, const Tensor&) { return zeros_like(g); }
+CG_DIAGONAL_JVP(Ceil, input)
 Tensor vjp_Round(const Tensor& g, const Tensor&) { return zeros_like(g); }
+CG_DIAGONAL_JVP(Round, input)
 Tensor vjp_Trunc(const Tensor& g, const Tensor&) { return zeros_like(g); }
+CG_DIAGONAL_JVP(Trunc, input)
 // The predicates have no derivative (their rows have no node).
 constexpr Tensor (*vjp_LogicalNot)(const Tensor&, const Tensor&) = nullptr;
 constexpr Tensor (*vjp_IsNan)(const Tensor&, const Tensor&) = nullptr;
 constexpr Tensor (*vjp_IsInf)(const Tensor&, const Tensor&) = nullptr;
+#undef CG_DIAGONAL_JVP
 
 const UnaryRule& rule(Unary op) {
 #define CG_UNARY_RULE(Name, py_name, alias, node_name, saves, float_result, float_only_kernel, bind) \
@@ -108,6 +145,11 @@ struct UnaryBackward : Node {
       out.defined[0] = true;
       return true;
     });
+  }
+  TensorList jvp(const TensorList& t) override {  // the row's rule; none: the double-VJP fallback
+    if (!rule->jvp) return {};
+    Tensor s = saved_.unpack(*this);
+    return {rule->jvp(t[0], rule->saves == Saves::Input ? s : Tensor(), rule->saves == Saves::Output ? s : Tensor())};
   }
   void release_saved() override { saved_.release(); }
   std::vector<std::string> saved_names() override {

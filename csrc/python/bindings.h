@@ -129,5 +129,6 @@ void register_diagnostics(py::module_& m);  // anomaly mode, saved-tensor hooks,
 void register_nn(py::module_& m);  // convolution, pooling, padding, einsum
 void register_interop(py::module_& m, TensorClass& cls);
 void register_nn_norm(py::module_& m);  // normalization, embedding, sorting (after register_tensor)
+void register_forward_ad(py::module_& m);  // dual levels, dual tensors
 
 }  // namespace cg::python

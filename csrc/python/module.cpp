@@ -69,6 +69,7 @@ PYBIND11_MODULE(_C, m) {
   cg::python::register_autograd(m);
   cg::python::register_diagnostics(m);
   cg::python::register_nn_norm(m);
+  cg::python::register_forward_ad(m);
   cg::python::register_nn(m);
   cg::python::install_argument_errors(m, m.attr("Tensor"));
 }

@@ -206,11 +206,23 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
         return binop(a, b, [](const Tensor& x, const Tensor& y) { return ops::pow(y, x); },
                      [](const Tensor& x, Scalar s) { return ops::pow(s, x); });
       })
-      .def("__matmul__", [](const Tensor& a, const Tensor& b) {
-        MaybeReleaseGil g(a.numel() + b.numel());
-        return ops::matmul(a, b);
+      // Other operand types get NotImplemented, as in PyTorch: Python then tries their __rmatmul__
+      // (chaingrad.func's BatchedTensor) or raises "unsupported operand type(s) for @".
+      .def("__matmul__", [](const Tensor& a, py::handle b) -> py::object {
+        const Tensor* bt = tensor_of(b.ptr());
+        if (!bt) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+        Tensor r;
+        {
+          MaybeReleaseGil g(a.numel() + bt->numel());
+          r = ops::matmul(a, *bt);
+        }
+        return py::cast(r);
       })
-      .def("__rmatmul__", [](const Tensor& a, const Tensor& b) { return ops::matmul(b, a); })
+      .def("__rmatmul__", [](const Tensor& a, py::handle b) -> py::object {
+        const Tensor* bt = tensor_of(b.ptr());
+        if (!bt) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+        return py::cast(ops::matmul(*bt, a));
+      })
       .def("__neg__", [](const Tensor& a) { return ops::neg(a); })
       .def("__pos__", [](const Tensor& a) { return a; })
       .def("__abs__", [](const Tensor& a) { return ops::abs(a); })

@@ -97,6 +97,7 @@ default_float_dtype = float32
 from . import (
     autograd,  # noqa: E402
     cuda,  # noqa: E402
+    func,  # noqa: E402
     nn,  # noqa: E402
     optim,  # noqa: E402
     return_types,  # noqa: E402

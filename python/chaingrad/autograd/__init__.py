@@ -6,7 +6,7 @@ from typing import Optional, Sequence, Tuple, Union
 
 from .. import _C
 from .._C import Tensor
-from . import graph
+from . import forward_ad, functional, graph
 from .anomaly_mode import (
     detect_anomaly,
     is_anomaly_check_nan_enabled,
@@ -26,6 +26,8 @@ __all__ = [
     "backward",
     "detect_anomaly",
     "enable_grad",
+    "forward_ad",
+    "functional",
     "grad",
     "gradcheck",
     "gradgradcheck",
@@ -158,7 +160,8 @@ def grad(
         only_inputs: accepted for compatibility (ignored, as in PyTorch).
         allow_unused: return ``None`` for an input the outputs do not depend on instead of
             raising ``RuntimeError``.
-        is_grads_batched: not supported (raises ``NotImplementedError``).
+        is_grads_batched: the first dimension of every ``grad_outputs`` entry is a batch of
+            vectors; each result gets the same leading dimension (one VJP per vector).
         materialize_grads: return zeros instead of ``None`` for unused inputs.
 
     Returns:
@@ -178,8 +181,6 @@ def grad(
     ins = _as_tuple(inputs, "inputs")
     if not ins:
         raise RuntimeError("grad requires at least one input")
-    if is_grads_batched:
-        raise NotImplementedError("is_grads_batched=True is not supported by chaingrad")
     if allow_unused is None:
         allow_unused = materialize_grads
     if materialize_grads and allow_unused is False:
@@ -188,5 +189,42 @@ def grad(
     grads = _grads_for(outs, _as_tuple(grad_outputs, "grad_outputs"))
     if retain_graph is None:
         retain_graph = create_graph
+    if is_grads_batched:
+        return _batched_grad(outs, ins, grads, bool(retain_graph), bool(create_graph), bool(allow_unused),
+                             bool(materialize_grads))
     return tuple(_C._run_backward(list(outs), grads, list(ins), bool(retain_graph), bool(create_graph), False,
                                   bool(allow_unused), bool(materialize_grads)))
+
+
+def _batched_grad(outs: Tuple[Tensor, ...], ins: Tuple[Tensor, ...], grads: list, retain_graph: bool,
+                  create_graph: bool, allow_unused: bool, materialize_grads: bool) -> Tuple[Optional[Tensor], ...]:
+    """``grad(..., is_grads_batched=True)``: one VJP per vector of the leading batch dimension,
+    stacked. The graph is walked once per vector (the engine's VJPs see unbatched gradients)."""
+    from .. import stack
+
+    sizes = {g.shape[0] for g in grads if isinstance(g, Tensor) and g.dim() > 0}
+    for i, (g, o) in enumerate(zip(grads, outs)):
+        if not isinstance(g, Tensor) or g.dim() == 0 or tuple(g.shape[1:]) != tuple(o.shape):
+            got = tuple(g.shape) if isinstance(g, Tensor) else None
+            raise RuntimeError("If `is_grads_batched=True`, we interpret the first dimension of each grad_output "
+                               "as the batch dimension. The sizes of the remaining dimensions are expected to match "
+                               f"the shape of corresponding output, but a mismatch was detected: grad_output[{i}] "
+                               f"has a shape of {got} and output[{i}] has a shape of {tuple(o.shape)}.")
+    if len(sizes) != 1:
+        raise RuntimeError("If `is_grads_batched=True`, all grad_outputs must have the same batch size")
+    (batch,) = sizes
+    rows = []
+    for b in range(batch):
+        keep = retain_graph or b + 1 < batch
+        rows.append(_C._run_backward(list(outs), [g[b] for g in grads], list(ins), keep, create_graph, False,
+                                     allow_unused, materialize_grads))
+    result = []
+    for j, t in enumerate(ins):
+        col = [r[j] for r in rows]
+        if any(c is None for c in col):
+            result.append(None)
+        elif not col:
+            result.append(_C._full((0,) + tuple(t.shape), 0, t.dtype))
+        else:
+            result.append(stack(col, 0))
+    return tuple(result)

@@ -24,6 +24,8 @@ class FunctionCtx:
         self._non_differentiable: Tuple[Tensor, ...] = ()
         self._dirty: Tuple[Tensor, ...] = ()
         self._node_ref: Any = None
+        self._to_save_forward: Optional[Tuple[Optional[Tensor], ...]] = None
+        self._in_jvp = False
         self.needs_input_grad: Tuple[bool, ...] = ()
         self.materialize_grads = True
 
@@ -35,9 +37,19 @@ class FunctionCtx:
                                 f"{type(t).__name__}")
         self._to_save = tuple(tensors)
 
+    def save_for_forward(self, *tensors: Optional[Tensor]) -> None:
+        """Saves tensors for ``jvp`` (forward mode); ``ctx.saved_tensors`` gives them there."""
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError("save_for_forward expects all arguments to be tensors; but got an argument of type "
+                                f"{type(t).__name__}.")
+        self._to_save_forward = tuple(tensors)
+
     @property
     def saved_tensors(self) -> Tuple[Optional[Tensor], ...]:
-        """The tensors given to ``save_for_backward``."""
+        """The tensors given to ``save_for_backward`` (in ``jvp``: to ``save_for_forward``)."""
+        if self._in_jvp and self._to_save_forward is not None:
+            return self._to_save_forward
         if self._node_ref is None:
             return self._to_save
         return _C._function_saved(self._node_ref)
@@ -74,6 +86,12 @@ class Function(metaclass=_FunctionMeta):
                                   "autograd.Function to use it with backward mode AD.")
 
     @staticmethod
+    def jvp(ctx: FunctionCtx, *grad_inputs: Any) -> Any:
+        """Forward mode: the output tangents from the input tangents (one per ``forward`` input)."""
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it with "
+                                  "forward mode AD.")
+
+    @staticmethod
     def setup_context(ctx: FunctionCtx, inputs: Tuple[Any, ...], output: Any) -> None:
         raise NotImplementedError
 
@@ -86,6 +104,9 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Runs ``forward`` and connects its outputs to the graph."""
+        batched = _vmap_rule(cls, args)
+        if batched is not None:
+            return batched
         ctx = FunctionCtx()
         uses_setup = cls.setup_context is not Function.setup_context
         if uses_setup:
@@ -126,7 +147,69 @@ class Function(metaclass=_FunctionMeta):
                                          ctx.materialize_grads)
         ctx._node_ref = ref
         ctx._to_save = ()
+        _forward_tangents(cls, ctx, args, fixed)
         return tuple(fixed) if is_tuple else fixed[0]
+
+
+class _VmapInfo:
+    """The ``info`` a custom Function's ``vmap`` staticmethod receives."""
+
+    def __init__(self, batch_size: int, randomness: str = "error") -> None:
+        self.batch_size = batch_size
+        self.randomness = randomness
+
+
+def _vmap_rule(cls: Any, args: Tuple[Any, ...]) -> Any:
+    """Inside chaingrad.func.vmap: a Function with a ``vmap`` staticmethod is its own batching rule,
+    ``vmap(info, in_dims, *args) -> (outputs, out_dims)`` on the physical tensors (PyTorch's
+    protocol); without one, None (vmap then maps the whole function element by element)."""
+    if not any(type(a).__name__ == "BatchedTensor" for a in args):
+        return None
+    from ..func._batched import BatchedTensor, NoBatchingRule
+
+    if getattr(cls, "vmap", None) is None or not callable(cls.vmap):
+        raise NoBatchingRule(f"{cls.__name__} has no vmap staticmethod")
+    size = next(a.value.shape[0] for a in args if isinstance(a, BatchedTensor))
+    in_dims = tuple(0 if isinstance(a, BatchedTensor) else None for a in args)
+    physical = tuple(a.value if isinstance(a, BatchedTensor) else a for a in args)
+    outputs, out_dims = cls.vmap(_VmapInfo(size), in_dims, *physical)
+    is_tuple = isinstance(outputs, tuple)
+    outs = outputs if is_tuple else (outputs,)
+    dims = out_dims if isinstance(out_dims, tuple) else (out_dims,) * len(outs)
+    wrapped = []
+    for o, d in zip(outs, dims):
+        if d is None:
+            wrapped.append(o)
+        else:
+            wrapped.append(BatchedTensor(o if d == 0 else o.movedim(d, 0) if hasattr(o, "movedim")
+                                         else o.permute(d, *[i for i in range(o.dim()) if i != d])))
+    return tuple(wrapped) if is_tuple else wrapped[0]
+
+
+def _forward_tangents(cls: Any, ctx: FunctionCtx, args: Tuple[Any, ...], outputs: list) -> None:
+    """Forward mode through a custom Function: its ``jvp`` gives the outputs' tangents."""
+    from . import forward_ad
+
+    if forward_ad._current_level < 0:
+        return
+    tangents = [_C._fw_grad(a) if isinstance(a, Tensor) else None for a in args]
+    if all(t is None for t in tangents):
+        return
+    tangents = [t if t is not None or not isinstance(a, Tensor) else _C._full(tuple(a.shape), 0, a.dtype)
+                for t, a in zip(tangents, args)]
+    ctx._in_jvp = True
+    try:
+        result = cls.jvp(ctx, *tangents)
+    finally:
+        ctx._in_jvp = False
+    result = result if isinstance(result, tuple) else (result,)
+    tensor_outputs = [o for o in outputs if isinstance(o, Tensor)]
+    if len(result) != len(tensor_outputs):
+        raise RuntimeError(f"function {cls.__name__}_jvp returned an incorrect number of forward gradients (expected "
+                           f"{len(tensor_outputs)}, got {len(result)})")
+    for o, t in zip(tensor_outputs, result):
+        if t is not None and o.dtype.is_floating_point:
+            _C._set_fw_grad(o, t)
 
 
 def once_differentiable(fn: Any) -> Any:
