@@ -205,7 +205,7 @@ def _tensor_member(name: str, value: Any) -> List[str]:
         head, _, rest = _signature(name, getattr(value, "__doc__", None), True).partition("(")
         line = head + "(" + _SHADOWED.sub(lambda g: "builtins." + g.group(1), rest)
         return [_tensor_result(name, line)]
-    return [f"{name}: {type(value).__name__ if type(value).__module__ == 'builtins' else 'Any'}"]
+    return [_bare_generics(f"{name}: {type(value).__name__ if type(value).__module__ == 'builtins' else 'Any'}")]
 
 
 def _keep(cls_name: str, name: str) -> bool:
@@ -245,7 +245,7 @@ def native_stub() -> List[str]:
         elif callable(obj):
             lines.append(_signature(name, obj.__doc__, False))
         else:
-            lines.append(f"{name}: {type(obj).__name__}" if type(obj).__module__ == "builtins" else f"{name}: Any")
+            lines.append(_bare_generics(f"{name}: {type(obj).__name__}") if type(obj).__module__ == "builtins" else f"{name}: Any")
     return lines
 
 
