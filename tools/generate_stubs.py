@@ -245,7 +245,8 @@ def native_stub() -> List[str]:
         elif callable(obj):
             lines.append(_signature(name, obj.__doc__, False))
         else:
-            lines.append(_bare_generics(f"{name}: {type(obj).__name__}") if type(obj).__module__ == "builtins" else f"{name}: Any")
+            builtin = type(obj).__module__ == "builtins"
+            lines.append(_bare_generics(f"{name}: {type(obj).__name__}") if builtin else f"{name}: Any")
     return lines
 
 
