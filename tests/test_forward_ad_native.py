@@ -1,0 +1,123 @@
+"""Which op_db entries compute their forward-mode tangent natively (a JVP rule next to the op's VJP)
+and which through the double-VJP fallback (engine/jvp.cpp): every differentiable entry of
+``tests/op_db.py`` is run under a dual level with the native/fallback counters of
+``_forward_ad_counts()``. An entry not in ``FALLBACK`` must never reach the fallback; an entry in it
+must still reach it (so the list stays honest when a rule is added). Values are checked elsewhere
+(``test_forward_ad.py``: reverse-mode Jacobian, finite differences, PyTorch)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import pytest
+
+pytest.importorskip("chaingrad._C")
+import chaingrad  # noqa: E402
+import chaingrad.autograd.forward_ad as fwAD  # noqa: E402
+from op_db import OPS  # noqa: E402
+from test_forward_ad import _forward, _tangents  # noqa: E402
+from test_ops import GRAD_CASES, Call  # noqa: E402
+
+# The entries that still use the double-VJP fallback for at least one sample, with the reason.
+FALLBACK: Dict[str, str] = {
+    "rdiv.scalar": "no native rule yet (double-VJP)",
+    "pow.scalar_tensor": "no native rule yet (double-VJP)",
+    "pow.tensor_tensor": "no native rule yet (double-VJP)",
+    "leaky_relu": "no native rule yet (double-VJP)",
+    "elu": "no native rule yet (double-VJP)",
+    "softplus": "no native rule yet (double-VJP)",
+    "clamp.tensor": "no native rule yet (double-VJP)",
+    "minimum": "no native rule yet (double-VJP)",
+    "maximum": "no native rule yet (double-VJP)",
+    "prod": "no native rule yet (double-VJP)",
+    "max": "no native rule yet (double-VJP)",
+    "min": "no native rule yet (double-VJP)",
+    "max.binary": "no native rule yet (double-VJP)",
+    "amax": "no native rule yet (double-VJP)",
+    "amin": "no native rule yet (double-VJP)",
+    "var": "no native rule yet (double-VJP)",
+    "std": "no native rule yet (double-VJP)",
+    "norm": "no native rule yet (double-VJP)",
+    "logsumexp": "no native rule yet (double-VJP)",
+    "cumprod": "no native rule yet (double-VJP)",
+    "trace": "no native rule yet (double-VJP)",
+    "repeat": "no native rule yet (double-VJP)",
+    "getitem.mask": "no native rule yet (double-VJP)",
+    "getitem.mask_dim1": "no native rule yet (double-VJP)",
+    "getitem.index": "no native rule yet (double-VJP)",
+    "getitem.index_dim1": "no native rule yet (double-VJP)",
+    "getitem.index_pair": "no native rule yet (double-VJP)",
+    "getitem.index_split": "no native rule yet (double-VJP)",
+    "getitem.list": "no native rule yet (double-VJP)",
+    "getitem.neg_index": "no native rule yet (double-VJP)",
+    "index_select": "no native rule yet (double-VJP)",
+    "gather": "no native rule yet (double-VJP)",
+    "scatter_add": "no native rule yet (double-VJP)",
+    "masked_fill": "no native rule yet (double-VJP)",
+    "masked_fill.tensor": "no native rule yet (double-VJP)",
+    "setitem.slice": "no native rule yet (double-VJP)",
+    "setitem.int": "no native rule yet (double-VJP)",
+    "setitem.scalar": "no native rule yet (double-VJP)",
+    "setitem.index": "no native rule yet (double-VJP)",
+    "setitem.mask": "no native rule yet (double-VJP)",
+    "cross_entropy": "no native rule yet (double-VJP)",
+    "nll_loss": "no native rule yet (double-VJP)",
+    "mse_loss": "no native rule yet (double-VJP)",
+    "binary_cross_entropy": "no native rule yet (double-VJP)",
+    "binary_cross_entropy_with_logits": "no native rule yet (double-VJP)",
+    "cross_entropy.options": "no native rule yet (double-VJP)",
+    "nll_loss.options": "no native rule yet (double-VJP)",
+    "binary_cross_entropy.weight": "no native rule yet (double-VJP)",
+    "mse_loss.fused": "no native rule yet (double-VJP)",
+    "cross_entropy.fused": "no native rule yet (double-VJP)",
+    "nll_loss.fused": "no native rule yet (double-VJP)",
+    "binary_cross_entropy.fused": "no native rule yet (double-VJP)",
+    "binary_cross_entropy_with_logits.fused": "no native rule yet (double-VJP)",
+    "layer_norm": "no native rule yet (double-VJP)",
+    "batch_norm": "no native rule yet (double-VJP)",
+    "gelu.tanh": "no native rule yet (double-VJP)",
+    "sort": "no native rule yet (double-VJP)",
+    "topk": "no native rule yet (double-VJP)",
+    "smooth_l1_loss": "no native rule yet (double-VJP)",
+    "huber_loss": "no native rule yet (double-VJP)",
+    "conv2d": "no native rule yet (double-VJP)",
+    "conv1d": "no native rule yet (double-VJP)",
+    "max_pool2d": "no native rule yet (double-VJP)",
+    "max_pool1d": "no native rule yet (double-VJP)",
+    "avg_pool2d": "no native rule yet (double-VJP)",
+    "avg_pool1d": "no native rule yet (double-VJP)",
+    "pad": "no native rule yet (double-VJP)",
+    "pad.circular": "no native rule yet (double-VJP)",
+    "unfold": "no native rule yet (double-VJP)",
+    "fold": "no native rule yet (double-VJP)",
+}
+
+_BY_OP: Dict[str, List[Any]] = {}
+for _case in GRAD_CASES:
+    _BY_OP.setdefault(_case.values[0].name, []).append(_case.values[1])
+
+
+def _counts(name: str) -> Dict[str, int]:
+    op = next(o for o in OPS if o.name == name)
+    total = {"native": 0, "fallback": 0}
+    for sample in _BY_OP[name]:
+        call = Call(chaingrad, sample)
+        chaingrad._C._reset_forward_ad_counts()
+        _forward(chaingrad, fwAD, call, op.primary(), _tangents(call, op.name))
+        for k, v in chaingrad._C._forward_ad_counts().items():
+            total[k] += v
+    return total
+
+
+@pytest.mark.parametrize("name", sorted(_BY_OP))
+def test_jvp_is_native_unless_allowed(name: str) -> None:
+    counts = _counts(name)
+    if name in FALLBACK:
+        assert counts["fallback"] > 0, f"{name} no longer uses the fallback: remove it from FALLBACK"
+    else:
+        assert counts["fallback"] == 0, f"{name} uses the double-VJP fallback {counts['fallback']} times"
+
+
+def test_allow_list_names_real_entries() -> None:
+    assert set(FALLBACK) <= set(_BY_OP)
+    assert all(reason.strip() for reason in FALLBACK.values())
