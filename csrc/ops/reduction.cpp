@@ -111,6 +111,7 @@ struct ProdBackward : BackwardNode<ProdBackward> {
     if (dim == -2) return {mul(gi, reshape(exclusive_products(reshape(x, {-1}), 0), x.shape()))};
     return {mul(gi, exclusive_products(x, dim))};
   }
+  TensorList jvp(const TensorList& t) override { return {local_jvp(*this, t[0], mask, keepdim)}; }
   // prod_{j < i} x_j * prod_{j > i} x_j along dim.
   static Tensor exclusive_products(const Tensor& x, int64_t dim) {
     const int64_t n = x.shape()[dim];
@@ -166,6 +167,8 @@ struct AmaxBackward : BackwardNode<AmaxBackward> {
     Tensor count = dims.empty() ? hit : sum(hit, dims, true);
     return {div(mul(gi, hit), count)};
   }
+  // The tangents of the extremes, averaged over ties (PyTorch's amax/amin JVP).
+  TensorList jvp(const TensorList& t) override { return {local_jvp(*this, t[0], mask, keepdim)}; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &AmaxBackward::self_),
                            saved("result", &AmaxBackward::result_),
@@ -226,6 +229,12 @@ struct MaxDimBackward : BackwardNode<MaxDimBackward> {
     }
     Tensor zeros = Tensor::zeros(input_shape, g[0].dtype());
     return {scatter_add(zeros, dim, ii, gi)};
+  }
+  TensorList jvp(const TensorList& t) override {  // the tangent at the returned indices
+    if (input_shape.empty()) return {t[0]};
+    Tensor idx = indices_.unpack(*this);
+    Tensor picked = gather(t[0], dim, keepdim ? idx : unsqueeze(idx, dim));
+    return {keepdim ? picked : squeeze(picked, {dim})};
   }
   static auto saved_fields() {
     return std::make_tuple(saved("indices", &MaxDimBackward::indices_),

@@ -4,7 +4,9 @@
 #include <optional>
 
 #include "kernels/reduce.h"
+#include "ops/arithmetic.h"
 #include "ops/common.h"
+#include "ops/reduction.h"
 #include "ops/shape.h"
 
 namespace cg::ops::reduction {
@@ -50,6 +52,21 @@ inline Tensor unsqueeze_to(const Tensor& g, const Shape& input_shape, const std:
       if (mask[d]) s[d] = 1;
     return s;
   }());
+}
+
+// Forward mode of a reduction: each output element depends only on its own slice of the input,
+// so J t is the local derivative (the VJP of a gradient of ones) times t, summed like the forward.
+inline Tensor reduce_tangent(const Tensor& v, const std::vector<bool>& mask, bool keepdim) {
+  Dims dims;
+  for (size_t d = 0; d < mask.size(); ++d)
+    if (mask[d]) dims.push_back(static_cast<int64_t>(d));
+  return dims.empty() ? v : sum(v, dims, keepdim);
+}
+template <typename N>
+Tensor local_jvp(N& node, const Tensor& t, const std::vector<bool>& mask, bool keepdim) {
+  const autograd::OutputMeta& om = node.output_meta[0];
+  Tensor local = node.apply(TensorList{Tensor::full(om.shape, 1, om.dtype)})[0];
+  return reduce_tangent(mul(local, t), mask, keepdim);
 }
 
 inline DType sum_dtype(const Tensor& x, std::optional<DType> dtype) {

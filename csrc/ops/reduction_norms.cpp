@@ -56,6 +56,7 @@ struct VarBackward0 : BackwardNode<VarBackward0> {
     const double denom = std::max(0.0, static_cast<double>(reduced_numel(x, mask)) - correction);
     return {mul(gi, mul(sub(x, mean_keep(x, mask)), 2.0 / denom))};
   }
+  TensorList jvp(const TensorList& t) override { return {local_jvp(*this, t[0], mask, keepdim)}; }
   std::string name() const override { return is_std ? "StdBackward0" : "VarBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &VarBackward0::self_),
@@ -124,6 +125,7 @@ struct LinalgVectorNormBackward0 : BackwardNode<LinalgVectorNormBackward0> {
                           : div(mul(sign(x), pow(abs(x), Scalar(p - 1))), pow(safe_y, Scalar(p - 1)));
     return {where(y_zero, zero, mul(gi, local))};
   }
+  TensorList jvp(const TensorList& t) override { return {local_jvp(*this, t[0], mask, keepdim)}; }
   std::string name() const override { return "LinalgVectorNormBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &LinalgVectorNormBackward0::self_),
@@ -180,6 +182,7 @@ struct LogsumexpBackward0 : BackwardNode<LogsumexpBackward0> {
     Tensor yi = unsqueeze_to(result_.unpack(*this), x.shape(), mask, keepdim);
     return {mul(gi, exp(sub(x, yi)))};
   }
+  TensorList jvp(const TensorList& t) override { return {local_jvp(*this, t[0], mask, keepdim)}; }
   std::string name() const override { return "LogsumexpBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &LogsumexpBackward0::self_),
