@@ -96,6 +96,7 @@ struct CopyBackwards : BackwardNode<CopyBackwards> {
     if (should_compute_output(1)) r[1] = reduce(g[0], src);
     return r;
   }
+  TensorList jvp(const TensorList& t) override { return {t[1]}; }  // the source's tangent, broadcast by the caller
   std::string name() const override { return "CopyBackwards"; }
 };
 

@@ -66,6 +66,7 @@ struct IndexSelectBackward0 : BackwardNode<IndexSelectBackward0> {
   TensorList apply(TensorList&& g) override {
     return {index_add(Tensor::zeros(input_shape, g[0].dtype()), dim, index_.unpack(*this), g[0])};
   }
+  TensorList jvp(const TensorList& t) override { return {index_select(t[0], dim, index_.unpack(*this))}; }
   std::string name() const override { return "IndexSelectBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("dim", &IndexSelectBackward0::dim),
@@ -118,6 +119,11 @@ struct IndexAddBackward0 : BackwardNode<IndexAddBackward0> {
     if (should_compute_output(0)) r[0] = g[0];
     if (should_compute_output(2)) r[2] = index_select(g[0], dim, index_.unpack(*this));
     return r;
+  }
+  TensorList jvp(const TensorList& t) override {  // linear in (x, src): the same op on the tangents
+    if (!t[2].defined()) return {t[0]};
+    const autograd::OutputMeta& om = output_meta[0];
+    return {index_add(t[0].defined() ? t[0] : Tensor::zeros(om.shape, t[2].dtype()), dim, index_.unpack(*this), t[2])};
   }
   std::string name() const override { return "IndexAddBackward0"; }
   static auto saved_fields() {
@@ -182,6 +188,15 @@ struct IndexCopyBackward0 : BackwardNode<IndexCopyBackward0> {
     if (should_compute_output(2)) r[2] = index_select(g[0], dim, idx);
     return r;
   }
+  TensorList jvp(const TensorList& t) override {  // linear in (x, src): the same op on the tangents
+    Tensor idx = index_.unpack(*this);
+    const autograd::OutputMeta& om = output_meta[0];
+    const DType dt = t[0].defined() ? t[0].dtype() : t[2].dtype();
+    Shape src_shape = om.shape;
+    if (!src_shape.empty()) src_shape[dim] = idx.numel();
+    return {index_copy(t[0].defined() ? t[0] : Tensor::zeros(om.shape, dt), dim, idx,
+                       t[2].defined() ? t[2] : Tensor::zeros(src_shape, dt))};
+  }
   std::string name() const override { return "IndexPutBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("index", &IndexCopyBackward0::index_));
@@ -209,6 +224,7 @@ struct GatherBackward0 : BackwardNode<GatherBackward0> {
   TensorList apply(TensorList&& g) override {
     return {scatter_add(Tensor::zeros(input_shape, g[0].dtype()), dim, index_.unpack(*this), g[0])};
   }
+  TensorList jvp(const TensorList& t) override { return {gather(t[0], dim, index_.unpack(*this))}; }
   std::string name() const override { return "GatherBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("dim", &GatherBackward0::dim),
@@ -281,6 +297,14 @@ struct ScatterBackward : BackwardNode<ScatterBackward> {
     }
     return r;
   }
+  TensorList jvp(const TensorList& t) override {  // linear in (x, src): the same op on the tangents
+    const autograd::OutputMeta& om = output_meta[0];
+    const DType dt = t[0].defined() ? t[0].dtype() : t[2].dtype();
+    Tensor tx = t[0].defined() ? t[0] : Tensor::zeros(om.shape, dt);
+    Tensor ts = t[2].defined() ? (t[2].dtype() == dt ? t[2] : to_dtype(t[2], dt)) : Tensor::zeros(src_shape, dt);
+    Tensor idx = index_.unpack(*this);
+    return {accumulate ? scatter_add(tx, dim, idx, ts) : scatter(tx, dim, idx, ts)};
+  }
   std::string name() const override { return accumulate ? "ScatterAddBackward0" : "ScatterBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("dim", &ScatterBackward::dim),
@@ -328,6 +352,11 @@ struct MaskedFillBackward0 : BackwardNode<MaskedFillBackward0> {
     if (should_compute_output(0)) r[0] = sum_to(where(mask, zero, g[0]), self_shape, g[0].dtype());
     if (should_compute_output(2)) r[2] = sum_to(where(mask, g[0], zero), Shape{}, value_dtype);
     return r;
+  }
+  TensorList jvp(const TensorList& t) override {  // the value's tangent where masked, x's elsewhere
+    const DType dt = t[0].defined() ? t[0].dtype() : t[2].dtype();
+    Tensor zero = Tensor::zeros({}, dt);
+    return {where(mask_.unpack(*this), t[2].defined() ? t[2] : zero, t[0].defined() ? t[0] : zero)};
   }
   std::string name() const override { return tensor_value ? "MaskedFillBackward1" : "MaskedFillBackward0"; }
   static auto saved_fields() {

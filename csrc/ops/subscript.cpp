@@ -183,6 +183,28 @@ struct IndexPutBackward0 : BackwardNode<IndexPutBackward0> {
     if (should_compute_output(1)) r[1] = sum_to(advanced_index(g[0], L), value_shape, value_dtype);
     return r;
   }
+  // Linear in (x, value): the same write, of the value's tangent into x's (zeros where undefined).
+  TensorList jvp(const TensorList& t) override {
+    const DType dt = t[0].defined() ? t[0].dtype() : t[1].dtype();
+    Tensor base = t[0].defined() ? t[0] : Tensor::zeros(self_shape, dt);
+    Tensor rows = as_rows(base, L);
+    Tensor vr = t[1].defined() ? value_rows(t[1].dtype() == dt ? t[1] : to_dtype(t[1], dt), L)
+                               : Tensor::zeros({L.rows.numel(), rows.shape()[1]}, dt);
+    Tensor updated = index_copy(rows, 0, L.rows, vr);
+    return {permute(reshape(updated, permuted_shape(base, L)), inverse_perm(L))};
+  }
+  // `value` (broadcastable to x[items], whose index dims sit at L.insert_at) as index_put_'s [n, cols] rows.
+  static Tensor value_rows(const Tensor& value, const AdvLayout& L) {
+    const int64_t ni = static_cast<int64_t>(L.index_shape.size());
+    Shape natural(L.rest_shape.begin(), L.rest_shape.begin() + L.insert_at);
+    natural.insert(natural.end(), L.index_shape.begin(), L.index_shape.end());
+    natural.insert(natural.end(), L.rest_shape.begin() + L.insert_at, L.rest_shape.end());
+    std::vector<int64_t> perm;
+    for (int64_t i = 0; i < ni; ++i) perm.push_back(L.insert_at + i);
+    for (int64_t i = 0; i < L.insert_at; ++i) perm.push_back(i);
+    for (int64_t i = L.insert_at + ni; i < static_cast<int64_t>(natural.size()); ++i) perm.push_back(i);
+    return reshape(permute(expand(value, natural), perm), {L.rows.numel(), numel_of(L.rest_shape)});
+  }
   std::string name() const override { return "IndexPutBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("accumulate", [](const IndexPutBackward0& n) { return SavedValue(false); }));
@@ -213,6 +235,7 @@ struct IndexBackward0 : BackwardNode<IndexBackward0> {
     Tensor rows = index_add(Tensor::zeros({n_rows, cols}, gi.dtype()), 0, L.rows, reshape(gi, {L.rows.numel(), cols}));
     return {permute(reshape(rows, pshape), inverse_perm(L))};
   }
+  TensorList jvp(const TensorList& t) override { return {advanced_index(t[0], L)}; }  // the same rows of the tangent
   std::string name() const override { return "IndexBackward0"; }
 };
 
