@@ -20,16 +20,6 @@ from test_ops import GRAD_CASES, Call  # noqa: E402
 
 # The entries that still use the double-VJP fallback for at least one sample, with the reason.
 FALLBACK: Dict[str, str] = {
-    "rdiv.scalar": "no native rule yet (double-VJP)",
-    "pow.scalar_tensor": "no native rule yet (double-VJP)",
-    "pow.tensor_tensor": "no native rule yet (double-VJP)",
-    "leaky_relu": "no native rule yet (double-VJP)",
-    "elu": "no native rule yet (double-VJP)",
-    "softplus": "no native rule yet (double-VJP)",
-    "clamp.tensor": "no native rule yet (double-VJP)",
-    "minimum": "no native rule yet (double-VJP)",
-    "maximum": "no native rule yet (double-VJP)",
-    "max.binary": "no native rule yet (double-VJP)",
     "cumprod": "no native rule yet (double-VJP)",
     "trace": "no native rule yet (double-VJP)",
     "repeat": "no native rule yet (double-VJP)",
@@ -48,7 +38,6 @@ FALLBACK: Dict[str, str] = {
     "binary_cross_entropy_with_logits.fused": "no native rule yet (double-VJP)",
     "layer_norm": "no native rule yet (double-VJP)",
     "batch_norm": "no native rule yet (double-VJP)",
-    "gelu.tanh": "no native rule yet (double-VJP)",
     "sort": "no native rule yet (double-VJP)",
     "topk": "no native rule yet (double-VJP)",
     "smooth_l1_loss": "no native rule yet (double-VJP)",

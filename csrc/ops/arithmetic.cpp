@@ -317,6 +317,7 @@ struct RdivBackward : BackwardNode<RdivBackward> {  // c / x: d/dx = -c / x^2 = 
     Tensor x = self_.unpack(*this), y = result_.unpack(*this);
     return {reduce(neg(div(mul(g[0], y), x)), self)};
   }
+  TensorList jvp(const TensorList& t) override { return apply(TensorList{t[0]}); }  // diagonal Jacobian
   std::string name() const override { return "MulBackward0"; }  // PyTorch computes c / x as x.reciprocal() * c
   static auto saved_fields() {
     return std::make_tuple(saved("other", &RdivBackward::constant), saved(nullptr, &RdivBackward::self_),
@@ -412,6 +413,21 @@ struct PowBackward1 : BackwardNode<PowBackward1> {  // x ** y
     }
     return r;
   }
+  TensorList jvp(const TensorList& t) override {  // t_x y x^(y-1) + t_y x^y log x, with the VJP's zero cases
+    Tensor x = self_.unpack(*this), y = exponent_.unpack(*this);
+    Tensor tx, ty;
+    if (t[0].defined()) {
+      Tensor d = mul(y, pow(x, sub(y, 1)));
+      tx = mul(t[0], where(compare(static_cast<int>(Binary::Eq), y, Scalar(0.0)), Tensor::zeros({}, d.dtype()), d));
+    }
+    if (t[1].defined()) {
+      Tensor out = result_.unpack(*this);
+      Tensor zero_base = compare(static_cast<int>(Binary::LogicalAnd), compare(static_cast<int>(Binary::Eq), x, Scalar(0.0)),
+                                 compare(static_cast<int>(Binary::Ge), y, Scalar(0.0)));
+      ty = mul(t[1], where(zero_base, Tensor::zeros({}, out.dtype()), mul(out, log(x))));
+    }
+    return {tangent_sum(tx, ty)};
+  }
   std::string name() const override { return "PowBackward1"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &PowBackward1::self_),
@@ -447,6 +463,7 @@ struct PowBackward2 : BackwardNode<PowBackward2> {  // c ** y
     }
     return {reduce(mul(g[0], mul(result_.unpack(*this), std::log(base))), exponent)};
   }
+  TensorList jvp(const TensorList& t) override { return apply(TensorList{t[0]}); }  // diagonal Jacobian
   std::string name() const override { return "PowBackward2"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &PowBackward2::base),

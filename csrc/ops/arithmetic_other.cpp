@@ -32,6 +32,14 @@ struct MaxMinBackward : BackwardNode<MaxMinBackward> {  // ties split the gradie
     if (should_compute_output(1)) r[1] = reduce(where(tie, half, where(a_wins, zero, g[0])), other);
     return r;
   }
+  TensorList jvp(const TensorList& t) override {  // the winner's tangent; ties take the mean
+    Tensor a = self_.unpack(*this), b = other_.unpack(*this);
+    const DType dt = t[0].defined() ? t[0].dtype() : t[1].dtype();
+    Tensor ta = t[0].defined() ? t[0] : Tensor::zeros({}, dt), tb = t[1].defined() ? t[1] : Tensor::zeros({}, dt);
+    Tensor a_wins = compare(static_cast<int>(is_max ? Binary::Gt : Binary::Lt), a, b);
+    Tensor tie = compare(static_cast<int>(Binary::Eq), a, b);
+    return {where(tie, mul(add(ta, tb), 0.5), where(a_wins, ta, tb))};
+  }
   std::string name() const override { return is_max ? "MaximumBackward0" : "MinimumBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &MaxMinBackward::self_),
@@ -258,6 +266,35 @@ struct ClampBackward0 : BackwardNode<ClampBackward0> {
       r[2] = reduce(where(pick, g[0], zero), hi_info);
     }
     return r;
+  }
+  TensorList jvp(const TensorList& t) override {  // each tangent where its tensor is the value chosen (the VJP's masks)
+    Tensor x = self_.unpack(*this);
+    Tensor lo = has_lo ? min_.unpack(*this) : Tensor(), hi = has_hi ? max_.unpack(*this) : Tensor();
+    auto cmp = [](Binary op, const Tensor& a, const Tensor& b) { return compare(static_cast<int>(op), a, b); };
+    auto land = [&](const Tensor& a, const Tensor& b) { return cmp(Binary::LogicalAnd, a, b); };
+    Tensor out;
+    auto take = [&](const Tensor& pick, const Tensor& tangent) {
+      if (!tangent.defined()) return;
+      Tensor part = where(pick, tangent, Tensor::zeros({}, tangent.dtype()));
+      out = tangent_sum(out, part);
+    };
+    if (t[0].defined()) {
+      Tensor pass;
+      if (has_lo) pass = cmp(Binary::Ge, x, lo);
+      if (has_hi) pass = pass.defined() ? land(pass, cmp(Binary::Le, x, hi)) : cmp(Binary::Le, x, hi);
+      take(pass, t[0]);
+    }
+    if (has_lo && t[1].defined()) {
+      Tensor pick = cmp(Binary::Lt, x, lo);
+      if (has_hi) pick = land(pick, cmp(Binary::Lt, lo, hi));
+      take(pick, t[1]);
+    }
+    if (has_hi && t[2].defined()) {
+      Tensor pick = cmp(Binary::Gt, x, hi);
+      if (has_lo) pick = cmp(Binary::LogicalOr, pick, cmp(Binary::Lt, hi, lo));
+      take(pick, t[2]);
+    }
+    return {out};
   }
   std::string name() const override { return "ClampBackward0"; }
   static auto saved_fields() {

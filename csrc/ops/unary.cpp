@@ -244,6 +244,10 @@ struct LeakyReluBackward0 : BackwardNode<LeakyReluBackward0> {
     if (!autograd::requires_grad(x)) return {r};
     return {zero_grad_through(r, autograd::gradient_edge(x), x.shape(), x.dtype(), "LeakyReluBackwardBackward0")};
   }
+  TensorList jvp(const TensorList& t) override {
+    Tensor pos = compare(static_cast<int>(Binary::Gt), self_.unpack(*this), Scalar(0.0));
+    return {where(pos, t[0], mul(t[0], slope))};
+  }
   std::string name() const override { return "LeakyReluBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &LeakyReluBackward0::self_),
@@ -271,6 +275,7 @@ struct EluBackward0 : BackwardNode<EluBackward0> {
     Tensor pos = compare(static_cast<int>(Binary::Gt), x, Scalar(0.0));
     return {where(pos, g[0], mul(g[0], mul(exp(x), alpha)))};
   }
+  TensorList jvp(const TensorList& t) override { return apply(TensorList{t[0]}); }  // diagonal Jacobian
   std::string name() const override { return "EluBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &EluBackward0::self_),
@@ -302,6 +307,7 @@ struct SoftplusBackward0 : BackwardNode<SoftplusBackward0> {
     Tensor linear = compare(static_cast<int>(Binary::Gt), bx, Scalar(threshold));
     return {mul(g[0], where(linear, Tensor::full({}, 1, bx.dtype()), sigmoid(bx)))};
   }
+  TensorList jvp(const TensorList& t) override { return apply(TensorList{t[0]}); }  // diagonal Jacobian
   std::string name() const override { return "SoftplusBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &SoftplusBackward0::self_),
@@ -348,6 +354,7 @@ struct GeluTanhBackward0 : BackwardNode<GeluTanhBackward0> {
     Tensor d = add(mul(add(t, 1), 0.5), mul(mul(x, rsub(mul(t, t), 1)), mul(du, 0.5)));
     return {mul(g[0], d)};
   }
+  TensorList jvp(const TensorList& t) override { return apply(TensorList{t[0]}); }  // diagonal Jacobian
   std::string name() const override { return "GeluBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &GeluTanhBackward0::self_),
