@@ -98,6 +98,12 @@ struct PointwiseLossNode : BackwardNode<PointwiseLossNode> {
     if (should_compute_output(1)) r[1] = sum_to(neg(gd), target_shape, target_dtype);
     return r;
   }
+  // Forward mode: `slope` is d loss / d input elementwise (d / d target is its negation), so the
+  // tangent is slope (t_input - t_target), reduced like the loss.
+  Tensor pointwise_jvp(const Tensor& slope, const TensorList& t) const {
+    Tensor d = !t[1].defined() ? t[0] : t[0].defined() ? sub(t[0], t[1]) : neg(t[1]);
+    return reduce(mul(slope, d), reduction);
+  }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &PointwiseLossNode::self_),
                            saved("target", &PointwiseLossNode::target_),
@@ -109,6 +115,9 @@ struct MseLossBackward0 : PointwiseLossNode {
   TensorList apply(TensorList&& g) override {
     return input_and_target_grads(
         mul(sub(self_.unpack(*this), target_.unpack(*this)), reduction_grad(mul(g[0], 2.0), reduction, n)));
+  }
+  TensorList jvp(const TensorList& t) override {
+    return {pointwise_jvp(mul(sub(self_.unpack(*this), target_.unpack(*this)), 2.0), t)};
   }
   std::string name() const override { return "MseLossBackward0"; }
 };
@@ -165,6 +174,15 @@ struct NllLossBackward0 : BackwardNode<NllLossBackward0> {
     std::vector<int64_t> perm = class_last_perm(static_cast<int64_t>(self_shape.size())), inv(perm.size());
     for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
     return {permute(reshape(grad, permuted), inv)};
+  }
+  // Linear in the log-probs: coef times the tangent's entry at each row's target, summed unless unreduced.
+  TensorList jvp(const TensorList& tt) override {
+    Tensor t = target_.unpack(*this), coef = coef_.unpack(*this);
+    Tensor lp = self_shape.size() == 1 ? unsqueeze(tt[0], 0) : tt[0];
+    if (lp.dim() > 2) lp = reshape(permute(lp, class_last_perm(lp.dim())), {-1, C});
+    Tensor per = mul(coef, squeeze(gather(lp, 1, unsqueeze(t, 1)), {1}));
+    const Shape& out_shape = output_meta[0].shape;
+    return {out_shape.empty() ? sum(per) : reshape(per, out_shape)};
   }
   // PyTorch runs >= 3-D inputs through nll_loss2d.
   std::string name() const override { return self_shape.size() >= 3 ? "NllLoss2DBackward0" : "NllLossBackward0"; }
@@ -307,6 +325,15 @@ struct BinaryCrossEntropyBackward0 : BackwardNode<BinaryCrossEntropyBackward0> {
     }
     return r;
   }
+  TensorList jvp(const TensorList& tt) override {  // w (d/dx t_x + d/dt t_t), reduced like the loss
+    Tensor x = self_.unpack(*this), t = target_.unpack(*this);
+    Tensor per;
+    if (tt[0].defined()) per = div(mul(tt[0], sub(x, t)), clamp(mul(x, rsub(x, 1)), 1e-12, std::nullopt));
+    if (tt[1].defined())
+      per = tangent_sum(per, mul(tt[1], sub(clamp(log(rsub(x, 1)), -100.0, std::nullopt), clamp(log(x), -100.0, std::nullopt))));
+    if (weight_.defined()) per = mul(per, weight_.unpack(*this));
+    return {reduce(per, reduction)};
+  }
   std::string name() const override { return "BinaryCrossEntropyBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &BinaryCrossEntropyBackward0::self_),
@@ -373,6 +400,20 @@ struct BinaryCrossEntropyWithLogitsBackward0 : BackwardNode<BinaryCrossEntropyWi
       r[1] = sum_to(mul(gw, d), target_shape, target_dtype);
     }
     return r;
+  }
+  TensorList jvp(const TensorList& tt) override {  // w (d/dx t_x + d/dt t_t), reduced like the loss
+    Tensor x = self_.unpack(*this), t = target_.unpack(*this);
+    Tensor pw_minus_1 = pos_weight_.defined() ? sub(pos_weight_.unpack(*this), 1) : Tensor();
+    Tensor per;
+    if (tt[0].defined()) {
+      Tensor c = pw_minus_1.defined() ? add(mul(pw_minus_1, t), 1) : Tensor();
+      Tensor s = sigmoid(neg(x));
+      per = mul(tt[0], sub(rsub(t, 1), c.defined() ? mul(c, s) : s));
+    }
+    if (tt[1].defined())
+      per = tangent_sum(per, mul(tt[1], pw_minus_1.defined() ? sub(mul(pw_minus_1, softplus(neg(x))), x) : neg(x)));
+    if (weight_.defined()) per = mul(per, weight_.unpack(*this));
+    return {reduce(per, reduction)};
   }
   std::string name() const override { return "BinaryCrossEntropyWithLogitsBackward0"; }
   static auto saved_fields() {
@@ -448,6 +489,11 @@ struct SmoothL1LossBackward0 : PointwiseLossNode {
     Tensor inner = compare(static_cast<int>(Binary::Lt), abs(d), Scalar(beta));
     Tensor slope = where(inner, huber ? d : div(d, beta), huber ? mul(sign(d), beta) : sign(d));
     return input_and_target_grads(mul(slope, reduction_grad(g[0], reduction, n)));
+  }
+  TensorList jvp(const TensorList& t) override {
+    Tensor d = sub(self_.unpack(*this), target_.unpack(*this));
+    Tensor inner = compare(static_cast<int>(Binary::Lt), abs(d), Scalar(beta));
+    return {pointwise_jvp(where(inner, huber ? d : div(d, beta), huber ? mul(sign(d), beta) : sign(d)), t)};
   }
   std::string name() const override { return huber ? "HuberLossBackward0" : "SmoothL1LossBackward0"; }
 };
