@@ -23,8 +23,6 @@ FALLBACK: Dict[str, str] = {
     "cumprod": "no native rule yet (double-VJP)",
     "trace": "no native rule yet (double-VJP)",
     "repeat": "no native rule yet (double-VJP)",
-    "layer_norm": "no native rule yet (double-VJP)",
-    "batch_norm": "no native rule yet (double-VJP)",
     "sort": "no native rule yet (double-VJP)",
     "topk": "no native rule yet (double-VJP)",
     "conv2d": "no native rule yet (double-VJP)",

@@ -94,6 +94,24 @@ struct NativeLayerNormBackward0 : BackwardNode<NativeLayerNormBackward0> {
                                  n, r[0], r[1], r[2]);
     return r;
   }
+  // xhat's JVP, rstd (t - mean(t) - xhat mean(t xhat)), is normalized_grad's formula (self-adjoint):
+  // t_y = that * w + xhat t_w + t_b. Statistics recomputed differentiably when x requires grad.
+  TensorList jvp(const TensorList& t) override {
+    Tensor x = input_.unpack(*this);
+    Dims dims;
+    for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
+    const bool recorded = autograd::GradMode::is_enabled() && autograd::requires_grad(x);
+    Tensor mu = recorded ? mean(x, dims, true) : mean_.unpack(*this);
+    Tensor rstd = recorded ? unary(kernels::Unary::Rsqrt, add(var(x, dims, 0, true), eps)) : rstd_.unpack(*this);
+    Tensor xhat = mul(sub(x, mu), rstd);
+    Tensor out;
+    if (t[0].defined()) {
+      out = normalized_grad(t[0], xhat, rstd, dims);
+      if (has_weight) out = mul(out, weight_.unpack(*this));
+    }
+    if (t[1].defined()) out = tangent_sum(out, mul(xhat, t[1]));
+    return {tangent_sum(out, t[2])};
+  }
   std::string name() const override { return "NativeLayerNormBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("input", &NativeLayerNormBackward0::input_),
@@ -192,6 +210,26 @@ struct NativeBatchNormBackward0 : BackwardNode<NativeBatchNormBackward0> {
     kernels::batch_norm_backward(contiguous(g), contiguous(x), channels, mean_.unpack(*this), invstd_.unpack(*this),
                                  w.defined() ? contiguous(w) : w, training, r[0], r[1], r[2]);
     return r;
+  }
+  // As layer_norm's over the batch and spatial dims (training), or an affine map (evaluation).
+  TensorList jvp(const TensorList& t) override {
+    Tensor x = input_.unpack(*this);
+    Dims dims{0};
+    Shape cshape(x.dim(), 1);
+    cshape[1] = channels;
+    for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+    const bool recorded = training && autograd::GradMode::is_enabled() && autograd::requires_grad(x);
+    Tensor mu = recorded ? mean(x, dims, true) : reshape(mean_.unpack(*this), cshape);
+    Tensor rstd = recorded ? unary(kernels::Unary::Rsqrt, add(var(x, dims, 0, true), eps)) : reshape(invstd_.unpack(*this), cshape);
+    Tensor xhat = mul(sub(x, mu), rstd);
+    Tensor out;
+    if (t[0].defined()) {
+      out = training ? normalized_grad(t[0], xhat, rstd, dims) : mul(t[0], rstd);
+      if (has_weight) out = mul(out, reshape(weight_.unpack(*this), cshape));
+    }
+    if (t[1].defined()) out = tangent_sum(out, mul(xhat, reshape(t[1], cshape)));
+    if (t[2].defined()) out = tangent_sum(out, reshape(t[2], cshape));
+    return {out};
   }
   std::string name() const override { return "NativeBatchNormBackward0"; }
   static auto saved_fields() {
