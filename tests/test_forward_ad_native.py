@@ -25,16 +25,6 @@ FALLBACK: Dict[str, str] = {
     "repeat": "no native rule yet (double-VJP)",
     "sort": "no native rule yet (double-VJP)",
     "topk": "no native rule yet (double-VJP)",
-    "conv2d": "no native rule yet (double-VJP)",
-    "conv1d": "no native rule yet (double-VJP)",
-    "max_pool2d": "no native rule yet (double-VJP)",
-    "max_pool1d": "no native rule yet (double-VJP)",
-    "avg_pool2d": "no native rule yet (double-VJP)",
-    "avg_pool1d": "no native rule yet (double-VJP)",
-    "pad": "no native rule yet (double-VJP)",
-    "pad.circular": "no native rule yet (double-VJP)",
-    "unfold": "no native rule yet (double-VJP)",
-    "fold": "no native rule yet (double-VJP)",
 }
 
 _BY_OP: Dict[str, List[Any]] = {}

@@ -42,6 +42,7 @@ int64_t out_size(int64_t in, int64_t pad_total, int64_t k, int64_t s, int64_t d)
 struct Im2ColBackward0 : BackwardNode<Im2ColBackward0> {
   Window2d win;
   TensorList apply(TensorList&& g) override { return {col2im(g[0], win)}; }
+  TensorList jvp(const TensorList& t) override { return {im2col(t[0], win)}; }  // linear
   std::string name() const override { return "Im2ColBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("kernel_size", [](const Im2ColBackward0& n) { return SavedValue(Shape{n.win.kh, n.win.kw}); }),
@@ -54,6 +55,7 @@ struct Im2ColBackward0 : BackwardNode<Im2ColBackward0> {
 struct Col2ImBackward0 : BackwardNode<Col2ImBackward0> {
   Window2d win;
   TensorList apply(TensorList&& g) override { return {im2col(g[0], win)}; }
+  TensorList jvp(const TensorList& t) override { return {col2im(t[0], win)}; }  // linear
   std::string name() const override { return "Col2ImBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("kernel_size", [](const Col2ImBackward0& n) { return SavedValue(Shape{n.win.kh, n.win.kw}); }),
@@ -199,6 +201,25 @@ struct ConvolutionBackward0 : BackwardNode<ConvolutionBackward0> {
       }
     }
     return r;
+  }
+  // Bilinear in (x, w): conv(t_x, w) + conv(x, t_w) + t_b, each convolution as im2col and one batched
+  // matmul per group (differentiable ops, so a recorded JVP has gradients too).
+  TensorList jvp(const TensorList& t) override {
+    Tensor out;
+    if (t[0].defined()) out = convolve(t[0], weight_.unpack(*this));
+    if (t[1].defined()) out = tangent_sum(out, convolve(input_.unpack(*this), t[1]));
+    if (t[2].defined()) {
+      Shape bshape(output_meta[0].shape.size() - 1, 1);
+      bshape[0] = weight_shape[0];
+      out = tangent_sum(out, reshape(t[2], bshape));
+    }
+    return {out};
+  }
+  Tensor convolve(const Tensor& x, const Tensor& w) const {
+    Tensor cols = im2col(one_d ? unsqueeze(x, 2) : x, win);  // [N, C*K, L]
+    const int64_t N = cols.shape()[0], Cout = weight_shape[0], Kg = cols.shape()[1] / groups;
+    Tensor prod = matmul(reshape(w, {groups, Cout / groups, Kg}), reshape(cols, {N, groups, Kg, win.oh * win.ow}));
+    return reshape(prod, one_d ? Shape{N, Cout, win.ow} : Shape{N, Cout, win.oh, win.ow});
   }
   std::string name() const override { return "ConvolutionBackward0"; }
   static auto saved_fields() {

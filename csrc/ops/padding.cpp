@@ -17,6 +17,7 @@ struct ConstantPadNdBackward0 : BackwardNode<ConstantPadNdBackward0> {
     for (size_t i = 0; i < pads.size(); ++i) neg[i] = -pads[i];
     return {constant_pad_nd(g[0], neg, 0)};
   }
+  TensorList jvp(const TensorList& t) override { return {constant_pad_nd(t[0], pads, 0)}; }  // linear: the tangent padded with zeros
   std::string name() const override { return "ConstantPadNdBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("pad", &ConstantPadNdBackward0::pads));
@@ -94,6 +95,12 @@ struct IndexPadBackward : BackwardNode<IndexPadBackward> {
       gx = index_add(Tensor::zeros(s, gx.dtype()), d, indices[i], gx);
     }
     return {gx};
+  }
+  TensorList jvp(const TensorList& t) override {  // the forward's gathers, on the tangent
+    Tensor out = t[0];
+    for (size_t i = 0; i < indices.size(); ++i)
+      out = index_select(out, static_cast<int64_t>(self_shape.size()) - 1 - static_cast<int64_t>(i), indices[i]);
+    return {out};
   }
 };
 

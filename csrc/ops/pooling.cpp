@@ -91,6 +91,13 @@ struct MaxPool2DWithIndicesBackward0 : BackwardNode<MaxPool2DWithIndicesBackward
     link_fused_grads(r, *this, 0, self_shape, g[0].dtype(), "MaxPool2DWithIndicesBackwardBackward0");
     return r;
   }
+  TensorList jvp(const TensorList& t) override {  // the tangent at each window's argmax
+    Tensor idx = result1_.unpack(*this);
+    const Shape& out_shape = output_meta[0].shape;
+    const int64_t out_plane = out_shape[out_shape.size() - 2] * out_shape[out_shape.size() - 1];
+    Tensor picked = gather(reshape(t[0], {planes, plane_size}), 1, reshape(idx, {planes, out_plane}));
+    return {reshape(picked, out_shape)};
+  }
   std::string name() const override { return "MaxPool2DWithIndicesBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &MaxPool2DWithIndicesBackward0::self_),
@@ -132,6 +139,7 @@ struct AvgPool2DBackward0 : BackwardNode<AvgPool2DBackward0> {
     link_fused_grads(r, *this, 0, self_shape, g[0].dtype(), "AvgPool2DBackwardBackward0");
     return r;
   }
+  TensorList jvp(const TensorList& t) override { return {avg_pool(t[0], win, div)}; }  // linear: the tangent pooled
   std::string name() const override { return "AvgPool2DBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("kernel_size", [](const AvgPool2DBackward0& n) { return SavedValue(Shape{n.win.kh, n.win.kw}); }),
