@@ -20,11 +20,6 @@ from test_ops import GRAD_CASES, Call  # noqa: E402
 
 # The entries that still use the double-VJP fallback for at least one sample, with the reason.
 FALLBACK: Dict[str, str] = {
-    "cumprod": "no native rule yet (double-VJP)",
-    "trace": "no native rule yet (double-VJP)",
-    "repeat": "no native rule yet (double-VJP)",
-    "sort": "no native rule yet (double-VJP)",
-    "topk": "no native rule yet (double-VJP)",
 }
 
 _BY_OP: Dict[str, List[Any]] = {}

@@ -64,6 +64,24 @@ struct CumprodBackward0 : BackwardNode<CumprodBackward0> {
     Tensor terms = where(upper, mul(gj, prods), Tensor::zeros({}, x.dtype()));
     return {transpose(sum(terms, {-1}, false), dim, -1)};
   }
+  // t_y_j = sum_{k <= j} (d y_j / d x_k) t_k: y cumsum(t / x) without zeros, else the VJP's products.
+  TensorList jvp(const TensorList& t) override {
+    Tensor x = self_.unpack(*this), y = result_.unpack(*this);
+    if (x.dim() == 0) return {t[0]};
+    bool has_zero = any(compare(static_cast<int>(Binary::Eq), x, Scalar(0.0)), std::nullopt, false).item_double() != 0;
+    if (!has_zero) return {mul(y, cumsum(div(t[0], x), dim))};
+    const int64_t n = x.shape()[dim];
+    Tensor xm = unsqueeze(transpose(x, dim, -1), -2);
+    Shape sq = xm.shape();
+    sq[sq.size() - 2] = n;
+    Tensor others = where(eye(n, n, DType::Bool), Tensor::full({}, 1, x.dtype()), expand(xm, sq));
+    Tensor prods = cumprod(others, -1);                            // [..., k, j]: d y_j / d x_k for j >= k
+    Tensor upper = compare(static_cast<int>(Binary::Ge), arange(0, static_cast<double>(n), 1, DType::Int64),
+                           reshape(arange(0, static_cast<double>(n), 1, DType::Int64), {n, 1}));
+    Tensor tk = unsqueeze(transpose(t[0], dim, -1), -1);          // [..., k, 1]
+    Tensor terms = where(upper, mul(tk, prods), Tensor::zeros({}, x.dtype()));
+    return {transpose(sum(terms, {-2}, false), dim, -1)};
+  }
   std::string name() const override { return "CumprodBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &CumprodBackward0::self_),

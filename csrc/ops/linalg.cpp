@@ -188,6 +188,7 @@ Tensor outer(const Tensor& a, const Tensor& b) {
 struct TraceBackward0 : BackwardNode<TraceBackward0> {
   Shape input_shape;
   TensorList apply(TensorList&& g) override { return {mul(g[0], eye(input_shape[0], input_shape[1], g[0].dtype()))}; }
+  TensorList jvp(const TensorList& t) override { return {trace(t[0])}; }  // linear
   std::string name() const override { return "TraceBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self_sym_sizes", &TraceBackward0::input_shape));

@@ -239,6 +239,7 @@ struct RepeatBackward0 : BackwardNode<RepeatBackward0> {
     Tensor s = sum(reshape(g[0], split_shape), dims, false);
     return {reshape(s, input_shape)};
   }
+  TensorList jvp(const TensorList& t) override { return {repeat(t[0], repeats)}; }  // linear: the tangent repeated
   std::string name() const override { return "RepeatBackward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("repeats", &RepeatBackward0::repeats),

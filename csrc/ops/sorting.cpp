@@ -18,6 +18,10 @@ struct SelectBackward : BackwardNode<SelectBackward> {  // SortBackward0/1 and T
     if (input_shape.empty()) return {reshape(g[0], input_shape)};
     return {scatter_add(Tensor::zeros(input_shape, g[0].dtype()), dim, idx, g[0])};
   }
+  TensorList jvp(const TensorList& t) override {  // the tangent at the selected positions
+    if (input_shape.empty()) return {t[0]};
+    return {gather(t[0], dim, indices_.unpack(*this))};
+  }
   static auto saved_fields() {
     return std::make_tuple(saved("indices", &SelectBackward::indices_),
                            saved("self_sym_sizes", &SelectBackward::input_shape),
