@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+import numpy as np
 import pytest
 
 pytest.importorskip("chaingrad._C")
@@ -17,6 +18,12 @@ import chaingrad.autograd.forward_ad as fwAD  # noqa: E402
 from op_db import OPS  # noqa: E402
 from test_forward_ad import _forward, _tangents  # noqa: E402
 from test_ops import GRAD_CASES, Call  # noqa: E402
+
+try:
+    import torch
+    import torch.autograd.forward_ad as torch_fwAD
+except ImportError:  # the PyTorch comparisons are skipped
+    torch = None
 
 # The entries that still use the double-VJP fallback for at least one sample, with the reason.
 FALLBACK: Dict[str, str] = {
@@ -51,3 +58,83 @@ def test_jvp_is_native_unless_allowed(name: str) -> None:
 def test_allow_list_names_real_entries() -> None:
     assert set(FALLBACK) <= set(_BY_OP)
     assert all(reason.strip() for reason in FALLBACK.values())
+
+
+# ---- ops outside op_db whose nodes have a native rule too: forward mode vs the reverse-mode Jacobian
+def _a(*shape: int, seed: int = 0, lo: float = 0.5, hi: float = 2.0) -> Any:
+    rng = np.random.default_rng(seed)
+    return rng.uniform(lo, hi, size=shape)
+
+
+_IDX = np.array([2, 0, 3])
+_GIDX = np.array([[0, 2], [1, 0], [2, 1]])  # no duplicate targets per row
+EXTRA = {
+    "atan2": (lambda lib, a, b: lib.atan2(a, b), [_a(3, 4), _a(4, seed=1, lo=-2.0)]),
+    "remainder": (lambda lib, a, b: lib.remainder(a, b), [_a(3, 4) * 3, _a(3, 4, seed=1) + 0.3]),
+    "index_add": (lambda lib, x, s: x.index_add(0, lib.tensor(_IDX), s), [_a(4, 3), _a(3, 3, seed=1)]),
+    "index_copy": (lambda lib, x, s: x.index_copy(0, lib.tensor(_IDX), s), [_a(4, 3), _a(3, 3, seed=1)]),
+    "scatter": (lambda lib, x, s: x.scatter(1, lib.tensor(_GIDX), s), [_a(3, 3), _a(3, 2, seed=1)]),
+    "fill_": (lambda lib, x: x * x.clone().fill_(2.0) + x.clone()[1:].fill_(1.0).sum(), [_a(3, 2)]),
+}
+
+
+def _jt(lib: Any, fn: Any, arrays: List[np.ndarray], tangents: List[np.ndarray]) -> np.ndarray:
+    """J t by reverse mode: one backward per output element."""
+    xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(lib, *xs).reshape(-1)
+    rows = []
+    for k in range(out.numel()):
+        grads = lib.autograd.grad(out[k], xs, retain_graph=True, allow_unused=True)
+        rows.append(sum(float((g.numpy() * t).sum()) for g, t in zip(grads, tangents) if g is not None))
+    return np.array(rows)
+
+
+def _jvp(lib: Any, fw: Any, fn: Any, arrays: List[np.ndarray], tangents: List[np.ndarray]) -> np.ndarray:
+    with fw.dual_level():
+        duals = [fw.make_dual(lib.tensor(a), lib.tensor(t)) for a, t in zip(arrays, tangents)]
+        return fw.unpack_dual(fn(lib, *duals)).tangent.detach().numpy().reshape(-1)
+
+
+@pytest.mark.parametrize("name", sorted(EXTRA))
+def test_native_jvp_of_ops_outside_op_db(name: str) -> None:
+    fn, arrays = EXTRA[name]
+    rng = np.random.default_rng(len(name))
+    tangents = [rng.standard_normal(a.shape) for a in arrays]
+    chaingrad._C._reset_forward_ad_counts()
+    ours = _jvp(chaingrad, fwAD, fn, arrays, tangents)
+    assert chaingrad._C._forward_ad_counts()["fallback"] == 0
+    np.testing.assert_allclose(ours, _jt(chaingrad, fn, arrays, tangents), rtol=1e-10, atol=1e-12)
+    if torch is not None:
+        np.testing.assert_allclose(ours, _jvp(torch, torch_fwAD, fn, arrays, tangents), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["avg_pool2d", "slice", "max_pool2d", "layer_norm"])
+def test_forward_over_reverse_is_native(case: str) -> None:
+    # The VJPs' own ops (avg_pool's adjoint, a slice's window scatter, ...) have native rules too:
+    # hvp by forward over reverse never reaches the fallback and equals PyTorch's.
+    def f(lib: Any, x: Any) -> Any:
+        if case == "avg_pool2d":
+            return (lib.nn.functional.avg_pool2d(x * x, 2, 1) ** 2).sum()
+        if case == "max_pool2d":
+            return (lib.nn.functional.max_pool2d(x.sin(), 2, 1) ** 2).sum()
+        if case == "layer_norm":
+            return (lib.nn.functional.layer_norm(x, (4,)) * x).sum()
+        return (x[:, 1:3] ** 3).sum()
+
+    x0 = _a(1, 2, 4, 4)
+    v = np.random.default_rng(1).standard_normal(x0.shape)
+
+    def hvp(lib: Any, fw: Any) -> np.ndarray:
+        p = lib.tensor(x0, requires_grad=True)
+        with fw.dual_level():
+            d = fw.make_dual(p, lib.tensor(v))
+            (g,) = lib.autograd.grad(f(lib, d), d, create_graph=True)
+            return fw.unpack_dual(g).tangent.detach().numpy()
+
+    chaingrad._C._reset_forward_ad_counts()
+    ours = hvp(chaingrad, fwAD)
+    assert chaingrad._C._forward_ad_counts()["fallback"] == 0
+    _, ref = chaingrad.autograd.functional.hvp(lambda x: f(chaingrad, x), chaingrad.tensor(x0), chaingrad.tensor(v))
+    np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-9, atol=1e-12)
+    if torch is not None:
+        np.testing.assert_allclose(ours, hvp(torch, torch_fwAD), rtol=1e-9, atol=1e-12)

@@ -83,7 +83,9 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
     } else if (requires_grad_) {
       AutogradMeta* m = meta(t);
       is_leaf_ = !m->grad_fn;
-      if (is_leaf_ || m->is_view || m->retains_grad) {
+      // A view carrying a forward-mode tangent is held itself: a rebuilt alias would lose the
+      // tangent once the view dies (forward over reverse reads it through the VJP).
+      if (is_leaf_ || (m->is_view && !forward_ad::has_tangent(t)) || m->retains_grad) {
         data_ = data_alias(t, *m);
         original_ = t.impl_ptr();
         by_alias_ = true;

@@ -131,6 +131,7 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
 struct FillBackward0 : BackwardNode<FillBackward0> {
   TensorList apply(TensorList&& g) override { return {Tensor::zeros(g[0].shape(), g[0].dtype())}; }
   std::string name() const override { return "FillBackward0"; }
+  TensorList jvp(const TensorList&) override { return TensorList(1); }  // a constant: zero tangent
 };
 
 Tensor& fill_(Tensor& self, Scalar value) {

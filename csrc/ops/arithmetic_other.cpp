@@ -75,6 +75,11 @@ struct Atan2Backward0 : BackwardNode<Atan2Backward0> {
     if (should_compute_output(1)) r[1] = reduce(div(mul(neg(g[0]), a), denom), other);
     return r;
   }
+  TensorList jvp(const TensorList& t) override {  // (t_a b - t_b a) / (a^2 + b^2)
+    Tensor a = self_.unpack(*this), b = other_.unpack(*this);
+    Tensor num = tangent_sum(t[0].defined() ? mul(t[0], b) : Tensor(), t[1].defined() ? neg(mul(t[1], a)) : Tensor());
+    return {div(num, add(mul(a, a), mul(b, b)))};
+  }
   std::string name() const override { return "Atan2Backward0"; }
   static auto saved_fields() {
     return std::make_tuple(saved("self", &Atan2Backward0::self_),
@@ -108,6 +113,10 @@ struct RemainderBackward : BackwardNode<RemainderBackward> {
       r[1] = reduce(mul(neg(g[0]), floor_divide(a, b)), other);
     }
     return r;
+  }
+  TensorList jvp(const TensorList& t) override {  // t_a - t_b floor(a / b)
+    if (!t[1].defined()) return {t[0]};
+    return {tangent_sum(t[0], neg(mul(t[1], floor_divide(self_.unpack(*this), other_.unpack(*this)))))};
   }
   std::string name() const override { return "RemainderBackward0"; }
   static auto saved_fields() {

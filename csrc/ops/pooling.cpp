@@ -153,6 +153,9 @@ struct AvgPool2DBackwardBackward0 : BackwardNode<AvgPool2DBackwardBackward0> {
   AvgDivisor div;
   TensorList apply(TensorList&& g) override { return {avg_pool(g[0], win, div)}; }
   std::string name() const override { return "AvgPool2DBackwardBackward0"; }
+  TensorList jvp(const TensorList& t) override {  // linear: the adjoint of the tangent
+    return {avg_pool_adjoint(t[0], output_meta[0].shape, win, div)};
+  }
 };
 
 namespace {

@@ -84,6 +84,7 @@ struct WindowScatterBackward : BackwardNode<WindowScatterBackward> {
     return {as_strided(gc, shape, strides, gc.offset() + offset)};
   }
   std::string name() const override { return "AsStridedScatterBackward0"; }
+  TensorList jvp(const TensorList& t) override;
 };
 
 Tensor window_scatter(const Tensor& g, const Shape& input_shape, const Shape& shape, const Shape& strides,
@@ -103,6 +104,10 @@ Tensor window_scatter(const Tensor& g, const Shape& input_shape, const Shape& sh
 }
 
 TensorList WindowBackward::apply(TensorList&& g) { return {window_scatter(g[0], input_shape, shape, strides, offset)}; }
+// Linear: the tangent scattered into the same window.
+TensorList WindowScatterBackward::jvp(const TensorList& t) {
+  return {window_scatter(t[0], output_meta[0].shape, shape, strides, offset)};
+}
 
 Tensor record_window(const Tensor& x, Tensor out, const Shape& shape, const Shape& cstrides, int64_t coffset,
                      const char* name) {
