@@ -25,7 +25,11 @@ try:
 except ImportError:  # the PyTorch comparisons are skipped
     torch = None
 
-# The entries that still use the double-VJP fallback for at least one sample, with the reason.
+# The entries that still use the double-VJP fallback for at least one sample, each with a one-line
+# reason (name: reason). None today: all 148 differentiable entries have native rules (70 used the
+# fallback before; costs of both in forward_ad.py's docstring). Nodes with no rule are never asked
+# for one: CopySlices (the in-place write sets the base's tangent itself) and the zero-derivative
+# links of fused gradients (ZeroGradBackward, recorded without tangents).
 FALLBACK: Dict[str, str] = {
 }
 

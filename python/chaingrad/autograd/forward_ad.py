@@ -5,12 +5,22 @@ operation on it computes the tangent of its result (the Jacobian-vector product)
 ``unpack_dual(y)`` returns ``(primal, tangent)``. Tangents live with the tensor's autograd data and
 are dropped when the level exits. Only one level can be active at a time, as in PyTorch.
 
-Each op's node computes its tangent with a native JVP rule written next to its VJP (elementwise
-unary ops, add/sub/mul/div/pow, mm/bmm/mv/dot/addmm, sum/mean, softmax/log_softmax, cumsum,
-where, clamp, view/reshape/permute/expand/slicing/cat/split/flip, clone/to, embedding); ops without
-one use the double-VJP trick (J t = d/du <vjp(u), t>: one VJP on a zero vector that requires grad,
-then one backward), exact for every op with a differentiable VJP. Measured on a 1000-element
-input: a native tangent costs about 3 us on top of the op, the fallback 5-15 us (max, amax, norm).
+Each op's node computes its tangent with a native JVP rule written next to its VJP, in the op's own
+file: every entry of the op table (``tests/op_db.py``: pointwise and binary ops, reductions,
+normalization, losses, indexing and in-place writes, views, convolution, pooling, padding,
+sort/topk, cumulative ops, matmul family) and the ops its VJPs use (so forward over reverse, as in
+``hvp``, stays native). Linear ops apply themselves to the tangent; reductions multiply the local
+derivative (the VJP of a gradient of ones) by the tangent and reduce like the forward.
+``tests/test_forward_ad_native.py`` asserts this per entry through ``_C._forward_ad_counts()``.
+
+A node without a rule (a custom ``autograd.Function`` has its own ``jvp``) would use the generic
+double-VJP trick (J t = d/du <vjp(u), t>: one VJP on a zero vector that requires grad, then one
+backward), exact for every op with a differentiable VJP but slower. Measured per call on a
+1000-element float64 input (best of 7 x 200 calls, CPU time, on a loaded 2-core machine), the
+tangent's cost on top of the op, native vs the fallback: amax(dim) 8.6 vs 13.5 us, max(dim) 1.4
+vs 4.1, vector norm 12.9 vs 26.8, logsumexp 24 vs 48, var 15 vs 32, prod 6.8 vs 8.8, maximum 5.4
+vs 12.7, gather 4.3 vs 12.1, sort 4.7 vs 13.3, layer_norm 10.5 vs 31.8, mse_loss 5.6 vs 14.4,
+cross_entropy 4.7 vs 20.8, max_pool2d 2.9 vs 9.3, conv2d 8.8 vs 18.1 (1.3x to 4.5x).
 
 Example::
 
