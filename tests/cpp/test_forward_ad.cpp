@@ -6,6 +6,7 @@
 
 #include "engine/jvp.h"
 #include "graph/forward_ad.h"
+#include "graph/meta.h"
 #include "ops/dual.h"
 #include "ops/ops.h"
 
@@ -31,10 +32,18 @@ TEST(ForwardAD, NativeRulesAndFallbackAgreeWithCalculus) {
   EXPECT_NEAR(value(fw::tangent(y)), (std::cos(x0) + std::sin(x0)) * std::exp(x0) * t0, 1e-12);
   EXPECT_EQ(fw::counts().fallback, 0);
   EXPECT_GE(fw::counts().native, 3);
-  // atan2 has no native rule: the double-VJP trick runs a backward through the engine.
-  Tensor z = ops::atan2(x, Tensor::full({}, Scalar(2.0), DType::Float64));
+  // atan2's native rule, and the double-VJP trick (a backward through the engine) on the same node.
+  Tensor p = Tensor::full({}, Scalar(x0), DType::Float64);
+  autograd::meta_mut(p).requires_grad = true;  // so that z keeps its node (grad_fn)
+  Tensor z = ops::atan2(ops::make_dual(p, Tensor::full({}, Scalar(t0), DType::Float64)),
+                        Tensor::full({}, Scalar(2.0), DType::Float64));
   EXPECT_NEAR(value(fw::tangent(z)), 2.0 / (x0 * x0 + 4.0) * t0, 1e-12);
-  EXPECT_EQ(fw::counts().fallback, 1);
+  EXPECT_EQ(fw::counts().fallback, 0);
+  fw::Suspend plain;
+  autograd::TensorList by_vjp =
+      fw::jvp_by_double_vjp(*autograd::grad_fn(z), {Tensor::full({}, Scalar(t0), DType::Float64), Tensor()});
+  ASSERT_EQ(by_vjp.size(), 1u);
+  EXPECT_NEAR(value(by_vjp[0]), 2.0 / (x0 * x0 + 4.0) * t0, 1e-12);
 }
 
 TEST(ForwardAD, LevelExitDropsTangents) {
