@@ -142,3 +142,23 @@ def test_forward_over_reverse_is_native(case: str) -> None:
     np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-9, atol=1e-12)
     if torch is not None:
         np.testing.assert_allclose(ours, hvp(torch, torch_fwAD), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss"])
+def test_a_tangent_on_the_loss_weight_only(loss: str) -> None:
+    # The loss nodes' rules leave the weight alone (as their VJPs do); a tangent given to the weight
+    # alone raises nothing and, where one comes out, it is the weight's derivative (finite differences).
+    x = chaingrad.tensor(_a(3, 4, lo=0.1, hi=0.9))
+    w0 = _a(4, seed=1) if loss == "nll_loss" else _a(3, 1, seed=1)
+    fn = getattr(chaingrad.nn.functional, loss)
+    target = chaingrad.tensor([0, 3, 1]) if loss == "nll_loss" else chaingrad.tensor(_a(3, 4, seed=2, lo=0.0, hi=1.0))
+
+    def f(w: Any) -> Any:
+        return fn(x, target, weight=w)
+
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(chaingrad.tensor(w0), chaingrad.ones(*w0.shape, dtype=chaingrad.float64))
+        t = fwAD.unpack_dual(f(dual)).tangent
+    eps = 1e-6
+    fd = (f(chaingrad.tensor(w0 + eps)).item() - f(chaingrad.tensor(w0 - eps)).item()) / (2 * eps)
+    assert t is None or abs(t.item() - fd) < 1e-6

@@ -177,6 +177,7 @@ struct NllLossBackward0 : BackwardNode<NllLossBackward0> {
   }
   // Linear in the log-probs: coef times the tangent's entry at each row's target, summed unless unreduced.
   TensorList jvp(const TensorList& tt) override {
+    if (!tt[0].defined()) return TensorList(1);  // only the weight has a tangent: not differentiated (as the VJP)
     Tensor t = target_.unpack(*this), coef = coef_.unpack(*this);
     Tensor lp = self_shape.size() == 1 ? unsqueeze(tt[0], 0) : tt[0];
     if (lp.dim() > 2) lp = reshape(permute(lp, class_last_perm(lp.dim())), {-1, C});
@@ -331,6 +332,7 @@ struct BinaryCrossEntropyBackward0 : BackwardNode<BinaryCrossEntropyBackward0> {
     if (tt[0].defined()) per = div(mul(tt[0], sub(x, t)), clamp(mul(x, rsub(x, 1)), 1e-12, std::nullopt));
     if (tt[1].defined())
       per = tangent_sum(per, mul(tt[1], sub(clamp(log(rsub(x, 1)), -100.0, std::nullopt), clamp(log(x), -100.0, std::nullopt))));
+    if (!per.defined()) return TensorList(1);  // only the weight has a tangent: not differentiated (as the VJP)
     if (weight_.defined()) per = mul(per, weight_.unpack(*this));
     return {reduce(per, reduction)};
   }
@@ -412,6 +414,7 @@ struct BinaryCrossEntropyWithLogitsBackward0 : BackwardNode<BinaryCrossEntropyWi
     }
     if (tt[1].defined())
       per = tangent_sum(per, mul(tt[1], pw_minus_1.defined() ? sub(mul(pw_minus_1, softplus(neg(x))), x) : neg(x)));
+    if (!per.defined()) return TensorList(1);  // only the weight has a tangent: not differentiated (as the VJP)
     if (weight_.defined()) per = mul(per, weight_.unpack(*this));
     return {reduce(per, reduction)};
   }
