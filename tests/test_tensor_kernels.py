@@ -1,11 +1,7 @@
 """The kernels against PyTorch (the oracle) and numpy: elementwise unary and binary ops, where and
 clamp, reductions and linear algebra, over dtypes / layouts / 0-d / empty inputs.
 
-Where chaingrad still differs from PyTorch because of a bug outside csrc/core and the bindings
-this file's author owns (csrc/ops, csrc/kernels), the case is an expected failure naming the file
-and the reason: whole tests are marked ``xfail(strict=True)`` (the fix turns them into a failure
-asking for the marker to go), cases inside a parametrized comparison call ``pytest.xfail`` only
-while the difference is still there.
+Known differences from PyTorch are expected failures, as test_tensor_core.py describes.
 """
 
 from __future__ import annotations
