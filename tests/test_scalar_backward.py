@@ -75,3 +75,41 @@ def test_second_backward_through_a_freed_scalar_graph_raises() -> None:
     y.backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         y.backward()
+
+
+# Every differentiable row of the unary table (kernels/unary_ops.h) and where to evaluate it
+# (positive inputs for the ops defined on them).
+_UNARY = [n for n in cg._C._unary_method_names if n not in ("negative", "absolute")] + ["gelu"]
+_POSITIVE_ONLY = {"sqrt", "rsqrt", "log", "log2", "log1p"}
+
+
+def _unary_graph(name: str, a: Any, lib: Any = cg) -> Any:
+    """The op between two fast-path nodes, so its incoming gradient and its input's gradient are
+    numbers (not 1), and the leaf reached twice."""
+    x = a * 1.25 + 0.125 if name not in _POSITIVE_ONLY else a * a + 0.5
+    op = getattr(lib, name, None) or getattr(lib.nn.functional, name)
+    return op(x) * 0.75 + a * 0.5
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", _UNARY)
+def test_every_unary_op_0d_backward_bits_equal_the_tensor_path(name: str, dtype: type) -> None:
+    def grads(anomaly: bool, v: float) -> bytes:
+        a = cg.tensor(np.array(v, dtype=dtype), requires_grad=True)
+        with cg.autograd.set_detect_anomaly(anomaly):
+            _unary_graph(name, a).backward()
+        return a.grad.detach().numpy().tobytes()
+
+    for v in (0.3, -0.45, 1.7):
+        assert grads(False, v) == grads(True, v), v
+
+
+@pytest.mark.parametrize("name", _UNARY)
+def test_every_unary_op_0d_backward_matches_pytorch(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    for v in (0.3, -0.45, 1.7):
+        a = cg.tensor(v, dtype=cg.float64, requires_grad=True)
+        _unary_graph(name, a).backward()
+        ta = torch.tensor(v, dtype=torch.float64, requires_grad=True)
+        _unary_graph(name, ta, torch).backward()
+        np.testing.assert_allclose(a.grad.item(), ta.grad.item(), rtol=1e-10, atol=1e-12)

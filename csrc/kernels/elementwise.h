@@ -28,6 +28,10 @@ const char* unary_name(Unary op);
 const char* binary_name(Binary op);
 
 void unary(Unary op, const Tensor& x, const Tensor& out);
+// op's element function on one number (not the predicates): the same code unary() runs on a 0-d
+// tensor of that type, so the same bits (the 0-d derivatives of ops/unary.cpp use it).
+float unary_value(Unary op, float v);
+double unary_value(Unary op, double v);
 void binary(Binary op, const Tensor& a, const Tensor& b, const Tensor& out);
 // a (op) s, or s (op) a when `scalar_first`; `s` is converted to a's dtype.
 void binary_scalar(Binary op, const Tensor& a, Scalar s, const Tensor& out, bool scalar_first = false);

@@ -120,14 +120,19 @@ void map(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inpu
 // transcendentals), where two or four times the lanes pay.
 bool cpu_has_avx2_fma();
 bool cpu_has_avx512();
+// The row function map_wide() runs for F on this CPU.
+template <typename F, typename Out, typename... In>
+RowFn wide_row_fn() {
+#ifdef CG_HAVE_AVX2_KERNELS
+  if (cpu_has_avx512()) return &detail::map_row_fn_avx512<F, Out, In...>;
+  if (cpu_has_avx2_fma()) return &detail::map_row_fn_avx2<F, Out, In...>;
+#endif
+  return &detail::map_row_fn<F, Out, In...>;
+}
 template <typename Out, typename... In, typename F>
 void map_wide(const Tensor& out, const std::array<const Tensor*, sizeof...(In)>& inputs, const F& f,
               int64_t cost = 1) {
-#ifdef CG_HAVE_AVX2_KERNELS
-  if (cpu_has_avx512()) return run_map<Out, In...>(out, inputs, f, cost, &detail::map_row_fn_avx512<F, Out, In...>);
-  if (cpu_has_avx2_fma()) return run_map<Out, In...>(out, inputs, f, cost, &detail::map_row_fn_avx2<F, Out, In...>);
-#endif
-  map<Out, In...>(out, inputs, f, cost);
+  run_map<Out, In...>(out, inputs, f, cost, wide_row_fn<F, Out, In...>());
 }
 
 }  // namespace cg::kernels

@@ -83,9 +83,9 @@ Tensor im2col(const Tensor& x, const Window2d& w) {
   Tensor cols = Tensor::empty(shape, x.dtype());
   kernels::im2col(with_batch(x, 4), with_batch(cols, 3), w);
   if (autograd::any_requires_grad({&x})) {
-    auto node = autograd::make_grad_node<Im2ColBackward0>({&x});
+    auto node = Im2ColBackward0::make({&x});
     node->win = w;
-    autograd::set_history(cols, node);
+    node->record(cols);
   }
   return cols;
 }
@@ -97,9 +97,9 @@ Tensor col2im(const Tensor& cols, const Window2d& w) {
   Tensor x = Tensor::empty(shape, cols.dtype());
   kernels::col2im(with_batch(packed, 3), with_batch(x, 4), w);
   if (autograd::any_requires_grad({&cols})) {
-    auto node = autograd::make_grad_node<Col2ImBackward0>({&cols});
+    auto node = Col2ImBackward0::make({&cols});
     node->win = w;
-    autograd::set_history(x, node);
+    node->record(x);
   }
   return x;
 }
@@ -344,14 +344,14 @@ Tensor conv(int spatial, const Tensor& x, const Tensor& w, const std::optional<T
   Tensor out = conv_forward(x4, w4, b, win, G);
   if (one_d) out = out.as_strided({out.shape()[0], out.shape()[1], out.shape()[3]}, {out.strides()[0], out.strides()[1], 1}, out.offset());
   if (autograd::any_requires_grad({&x, &w, b ? &*b : nullptr})) {
-    auto node = autograd::make_grad_node<ConvolutionBackward0>({&x, &w, b ? &*b : nullptr});
+    auto node = ConvolutionBackward0::make({&x, &w, b ? &*b : nullptr});
     node->input_ = save_if(needs(w), x);
     node->weight_ = save_if(needs(x), w);
     node->win = win;
     node->weight_shape = w4.shape();
     node->groups = G;
     node->one_d = one_d;
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }

@@ -22,9 +22,9 @@ Tensor to_dtype(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
   Tensor out = cast_data(t, dtype);
   if (is_floating(dtype) && autograd::any_requires_grad({&t})) {
-    auto node = autograd::make_grad_node<ToCopyBackward0>({&t});
+    auto node = ToCopyBackward0::make({&t});
     node->src_dtype = t.dtype();
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -44,7 +44,7 @@ static Tensor copy_of(const Tensor& t, bool keep_layout) {
   Tensor out = keep ? Tensor::empty({t.numel()}, t.dtype()).as_strided(t.shape(), t.strides(), 0)
                     : Tensor::empty(t.shape(), t.dtype());
   kernels::copy(out, t);
-  if (autograd::any_requires_grad({&t})) autograd::set_history(out, autograd::make_grad_node<CloneBackward0>({&t}));
+  if (autograd::any_requires_grad({&t})) CloneBackward0::make({&t})->record(out);
   return out;
 }
 

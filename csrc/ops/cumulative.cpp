@@ -12,8 +12,6 @@ namespace cg::ops {
 
 using namespace reduction;
 using autograd::any_requires_grad;
-using autograd::make_grad_node;
-using autograd::set_history;
 using kernels::Binary;
 
 // ---- cumsum / cumprod ------------------------------------------------------------------------
@@ -34,9 +32,9 @@ Tensor cumsum(const Tensor& x, int64_t dim) {
   Tensor out = Tensor::empty(x.shape(), dt);
   kernels::scan(kernels::Scan::Sum, in, d, out);
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<CumsumBackward0>({&x});
+    auto node = CumsumBackward0::make({&x});
     node->dim = d;
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -97,10 +95,10 @@ Tensor cumprod(const Tensor& x, int64_t dim) {
   Tensor out = Tensor::empty(x.shape(), dt);
   kernels::scan(kernels::Scan::Prod, in, d, out);
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<CumprodBackward0>({&x});
+    auto node = CumprodBackward0::make({&x});
     node->dim = d;
     node->self_ = SavedTensor(x, false);
-    set_history(out, node);
+    node->record(out);
     node->result_ = SavedTensor(out, true);
   }
   return out;

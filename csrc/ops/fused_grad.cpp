@@ -13,8 +13,6 @@ namespace cg::ops {
 
 using namespace arith;
 using autograd::any_requires_grad;
-using autograd::make_grad_node;
-using autograd::set_history;
 
 Tensor tanh_backward(const Tensor& grad, const Tensor& y) {
   if (any_requires_grad({&grad, &y})) return mul(grad, rsub(mul(y, y), 1));
@@ -49,7 +47,7 @@ Tensor zero_grad_through(const Tensor& result, const autograd::Edge& edge, const
   node->dtype = dtype;
   node->label = node_name;
   Tensor out = autograd::detach(result);
-  set_history(out, node);
+  node->record(out);
   return out;
 }
 

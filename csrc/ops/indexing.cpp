@@ -22,8 +22,6 @@ static Tensor int64_index(const Tensor& index) {
 }
 
 using autograd::any_requires_grad;
-using autograd::make_grad_node;
-using autograd::set_history;
 
 using kernels::Negative;
 
@@ -102,11 +100,11 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index_in) {
     kernels::take_blocks(x.as_strided(bshape, bstr, x.offset()), offsets, outp);
   }
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<IndexSelectBackward0>({&x, nullptr});
+    auto node = IndexSelectBackward0::make({&x, nullptr});
     node->index_ = SavedTensor(idx, false);
     node->input_shape = x.shape();
     node->dim = d;
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -167,10 +165,10 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
   Tensor idx = check_index_rows(x, d, index, src, "index_add_");
   Tensor out = rows_op(x, d, idx, src, true);
   if (any_requires_grad({&x, &src})) {
-    auto node = make_grad_node<IndexAddBackward0>({&x, nullptr, &src});
+    auto node = IndexAddBackward0::make({&x, nullptr, &src});
     node->index_ = SavedTensor(index, false);
     node->dim = d;
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -208,10 +206,10 @@ Tensor index_copy(const Tensor& x, int64_t dim, const Tensor& index, const Tenso
   Tensor idx = check_index_rows(x, d, index, src, "index_copy_");
   Tensor out = rows_op(x, d, idx, src, false);
   if (any_requires_grad({&x, &src})) {
-    auto node = make_grad_node<IndexCopyBackward0>({&x, nullptr, &src});
+    auto node = IndexCopyBackward0::make({&x, nullptr, &src});
     node->index_ = SavedTensor(index, false);
     node->dim = d;
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -266,11 +264,11 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index_in) {
   Tensor out = Tensor::empty(index.shape(), x.dtype());
   kernels::gather(x, d, index, out);
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<GatherBackward0>({&x, nullptr});
+    auto node = GatherBackward0::make({&x, nullptr});
     node->index_ = SavedTensor(index, false);
     node->input_shape = x.shape();
     node->dim = d;
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -320,12 +318,12 @@ static Tensor scatter_impl(const Tensor& x, int64_t dim, const Tensor& index_in,
   kernels::copy(out, x);
   kernels::scatter(out, d, index, src, accumulate);
   if (any_requires_grad({&x, &src})) {
-    auto node = make_grad_node<ScatterBackward>({&x, nullptr, &src});
+    auto node = ScatterBackward::make({&x, nullptr, &src});
     node->index_ = SavedTensor(index, false);
     node->src_shape = src.shape();
     node->dim = d;
     node->accumulate = accumulate;
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -375,12 +373,12 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
   Tensor out = Tensor::empty(broadcast_shapes(mask.shape(), x.shape()), x.dtype());
   kernels::where(mask, cast_data(value, x.dtype()), x, out);
   if (any_requires_grad({&x, &value})) {
-    auto node = make_grad_node<MaskedFillBackward0>({&x, &mask, &value});
+    auto node = MaskedFillBackward0::make({&x, &mask, &value});
     node->mask_ = SavedTensor(mask, false);
     node->self_shape = x.shape();
     node->value_dtype = value.dtype();
     node->tensor_value = needs(value);
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }

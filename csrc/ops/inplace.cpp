@@ -94,7 +94,7 @@ void commit_inplace(const Tensor& self, const Tensor& result) {
   autograd::AutogradMeta& m = autograd::meta_mut(self);
   if (m.is_view && m.view_base.defined()) {
     const Tensor& base = m.view_base;
-    auto node = autograd::make_grad_node<CopySlices>({&base, &result});
+    auto node = CopySlices::make({&base, &result});
     node->base_shape = base.shape();
     node->view_shape = self.shape();
     node->view_strides = self.strides();

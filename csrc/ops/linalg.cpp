@@ -10,8 +10,6 @@
 namespace cg::ops {
 
 using autograd::any_requires_grad;
-using autograd::make_grad_node;
-using autograd::set_history;
 
 namespace {
 
@@ -57,10 +55,10 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   CG_CHECK_IMPLEMENTED(a.dtype() != DType::Bool, "\"addmm_impl_cpu_\" not implemented for 'Bool'");
   Tensor out = mm_data(a, b);
   if (any_requires_grad({&a, &b})) {
-    auto node = make_grad_node<MmBackward0>({&a, &b});
+    auto node = MmBackward0::make({&a, &b});
     node->self_ = save_if(needs(b), a);
     node->mat2_ = save_if(needs(a), b);
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -96,10 +94,10 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty({a.shape()[0], a.shape()[1], b.shape()[2]}, a.dtype());
   kernels::batched_gemm(a, b, out);
   if (any_requires_grad({&a, &b})) {
-    auto node = make_grad_node<BmmBackward0>({&a, &b});
+    auto node = BmmBackward0::make({&a, &b});
     node->self_ = save_if(needs(b), a);
     node->mat2_ = save_if(needs(a), b);
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -133,10 +131,10 @@ Tensor dot(const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty({}, a.dtype());
   kernels::dot(a, b, out);
   if (any_requires_grad({&a, &b})) {
-    auto node = make_grad_node<DotBackward0>({&a, &b});
+    auto node = DotBackward0::make({&a, &b});
     node->self_ = save_if(needs(b), a);
     node->other_ = save_if(needs(a), b);
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -170,10 +168,10 @@ Tensor mv(const Tensor& a, const Tensor& v) {
   kernels::gemm(a, v.as_strided({v.shape()[0], 1}, {v.strides()[0], 1}, v.offset()), out);
   out = out.as_strided({a.shape()[0]}, {1}, 0);
   if (any_requires_grad({&a, &v})) {
-    auto node = make_grad_node<MvBackward0>({&a, &v});
+    auto node = MvBackward0::make({&a, &v});
     node->self_ = save_if(needs(v), a);
     node->vec_ = save_if(needs(a), v);
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -204,9 +202,9 @@ Tensor trace(const Tensor& x) {
     out = sum(diagonal(x, 0, 0, 1));
   }
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<TraceBackward0>({&x});
+    auto node = TraceBackward0::make({&x});
     node->input_shape = x.shape();
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -312,12 +310,12 @@ static Tensor addmm_wt(const Tensor& bias, const Tensor& m1, const Tensor& w) {
   Tensor wt = w.as_strided({w.shape()[1], w.shape()[0]}, {w.strides()[1], w.strides()[0]}, w.offset());
   kernels::gemm(m1, wt, out, 1.0);
   if (any_requires_grad({&m1, &w, &bias})) {
-    auto node = make_grad_node<AddmmBackward0>({&m1, &w, &bias});
+    auto node = AddmmBackward0::make({&m1, &w, &bias});
     node->input_ = save_if(needs(w), m1);
     node->weight_ = save_if(needs(m1), w);
     node->bias_shape = bias.shape();
     node->bias_dtype = bias.dtype();
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }

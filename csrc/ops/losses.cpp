@@ -136,7 +136,7 @@ Tensor mse_loss(const Tensor& input_in, const Tensor& target_in, Reduction r) {
   if (autograd::any_requires_grad({&input, &target})) {
     auto node = autograd::make_grad_node<MseLossBackward0>({&input, &target});
     node->save(input, target, r, n);
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -248,12 +248,12 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target_in, const std::opt
     // 3-D and > 4-D inputs: PyTorch's unreduced result is a view of nll_loss2d's [N, 1, -1] one.
     const bool viewed = r == Reduction::None && (log_probs.dim() == 3 || log_probs.dim() > 4);
     if (viewed) out = reshape(out, {log_probs.shape()[0], 1, numel_of(Shape(target.shape().begin() + 1, target.shape().end()))});
-    auto node = autograd::make_grad_node<NllLossBackward0>({&log_probs, &target, weight ? &*weight : nullptr});
+    auto node = NllLossBackward0::make({&log_probs, &target, weight ? &*weight : nullptr});
     node->target_ = SavedTensor(safe_t, false);
     node->coef_ = SavedTensor(coef, false);
     node->self_shape = log_probs.shape();
     node->C = C;
-    autograd::set_history(out, node);
+    node->record(out);
     if (viewed) out = view(out, target.shape());
   }
   return out;
@@ -366,14 +366,14 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std
     out = reduce(l, r);
   }
   if (autograd::any_requires_grad({&input, &target})) {
-    auto node = autograd::make_grad_node<BinaryCrossEntropyBackward0>({&input, &target, weight ? &*weight : nullptr});
+    auto node = BinaryCrossEntropyBackward0::make({&input, &target, weight ? &*weight : nullptr});
     node->self_ = SavedTensor(input, false);
     node->target_ = SavedTensor(target, false);
     if (weight) node->weight_ = SavedTensor(*weight, false);
     node->reduction = r;
     node->n = input.numel();
     node->target_dtype = target.dtype();
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -456,7 +456,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input_in, const Tensor& ta
     out = reduce(l, r);
   }
   if (autograd::any_requires_grad({&input, &target})) {
-    auto node = autograd::make_grad_node<BinaryCrossEntropyWithLogitsBackward0>(
+    auto node = BinaryCrossEntropyWithLogitsBackward0::make(
         {&input, &target, weight ? &*weight : nullptr, pos_weight ? &*pos_weight : nullptr});
     node->self_ = SavedTensor(input, false);
     node->target_ = SavedTensor(target, false);
@@ -468,7 +468,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input_in, const Tensor& ta
     node->target_shape = target.shape();
     node->self_dtype = input.dtype();
     node->target_dtype = target.dtype();
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -519,7 +519,7 @@ Tensor smooth_l1_impl(const Tensor& input, const Tensor& target, Reduction r, do
     node->save(input, target, r, n);
     node->beta = beta;
     node->huber = huber;
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }

@@ -155,7 +155,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const std::opt
   Tensor mean_t = Tensor::empty(stat_shape, x.dtype()), rstd_t = Tensor::empty(stat_shape, x.dtype());
   kernels::layer_norm(xc, w, b, eps, n, out, mean_t, rstd_t);
   if (autograd::any_requires_grad({&x, &or_undefined(weight), &or_undefined(bias)})) {
-    auto node = autograd::make_grad_node<NativeLayerNormBackward0>({&x, &or_undefined(weight), &or_undefined(bias)});
+    auto node = NativeLayerNormBackward0::make({&x, &or_undefined(weight), &or_undefined(bias)});
     node->input_ = SavedTensor(x, false);
     if (weight) node->weight_ = SavedTensor(*weight, false);
     node->mean_ = SavedTensor(mean_t, false);
@@ -167,7 +167,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const std::opt
     node->n = n;
     node->k = k;
     node->eps = eps;
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -323,7 +323,7 @@ Tensor batch_norm(const Tensor& x, const std::optional<Tensor>& running_mean, co
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   kernels::batch_norm_apply(xc, channels, mean_t, invstd_t, w, b, out);
   if (autograd::any_requires_grad({&x, &or_undefined(weight), &or_undefined(bias)})) {
-    auto node = autograd::make_grad_node<NativeBatchNormBackward0>({&x, &or_undefined(weight), &or_undefined(bias)});
+    auto node = NativeBatchNormBackward0::make({&x, &or_undefined(weight), &or_undefined(bias)});
     node->input_ = SavedTensor(x, false);
     if (weight) node->weight_ = SavedTensor(*weight, false);
     node->mean_ = SavedTensor(mean_t, false);
@@ -333,7 +333,7 @@ Tensor batch_norm(const Tensor& x, const std::optional<Tensor>& running_mean, co
     node->training = training;
     node->channels = channels;
     node->eps = eps;
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -404,14 +404,14 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int6
     out = reshape(index_select(autograd::detach(weight), 0, flat), shape);
   }
   if (autograd::any_requires_grad({&weight})) {
-    auto node = autograd::make_grad_node<EmbeddingBackward0>({&weight, nullptr});
+    auto node = EmbeddingBackward0::make({&weight, nullptr});
     node->indices_ = SavedTensor(flat, false);
     node->indices_shape = indices.shape();
     node->num_weights = num;
     node->dim = dim;
     node->padding_idx = padding_idx;
     node->scale_grad_by_freq = scale_grad_by_freq;
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }

@@ -58,9 +58,9 @@ Tensor constant_pad_nd(const Tensor& x, const std::vector<int64_t>& pads, Scalar
     kernels::copy(out.as_strided(length, out_strides, out_off), x.as_strided(length, x.strides(), in_off));
   }
   if (autograd::any_requires_grad({&x})) {
-    auto node = autograd::make_grad_node<ConstantPadNdBackward0>({&x});
+    auto node = ConstantPadNdBackward0::make({&x});
     node->pads = pads;
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -133,13 +133,13 @@ Tensor index_pad(const Tensor& x, const std::vector<int64_t>& pads, const std::s
     for (size_t i = 0; i < k; ++i) out = index_select(out, x.dim() - 1 - static_cast<int64_t>(i), indices[i]);
   }
   if (autograd::any_requires_grad({&x})) {
-    auto node = autograd::make_grad_node<IndexPadBackward>({&x});
+    auto node = IndexPadBackward::make({&x});
     node->indices = indices;
     node->self_shape = x.shape();
     const std::string dims = std::to_string(k) + "D";
     node->node_name = mode == "reflect" ? "ReflectionPad" + dims + "Backward0"
                       : mode == "replicate" ? "ReplicationPad" + dims + "Backward0" : "CircularPadBackward0";
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }

@@ -112,13 +112,13 @@ std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const PoolAr
   Tensor out = Tensor::empty(shape, x.dtype()), indices = Tensor::empty(shape, DType::Int64);
   kernels::max_pool2d(batched_view(x), batched_view(out), batched_view(indices), w);
   if (autograd::any_requires_grad({&x})) {
-    auto node = autograd::make_grad_node<MaxPool2DWithIndicesBackward0>({&x});
+    auto node = MaxPool2DWithIndicesBackward0::make({&x});
     node->self_ = SavedTensor(x, false);
     node->result1_ = SavedTensor(indices, false);
     node->self_shape = x.shape();
     node->plane_size = w.H * w.W;
     node->planes = x.numel() / node->plane_size;
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return {out, indices};
 }
@@ -163,11 +163,11 @@ Tensor avg_pool(const Tensor& x, const Window2d& w, const AvgDivisor& d) {
   Tensor out = Tensor::empty(pooled_shape(x, w), x.dtype());
   kernels::avg_pool2d(batched_view(x), batched_view(out), w, d);
   if (autograd::any_requires_grad({&x})) {
-    auto node = autograd::make_grad_node<AvgPool2DBackward0>({&x});
+    auto node = AvgPool2DBackward0::make({&x});
     node->self_shape = x.shape();
     node->win = w;
     node->div = d;
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -176,10 +176,10 @@ Tensor avg_pool_adjoint(const Tensor& g, const Shape& input_shape, const Window2
   Tensor gx = Tensor::empty(input_shape, g.dtype());
   kernels::avg_pool2d_backward(batched_view(g), batched_view(gx), w, d);
   if (autograd::any_requires_grad({&g})) {
-    auto node = autograd::make_grad_node<AvgPool2DBackwardBackward0>({&g});
+    auto node = AvgPool2DBackwardBackward0::make({&g});
     node->win = w;
     node->div = d;
-    autograd::set_history(gx, node);
+    node->record(gx);
   }
   return gx;
 }

@@ -13,8 +13,6 @@ namespace cg::ops {
 
 using namespace reduction;
 using autograd::any_requires_grad;
-using autograd::make_grad_node;
-using autograd::set_history;
 using kernels::Binary;
 
 // ---- sum / mean ------------------------------------------------------------------------------
@@ -48,14 +46,14 @@ static Tensor sum_impl(const Tensor& x, const std::vector<bool>& mask, bool keep
   Tensor out = reduce_data(Reduce::Sum, x, mask, keepdim, dt);
   if (scale != 1.0) kernels::binary_scalar(Binary::Mul, out, scale, out);
   if (is_floating(dt) && any_requires_grad({&x})) {
-    auto node = make_grad_node<SumBackward>({&x});
+    auto node = SumBackward::make({&x});
     node->input_shape = x.shape();
     node->input_dtype = x.dtype();
     node->mask = mask;
     node->keepdim = keepdim;
     node->scale = scale;
     node->node_name = name;
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -132,12 +130,12 @@ static Tensor prod_impl(const Tensor& x, const std::vector<bool>& mask, bool kee
   DType dt = sum_dtype(x, std::nullopt);
   Tensor out = reduce_data(Reduce::Prod, x, mask, keepdim, dt);
   if (is_floating(dt) && any_requires_grad({&x})) {
-    auto node = make_grad_node<ProdBackward>({&x});
+    auto node = ProdBackward::make({&x});
     node->mask = mask;
     node->keepdim = keepdim;
     node->node_name = name;
     node->self_ = SavedTensor(x, false);
-    set_history(out, node);
+    node->record(out);
     node->result_ = SavedTensor(out, true);
   }
   return out;
@@ -188,12 +186,12 @@ static Tensor amax_impl(const Tensor& x, const std::vector<bool>& mask, bool kee
   Reduce r = x.dtype() == DType::Bool ? (is_max ? Reduce::Any : Reduce::All) : (is_max ? Reduce::Max : Reduce::Min);
   Tensor out = reduce_data(r, x, mask, keepdim, x.dtype());
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<AmaxBackward>({&x});
+    auto node = AmaxBackward::make({&x});
     node->mask = mask;
     node->keepdim = keepdim;
     node->node_name = name;
     node->self_ = SavedTensor(x, false);
-    set_history(out, node);
+    node->record(out);
     node->result_ = SavedTensor(out, true);
   }
   return out;
@@ -262,13 +260,13 @@ static std::tuple<Tensor, Tensor> max_dim(const Tensor& x, int64_t dim, bool kee
     indices = indices.as_strided(s, contiguous_strides(s), 0);
   }
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<MaxDimBackward>({&x});
+    auto node = MaxDimBackward::make({&x});
     node->input_shape = x.shape();
     node->dim = d;
     node->keepdim = keepdim;
     node->node_name = is_max ? "MaxBackward0" : "MinBackward0";
     node->indices_ = SavedTensor(indices, false);
-    set_history(values, node);
+    node->record(values);
   }
   return {values, indices};
 }

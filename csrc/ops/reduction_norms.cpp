@@ -13,8 +13,6 @@ namespace cg::ops {
 
 using namespace reduction;
 using autograd::any_requires_grad;
-using autograd::make_grad_node;
-using autograd::set_history;
 using kernels::Binary;
 
 // ---- var / std / norm / logsumexp ------------------------------------------------------------
@@ -79,13 +77,13 @@ static Tensor var_impl(const Tensor& x, const std::optional<Dims>& dims, double 
     if (is_std) out = sqrt(out);
   }
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<VarBackward0>({&x});
+    auto node = VarBackward0::make({&x});
     node->mask = mask;
     node->correction = correction;
     node->keepdim = keepdim;
     node->is_std = is_std;
     node->self_ = SavedTensor(x, false);
-    set_history(out, node);
+    node->record(out);
     if (is_std) node->result_ = SavedTensor(out, true);
   }
   return out;
@@ -160,12 +158,12 @@ Tensor norm(const Tensor& x, double p, const std::optional<Dims>& dims, bool kee
     else out = pow(sum(pow(ax, Scalar(p)), ds, keepdim), Scalar(1.0 / p));
   }
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<LinalgVectorNormBackward0>({&x});
+    auto node = LinalgVectorNormBackward0::make({&x});
     node->mask = mask;
     node->keepdim = keepdim;
     node->p = p;
     node->self_ = SavedTensor(x, false);
-    set_history(out, node);
+    node->record(out);
     node->result_ = SavedTensor(out, true);
   }
   return out;
@@ -204,11 +202,11 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
     if (!keepdim) out = squeeze(out, ds);
   }
   if (any_requires_grad({&xf})) {
-    auto node = make_grad_node<LogsumexpBackward0>({&xf});
+    auto node = LogsumexpBackward0::make({&xf});
     node->mask = mask;
     node->keepdim = keepdim;
     node->self_ = SavedTensor(xf, false);
-    set_history(out, node);
+    node->record(out);
     node->result_ = SavedTensor(out, true);
   }
   return out;
@@ -250,10 +248,10 @@ static Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   if (x.numel() > 0) kernels::softmax(x, d, log, out);
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<SoftmaxBackward>({&x});
+    auto node = SoftmaxBackward::make({&x});
     node->dim = d;
     node->log = log;
-    set_history(out, node);
+    node->record(out);
     node->result_ = SavedTensor(out, true);
   }
   return out;

@@ -13,8 +13,6 @@
 namespace cg::ops {
 
 using autograd::any_requires_grad;
-using autograd::make_grad_node;
-using autograd::set_history;
 
 namespace {
 
@@ -51,10 +49,10 @@ struct ReshapeBackward : BackwardNode<ReshapeBackward> {  // view, reshape, flat
 
 Tensor record_reshape(const Tensor& x, Tensor out, const char* name, bool is_view = true) {
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<ReshapeBackward>({&x});
+    auto node = ReshapeBackward::make({&x});
     node->input_shape = x.shape();
     node->node_name = name;
-    set_history(out, node);
+    node->record(out);
   }
   return is_view ? finish_view(x, std::move(out)) : out;
 }
@@ -94,11 +92,11 @@ Tensor window_scatter(const Tensor& g, const Shape& input_shape, const Shape& sh
   // Overlapping windows (expand-like strides) accumulate, non-overlapping ones just copy.
   kernels::add_scaled(window, g, 1.0, window);
   if (any_requires_grad({&g})) {
-    auto node = make_grad_node<WindowScatterBackward>({&g});
+    auto node = WindowScatterBackward::make({&g});
     node->shape = shape;
     node->strides = strides;
     node->offset = offset;
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -112,13 +110,13 @@ TensorList WindowScatterBackward::jvp(const TensorList& t) {
 Tensor record_window(const Tensor& x, Tensor out, const Shape& shape, const Shape& cstrides, int64_t coffset,
                      const char* name) {
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<WindowBackward>({&x});
+    auto node = WindowBackward::make({&x});
     node->input_shape = x.shape();
     node->shape = shape;
     node->strides = cstrides;
     node->offset = coffset;
     node->node_name = name;
-    set_history(out, node);
+    node->record(out);
   }
   return finish_view(x, std::move(out));
 }
@@ -245,12 +243,12 @@ static Tensor permute_named(const Tensor& x, const std::vector<int64_t>& dims, c
   }
   Tensor out = x.as_strided(shape, strides, x.offset());
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<PermuteBackward0>({&x});
+    auto node = PermuteBackward0::make({&x});
     node->inverse = inverse;
     node->node_name = name;
     node->dim0 = dim0;
     node->dim1 = dim1;
-    set_history(out, node);
+    node->record(out);
   }
   return finish_view(x, std::move(out));
 }
@@ -311,10 +309,10 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   }
   Tensor out = x.as_strided(out_shape, strides, x.offset());
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<ExpandBackward0>({&x});
+    auto node = ExpandBackward0::make({&x});
     node->input_shape = x.shape();
     node->dtype = x.dtype();
-    set_history(out, node);
+    node->record(out);
   }
   return finish_view(x, std::move(out));
 }

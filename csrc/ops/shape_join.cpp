@@ -13,8 +13,6 @@
 namespace cg::ops {
 
 using autograd::any_requires_grad;
-using autograd::make_grad_node;
-using autograd::set_history;
 
 // ---- cat / stack / split ---------------------------------------------------------------------
 struct CatBackward0 : BackwardNode<CatBackward0> {
@@ -104,7 +102,7 @@ static Tensor cat_named(const std::vector<Tensor>& xs, int64_t dim, const char* 
     node->shapes = shapes;
     for (const Tensor& x : xs) node->dtypes.push_back(x.dtype());
     node->node_name = name;
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -156,12 +154,12 @@ struct MultiViewBackward : BackwardNode<MultiViewBackward> {
 std::vector<Tensor> share_history(const Tensor& x, std::vector<Tensor> outs, int64_t dim, bool stacked,
                                   const char* name) {
   if (outs.empty() || !any_requires_grad({&x})) return outs;
-  auto node = make_grad_node<MultiViewBackward>({&x});
+  auto node = MultiViewBackward::make({&x});
   node->dim = dim;
   node->stacked = stacked;
   node->node_name = name;
   for (Tensor& o : outs) {
-    set_history(o, node);
+    node->record(o);
     autograd::meta_mut(o).multi_output_view = true;
   }
   return outs;
@@ -268,10 +266,10 @@ Tensor repeat(const Tensor& x, const Shape& repeats) {
   kernels::copy(out, src);
   out = out.as_strided(out_shape, contiguous_strides(out_shape), 0);
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<RepeatBackward0>({&x});
+    auto node = RepeatBackward0::make({&x});
     node->input_shape = x.shape();
     node->repeats = repeats;
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -298,9 +296,9 @@ Tensor flip(const Tensor& x, const std::vector<int64_t>& dims) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   kernels::copy(out, x.as_strided(x.shape(), strides, offset));
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<FlipBackward0>({&x});
+    auto node = FlipBackward0::make({&x});
     node->dims = dims;
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }

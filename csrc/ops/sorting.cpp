@@ -44,12 +44,12 @@ std::tuple<Tensor, Tensor> along_dim(const Tensor& x, int64_t d, int64_t out_len
 
 void record(const Tensor& x, const Tensor& values, const Tensor& indices, int64_t d, const char* name) {
   if (!autograd::any_requires_grad({&x})) return;
-  auto node = autograd::make_grad_node<SelectBackward>({&x});
+  auto node = SelectBackward::make({&x});
   node->indices_ = SavedTensor(indices, false);
   node->input_shape = x.shape();
   node->dim = d;
   node->node_name = name;
-  autograd::set_history(values, node);
+  node->record(values);
 }
 }  // namespace
 

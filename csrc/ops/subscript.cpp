@@ -15,8 +15,6 @@
 namespace cg::ops {
 
 using autograd::any_requires_grad;
-using autograd::make_grad_node;
-using autograd::set_history;
 
 using kernels::Negative;
 
@@ -249,10 +247,10 @@ Tensor index(const Tensor& x, const std::vector<IndexItem>& items) {
     out = advanced_index(p.view, L);
   }
   if (any_requires_grad({&p.view})) {
-    auto node = make_grad_node<IndexBackward0>({&p.view});
+    auto node = IndexBackward0::make({&p.view});
     node->L = L;
     node->view_shape = p.view.shape();
-    set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -339,12 +337,12 @@ void index_put_(Tensor& x, const std::vector<IndexItem>& items, const Tensor& va
     Tensor updated = index_copy(as_rows(target, L), 0, L.rows, cast_data(val_rows, x.dtype()));
     result = contiguous(permute(reshape(updated, permuted_shape(target, L)), inverse_perm(L)));
   }
-  auto node = make_grad_node<IndexPutBackward0>({&target, &value});
+  auto node = IndexPutBackward0::make({&target, &value});
   node->L = L;
   node->self_shape = target.shape();
   node->value_shape = value.shape();
   node->value_dtype = value.dtype();
-  set_history(result, node);
+  node->record(result);
   commit_inplace(target, result);
 }
 

@@ -3,6 +3,7 @@
 #include "ops/unary.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "ops/common.h"
 #include "ops/inplace.h"
@@ -28,6 +29,9 @@ struct UnaryRule {
   Saves saves;
   // g: incoming gradient; s: the saved input or output (undefined when nothing is saved).
   Tensor (*vjp)(const Tensor& g, const Tensor& s);
+  // The same on 0-d numbers of the output's type (s: 0 when nothing is saved), for apply_0d.
+  float (*vjp0_float)(float g, float s);
+  double (*vjp0_double)(double g, double s);
   UnaryJvp jvp;
   bool float_result;  // integer inputs are promoted to float32 (exp, sin, ...)
   // Set for the float-only kernels PyTorch refuses integer and bool inputs to (silu, gelu, ...):
@@ -36,9 +40,13 @@ struct UnaryRule {
 };
 
 Tensor zeros_like(const Tensor& t) { return Tensor::zeros(t.shape(), t.dtype()); }
+using kernels::unary_value;
 
 // ---- derivatives: vjp_<Name>(g, s) for each differentiable row of kernels/unary_ops.h, written
-// with differentiable ops so that every derivative is itself differentiable.
+// with differentiable ops so that every derivative is itself differentiable, and vjp0_<Name>, the
+// same formula on 0-d numbers of type T for the engine's scalar path (UnaryBackward::apply_0d). It
+// must give the same bits as the tensor path: the same operations in the same order, constants
+// rounded to T first (as a Scalar operand is), and the kernels' own functions (unary_value).
 // Forward mode: a pointwise op's Jacobian is diagonal, so J t is the VJP's formula with the tangent
 // as the gradient, on the value the VJP reads (CG_DIAGONAL_JVP fills the row's jvp_of slot).
 template <Tensor (*vjp)(const Tensor&, const Tensor&)>
@@ -50,44 +58,67 @@ Tensor jvp_on_output(const Tensor& t, const Tensor&, const Tensor& y) { return v
   constexpr UnaryJvp jvp_of<Unary::Name> = jvp_on_##on<vjp_##Name>;
 
 Tensor vjp_Neg(const Tensor& g, const Tensor&) { return neg(g); }
+template <typename T> T vjp0_Neg(T g, T) { return -g; }
 CG_DIAGONAL_JVP(Neg, input)
 Tensor vjp_Abs(const Tensor& g, const Tensor& x) { return mul(g, sign(x)); }
+template <typename T> T vjp0_Abs(T g, T x) { return g * unary_value(Unary::Sign, x); }
 CG_DIAGONAL_JVP(Abs, input)
 Tensor vjp_Sign(const Tensor& g, const Tensor&) { return zeros_like(g); }
+template <typename T> T vjp0_Sign(T, T) { return T(0); }
 CG_DIAGONAL_JVP(Sign, input)
 Tensor vjp_Sqrt(const Tensor& g, const Tensor& y) { return div(g, mul(y, 2.0)); }
+template <typename T> T vjp0_Sqrt(T g, T y) { return g / (y * T(2.0)); }
 CG_DIAGONAL_JVP(Sqrt, output)
 Tensor vjp_Rsqrt(const Tensor& g, const Tensor& y) { return mul(g, mul(pow(y, Scalar(3.0)), -0.5)); }
+template <typename T> T vjp0_Rsqrt(T g, T y) { return g * ((y * y * y) * T(-0.5)); }
 CG_DIAGONAL_JVP(Rsqrt, output)
 Tensor vjp_Square(const Tensor& g, const Tensor& x) { return mul(g, mul(x, 2.0)); }
+template <typename T> T vjp0_Square(T g, T x) { return g * (x * T(2.0)); }
 CG_DIAGONAL_JVP(Square, input)
 Tensor vjp_Reciprocal(const Tensor& g, const Tensor& y) { return mul(g, neg(mul(y, y))); }
+template <typename T> T vjp0_Reciprocal(T g, T y) { return g * -(y * y); }
 CG_DIAGONAL_JVP(Reciprocal, output)
 Tensor vjp_Exp(const Tensor& g, const Tensor& y) { return mul(g, y); }
+template <typename T> T vjp0_Exp(T g, T y) { return g * y; }
 CG_DIAGONAL_JVP(Exp, output)
 Tensor vjp_Expm1(const Tensor& g, const Tensor& y) { return mul(g, add(y, 1)); }
+template <typename T> T vjp0_Expm1(T g, T y) { return g * (y + T(1)); }
 CG_DIAGONAL_JVP(Expm1, output)
 Tensor vjp_Log(const Tensor& g, const Tensor& x) { return div(g, x); }
+template <typename T> T vjp0_Log(T g, T x) { return g / x; }
 CG_DIAGONAL_JVP(Log, input)
 Tensor vjp_Log1p(const Tensor& g, const Tensor& x) { return div(g, add(x, 1)); }
+template <typename T> T vjp0_Log1p(T g, T x) { return g / (x + T(1)); }
 CG_DIAGONAL_JVP(Log1p, input)
 Tensor vjp_Log2(const Tensor& g, const Tensor& x) { return div(g, mul(x, std::log(2.0))); }
+template <typename T> T vjp0_Log2(T g, T x) { return g / (x * T(std::log(2.0))); }
 CG_DIAGONAL_JVP(Log2, input)
 Tensor vjp_Sin(const Tensor& g, const Tensor& x) { return mul(g, cos(x)); }
+template <typename T> T vjp0_Sin(T g, T x) { return g * unary_value(Unary::Cos, x); }
 CG_DIAGONAL_JVP(Sin, input)
 Tensor vjp_Cos(const Tensor& g, const Tensor& x) { return mul(g, neg(sin(x))); }
+template <typename T> T vjp0_Cos(T g, T x) { return g * -unary_value(Unary::Sin, x); }
 CG_DIAGONAL_JVP(Cos, input)
 Tensor vjp_Tan(const Tensor& g, const Tensor& y) { return mul(g, add(mul(y, y), 1)); }
+template <typename T> T vjp0_Tan(T g, T y) { return g * (y * y + T(1)); }
 CG_DIAGONAL_JVP(Tan, output)
 Tensor vjp_Tanh(const Tensor& g, const Tensor& y) { return tanh_backward(g, y); }
+template <typename T> T vjp0_Tanh(T g, T y) { return g * (T(1) - y * y); }
 CG_DIAGONAL_JVP(Tanh, output)
 Tensor vjp_Sigmoid(const Tensor& g, const Tensor& y) { return sigmoid_backward(g, y); }
+template <typename T> T vjp0_Sigmoid(T g, T y) { return g * y * (T(1) - y); }
 CG_DIAGONAL_JVP(Sigmoid, output)
 Tensor vjp_Relu(const Tensor& g, const Tensor& y) { return threshold_backward(g, y, 0.0); }
+template <typename T> T vjp0_Relu(T g, T y) { return y > T(0) ? g : T(0); }
 CG_DIAGONAL_JVP(Relu, output)
 Tensor vjp_Silu(const Tensor& g, const Tensor& x) {
   Tensor s = sigmoid(x);
   return mul(g, mul(s, add(mul(x, rsub(s, 1)), 1)));
+}
+template <typename T>
+T vjp0_Silu(T g, T x) {
+  const T s = unary_value(Unary::Sigmoid, x);
+  return g * (s * (x * (T(1) - s) + T(1)));
 }
 CG_DIAGONAL_JVP(Silu, input)
 Tensor vjp_Gelu(const Tensor& g, const Tensor& x) {
@@ -95,34 +126,50 @@ Tensor vjp_Gelu(const Tensor& g, const Tensor& x) {
   Tensor pdf = mul(exp(mul(mul(x, x), -0.5)), 0.3989422804014327);
   return mul(g, add(cdf, mul(x, pdf)));
 }
+template <typename T>
+T vjp0_Gelu(T g, T x) {
+  const T cdf = (unary_value(Unary::Erf, x * T(M_SQRT1_2)) + T(1)) * T(0.5);
+  const T pdf = unary_value(Unary::Exp, (x * x) * T(-0.5)) * T(0.3989422804014327);
+  return g * (cdf + x * pdf);
+}
 CG_DIAGONAL_JVP(Gelu, input)
 Tensor vjp_Softplus(const Tensor& g, const Tensor& x) { return mul(g, sigmoid(x)); }
+template <typename T> T vjp0_Softplus(T g, T x) { return g * unary_value(Unary::Sigmoid, x); }
 CG_DIAGONAL_JVP(Softplus, input)
 Tensor vjp_Erf(const Tensor& g, const Tensor& x) { return mul(g, mul(exp(neg(mul(x, x))), 1.1283791670955126)); }
+template <typename T> T vjp0_Erf(T g, T x) { return g * (unary_value(Unary::Exp, -(x * x)) * T(1.1283791670955126)); }
 CG_DIAGONAL_JVP(Erf, input)
 Tensor vjp_Floor(const Tensor& g, const Tensor&) { return zeros_like(g); }
+template <typename T> T vjp0_Floor(T, T) { return T(0); }
 CG_DIAGONAL_JVP(Floor, input)
 Tensor vjp_Ceil(const Tensor& g, const Tensor&) { return zeros_like(g); }
+template <typename T> T vjp0_Ceil(T, T) { return T(0); }
 CG_DIAGONAL_JVP(Ceil, input)
 Tensor vjp_Round(const Tensor& g, const Tensor&) { return zeros_like(g); }
+template <typename T> T vjp0_Round(T, T) { return T(0); }
 CG_DIAGONAL_JVP(Round, input)
 Tensor vjp_Trunc(const Tensor& g, const Tensor&) { return zeros_like(g); }
+template <typename T> T vjp0_Trunc(T, T) { return T(0); }
 CG_DIAGONAL_JVP(Trunc, input)
 // The predicates have no derivative (their rows have no node).
 constexpr Tensor (*vjp_LogicalNot)(const Tensor&, const Tensor&) = nullptr;
 constexpr Tensor (*vjp_IsNan)(const Tensor&, const Tensor&) = nullptr;
 constexpr Tensor (*vjp_IsInf)(const Tensor&, const Tensor&) = nullptr;
+template <typename T> constexpr T (*vjp0_LogicalNot)(T, T) = nullptr;
+template <typename T> constexpr T (*vjp0_IsNan)(T, T) = nullptr;
+template <typename T> constexpr T (*vjp0_IsInf)(T, T) = nullptr;
 #undef CG_DIAGONAL_JVP
 
 const UnaryRule& rule(Unary op) {
-#define CG_UNARY_RULE(Name, py_name, alias, node_name, saves, float_result, float_only_kernel, bind) \
-  {node_name, Saves::saves, vjp_##Name, jvp_of<Unary::Name>, float_result, float_only_kernel},
+#define CG_UNARY_RULE(Name, py_name, alias, node_name, saves, float_only_kernel, bind, kind, ...) \
+  {node_name, Saves::saves, vjp_##Name, vjp0_##Name<float>, vjp0_##Name<double>, jvp_of<Unary::Name>, \
+   kernels::UnaryKind::kind == kernels::UnaryKind::Float, float_only_kernel},
   static const UnaryRule rules[] = {CG_UNARY_OPS(CG_UNARY_RULE)};
 #undef CG_UNARY_RULE
   return rules[static_cast<int>(op)];
 }
 
-struct UnaryBackward : Node {
+struct UnaryBackward : BackwardNode<UnaryBackward> {
   const UnaryRule* rule = nullptr;
   SavedTensor saved_;
   DType input_dtype = DType::Float32;
@@ -130,18 +177,17 @@ struct UnaryBackward : Node {
     Tensor gx = rule->vjp(g[0], saved_.unpack(*this));
     return {gx.dtype() == input_dtype ? gx : to_dtype(gx, input_dtype)};
   }
-  // neg, exp and tanh of a 0-d float: the kernels' formulas on one number.
+  // A 0-d float in and out: the row's derivative on numbers (vjp0_<Name>).
   bool apply_0d(double grad, ScalarGrads& out) override {
-    const bool neg = rule == &ops::rule(Unary::Neg);
-    if (!neg && rule != &ops::rule(Unary::Exp) && rule != &ops::rule(Unary::Tanh)) return false;
     return autograd::with_float_0d(output_meta[0].dtype, [&](auto t) {
       using T = decltype(t);
-      const T g = static_cast<T>(grad);
-      T y;
-      if (input_dtype != dtype_of<T>()) return false;
-      if (neg) out.value[0] = -g;
-      else if (!autograd::scalar_value(saved_.unpack(*this), y)) return false;
-      else out.value[0] = rule == &ops::rule(Unary::Exp) ? g * y : g * (T(1) - y * y);
+      T (*vjp0)(T, T) = nullptr;
+      if constexpr (std::is_same_v<T, float>) vjp0 = rule->vjp0_float;
+      else vjp0 = rule->vjp0_double;
+      T s = 0;
+      if (!vjp0 || input_dtype != dtype_of<T>()) return false;
+      if (rule->saves != Saves::Nothing && !autograd::scalar_value(saved_.unpack(*this), s)) return false;
+      out.value[0] = vjp0(static_cast<T>(grad), s);
       out.defined[0] = true;
       return true;
     });
@@ -196,11 +242,11 @@ Tensor unary(Unary op, const Tensor& x) {
   Tensor out = Tensor::empty(in.shape(), in.dtype());
   kernels::unary(op, in, out);
   if (autograd::any_requires_grad({&x})) {
-    auto node = autograd::make_grad_node<UnaryBackward>({&x});
+    auto node = UnaryBackward::make({&x});
     node->rule = &r;
     node->input_dtype = x.dtype();
     if (r.saves == Saves::Input) node->saved_ = SavedTensor(x, false);
-    autograd::set_history(out, node);
+    node->record(out);
     if (r.saves == Saves::Output) node->saved_ = SavedTensor(out, true);
   }
   return out;
@@ -259,10 +305,10 @@ Tensor leaky_relu(const Tensor& x, double slope) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   kernels::leaky_relu(x, slope, out);
   if (autograd::any_requires_grad({&x})) {
-    auto node = autograd::make_grad_node<LeakyReluBackward0>({&x});
+    auto node = LeakyReluBackward0::make({&x});
     node->slope = slope;
     node->self_ = SavedTensor(x, false);
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -289,10 +335,10 @@ Tensor elu(const Tensor& x, double alpha) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   kernels::elu(x, alpha, out);
   if (autograd::any_requires_grad({&x})) {
-    auto node = autograd::make_grad_node<EluBackward0>({&x});
+    auto node = EluBackward0::make({&x});
     node->alpha = alpha;
     node->self_ = SavedTensor(x, false);
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -329,11 +375,11 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
     out = where(compare(static_cast<int>(Binary::Gt), bx, Scalar(threshold)), x, soft);
   }
   if (autograd::any_requires_grad({&x})) {
-    auto node = autograd::make_grad_node<SoftplusBackward0>({&x});
+    auto node = SoftplusBackward0::make({&x});
     node->beta = beta;
     node->threshold = threshold;
     node->self_ = SavedTensor(x, false);
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }
@@ -372,9 +418,9 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
     out = mul(mul(x, add(gelu_tanh_inner(x), 1)), 0.5);
   }
   if (autograd::any_requires_grad({&x})) {
-    auto node = autograd::make_grad_node<GeluTanhBackward0>({&x});
+    auto node = GeluTanhBackward0::make({&x});
     node->self_ = SavedTensor(x, false);
-    autograd::set_history(out, node);
+    node->record(out);
   }
   return out;
 }

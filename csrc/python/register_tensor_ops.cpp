@@ -315,7 +315,7 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
   // ---- pointwise math: a method and its in-place form per generated row of the unary table
   // (kernels/unary_ops.h), under its name and alias; the module functions are their names too.
   std::vector<std::pair<const char*, Unary>> unary_methods;
-#define CG_UNARY_METHOD(Name, py_name, alias, node_name, saves, float_result, float_only_kernel, bind) \
+#define CG_UNARY_METHOD(Name, py_name, alias, node_name, saves, float_only_kernel, bind, ...)          \
   if (bind) {                                                                                          \
     unary_methods.emplace_back(py_name, Unary::Name);                                                  \
     if (alias) unary_methods.emplace_back(alias, Unary::Name);                                         \

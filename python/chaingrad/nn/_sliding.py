@@ -101,11 +101,83 @@ def conv2d(
     return _conv(2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def _stride_or_kernel(stride: Optional[IntOrSeq], kernel: List[int]) -> List[int]:
-    if stride is None:
-        return kernel
-    s = _pair(stride)
-    return kernel if not s else s
+def _per_dim(value: IntOrSeq, spatial: int) -> List[int]:
+    """A pooling argument as ``spatial`` ints (2-D: an int or 1-tuple repeated; 1-D: the first)."""
+    return _pair(value) if spatial == 2 else _ints(value, 1)[:1]
+
+
+def _pool_windows(
+    spatial: int, kernel_size: IntOrSeq, stride: Optional[IntOrSeq], padding: IntOrSeq, dilation: IntOrSeq
+) -> Tuple[List[int], List[int], List[int], List[int]]:
+    """Kernel, stride (the kernel when not given), padding and dilation as the 2-D native ops
+    take them: 1-D pooling is 2-D pooling over a height of 1."""
+    k = _per_dim(kernel_size, spatial)
+    s = (_per_dim(stride, spatial) if stride is not None else []) or k
+    p, d = _per_dim(padding, spatial), _per_dim(dilation, spatial)
+    if spatial == 1:
+        return [1] + k, [1] + s, [0] + p, [1] + d
+    return k, s, p, d
+
+
+def _max_pool(
+    spatial: int,
+    input: Tensor,
+    kernel_size: IntOrSeq,
+    stride: Optional[IntOrSeq],
+    padding: IntOrSeq,
+    dilation: IntOrSeq,
+    ceil_mode: bool,
+    return_indices: bool,
+) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+    """Max pooling over the last ``spatial`` (1 or 2) dims, PyTorch's checks included."""
+    if spatial == 1:
+        if input.dim() not in (2, 3) or 0 in input.shape[-2 if input.dim() == 3 else 0 :]:
+            raise RuntimeError(
+                "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for "
+                f"input, but got:{[int(s) for s in input.shape]}"
+            )
+        if not return_indices and not input.dtype.is_floating_point:  # PyTorch's value-only kernel
+            raise NotImplementedError(f'"max_pool1d_impl" not implemented for \'{_scalar_type(input.dtype)}\'')
+    k, s, p, d = _pool_windows(spatial, kernel_size, stride, padding, dilation)
+    out, indices = chaingrad._C._max_pool2d(input.unsqueeze(-2) if spatial == 1 else input, k, s, p, d, ceil_mode)
+    if spatial == 1:
+        out, indices = out.squeeze(-2), indices.squeeze(-2)
+    return (out, indices) if return_indices else out
+
+
+def _avg_pool(
+    spatial: int,
+    input: Tensor,
+    kernel_size: IntOrSeq,
+    stride: Optional[IntOrSeq],
+    padding: IntOrSeq,
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: Optional[int],
+) -> Tensor:
+    """Average pooling over the last ``spatial`` (1 or 2) dims, PyTorch's checks included."""
+    if spatial == 1 and input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument #1 "
+            "'self' (while checking arguments for avg_pool1d)"
+        )
+    k, s, p, _ = _pool_windows(spatial, kernel_size, stride, padding, 1)
+    x = input.unsqueeze(-2) if spatial == 1 else input
+    out = chaingrad._C._avg_pool2d(x, k, s, p, ceil_mode, count_include_pad, divisor_override)
+    return out.squeeze(-2) if spatial == 1 else out
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: IntOrSeq,
+    stride: Optional[IntOrSeq] = None,
+    padding: IntOrSeq = 0,
+    dilation: IntOrSeq = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+    """1-D max pooling of ``(N, C, L)`` or ``(C, L)`` input (2-D pooling over a height of 1)."""
+    return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def max_pool2d(
@@ -119,11 +191,19 @@ def max_pool2d(
 ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
     """The maximum over each ``kernel_size`` window of ``(N, C, H, W)`` or ``(C, H, W)`` input;
     with ``return_indices``, also the flat position of each maximum in its input plane."""
-    k = _pair(kernel_size)
-    out, indices = chaingrad._C._max_pool2d(
-        input, k, _stride_or_kernel(stride, k), _pair(padding), _pair(dilation), ceil_mode
-    )
-    return (out, indices) if return_indices else out
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: IntOrSeq,
+    stride: Optional[IntOrSeq] = None,
+    padding: IntOrSeq = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """1-D average pooling of ``(N, C, L)`` or ``(C, L)`` input."""
+    return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
 def avg_pool2d(
@@ -137,68 +217,7 @@ def avg_pool2d(
 ) -> Tensor:
     """The mean over each ``kernel_size`` window (divided by ``divisor_override`` when given;
     ``count_include_pad`` counts zero padding in the window size)."""
-    k = _pair(kernel_size)
-    return chaingrad._C._avg_pool2d(
-        input, k, _stride_or_kernel(stride, k), _pair(padding), ceil_mode, count_include_pad,
-        divisor_override,
-    )
-
-
-def _one(value: Optional[IntOrSeq]) -> Optional[int]:
-    if value is None:
-        return None
-    v = _ints(value, 1)
-    return v[0] if v else None
-
-
-def max_pool1d(
-    input: Tensor,
-    kernel_size: IntOrSeq,
-    stride: Optional[IntOrSeq] = None,
-    padding: IntOrSeq = 0,
-    dilation: IntOrSeq = 1,
-    ceil_mode: bool = False,
-    return_indices: bool = False,
-) -> Union[Tensor, Tuple[Tensor, Tensor]]:
-    """1-D max pooling of ``(N, C, L)`` or ``(C, L)`` input (2-D pooling over a height of 1)."""
-    if input.dim() not in (2, 3) or 0 in input.shape[-2 if input.dim() == 3 else 0:]:
-        raise RuntimeError(
-            "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for "
-            f"input, but got:{[int(s) for s in input.shape]}"
-        )
-    if not return_indices and not input.dtype.is_floating_point:  # PyTorch's value-only kernel
-        raise NotImplementedError(f'"max_pool1d_impl" not implemented for \'{_scalar_type(input.dtype)}\'')
-    k = _one(kernel_size)
-    s = _one(stride)
-    out, indices = chaingrad._C._max_pool2d(
-        input.unsqueeze(-2), [1, k], [1, k if s is None else s], [0, _one(padding)],
-        [1, _one(dilation)], ceil_mode,
-    )
-    out = out.squeeze(-2)
-    return (out, indices.squeeze(-2)) if return_indices else out
-
-
-def avg_pool1d(
-    input: Tensor,
-    kernel_size: IntOrSeq,
-    stride: Optional[IntOrSeq] = None,
-    padding: IntOrSeq = 0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-) -> Tensor:
-    """1-D average pooling of ``(N, C, L)`` or ``(C, L)`` input."""
-    if input.dim() not in (2, 3):
-        raise RuntimeError(
-            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument #1 "
-            "'self' (while checking arguments for avg_pool1d)"
-        )
-    k = _one(kernel_size)
-    s = _one(stride)
-    out = chaingrad._C._avg_pool2d(
-        input.unsqueeze(-2), [1, k], [1, k if s is None else s], [0, _one(padding)], ceil_mode,
-        count_include_pad, None,
-    )
-    return out.squeeze(-2)
+    return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
 
 
 def unfold(
