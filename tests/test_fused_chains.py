@@ -38,6 +38,12 @@ CHAINS = {
     "neg_relu": (2, lambda h, x, w: (h(h(-h(x * w)).relu()) * x).sum()),
     "rsub_tanh": (2, lambda h, x, w: (h(h(2.0 - h(x * w)).tanh()) * w).sum()),
     "div_scalar": (2, lambda h, x, w: (h(h(x / 4.0) * w).sigmoid() * x).sum()),
+    # x's two gradients both from the chain, from one node (x * x) or two: summed in the chain
+    "square": (2, lambda h, x, w: (h(h(x * x).tanh()) * w).sum()),
+    "both_ends": (3, lambda h, x, w, b: (h(h(h(x * w) - b).sigmoid()) * x).sum()),
+    # x's second gradient from outside the chain (x.sum()), and a third one
+    "outside": (2, lambda h, x, w: (h(h(x * w).tanh()) * w).sum() + x.sum()),
+    "three": (2, lambda h, x, w: (h(h(x * w).tanh()) * x).sum() + x.sum()),
 }
 
 

@@ -1,5 +1,6 @@
 #include "engine/fused_chain.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "graph/anomaly.h"
@@ -103,9 +104,15 @@ bool run_fused_chain(GraphTask& task, uint32_t slot, TensorList& grads, TensorLi
   }
   if (chain.size() < 2) return false;
 
-  // Every gradient off the chain gets its own tensor, written once.
-  std::vector<std::pair<Tensor, GradCell*>> sides;  // the tensor and its consumer's cell (first node: none)
-  out.assign(first.next_edges.size(), Tensor());
+  // Every gradient off the chain gets its own tensor, written once; but when both gradients a
+  // consumer gets come from the chain, the chain sums them (a + b, the consumer's sum: the same
+  // bits in either order) and the consumer gets that one.
+  struct Side {
+    size_t link;
+    int output;
+    uint32_t target;
+  };
+  std::vector<Side> off_chain;
   for (size_t j = 0; j < chain.size(); ++j) {
     Link& link = chain[j];
     const NodeTask& rec = task.nodes[link.slot];
@@ -115,17 +122,34 @@ bool run_fused_chain(GraphTask& task, uint32_t slot, TensorList& grads, TensorLi
       if (link.vjp.operand[i].defined()) link.step.operand[i] = link.vjp.operand[i].data_bytes();
       if (i == link.step.next || link.vjp.op[i] == kernels::GradOp::None) continue;
       const EdgeTask& e = task.edges[rec.first_edge + static_cast<uint32_t>(i)];
-      if (e.target == kNoSlot || !task.nodes[e.target].needed) continue;
-      Tensor t = Tensor::empty(meta.shape, meta.dtype);
-      link.step.side[i] = t.data_bytes();
-      if (j == 0) {
-        out[static_cast<size_t>(i)] = std::move(t);
-      } else {
-        GradCell& cell = task.cells[task.nodes[e.target].first_cell + e.rank];
-        cell.input_nr = e.input_nr;
-        sides.emplace_back(std::move(t), &cell);
-      }
+      if (e.target != kNoSlot && task.nodes[e.target].needed) off_chain.push_back({j, i, e.target});
     }
+  }
+  int8_t n_held = 0;
+  for (size_t a = 0; a < off_chain.size() && n_held < kernels::ChainStep::kMaxHeld; ++a)
+    for (size_t b = a + 1; b < off_chain.size(); ++b)
+      if (off_chain[a].target == off_chain[b].target && task.nodes[off_chain[a].target].incoming == 2) {
+        chain[off_chain[a].link].step.hold[off_chain[a].output] = n_held;
+        chain[off_chain[b].link].step.add[off_chain[b].output] = n_held++;
+        break;
+      }
+  std::vector<std::pair<Tensor, GradCell*>> sides;  // the tensor and its consumer's cell (first node: none)
+  out.assign(first.next_edges.size(), Tensor());
+  for (const Side& side : off_chain) {
+    const size_t j = side.link;
+    const int i = side.output;
+    Link& link = chain[j];
+    if (link.step.hold[i] >= 0) continue;
+    Tensor t = Tensor::empty(meta.shape, meta.dtype);
+    link.step.side[i] = t.data_bytes();
+    if (j == 0) {
+      out[static_cast<size_t>(i)] = std::move(t);
+      continue;
+    }
+    const EdgeTask& e = task.edges[task.nodes[link.slot].first_edge + static_cast<uint32_t>(i)];
+    GradCell& cell = task.cells[task.nodes[e.target].first_cell + e.rank];
+    cell.input_nr = e.input_nr;
+    sides.emplace_back(std::move(t), &cell);
   }
   std::vector<kernels::ChainStep> steps;
   steps.reserve(chain.size());

@@ -55,6 +55,7 @@ CG_CHAIN_INLINE void run_range(const Chain& c, int64_t begin, int64_t end) {
   alignas(64) T grad[2][kBlock];
   alignas(64) T side[ChainStep::kMaxOutputs][kBlock];
   alignas(64) T bcast[kBlock];
+  alignas(64) T held[ChainStep::kMaxHeld][kBlock];
   if (c.g0_broadcast) std::fill(bcast, bcast + kBlock, *reinterpret_cast<const T*>(c.g0));
   for (int64_t b = begin; b < end;) {
     // Blocks start at multiples of kBlock (but the first), so streamed blocks cover whole lines.
@@ -66,17 +67,22 @@ CG_CHAIN_INLINE void run_range(const Chain& c, int64_t begin, int64_t end) {
       // g passes on unchanged (add's gradient): the next step reads this block again.
       const bool pass = s.next >= 0 && s.op[s.next] == GradOp::Pass;
       for (int i = 0; i < ChainStep::kMaxOutputs; ++i) {
-        if (s.op[i] == GradOp::None || (i != s.next && !s.side[i]) || (pass && i == s.next)) continue;
-        if (s.op[i] == GradOp::Pass && i != s.next && c.stream) {
+        const bool off_chain = i != s.next;
+        if (s.op[i] == GradOp::None || (off_chain && !s.side[i] && s.hold[i] < 0) || (pass && !off_chain)) continue;
+        if (s.op[i] == GradOp::Pass && off_chain && c.stream && s.hold[i] < 0 && s.add[i] < 0) {
           stream_copy(s.side[i] + b * static_cast<int64_t>(sizeof(T)), reinterpret_cast<const char*>(g),
                       m * static_cast<int64_t>(sizeof(T)));
           continue;
         }
-        T* dst = i == s.next ? grad[cur] : reinterpret_cast<T*>(s.side[i]) + b;
-        T* out = i != s.next && c.stream ? side[i] : dst;
+        T* dst = !off_chain ? grad[cur] : s.hold[i] >= 0 ? held[s.hold[i]] : reinterpret_cast<T*>(s.side[i]) + b;
+        T* out = off_chain && s.hold[i] < 0 && c.stream ? side[i] : dst;
         const T* operand = s.operand[i] ? reinterpret_cast<const T*>(s.operand[i]) + b : nullptr;
         apply_op<T>(s.op[i], out, g, operand, s.scalar[i], m);
-        if (i != s.next && c.stream)
+        if (s.add[i] >= 0) {
+          const T* __restrict h = held[s.add[i]];
+          for (int64_t k = 0; k < m; ++k) out[k] = h[k] + out[k];
+        }
+        if (off_chain && s.hold[i] < 0 && c.stream)
           stream_copy(reinterpret_cast<char*>(dst), reinterpret_cast<const char*>(out), m * static_cast<int64_t>(sizeof(T)));
       }
       if (s.next >= 0 && !pass) {

@@ -40,6 +40,12 @@ struct ChainStep {
   Scalar scalar[kMaxOutputs] = {Scalar(1), Scalar(1)};  // c of op[i] (Scale)
   int next = -1;                          // the output that is the next step's g (-1: last step)
   char* side[kMaxOutputs] = {};           // full-size destination of each other output (nullptr: dropped)
+  // Two off-chain gradients for the same consumer (x's in x * w ... * x) are summed here, as the
+  // consumer would sum them: the first is held in block buffer hold[i] instead of being stored,
+  // the second adds held buffer add[i] before it is stored (-1: neither).
+  int8_t hold[kMaxOutputs] = {-1, -1};
+  int8_t add[kMaxOutputs] = {-1, -1};
+  static constexpr int kMaxHeld = 2;
 };
 
 // n elements of float32 (`is_double` false) or float64; the first step's g is g0, contiguous or
