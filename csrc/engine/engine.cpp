@@ -21,6 +21,7 @@
 #include "graph/anomaly.h"
 #include "graph/diagnostics.h"
 #include "engine/engine_hooks.h"
+#include "engine/fused_chain.h"
 #include "graph/grad_mode.h"
 #include "engine/graph_task.h"
 #include "graph/meta.h"
@@ -366,8 +367,10 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
     for (size_t i = 0; i < grads.size() && i < node.output_meta.size(); ++i)
       if (!grads[i].defined()) grads[i] = Tensor::zeros(node.output_meta[i].shape, node.output_meta[i].dtype);
   TensorList grads_in = hooks && !hooks->post.empty() ? grads : TensorList();
-  result.tensors = node.is_accumulator() ? accumulate_leaf(static_cast<AccumulateGrad&>(node), std::move(grads))
-                                         : node.apply(std::move(grads));
+  if (node.is_accumulator())
+    result.tensors = accumulate_leaf(static_cast<AccumulateGrad&>(node), std::move(grads));
+  else if (hooks || !run_fused_chain(task, slot, grads, result.tensors))  // engine/fused_chain.h
+    result.tensors = node.apply(std::move(grads));
   grads.clear();  // what apply left here must not keep gradients alive (AccumulateGrad steals unique ones)
   if (hooks) run_post_hooks(*hooks, result.tensors, grads_in);
   check_node_outputs(node, result.tensors);  // anomaly mode's check_nan / set_nan_check

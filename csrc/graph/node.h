@@ -21,6 +21,7 @@ namespace cg::autograd {
 class Node;
 using TensorList = std::vector<Tensor>;
 namespace forward_ad { struct NodeForward; }
+struct PointwiseVjp;  // graph/pointwise.h
 
 // (node, which of its inputs): where a gradient flows.
 struct Edge {
@@ -100,6 +101,10 @@ class Node : public std::enable_shared_from_this<Node> {
   };
   virtual bool apply_0d(double grad, ScalarGrads& out) { return false; }
   // ---- end engine2 ------------------------------------------------------------------------
+  // Fused chains (graph/pointwise.h): a node whose VJP is elementwise describes it in `out` and
+  // returns true when its inputs and saved tensors fit (the gradient's shape and float dtype,
+  // contiguous), so the engine may run it block by block with its neighbours; false: apply.
+  virtual bool pointwise_vjp(PointwiseVjp& out) { (void)out; return false; }
 
   Node();
   virtual ~Node();

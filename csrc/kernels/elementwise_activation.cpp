@@ -2,6 +2,7 @@
 #include <limits>
 
 #include "kernels/elementwise_impl.h"
+#include "kernels/fused_chain.h"
 
 namespace cg::kernels {
 
@@ -54,10 +55,10 @@ void grad_map(const char* name, const Tensor& g, const Tensor& x, const Tensor& 
 }  // namespace
 
 void tanh_backward(const Tensor& grad, const Tensor& y, const Tensor& out) {
-  grad_map("tanh_backward", grad, y, out, [](auto g, auto v) { return g * (decltype(v)(1) - v * v); });
+  grad_map("tanh_backward", grad, y, out, TanhGrad{});  // the formula fused chains use too
 }
 void sigmoid_backward(const Tensor& grad, const Tensor& y, const Tensor& out) {
-  grad_map("sigmoid_backward", grad, y, out, [](auto g, auto v) { return g * v * (decltype(v)(1) - v); });
+  grad_map("sigmoid_backward", grad, y, out, SigmoidGrad{});
 }
 void threshold_backward(const Tensor& grad, const Tensor& x, double threshold, const Tensor& out) {
   grad_map("threshold_backward", grad, x, out, [threshold](auto g, auto v) {

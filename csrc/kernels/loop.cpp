@@ -6,6 +6,10 @@
 #include <stdexcept>
 #include <vector>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "core/errors.h"
 
 namespace cg::kernels {
@@ -26,6 +30,45 @@ Shape broadcast_strides(const Tensor& t, const Shape& shape) {
   for (size_t i = 0; i < t.shape().size(); ++i)
     out[off + i] = t.shape()[i] == 1 && shape[off + i] != 1 ? 0 : t.strides()[i];
   return out;
+}
+
+// ---- non-temporal stores ----------------------------------------------------------------------
+
+int64_t stream_threshold() {
+  static const int64_t bytes = [] {
+    const char* env = std::getenv("CHAINGRAD_STREAM_BYTES");
+    return env && *env ? std::atoll(env) : int64_t{16} << 20;
+  }();
+  return bytes;
+}
+
+bool worth_streaming(int64_t bytes) {
+#ifdef __SSE2__
+  const int64_t limit = stream_threshold();
+  return limit > 0 && bytes >= limit;
+#else
+  (void)bytes;
+  return false;
+#endif
+}
+
+void stream_copy(char* dst, const char* src, int64_t n) {
+#ifdef __SSE2__
+  const int64_t head = std::min<int64_t>(n, (16 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(dst) & 15)) & 15);
+  std::memcpy(dst, src, static_cast<size_t>(head));
+  int64_t i = head;
+  for (; i + 16 <= n; i += 16)
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i), _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+  std::memcpy(dst + i, src + i, static_cast<size_t>(n - i));
+#else
+  std::memcpy(dst, src, static_cast<size_t>(n));
+#endif
+}
+
+void stream_fence() {
+#ifdef __SSE2__
+  _mm_sfence();
+#endif
 }
 
 namespace {
@@ -129,24 +172,50 @@ struct Operands {
   size_t n = 0;
   size_t n_out = 1;  // the first n_out operands are outputs
   Steps itemsize{};
+  bool stream = false;  // contiguous outputs written with non-temporal stores (see stream_outputs)
 };
+
+bool stream_outputs(const Tensor* const* ops, size_t n_ops, size_t n_out) {
+#ifdef __SSE2__
+  int64_t bytes = 0;
+  for (size_t k = 0; k < n_out; ++k) bytes += ops[k]->numel() * static_cast<int64_t>(ops[k]->itemsize());
+  if (!worth_streaming(bytes)) return false;
+  // Only for memory-bound loops (cost 1: the transcendentals' rows lose more to the detour through
+  // a buffer than they gain). An output that is also an input (x.add_(y)) has its lines in cache
+  // already: no write-allocate to save.
+  for (size_t k = 0; k < n_out; ++k)
+    for (size_t j = n_out; j < n_ops; ++j)
+      if (ops[j]->storage() == ops[k]->storage()) return false;
+  return true;
+#else
+  (void)ops, (void)n_ops, (void)n_out;
+  return false;
+#endif
+}
 
 // One row of n elements starting at p with byte strides s.
 void run_row(const Operands& ops, RowFn row, const void* ctx, const Ptrs& p, const Steps& s, int64_t n) {
   bool contiguous = true;
   for (size_t k = 0; k < ops.n; ++k) contiguous = contiguous && s[k] == ops.itemsize[k];
-  if (contiguous) return row(ctx, p.data(), n);
+  if (contiguous && !ops.stream) return row(ctx, p.data(), n);
   alignas(64) char buf[kMaxOperands][kChunk * kMaxItemsize];
   // A broadcast input (stride 0, e.g. the expanded gradient of a sum) is one value repeated:
   // its buffer is filled once per row, not once per chunk.
   for (size_t k = ops.n_out; k < ops.n; ++k)
     if (s[k] == 0) gather(buf[k], p[k], 0, ops.itemsize[k], std::min(kChunk, n));
-  for (int64_t off = 0; off < n; off += kChunk) {
-    const int64_t m = std::min(kChunk, n - off);
+  // Streamed rows: the first chunk ends where output 0 reaches a cache line, so every later
+  // chunk's stores cover whole lines.
+  int64_t first = kChunk;
+  if (ops.stream && s[0] == ops.itemsize[0]) {
+    const int64_t mis = static_cast<int64_t>(reinterpret_cast<uintptr_t>(p[0]) & 63);
+    if (mis != 0 && (64 - mis) % ops.itemsize[0] == 0) first = (64 - mis) / ops.itemsize[0];
+  }
+  for (int64_t off = 0; off < n;) {
+    const int64_t m = std::min(off == 0 ? first : kChunk, n - off);
     Ptrs q{};
     for (size_t k = 0; k < ops.n; ++k) {
       char* at = p[k] + off * s[k];
-      if (s[k] == ops.itemsize[k]) {
+      if (s[k] == ops.itemsize[k] && !(ops.stream && k < ops.n_out)) {
         q[k] = at;
       } else {
         q[k] = buf[k];
@@ -154,9 +223,14 @@ void run_row(const Operands& ops, RowFn row, const void* ctx, const Ptrs& p, con
       }
     }
     row(ctx, q.data(), m);
-    for (size_t k = 0; k < ops.n_out; ++k)
-      if (q[k] == buf[k]) scatter(p[k] + off * s[k], s[k], buf[k], ops.itemsize[k], m);
+    for (size_t k = 0; k < ops.n_out; ++k) {
+      if (q[k] != buf[k]) continue;
+      if (s[k] == ops.itemsize[k]) stream_copy(p[k] + off * s[k], buf[k], m * s[k]);
+      else scatter(p[k] + off * s[k], s[k], buf[k], ops.itemsize[k], m);
+    }
+    off += m;
   }
+  if (ops.stream) stream_fence();
 }
 
 void run_planned(const LoopPlan& plan, const Operands& ops, RowFn row, const void* ctx, int64_t grain) {
@@ -260,13 +334,15 @@ void run_elementwise(const Tensor* const* ops, size_t n_ops, RowFn row, const vo
     Ptrs base{};
     for (size_t k = 0; k < n_ops; ++k) base[k] = ops[k]->data_bytes();
     if (n <= grain) return row(ctx, base.data(), n);
+    info.stream = cost == 1 && stream_outputs(ops, n_ops, n_out);
     parallel_for(n, grain, [&](int64_t b, int64_t e) {
       Ptrs p{};
       for (size_t k = 0; k < n_ops; ++k) p[k] = base[k] + b * info.itemsize[k];
-      row(ctx, p.data(), e - b);
+      run_row(info, row, ctx, p, info.itemsize, e - b);
     });
     return;
   }
+  info.stream = cost == 1 && stream_outputs(ops, n_ops, n_out);
   run_planned(plan_loop(out.shape(), ops, n_ops), info, row, ctx, grain);
 }
 

@@ -36,6 +36,16 @@ using RowFn = void (*)(const void* ctx, char* const* ptrs, int64_t n);
 void run_elementwise(const Tensor* const* ops, size_t n_ops, RowFn row, const void* ctx, int64_t cost,
                      size_t n_out = 1);
 
+// Outputs this large are far beyond what the caches keep until the next op reads them, so
+// loops write them with non-temporal stores: a plain store first reads each line it writes (the
+// write-allocate), a third more traffic on a two-operand pass. Below it the next op's reads hit
+// the cache and plain stores win. CHAINGRAD_STREAM_BYTES sets the size (0: never stream).
+bool worth_streaming(int64_t output_bytes);
+// dst = src (n bytes), non-temporal where dst is 16-byte aligned; stream_fence() before anyone
+// else may read what was stored (the stores are weakly ordered).
+void stream_copy(char* dst, const char* src, int64_t n);
+void stream_fence();
+
 namespace detail {
 // Forced inline so that each caller compiles it for its own target (see map_row_fn_avx2).
 template <typename Out, typename... In, typename F, size_t... I>

@@ -8,6 +8,7 @@
 #include "ops/common.h"
 #include "ops/inplace.h"
 #include "ops/ops.h"
+#include "ops/pointwise_vjp.h"
 
 namespace cg::ops {
 
@@ -32,6 +33,15 @@ struct AddBackward0 : BackwardNode<AddBackward0> {
   }
   TensorList jvp(const TensorList& t) override {
     return {tangent_sum(t[0], !t[1].defined() || alpha.to_double() == 1.0 ? t[1] : mul(t[1], alpha))};
+  }
+  bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g, and g * alpha
+    if (!pointwise_input(*this, self.shape, self.dtype) || !pointwise_input(*this, other.shape, other.dtype)) return false;
+    if (should_compute_output(0)) p.op[0] = kernels::GradOp::Pass;
+    if (should_compute_output(1)) {
+      p.op[1] = alpha.to_double() == 1.0 ? kernels::GradOp::Pass : kernels::GradOp::Scale;
+      p.scalar[1] = alpha;
+    }
+    return true;
   }
   bool apply_0d(double grad, ScalarGrads& out) override {
     return with_float_0d(output_meta[0].dtype, [&](auto t) {
@@ -160,6 +170,12 @@ struct MulBackward0 : BackwardNode<MulBackward0> {
     return {tangent_sum(t[0].defined() ? mul(t[0], other_.unpack(*this)) : Tensor(),
                         t[1].defined() ? mul(self_.unpack(*this), t[1]) : Tensor())};
   }
+  bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g * b, g * a
+    if (!pointwise_input(*this, self.shape, self.dtype) || !pointwise_input(*this, other.shape, other.dtype)) return false;
+    if (should_compute_output(0) && !pointwise_operand(*this, 0, kernels::GradOp::Mul, other_.unpack(*this), p))
+      return false;
+    return !should_compute_output(1) || pointwise_operand(*this, 1, kernels::GradOp::Mul, self_.unpack(*this), p);
+  }
   bool apply_0d(double grad, ScalarGrads& out) override {
     return with_float_0d(output_meta[0].dtype, [&](auto t) {
       using T = decltype(t);
@@ -205,6 +221,12 @@ struct MulScalarBackward : BackwardNode<MulScalarBackward> {
   std::string node_name = "MulBackward0";
   TensorList apply(TensorList&& g) override { return {reduce(mul(g[0], factor), self)}; }
   TensorList jvp(const TensorList& t) override { return {mul(t[0], factor)}; }
+  bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g * c
+    if (!pointwise_input(*this, self.shape, self.dtype) || factor.kind() == ScalarKind::Bool) return false;
+    p.op[0] = kernels::GradOp::Scale;
+    p.scalar[0] = factor;
+    return true;
+  }
   bool apply_0d(double grad, ScalarGrads& out) override {
     return with_float_0d(output_meta[0].dtype, [&](auto t) {
       using T = decltype(t);

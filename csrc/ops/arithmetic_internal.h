@@ -3,6 +3,7 @@
 #pragma once
 #include "kernels/elementwise.h"
 #include "ops/common.h"
+#include "ops/pointwise_vjp.h"
 #include "ops/unary.h"
 
 namespace cg::ops::arith {
@@ -61,6 +62,11 @@ struct ScalarAddBackward : BackwardNode<ScalarAddBackward> {
     return {sign == 1 ? reduce(g[0], self) : reduce(neg(g[0]), self)};
   }
   TensorList jvp(const TensorList& t) override { return {sign == 1 ? t[0] : neg(t[0])}; }
+  bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g or -g
+    if (!pointwise_input(*this, self.shape, self.dtype)) return false;
+    p.op[0] = sign == 1 ? kernels::GradOp::Pass : kernels::GradOp::Neg;
+    return true;
+  }
   bool apply_0d(double grad, ScalarGrads& out) override {
     return with_float_0d(output_meta[0].dtype, [&](auto t) {
       if (!is_0d<decltype(t)>(self)) return false;

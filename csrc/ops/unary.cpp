@@ -8,6 +8,7 @@
 #include "ops/common.h"
 #include "ops/inplace.h"
 #include "ops/ops.h"
+#include "ops/pointwise_vjp.h"
 
 namespace cg::ops {
 
@@ -176,6 +177,21 @@ struct UnaryBackward : BackwardNode<UnaryBackward> {
   TensorList apply(TensorList&& g) override {
     Tensor gx = rule->vjp(g[0], saved_.unpack(*this));
     return {gx.dtype() == input_dtype ? gx : to_dtype(gx, input_dtype)};
+  }
+  // The VJPs with a one-pass kernel, for fused chains (graph/pointwise.h): their formulas.
+  bool pointwise_vjp(autograd::PointwiseVjp& p) override {
+    using kernels::GradOp;
+    const GradOp op = rule == &ops::rule(Unary::Tanh)      ? GradOp::TanhGrad
+                      : rule == &ops::rule(Unary::Sigmoid) ? GradOp::SigmoidGrad
+                      : rule == &ops::rule(Unary::Exp)     ? GradOp::Mul
+                      : rule == &ops::rule(Unary::Relu)    ? GradOp::ReluGrad
+                      : rule == &ops::rule(Unary::Neg)     ? GradOp::Neg
+                                                           : GradOp::None;
+    if (op == GradOp::None || output_meta.size() != 1 || !pointwise_input(*this, output_meta[0].shape, input_dtype))
+      return false;
+    if (op != GradOp::Neg) return pointwise_operand(*this, 0, op, saved_.unpack(*this), p);
+    p.op[0] = op;
+    return true;
   }
   // A 0-d float in and out: the row's derivative on numbers (vjp0_<Name>).
   bool apply_0d(double grad, ScalarGrads& out) override {
