@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include <type_traits>
+
 #include "kernels/convert.h"
 #include "kernels/checks.h"
 #include "kernels/elementwise.h"
@@ -74,6 +76,62 @@ void check_matmul_args(const char* op, const Tensor& a, const Tensor& b, const T
   check_buffers(op, c.dtype(), {&a, &b, &c}, false);
 }
 
+// A matrix-vector product as BLAS sees it: y = op(A) x over a row-major stored matrix.
+struct GemvCall {
+  bool trans;
+  blasint rows, cols, ld;  // of the stored matrix
+  const void* a;
+  const void* x;
+  blasint incx;
+  void* y;
+  blasint incy;
+};
+
+template <typename T>
+void run_gemv(const GemvCall& g, double beta) {
+  if constexpr (std::is_same_v<T, float>) {
+    scipy_cblas_sgemv(CblasRowMajor, g.trans ? CblasTrans : CblasNoTrans, g.rows, g.cols, 1.0f,
+                      static_cast<const float*>(g.a), g.ld, static_cast<const float*>(g.x), g.incx,
+                      static_cast<float>(beta), static_cast<float*>(g.y), g.incy);
+  } else {
+    scipy_cblas_dgemv(CblasRowMajor, g.trans ? CblasTrans : CblasNoTrans, g.rows, g.cols, 1.0,
+                      static_cast<const double*>(g.a), g.ld, static_cast<const double*>(g.x), g.incx, beta,
+                      static_cast<double*>(g.y), g.incy);
+  }
+}
+
+// One output column (n == 1) or row (m == 1) of a product: gemv, or dot when both are 1. sgemm
+// with a unit dimension costs 3-4x a gemv (packing for a kernel that cannot fill its tile).
+// Returns false when the operands do not fit BLAS's vector increments (the caller uses gemm).
+template <typename T>
+bool vector_product(const Tensor& a, const Tensor& b, const Tensor& c, const BlasView& va, const BlasView& vb,
+                    double beta) {
+  const int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+  T* C = c.data<T>();
+  if (m == 1 && n == 1) {
+    if (a.strides()[1] <= 0 || b.strides()[0] <= 0) return false;
+    T r;
+    if constexpr (std::is_same_v<T, float>) r = scipy_cblas_sdot(k, a.data<float>(), a.strides()[1], b.data<float>(), b.strides()[0]);
+    else r = scipy_cblas_ddot(k, a.data<double>(), a.strides()[1], b.data<double>(), b.strides()[0]);
+    *C = beta == 0.0 ? r : static_cast<T>(beta) * *C + r;
+    return true;
+  }
+  GemvCall g{};
+  if (n == 1) {  // y (m) = A x, x = b's column
+    if (!va.ok || b.strides()[0] <= 0 || c.strides()[0] <= 0) return false;
+    g = {va.trans, static_cast<blasint>(va.trans ? k : m), static_cast<blasint>(va.trans ? m : k), va.ld,
+         a.data<T>(), b.data<T>(), static_cast<blasint>(b.strides()[0]), C, static_cast<blasint>(c.strides()[0])};
+  } else {  // m == 1: y (n) = B^T x, x = a's row
+    if (!vb.ok || a.strides()[1] <= 0 || c.strides()[1] <= 0) return false;
+    g = {!vb.trans, static_cast<blasint>(vb.trans ? n : k), static_cast<blasint>(vb.trans ? k : n), vb.ld,
+         b.data<T>(), a.data<T>(), static_cast<blasint>(a.strides()[1]), C, static_cast<blasint>(c.strides()[1])};
+  }
+  // gemv's beta == 0 scales y by 0 (NaN stays NaN in some OpenBLAS versions): y starts as zeros.
+  if (beta == 0.0) fill(c, 0);
+  run_gemv<T>(g, beta == 0.0 ? 1.0 : beta);
+  return true;
+}
+
 }  // namespace
 
 void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
@@ -99,6 +157,11 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
     gemm(a, b, tmp, beta);
     copy(c, tmp);
     return;
+  }
+  if (m == 1 || n == 1) {
+    const bool done = a.dtype() == DType::Float32 ? vector_product<float>(a, b, c, va, vb, beta)
+                                                  : vector_product<double>(a, b, c, va, vb, beta);
+    if (done) return;
   }
   Tensor ap = va.ok ? a : packed(a), bp = vb.ok ? b : packed(b);
   if (!va.ok) va = blas_view(ap);
