@@ -111,3 +111,26 @@ def test_matrix_vector_gradients():
     (a @ v).backward(cg.tensor(g0))
     np.testing.assert_allclose(a.grad.numpy(), np.outer(g0, v0), rtol=1e-12)
     np.testing.assert_allclose(v.grad.numpy(), a0.T @ g0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("np_dtype,dtype,tol", DTYPES)
+@pytest.mark.parametrize("b_layout", ["shared", "shared_t", "own", "own_t"])
+@pytest.mark.parametrize("m,k,n", [(1, 32, 64), (3, 5, 7), (32, 1, 64), (40, 40, 40), (5, 0, 3)])
+def test_batched_products_small_and_with_a_shared_right_operand(np_dtype, dtype, tol, b_layout, m, k, n):
+    # bmm over a stride-0 right operand folds into one gemm; tiny products skip BLAS.
+    batch = 6
+    an = RNG.standard_normal((batch, m, k)).astype(np_dtype)
+    if b_layout.startswith("shared"):
+        one = RNG.standard_normal((n, k) if b_layout.endswith("_t") else (k, n)).astype(np_dtype)
+        b = cg.tensor(one)
+        b = b.t() if b_layout.endswith("_t") else b
+        b = b.unsqueeze(0).expand(batch, k, n)
+        bn = np.broadcast_to(one.T if b_layout.endswith("_t") else one, (batch, k, n))
+    else:
+        raw = RNG.standard_normal((batch, n, k) if b_layout.endswith("_t") else (batch, k, n)).astype(np_dtype)
+        b = cg.tensor(raw)
+        b = b.transpose(1, 2) if b_layout.endswith("_t") else b
+        bn = raw.transpose(0, 2, 1) if b_layout.endswith("_t") else raw
+    want = an.astype(np.float64) @ bn.astype(np.float64)
+    _close(cg.bmm(cg.tensor(an), b), want, tol)
+    _close(cg.bmm(cg.tensor(an.transpose(0, 2, 1).copy()).transpose(1, 2), b), want, tol)  # a transposed

@@ -205,6 +205,41 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
   }
 }
 
+namespace {
+
+// (B, m, k) seen as one (B*m, k) matrix, when its batches follow each other row by row.
+bool rows_fold(const Tensor& t) {
+  return t.shape()[1] == 1 || t.strides()[0] == t.shape()[1] * t.strides()[1];
+}
+
+Tensor folded_rows(const Tensor& t) {
+  const int64_t row_stride = t.shape()[1] == 1 ? t.strides()[0] : t.strides()[1];
+  return t.as_strided({t.shape()[0] * t.shape()[1], t.shape()[2]}, {row_stride, t.strides()[2]}, t.offset());
+}
+
+// c = a @ b for a tiny product with unit-stride rows in b and c: BLAS's per-call cost (about
+// 1 us) is several times the arithmetic, e.g. the per-sample outer products of vmap(grad).
+template <typename T>
+void small_gemm(const Tensor& a, const Tensor& b, const Tensor& c) {
+  const int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+  const int64_t sa0 = a.strides()[0], sa1 = a.strides()[1], sb0 = b.strides()[0], sc0 = c.strides()[0];
+  const T* A = a.data<T>();
+  const T* B = b.data<T>();
+  T* C = c.data<T>();
+  for (int64_t i = 0; i < m; ++i) {
+    T* ci = C + i * sc0;
+    for (int64_t j = 0; j < n; ++j) ci[j] = T(0);
+    for (int64_t p = 0; p < k; ++p) {
+      const T aip = A[i * sa0 + p * sa1];
+      const T* bp = B + p * sb0;
+      for (int64_t j = 0; j < n; ++j) ci[j] += aip * bp[j];
+    }
+  }
+}
+constexpr int64_t kSmallGemmWork = 4096;  // multiply-adds below which small_gemm beats a BLAS call
+
+}  // namespace
+
 void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& c) {
   check_matmul_args("bmm", a, b, c, 1);
   const int64_t batch = c.shape()[0];
@@ -212,8 +247,26 @@ void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& c) {
     return t.as_strided({t.shape()[1], t.shape()[2]}, {t.strides()[1], t.strides()[2]},
                         t.offset() + i * t.strides()[0]);
   };
-  // Small matrices: one thread per batch entry beats threading inside each tiny gemm.
+  // One right operand for every batch (a stride-0 batch, as vmap's unbatched weights): one gemm
+  // over the stacked rows of a.
+  if (batch > 1 && b.strides()[0] == 0 && rows_fold(a) && rows_fold(c) && !any_storage_only({&a, &b, &c}) &&
+      is_floating(a.dtype())) {
+    gemm(folded_rows(a), slice(b, 0), folded_rows(c));
+    return;
+  }
   const int64_t work = a.shape()[1] * a.shape()[2] * b.shape()[2];
+  const bool small = work <= kSmallGemmWork && b.strides()[2] == 1 && c.strides()[2] == 1 &&
+                     (a.dtype() == DType::Float32 || a.dtype() == DType::Float64) && a.numel() > 0 && c.numel() > 0;
+  if (small) {
+    parallel_for(batch, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, work)), [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) {
+        if (a.dtype() == DType::Float32) small_gemm<float>(slice(a, i), slice(b, i), slice(c, i));
+        else small_gemm<double>(slice(a, i), slice(b, i), slice(c, i));
+      }
+    });
+    return;
+  }
+  // Small matrices: one thread per batch entry beats threading inside each tiny gemm.
   if (work < 64 * 64 * 64 && batch > 1) {
     parallel_for(batch, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, work)), [&](int64_t s, int64_t e) {
       for (int64_t i = s; i < e; ++i) gemm(slice(a, i), slice(b, i), slice(c, i));

@@ -107,8 +107,9 @@ def _batched_grad_of(f: Callable[..., Any], args: Tuple[Any, ...], nums: Tuple[i
         if isinstance(x, Tensor):
             if x.requires_grad or _tangent(x) is not None:
                 raise NoBatchingRule("grad inside vmap of an input of an outer transform")
-            return BatchedTensor(x.detach().unsqueeze(0).expand((batch,) + tuple(x.shape)).clone()
-                                 .requires_grad_(True))
+            # Every element's copy is a stride-0 view of one leaf: the gradient with respect to
+            # the view is per element, and nothing is materialized (a clone cost more than the backward).
+            return BatchedTensor(x.detach().requires_grad_(True).unsqueeze(0).expand((batch,) + tuple(x.shape)))
         return x
 
     with enable_grad():
