@@ -232,3 +232,41 @@ def test_plain_tensor_matmul_batched_reaches_rmatmul() -> None:
     assert not isinstance(type(m).__matmul__, types.FunctionType), "no Python wrapper around Tensor.__matmul__"
     with pytest.raises(TypeError, match="unsupported operand type"):
         m @ 3
+
+
+def test_jacrev_runs_its_vjps_batched_and_equals_the_row_loop() -> None:
+    m = chaingrad.tensor(M)
+    batched = lambda x, y: ((m @ x).tanh() * y.sum(), x * y)  # noqa: E731  (methods: batching rules)
+    looped = lambda x, y: (chaingrad.tanh(m @ x) * y.sum(), x * y)  # noqa: E731  (native: the row loop)
+    x, y = chaingrad.tensor(X), chaingrad.tensor(Y)
+    loops = chaingrad.func._stats["jacrev_row_loops"]
+    fast = jacrev(batched, argnums=(0, 1))(x, y)
+    assert chaingrad.func._stats["jacrev_row_loops"] == loops
+    chunked = jacrev(batched, argnums=(0, 1), chunk_size=2)(x, y)
+    assert chaingrad.func._stats["jacrev_row_loops"] == loops
+    slow = jacrev(looped, argnums=(0, 1))(x, y)
+    assert chaingrad.func._stats["jacrev_row_loops"] == loops + 1
+    _same(_np(fast), _np(slow))
+    _same(_np(chunked), _np(slow))
+
+
+def test_hessian_is_two_batched_passes() -> None:
+    loops = (chaingrad.func._stats["jacrev_row_loops"], chaingrad.func._stats["loop_fallbacks"])
+    f = lambda x: (chaingrad.tensor(M) @ x).tanh().pow(2).sum() + (x * x).sin().sum()  # noqa: E731
+    h = hessian(f)(chaingrad.tensor(X))
+    assert (chaingrad.func._stats["jacrev_row_loops"], chaingrad.func._stats["loop_fallbacks"]) == loops
+    want = chaingrad.autograd.functional.hessian(f, chaingrad.tensor(X))
+    np.testing.assert_allclose(h.numpy(), want.numpy(), rtol=1e-12)
+    if torch is not None:
+        ft = lambda x: (torch.tensor(M) @ x).tanh().pow(2).sum() + (x * x).sin().sum()  # noqa: E731
+        np.testing.assert_allclose(h.numpy(), torch.func.hessian(ft)(torch.tensor(X)).numpy(), rtol=1e-10)
+
+
+def test_jacrev_nested_in_grad_stays_differentiable() -> None:
+    # The batched VJPs of an inner jacrev keep the link to an outer grad (create_graph).
+    f = lambda x: chaingrad.func.jacrev(lambda y: y.sin() * y.sum())(x).sum()  # noqa: E731
+    g = grad(f)(chaingrad.tensor(X))
+    eps = 1e-6
+    fd = np.array([(f(chaingrad.tensor(X + eps * e)).item() - f(chaingrad.tensor(X - eps * e)).item()) / (2 * eps)
+                   for e in np.eye(3)])
+    np.testing.assert_allclose(g.numpy(), fd, rtol=1e-6, atol=1e-8)

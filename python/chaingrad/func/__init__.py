@@ -376,6 +376,8 @@ def jacrev(func: Callable[..., Any], argnums: ArgNums = 0, *, has_aux: bool = Fa
             flat_out, out_spec = _flatten(out)
             tangents = any(_tangent(x) is not None for x in flat_in)
             rows = None if tangents else _jacobian_rows(call, args, nums, flat_out, has_aux, nested, chunk_size)
+            if rows is None and sum(o.numel() for o in flat_out if isinstance(o, Tensor)) > 1:
+                _stats["jacrev_row_loops"] += 1
             jacs = []
             offset = 0
             for o in flat_out:
