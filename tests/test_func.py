@@ -13,45 +13,22 @@ import pytest
 pytest.importorskip("chaingrad._C")
 import chaingrad  # noqa: E402
 from chaingrad.func import functional_call, grad, grad_and_value, hessian, jacfwd, jacrev, jvp, vjp, vmap  # noqa: E402
+from functional_helpers import needs_torch, same, t64, to_numpy, torch  # noqa: E402, F401
 
-try:
-    import torch
-except ImportError:  # the PyTorch comparisons are skipped
-    torch = None
-
-needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 RNG = np.random.default_rng(4)
 X = RNG.uniform(-1, 1, (3,))
 Y = RNG.uniform(-1, 1, (3,))
 M = RNG.uniform(-1, 1, (4, 3))
 
 
-def _t(lib: Any, a: np.ndarray) -> Any:
-    return lib.tensor(np.array(a, copy=True), dtype=lib.float64)
+_t = t64
 
 
 def _np(v: Any) -> Any:
-    if isinstance(v, (tuple, list)):
-        return type(v)(_np(e) for e in v)
-    if isinstance(v, dict):
-        return {k: _np(e) for k, e in v.items()}
-    assert not v.requires_grad, "results of a non-nested transform are plain tensors"
-    return np.asarray(v.numpy())
+    return to_numpy(v, plain=True)
 
 
-def _same(a: Any, e: Any, what: str = "result") -> None:
-    assert type(a) is type(e), f"{what}: {type(a)} != {type(e)}"
-    if isinstance(e, (tuple, list)):
-        assert len(a) == len(e)
-        for i, (x, y) in enumerate(zip(a, e)):
-            _same(x, y, f"{what}[{i}]")
-    elif isinstance(e, dict):
-        assert a.keys() == e.keys()
-        for k in e:
-            _same(a[k], e[k], f"{what}[{k}]")
-    else:
-        assert a.shape == e.shape, f"{what}: {a.shape} != {e.shape}"
-        np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12, err_msg=what)
+_same = same
 
 
 CASES = {

@@ -12,11 +12,7 @@ import pytest
 pytest.importorskip("chaingrad._C")
 import chaingrad  # noqa: E402
 from chaingrad.autograd import _batched_backward  # noqa: E402
-
-try:
-    import torch
-except ImportError:  # the PyTorch comparisons are skipped
-    torch = None
+from functional_helpers import torch  # noqa: E402
 
 RNG = np.random.default_rng(12)
 W0 = RNG.uniform(-1, 1, (5, 4))
