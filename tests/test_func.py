@@ -120,9 +120,10 @@ def test_chunk_size_bounds_peak_memory() -> None:
 def test_loop_fallback_for_native_functions() -> None:
     before = chaingrad.func._stats["loop_fallbacks"]
     m = chaingrad.tensor(M)
-    out = vmap(lambda r: chaingrad.tanh(r) * 2)(m)  # a native function on a batched value
+    keep = chaingrad.tensor([True, False, True])
+    out = vmap(lambda r: chaingrad.where(keep, r, 0.0) * 2)(m)  # a native function without a batching rule
     assert chaingrad.func._stats["loop_fallbacks"] == before + 1
-    np.testing.assert_allclose(out.numpy(), np.tanh(M) * 2, rtol=1e-12)
+    np.testing.assert_allclose(out.numpy(), np.where([True, False, True], M, 0.0) * 2, rtol=1e-12)
     per_op = vmap(lambda r: r.cumsum(0) * 2)(m)  # a method without a rule loops for that op only
     assert chaingrad.func._stats["loop_fallbacks"] == before + 1
     np.testing.assert_allclose(per_op.numpy(), np.cumsum(M, 1) * 2, rtol=1e-12)
@@ -214,7 +215,8 @@ def test_plain_tensor_matmul_batched_reaches_rmatmul() -> None:
 def test_jacrev_runs_its_vjps_batched_and_equals_the_row_loop() -> None:
     m = chaingrad.tensor(M)
     batched = lambda x, y: ((m @ x).tanh() * y.sum(), x * y)  # noqa: E731  (methods: batching rules)
-    looped = lambda x, y: (chaingrad.tanh(m @ x) * y.sum(), x * y)  # noqa: E731  (native: the row loop)
+    everywhere = chaingrad.ones(4, dtype=chaingrad.bool)  # where() has no batching rule: the row loop
+    looped = lambda x, y: (chaingrad.where(everywhere, (m @ x).tanh(), 0.0) * y.sum(), x * y)  # noqa: E731
     x, y = chaingrad.tensor(X), chaingrad.tensor(Y)
     loops = chaingrad.func._stats["jacrev_row_loops"]
     fast = jacrev(batched, argnums=(0, 1))(x, y)

@@ -25,6 +25,7 @@ from .. import _C
 from .._C import Tensor
 from ..autograd import forward_ad as fwAD
 from ..autograd.grad_mode import enable_grad
+from . import _batched_functions  # noqa: F401  (the module-level functions' batching rules)
 from ._batched import BatchedTensor, NoBatchingRule
 from ._common import _flatten, _stack, _stats, _tree_map, _unflatten  # noqa: F401  (_stats: tests read func._stats)
 
