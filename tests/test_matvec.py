@@ -1,7 +1,7 @@
-"""Matrix products with a unit dimension (kernels/linalg.cpp sends them to BLAS gemv / dot):
-every layout BLAS can read directly (row-major, transposed, sliced with a larger leading
-dimension, strided vectors) and the ones it cannot (negative or zero strides), in float32 and
-float64, against numpy."""
+"""Matrix products with a unit dimension (kernels/linalg.cpp: mv goes to BLAS gemv, mm keeps
+sgemm) and small or shared-operand batched products, in every layout BLAS can read directly
+(row-major, transposed, sliced with a larger leading dimension, strided vectors) and the ones it
+cannot (negative or zero strides), in float32 and float64, against numpy."""
 
 import chaingrad as cg
 import numpy as np

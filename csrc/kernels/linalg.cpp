@@ -128,7 +128,8 @@ void run_gemv(const GemvCall& g, double beta) {
 }
 
 // One output column (n == 1) or row (m == 1) of a product: gemv, or dot when both are 1. sgemm
-// with a unit dimension costs 3-4x a gemv (packing for a kernel that cannot fill its tile).
+// with a unit dimension costs 3-4x a gemv (packing for a kernel that cannot fill its tile). Used
+// by mv only: mm keeps sgemm even for one column, so its rounding stays PyTorch's (addmm, linear).
 // Returns false when the operands do not fit BLAS's vector increments (the caller uses gemm).
 template <typename T>
 bool vector_product(const Tensor& a, const Tensor& b, const Tensor& c, const BlasView& va, const BlasView& vb,
@@ -185,11 +186,6 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
     copy(c, tmp);
     return;
   }
-  if (m == 1 || n == 1) {
-    const bool done = a.dtype() == DType::Float32 ? vector_product<float>(a, b, c, va, vb, beta)
-                                                  : vector_product<double>(a, b, c, va, vb, beta);
-    if (done) return;
-  }
   Tensor ap = va.ok ? a : packed(a), bp = vb.ok ? b : packed(b);
   if (!va.ok) va = blas_view(ap);
   if (!vb.ok) vb = blas_view(bp);
@@ -239,6 +235,22 @@ void small_gemm(const Tensor& a, const Tensor& b, const Tensor& c) {
 constexpr int64_t kSmallGemmWork = 4096;  // multiply-adds below which small_gemm beats a BLAS call
 
 }  // namespace
+
+void gemv(const Tensor& a, const Tensor& x, const Tensor& y) {
+  CG_CHECK(a.dim() == 2 && x.dim() == 1 && y.dim() == 1, "mv: expected a matrix and two vectors");
+  const Tensor col = x.as_strided({x.shape()[0], 1}, {x.strides()[0], 1}, x.offset());
+  const Tensor out = y.as_strided({y.shape()[0], 1}, {y.strides()[0], 1}, y.offset());
+  const bool blas = is_floating(a.dtype()) && !any_storage_only({&a, &x, &y}) && a.shape()[0] > 0 &&
+                    a.shape()[1] > 0 && a.dtype() == x.dtype() && a.dtype() == y.dtype();
+  if (blas) {
+    const Tensor ap = blas_view(a).ok ? a : packed(a);
+    const BlasView va = blas_view(ap), vb = blas_view(col);
+    const bool done = a.dtype() == DType::Float32 ? vector_product<float>(ap, col, out, va, vb, 0.0)
+                                                  : vector_product<double>(ap, col, out, va, vb, 0.0);
+    if (done) return;
+  }
+  gemm(a, col, out);
+}
 
 void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& c) {
   check_matmul_args("bmm", a, b, c, 1);
