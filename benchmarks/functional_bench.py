@@ -16,6 +16,7 @@ PyTorch / chaingrad of the medians (above 1: chaingrad faster). Not a test: timi
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from typing import Any, Callable, Dict, List, Tuple
@@ -89,6 +90,9 @@ def main() -> None:
         chaingrad.set_num_threads(args.threads)
         torch.set_num_threads(args.threads)
     ours, theirs = _workloads(chaingrad), _workloads(torch)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"threads: chaingrad {chaingrad.get_num_threads()}, torch {torch.get_num_threads()}; "
+          f"load average at start {load:.2f} on {os.cpu_count()} CPUs\n")
     names = [n for n in ours if not args.only or n in args.only.split(",")]
     print("| workload | chaingrad median (best) ms | torch median (best) ms | torch / chaingrad |")
     print("|---|---|---|---|")

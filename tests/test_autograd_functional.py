@@ -12,13 +12,8 @@ import pytest
 pytest.importorskip("chaingrad._C")
 import chaingrad  # noqa: E402
 import chaingrad.autograd.functional as F  # noqa: E402
+from functional_helpers import needs_torch, same, t64, to_numpy, torch  # noqa: E402, F401
 
-try:
-    import torch
-except ImportError:  # the PyTorch comparisons are skipped
-    torch = None
-
-needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 RNG = np.random.default_rng(14)
 X = RNG.uniform(-1, 1, (3,))
 Y = RNG.uniform(-1, 1, (3,))
@@ -26,8 +21,7 @@ W = RNG.uniform(-1, 1, (2, 3))
 S = RNG.uniform(-1, 1, ())
 
 
-def _t(lib: Any, a: np.ndarray, **kw: Any) -> Any:
-    return lib.tensor(np.array(a, copy=True), dtype=lib.float64, **kw)
+_t = t64
 
 
 # Functions written once for both libraries (lib is chaingrad or torch).
@@ -48,22 +42,8 @@ SCALAR_FUNCS: dict = {
 }
 
 
-def _np(v: Any) -> Any:
-    if isinstance(v, (tuple, list)):
-        return type(v)(_np(e) for e in v)
-    return np.asarray(v.detach().numpy())
-
-
-def _same(a: Any, e: Any, what: str = "result") -> None:
-    """Same nesting, shapes and values."""
-    assert type(a) is type(e) or not isinstance(e, (tuple, list)), f"{what}: nesting {type(a)} != {type(e)}"
-    if isinstance(e, (tuple, list)):
-        assert len(a) == len(e), f"{what}: {len(a)} entries, expected {len(e)}"
-        for i, (x, y) in enumerate(zip(a, e)):
-            _same(x, y, f"{what}[{i}]")
-        return
-    assert a.shape == e.shape, f"{what}: shape {a.shape} != {e.shape}"
-    np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12, err_msg=what)
+_np = to_numpy
+_same = same
 
 
 def _vec(lib: Any, like: Any, seed: int) -> Any:

@@ -13,45 +13,22 @@ import pytest
 pytest.importorskip("chaingrad._C")
 import chaingrad  # noqa: E402
 from chaingrad.func import functional_call, grad, grad_and_value, hessian, jacfwd, jacrev, jvp, vjp, vmap  # noqa: E402
+from functional_helpers import needs_torch, same, t64, to_numpy, torch  # noqa: E402, F401
 
-try:
-    import torch
-except ImportError:  # the PyTorch comparisons are skipped
-    torch = None
-
-needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 RNG = np.random.default_rng(4)
 X = RNG.uniform(-1, 1, (3,))
 Y = RNG.uniform(-1, 1, (3,))
 M = RNG.uniform(-1, 1, (4, 3))
 
 
-def _t(lib: Any, a: np.ndarray) -> Any:
-    return lib.tensor(np.array(a, copy=True), dtype=lib.float64)
+_t = t64
 
 
 def _np(v: Any) -> Any:
-    if isinstance(v, (tuple, list)):
-        return type(v)(_np(e) for e in v)
-    if isinstance(v, dict):
-        return {k: _np(e) for k, e in v.items()}
-    assert not v.requires_grad, "results of a non-nested transform are plain tensors"
-    return np.asarray(v.numpy())
+    return to_numpy(v, plain=True)
 
 
-def _same(a: Any, e: Any, what: str = "result") -> None:
-    assert type(a) is type(e), f"{what}: {type(a)} != {type(e)}"
-    if isinstance(e, (tuple, list)):
-        assert len(a) == len(e)
-        for i, (x, y) in enumerate(zip(a, e)):
-            _same(x, y, f"{what}[{i}]")
-    elif isinstance(e, dict):
-        assert a.keys() == e.keys()
-        for k in e:
-            _same(a[k], e[k], f"{what}[{k}]")
-    else:
-        assert a.shape == e.shape, f"{what}: {a.shape} != {e.shape}"
-        np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12, err_msg=what)
+_same = same
 
 
 CASES = {
@@ -143,9 +120,10 @@ def test_chunk_size_bounds_peak_memory() -> None:
 def test_loop_fallback_for_native_functions() -> None:
     before = chaingrad.func._stats["loop_fallbacks"]
     m = chaingrad.tensor(M)
-    out = vmap(lambda r: chaingrad.tanh(r) * 2)(m)  # a native function on a batched value
+    keep = chaingrad.tensor([True, False, True])
+    out = vmap(lambda r: chaingrad.where(keep, r, 0.0) * 2)(m)  # a native function without a batching rule
     assert chaingrad.func._stats["loop_fallbacks"] == before + 1
-    np.testing.assert_allclose(out.numpy(), np.tanh(M) * 2, rtol=1e-12)
+    np.testing.assert_allclose(out.numpy(), np.where([True, False, True], M, 0.0) * 2, rtol=1e-12)
     per_op = vmap(lambda r: r.cumsum(0) * 2)(m)  # a method without a rule loops for that op only
     assert chaingrad.func._stats["loop_fallbacks"] == before + 1
     np.testing.assert_allclose(per_op.numpy(), np.cumsum(M, 1) * 2, rtol=1e-12)
@@ -232,3 +210,42 @@ def test_plain_tensor_matmul_batched_reaches_rmatmul() -> None:
     assert not isinstance(type(m).__matmul__, types.FunctionType), "no Python wrapper around Tensor.__matmul__"
     with pytest.raises(TypeError, match="unsupported operand type"):
         m @ 3
+
+
+def test_jacrev_runs_its_vjps_batched_and_equals_the_row_loop() -> None:
+    m = chaingrad.tensor(M)
+    batched = lambda x, y: ((m @ x).tanh() * y.sum(), x * y)  # noqa: E731  (methods: batching rules)
+    everywhere = chaingrad.ones(4, dtype=chaingrad.bool)  # where() has no batching rule: the row loop
+    looped = lambda x, y: (chaingrad.where(everywhere, (m @ x).tanh(), 0.0) * y.sum(), x * y)  # noqa: E731
+    x, y = chaingrad.tensor(X), chaingrad.tensor(Y)
+    loops = chaingrad.func._stats["jacrev_row_loops"]
+    fast = jacrev(batched, argnums=(0, 1))(x, y)
+    assert chaingrad.func._stats["jacrev_row_loops"] == loops
+    chunked = jacrev(batched, argnums=(0, 1), chunk_size=2)(x, y)
+    assert chaingrad.func._stats["jacrev_row_loops"] == loops
+    slow = jacrev(looped, argnums=(0, 1))(x, y)
+    assert chaingrad.func._stats["jacrev_row_loops"] == loops + 1
+    _same(_np(fast), _np(slow))
+    _same(_np(chunked), _np(slow))
+
+
+def test_hessian_is_two_batched_passes() -> None:
+    loops = (chaingrad.func._stats["jacrev_row_loops"], chaingrad.func._stats["loop_fallbacks"])
+    f = lambda x: (chaingrad.tensor(M) @ x).tanh().pow(2).sum() + (x * x).sin().sum()  # noqa: E731
+    h = hessian(f)(chaingrad.tensor(X))
+    assert (chaingrad.func._stats["jacrev_row_loops"], chaingrad.func._stats["loop_fallbacks"]) == loops
+    want = chaingrad.autograd.functional.hessian(f, chaingrad.tensor(X))
+    np.testing.assert_allclose(h.numpy(), want.numpy(), rtol=1e-12)
+    if torch is not None:
+        ft = lambda x: (torch.tensor(M) @ x).tanh().pow(2).sum() + (x * x).sin().sum()  # noqa: E731
+        np.testing.assert_allclose(h.numpy(), torch.func.hessian(ft)(torch.tensor(X)).numpy(), rtol=1e-10)
+
+
+def test_jacrev_nested_in_grad_stays_differentiable() -> None:
+    # The batched VJPs of an inner jacrev keep the link to an outer grad (create_graph).
+    f = lambda x: chaingrad.func.jacrev(lambda y: y.sin() * y.sum())(x).sum()  # noqa: E731
+    g = grad(f)(chaingrad.tensor(X))
+    eps = 1e-6
+    fd = np.array([(f(chaingrad.tensor(X + eps * e)).item() - f(chaingrad.tensor(X - eps * e)).item()) / (2 * eps)
+                   for e in np.eye(3)])
+    np.testing.assert_allclose(g.numpy(), fd, rtol=1e-6, atol=1e-8)

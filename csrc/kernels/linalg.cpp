@@ -2,10 +2,14 @@
 
 #include <cblas.h>
 
+#include <type_traits>
+
 #include "kernels/convert.h"
 #include "kernels/checks.h"
 #include "kernels/elementwise.h"
 #include "kernels/parallel.h"
+
+extern "C" void scipy_openblas_set_num_threads(int);
 
 namespace cg::kernels {
 
@@ -74,6 +78,88 @@ void check_matmul_args(const char* op, const Tensor& a, const Tensor& b, const T
   check_buffers(op, c.dtype(), {&a, &b, &c}, false);
 }
 
+// BLAS thread policy for small products. OpenBLAS runs sgemm/dgemm single-threaded up to about
+// 64^3 multiply-adds and on all threads above. Measured on 2 cores (best of 300 calls, float32,
+// square): 96^3 takes 16.8 us on 1 thread and 20.4 us on 2; 128^3 38 vs 31 us; 256^3 279 vs 175.
+// Between the two, a second thread only adds its wake-up, and on a loaded machine a descheduled
+// worker turns a 20 us product into tens of ms. So products below 128^3 run on the calling thread.
+constexpr int64_t kBlasThreadedWork = int64_t{128} * 128 * 128;
+constexpr int64_t kBlasOwnSingleThreadWork = int64_t{64} * 64 * 64;  // OpenBLAS's own cut-off
+
+// Holds OpenBLAS to one thread for its lifetime (when it would otherwise use more).
+class SingleThreadedBlas {
+ public:
+  explicit SingleThreadedBlas(int64_t work)
+      : active_(work > kBlasOwnSingleThreadWork && work < kBlasThreadedWork && get_num_threads() > 1) {
+    if (active_) scipy_openblas_set_num_threads(1);
+  }
+  ~SingleThreadedBlas() {
+    if (active_) scipy_openblas_set_num_threads(get_num_threads());
+  }
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  bool active_;
+};
+
+// A matrix-vector product as BLAS sees it: y = op(A) x over a row-major stored matrix.
+struct GemvCall {
+  bool trans;
+  blasint rows, cols, ld;  // of the stored matrix
+  const void* a;
+  const void* x;
+  blasint incx;
+  void* y;
+  blasint incy;
+};
+
+template <typename T>
+void run_gemv(const GemvCall& g, double beta) {
+  if constexpr (std::is_same_v<T, float>) {
+    scipy_cblas_sgemv(CblasRowMajor, g.trans ? CblasTrans : CblasNoTrans, g.rows, g.cols, 1.0f,
+                      static_cast<const float*>(g.a), g.ld, static_cast<const float*>(g.x), g.incx,
+                      static_cast<float>(beta), static_cast<float*>(g.y), g.incy);
+  } else {
+    scipy_cblas_dgemv(CblasRowMajor, g.trans ? CblasTrans : CblasNoTrans, g.rows, g.cols, 1.0,
+                      static_cast<const double*>(g.a), g.ld, static_cast<const double*>(g.x), g.incx, beta,
+                      static_cast<double*>(g.y), g.incy);
+  }
+}
+
+// One output column (n == 1) or row (m == 1) of a product: gemv, or dot when both are 1. sgemm
+// with a unit dimension costs 3-4x a gemv (packing for a kernel that cannot fill its tile). Used
+// by mv only: mm keeps sgemm even for one column, so its rounding stays PyTorch's (addmm, linear).
+// Returns false when the operands do not fit BLAS's vector increments (the caller uses gemm).
+template <typename T>
+bool vector_product(const Tensor& a, const Tensor& b, const Tensor& c, const BlasView& va, const BlasView& vb,
+                    double beta) {
+  const int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+  T* C = c.data<T>();
+  if (m == 1 && n == 1) {
+    if (a.strides()[1] <= 0 || b.strides()[0] <= 0) return false;
+    T r;
+    if constexpr (std::is_same_v<T, float>) r = scipy_cblas_sdot(k, a.data<float>(), a.strides()[1], b.data<float>(), b.strides()[0]);
+    else r = scipy_cblas_ddot(k, a.data<double>(), a.strides()[1], b.data<double>(), b.strides()[0]);
+    *C = beta == 0.0 ? r : static_cast<T>(beta) * *C + r;
+    return true;
+  }
+  GemvCall g{};
+  if (n == 1) {  // y (m) = A x, x = b's column
+    if (!va.ok || b.strides()[0] <= 0 || c.strides()[0] <= 0) return false;
+    g = {va.trans, static_cast<blasint>(va.trans ? k : m), static_cast<blasint>(va.trans ? m : k), va.ld,
+         a.data<T>(), b.data<T>(), static_cast<blasint>(b.strides()[0]), C, static_cast<blasint>(c.strides()[0])};
+  } else {  // m == 1: y (n) = B^T x, x = a's row
+    if (!vb.ok || a.strides()[1] <= 0 || c.strides()[1] <= 0) return false;
+    g = {!vb.trans, static_cast<blasint>(vb.trans ? n : k), static_cast<blasint>(vb.trans ? k : n), vb.ld,
+         b.data<T>(), a.data<T>(), static_cast<blasint>(a.strides()[1]), C, static_cast<blasint>(c.strides()[1])};
+  }
+  // gemv's beta == 0 scales y by 0 (NaN stays NaN in some OpenBLAS versions): y starts as zeros.
+  if (beta == 0.0) fill(c, 0);
+  run_gemv<T>(g, beta == 0.0 ? 1.0 : beta);
+  return true;
+}
+
 }  // namespace
 
 void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
@@ -103,6 +189,7 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
   Tensor ap = va.ok ? a : packed(a), bp = vb.ok ? b : packed(b);
   if (!va.ok) va = blas_view(ap);
   if (!vb.ok) vb = blas_view(bp);
+  SingleThreadedBlas policy(m * n * k);
   const auto ta = va.trans ? CblasTrans : CblasNoTrans;
   const auto tb = vb.trans ? CblasTrans : CblasNoTrans;
   if (a.dtype() == DType::Float32) {
@@ -114,6 +201,57 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
   }
 }
 
+namespace {
+
+// (B, m, k) seen as one (B*m, k) matrix, when its batches follow each other row by row.
+bool rows_fold(const Tensor& t) {
+  return t.shape()[1] == 1 || t.strides()[0] == t.shape()[1] * t.strides()[1];
+}
+
+Tensor folded_rows(const Tensor& t) {
+  const int64_t row_stride = t.shape()[1] == 1 ? t.strides()[0] : t.strides()[1];
+  return t.as_strided({t.shape()[0] * t.shape()[1], t.shape()[2]}, {row_stride, t.strides()[2]}, t.offset());
+}
+
+// c = a @ b for a tiny product with unit-stride rows in b and c: BLAS's per-call cost (about
+// 1 us) is several times the arithmetic, e.g. the per-sample outer products of vmap(grad).
+template <typename T>
+void small_gemm(const Tensor& a, const Tensor& b, const Tensor& c) {
+  const int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+  const int64_t sa0 = a.strides()[0], sa1 = a.strides()[1], sb0 = b.strides()[0], sc0 = c.strides()[0];
+  const T* A = a.data<T>();
+  const T* B = b.data<T>();
+  T* C = c.data<T>();
+  for (int64_t i = 0; i < m; ++i) {
+    T* ci = C + i * sc0;
+    for (int64_t j = 0; j < n; ++j) ci[j] = T(0);
+    for (int64_t p = 0; p < k; ++p) {
+      const T aip = A[i * sa0 + p * sa1];
+      const T* bp = B + p * sb0;
+      for (int64_t j = 0; j < n; ++j) ci[j] += aip * bp[j];
+    }
+  }
+}
+constexpr int64_t kSmallGemmWork = 4096;  // multiply-adds below which small_gemm beats a BLAS call
+
+}  // namespace
+
+void gemv(const Tensor& a, const Tensor& x, const Tensor& y) {
+  CG_CHECK(a.dim() == 2 && x.dim() == 1 && y.dim() == 1, "mv: expected a matrix and two vectors");
+  const Tensor col = x.as_strided({x.shape()[0], 1}, {x.strides()[0], 1}, x.offset());
+  const Tensor out = y.as_strided({y.shape()[0], 1}, {y.strides()[0], 1}, y.offset());
+  const bool blas = is_floating(a.dtype()) && !any_storage_only({&a, &x, &y}) && a.shape()[0] > 0 &&
+                    a.shape()[1] > 0 && a.dtype() == x.dtype() && a.dtype() == y.dtype();
+  if (blas) {
+    const Tensor ap = blas_view(a).ok ? a : packed(a);
+    const BlasView va = blas_view(ap), vb = blas_view(col);
+    const bool done = a.dtype() == DType::Float32 ? vector_product<float>(ap, col, out, va, vb, 0.0)
+                                                  : vector_product<double>(ap, col, out, va, vb, 0.0);
+    if (done) return;
+  }
+  gemm(a, col, out);
+}
+
 void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& c) {
   check_matmul_args("bmm", a, b, c, 1);
   const int64_t batch = c.shape()[0];
@@ -121,8 +259,26 @@ void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& c) {
     return t.as_strided({t.shape()[1], t.shape()[2]}, {t.strides()[1], t.strides()[2]},
                         t.offset() + i * t.strides()[0]);
   };
-  // Small matrices: one thread per batch entry beats threading inside each tiny gemm.
+  // One right operand for every batch (a stride-0 batch, as vmap's unbatched weights): one gemm
+  // over the stacked rows of a.
+  if (batch > 1 && b.strides()[0] == 0 && rows_fold(a) && rows_fold(c) && !any_storage_only({&a, &b, &c}) &&
+      is_floating(a.dtype())) {
+    gemm(folded_rows(a), slice(b, 0), folded_rows(c));
+    return;
+  }
   const int64_t work = a.shape()[1] * a.shape()[2] * b.shape()[2];
+  const bool small = work <= kSmallGemmWork && b.strides()[2] == 1 && c.strides()[2] == 1 &&
+                     (a.dtype() == DType::Float32 || a.dtype() == DType::Float64) && a.numel() > 0 && c.numel() > 0;
+  if (small) {
+    parallel_for(batch, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, work)), [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) {
+        if (a.dtype() == DType::Float32) small_gemm<float>(slice(a, i), slice(b, i), slice(c, i));
+        else small_gemm<double>(slice(a, i), slice(b, i), slice(c, i));
+      }
+    });
+    return;
+  }
+  // Small matrices: one thread per batch entry beats threading inside each tiny gemm.
   if (work < 64 * 64 * 64 && batch > 1) {
     parallel_for(batch, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, work)), [&](int64_t s, int64_t e) {
       for (int64_t i = s; i < e; ++i) gemm(slice(a, i), slice(b, i), slice(c, i));

@@ -101,7 +101,7 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
 // The generator is std::mt19937_64 (64-bit Mersenne Twister), one per thread, seeded with
 // manual_seed. Unseeded, it starts from a seed drawn once per process from the OS (as PyTorch's
 // default generator does), so two runs differ unless seeded. Uniform floats take the top 24 (float32) or 53 (float64)
-// bits; normals come from the Box-Muller transform. Streams differ from PyTorch's.
+// bits; normals come from the polar Box-Muller method. Streams differ from PyTorch's.
 namespace {
 uint64_t process_seed() {
   static const uint64_t seed = [] {
@@ -116,7 +116,12 @@ struct Generator {
 };
 thread_local Generator t_gen;
 
-inline double uniform01() { return static_cast<double>(t_gen.engine() >> 11) * 0x1.0p-53; }
+// Where the samples are drawn: straight into t when it is a contiguous float/double tensor,
+// otherwise into a scratch tensor of the compute dtype (float16: drawn in float32) copied in after.
+Tensor sample_buffer(const Tensor& t) {
+  const bool direct = t.is_contiguous() && compute_dtype(t.dtype()) == t.dtype();
+  return direct ? t : Tensor::empty(t.shape(), compute_dtype(t.dtype()));
+}
 }  // namespace
 
 void manual_seed(uint64_t seed) {
@@ -150,15 +155,18 @@ void set_rng_state(const std::vector<uint64_t>& state) {
 Tensor& uniform_(Tensor& t, double lo, double hi) {
   check_no_internal_overlap(t);
   t.check_writable();
-  Tensor tmp = Tensor::empty(t.shape(), compute_dtype(t.dtype()));  // float16: drawn in float32
+  Tensor tmp = sample_buffer(t);
   CG_DISPATCH_FLOAT(t.dtype(), "uniform_", [&] {
     scalar_t* p = tmp.data<scalar_t>();
+    std::mt19937_64& engine = t_gen.engine;
     for (int64_t i = 0, n = tmp.numel(); i < n; ++i) {
-      double u = std::is_same_v<scalar_t, float> ? static_cast<double>(t_gen.engine() >> 40) * 0x1.0p-24 : uniform01();
+      const uint64_t bits = engine();
+      double u = std::is_same_v<scalar_t, float> ? static_cast<double>(bits >> 40) * 0x1.0p-24
+                                                 : static_cast<double>(bits >> 11) * 0x1.0p-53;
       p[i] = static_cast<scalar_t>(lo + (hi - lo) * u);
     }
   });
-  kernels::copy(t, tmp);
+  if (!tmp.is_same(t)) kernels::copy(t, tmp);
   t.bump_version();
   return t;
 }
@@ -166,18 +174,28 @@ Tensor& uniform_(Tensor& t, double lo, double hi) {
 Tensor& normal_(Tensor& t, double mean, double std) {
   check_no_internal_overlap(t);
   t.check_writable();
-  Tensor tmp = Tensor::empty(t.shape(), compute_dtype(t.dtype()));  // float16: drawn in float32
+  Tensor tmp = sample_buffer(t);
   CG_DISPATCH_FLOAT(t.dtype(), "normal_", [&] {
     scalar_t* p = tmp.data<scalar_t>();
     const int64_t n = tmp.numel();
+    // One lookup of the thread-local engine (each t_gen access in a -fPIC loop is a TLS call).
+    std::mt19937_64& engine = t_gen.engine;
+    // Marsaglia's polar form of Box-Muller: a point drawn uniformly in the unit disc gives two
+    // normals with one log and one sqrt (no sin/cos); 21% of the points are drawn again.
+    auto signed_unit = [&engine] { return static_cast<double>(static_cast<int64_t>(engine()) >> 10) * 0x1.0p-53; };
     for (int64_t i = 0; i < n; i += 2) {
-      double u1 = 1.0 - uniform01(), u2 = uniform01();
-      double r = std::sqrt(-2.0 * std::log(u1));
-      p[i] = static_cast<scalar_t>(mean + std * r * std::cos(2 * M_PI * u2));
-      if (i + 1 < n) p[i + 1] = static_cast<scalar_t>(mean + std * r * std::sin(2 * M_PI * u2));
+      double u, v, s2;
+      do {
+        u = signed_unit();
+        v = signed_unit();
+        s2 = u * u + v * v;
+      } while (s2 >= 1.0 || s2 == 0.0);
+      const double f = std * std::sqrt(-2.0 * std::log(s2) / s2);
+      p[i] = static_cast<scalar_t>(mean + f * u);
+      if (i + 1 < n) p[i + 1] = static_cast<scalar_t>(mean + f * v);
     }
   });
-  kernels::copy(t, tmp);
+  if (!tmp.is_same(t)) kernels::copy(t, tmp);
   t.bump_version();
   return t;
 }

@@ -164,9 +164,8 @@ Tensor mv(const Tensor& a, const Tensor& v) {
            a.shape()[1], "), vec (", v.shape()[0], ")");
   CG_CHECK(a.dtype() == v.dtype(), "addmv input tensors must have the same dtype, but got ", scalar_type_name(v.dtype()), ", ",
            scalar_type_name(a.dtype()), ", and ", scalar_type_name(v.dtype()));
-  Tensor out = Tensor::empty({a.shape()[0], 1}, a.dtype());
-  kernels::gemm(a, v.as_strided({v.shape()[0], 1}, {v.strides()[0], 1}, v.offset()), out);
-  out = out.as_strided({a.shape()[0]}, {1}, 0);
+  Tensor out = Tensor::empty({a.shape()[0]}, a.dtype());
+  kernels::gemv(a, v, out);
   if (any_requires_grad({&a, &v})) {
     auto node = MvBackward0::make({&a, &v});
     node->self_ = save_if(needs(v), a);

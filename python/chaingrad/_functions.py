@@ -72,11 +72,25 @@ def _into_out(name: str, out: Any, operands: tuple, compute: Callable[[], Any]) 
 _POSITION = re.compile(r"\(position (\d+)\)")
 
 
+def _batched_call(name: str, fn: Callable[..., Any], args: Sequence[Any], kwargs: dict) -> Any:
+    """A module-level function called on a vmap BatchedTensor: its batching rule (chaingrad.func
+    ._batched_functions), or NotImplemented when no argument is batched. Only reached once an
+    argument is not a plain tensor, so ordinary calls pay nothing."""
+    for a in list(args) + list(kwargs.values()):
+        hook = getattr(type(a), "__vmap_function__", None)
+        if hook is not None:
+            return hook(name, fn, tuple(args), dict(kwargs))
+    return NotImplemented
+
+
 def _method_function(name: str) -> Callable[..., Any]:
     method = getattr(Tensor, name)
 
     def f(input: Any, *args: Any, **kwargs: Any) -> Any:
         if not isinstance(input, Tensor):
+            batched = _batched_call(name, f, (input, *args), kwargs)
+            if batched is not NotImplemented:
+                return batched
             raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
         if "out" in kwargs:
             out = kwargs.pop("out")

@@ -198,9 +198,11 @@ def grad(
 
 def _batched_grad(outs: Tuple[Tensor, ...], ins: Tuple[Tensor, ...], grads: list, retain_graph: bool,
                   create_graph: bool, allow_unused: bool, materialize_grads: bool) -> Tuple[Optional[Tensor], ...]:
-    """``grad(..., is_grads_batched=True)``: one VJP per vector of the leading batch dimension,
-    stacked. The graph is walked once per vector (the engine's VJPs see unbatched gradients)."""
+    """``grad(..., is_grads_batched=True)``: one VJP per vector of the leading batch dimension.
+    One batched walk of the graph (``_batched_backward``) where every node has a batching rule,
+    otherwise one engine pass per vector, stacked."""
     from .. import stack
+    from . import _batched_backward
 
     sizes = {g.shape[0] for g in grads if isinstance(g, Tensor) and g.dim() > 0}
     for i, (g, o) in enumerate(zip(grads, outs)):
@@ -213,6 +215,11 @@ def _batched_grad(outs: Tuple[Tensor, ...], ins: Tuple[Tensor, ...], grads: list
     if len(sizes) != 1:
         raise RuntimeError("If `is_grads_batched=True`, all grad_outputs must have the same batch size")
     (batch,) = sizes
+    if batch > 1:
+        batched = _batched_backward.batched_grad(outs, ins, grads, create_graph, allow_unused, materialize_grads)
+        if batched is not None:
+            return batched
+        _batched_backward._stats["loops"] += 1
     rows = []
     for b in range(batch):
         keep = retain_graph or b + 1 < batch

@@ -17,159 +17,90 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from .. import _C
 from .._C import Tensor
+from ._functional_args import (
+    _NONE_V_INPUT,
+    _check_strict,
+    _finish,
+    _grad,
+    _recording_copies,
+    _single_element_output,
+    _tensors,
+    _unwrap,
+    _unwrap2,
+    _vector,
+    _zeros_for_missing,
+)
 from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "vhp", "hvp"]
 
 _TensorOrTensors = Union[Tensor, Tuple[Tensor, ...]]
 
-_STRICT_MESSAGES = {
-    # _check_outputs kinds
-    "outputs": "Output {i} of the user-provided function does not require gradients. The outputs must be computed "
-               "in a differentiable manner from the input when running in strict mode.",
-    "grad_inputs": "The gradient with respect to input {i} is independent of the inputs of the user-provided "
-                   "function. This is not allowed in strict mode.",
-    "jacobian": "While computing the hessian, found that the jacobian of the user-provided function with respect "
-                "to input {i} is independent of the input. This is not allowed in strict mode. You should ensure "
-                "that your function is twice differentiable and that the jacobian depends on the inputs (this "
-                "would be violated by a linear function for example).",
-    "hessian": "The hessian of the user-provided function with respect to input {i} is independent of the input. "
-               "This is not allowed in strict mode. You should ensure that your function is thrice differentiable "
-               "and that the hessian depends on the inputs.",
-    # _zeros_for_missing stages: a gradient that is None
-    "back": "The output of the user-provided function is independent of input {i}. This is not allowed in strict "
-            "mode.",
-    "back_trick": "The gradient with respect to the input is independent of entry {i} in the grad_outputs when "
-                  "using the double backward trick to compute forward mode gradients. This is not allowed in "
-                  "strict mode.",
-    "double_back": "The jacobian of the user-provided function is independent of input {i}. This is not allowed in "
-                   "strict mode.",
-    "double_back_trick": "The hessian of the user-provided function is independent of entry {i} in the "
-                         "grad_jacobian. This is not allowed in strict mode as it prevents from using the double "
-                         "backward trick to replace forward mode AD.",
-}
-
-
-# ---- argument handling -------------------------------------------------------------------------
-def _tensors(value: Any, what: str, fn_name: str) -> Tuple[bool, Tuple[Tensor, ...]]:
-    """(whether the user gave a tuple, the tensors as a tuple), with PyTorch's TypeError otherwise."""
-    is_tuple = isinstance(value, tuple)
-    items = value if is_tuple else (value,)
-    for i, item in enumerate(items):
-        if not isinstance(item, Tensor):
-            where = f"value at index {i}" if is_tuple else f"given {what}"
-            raise TypeError(f"The {what} given to {fn_name} must be either a Tensor or a tuple of Tensors but the "
-                            f"{where} has type {type(item)}.")
-    return is_tuple, items
-
-
-def _recording_copies(inputs: Sequence[Tensor], create_graph: bool, need_graph: bool) -> Tuple[Tensor, ...]:
-    """Inputs the user function runs on: views that stay in the user's graph under ``create_graph``
-    (so the results can be differentiated again), otherwise detached leaves."""
-    out = []
-    for t in inputs:
-        if create_graph and t.requires_grad:
-            out.append(t.view_as(t))
-        else:
-            out.append(t.detach().requires_grad_(need_graph))
-    return tuple(out)
-
-
-def _finish(values: Any, create_graph: bool) -> Any:
-    """Detaches results (nested tuples too) unless the caller wants to differentiate them again."""
-    if isinstance(values, tuple):
-        return tuple(_finish(v, create_graph) for v in values)
-    if values is None or create_graph:
-        return values
-    return values.detach()
-
-
-def _unwrap(values: Tuple[Any, ...], was_tuple: bool) -> Any:
-    return values if was_tuple else values[0]
-
-
-def _unwrap2(values: Tuple[Tuple[Any, ...], ...], outer_tuple: bool, inner_tuple: bool) -> Any:
-    if not inner_tuple:
-        values = tuple(v[0] for v in values)
-    return values if outer_tuple else values[0]
-
-
-def _check_v(v: Tuple[Tensor, ...], like: Tuple[Tensor, ...], like_is_tuple: bool) -> None:
-    if len(v) != len(like):
-        if like_is_tuple:
-            raise RuntimeError(f"v is a tuple of invalid length: should be {len(like)} but got {len(v)}.")
-        raise RuntimeError("The given v should contain a single Tensor.")
-    for i, (a, b) in enumerate(zip(v, like)):
-        if a.shape != b.shape:
-            prefix = f"Entry {i} in " if like_is_tuple else ""
-            raise RuntimeError(f"{prefix}v has invalid size: should be {b.size()} but got {a.size()}.")
-
-
-def _vector(v: Any, like: Tuple[Tensor, ...], like_is_tuple: bool, fn_name: str, create_graph: bool,
-            none_message: str) -> Optional[Tuple[Tensor, ...]]:
-    if v is None:
-        if len(like) != 1 or like[0].numel() != 1:
-            raise RuntimeError(none_message)
-        return None
-    _, vs = _tensors(v, "v", fn_name)
-    vs = _recording_copies(vs, create_graph, need_graph=False)
-    _check_v(vs, like, like_is_tuple)
-    return vs
-
-
-def _check_strict(values: Sequence[Optional[Tensor]], kind: str, strict: bool) -> None:
-    if not strict:
-        return
-    for i, t in enumerate(values):
-        if t is None:
-            raise RuntimeError(_STRICT_MESSAGES["back"].format(i=i))
-        if not t.requires_grad:
-            raise RuntimeError(_STRICT_MESSAGES[kind].format(i=i))
-
-
-def _grad(outputs: Sequence[Optional[Tensor]], inputs: Sequence[Tensor], grad_outputs: Optional[Sequence[Any]],
-          create_graph: bool, retain_graph: Optional[bool] = None,
-          is_grads_batched: bool = False) -> Tuple[Optional[Tensor], ...]:
-    """autograd.grad over the outputs that require grad (``None`` for every input when none does)."""
-    from . import grad
-
-    if grad_outputs is None:
-        grad_outputs = (None,) * len(outputs)
-    keep = [(o, g) for o, g in zip(outputs, grad_outputs) if o is not None and o.requires_grad]
-    if not keep:
-        return (None,) * len(inputs)
-    return grad([o for o, _ in keep], list(inputs), [g for _, g in keep], retain_graph=retain_graph,
-                create_graph=create_graph, allow_unused=True, is_grads_batched=is_grads_batched)
-
-
-def _zeros_for_missing(grads: Sequence[Optional[Tensor]], like: Sequence[Tensor], strict: bool, create_graph: bool,
-                       stage: str) -> Tuple[Tensor, ...]:
-    out = []
-    for i, (g, ref) in enumerate(zip(grads, like)):
-        if g is None:
-            if strict:
-                raise RuntimeError(_STRICT_MESSAGES[stage].format(i=i))
-            g = _C._full(tuple(ref.shape), 0, ref.dtype)
-        elif strict and create_graph and not g.requires_grad:
-            what = "hessian" if "double" in stage else "jacobian"
-            raise RuntimeError(f"The {what} of the user-provided function is independent of input {i}. This is not "
-                               "allowed in strict mode when create_graph=True.")
-        out.append(g)
-    return tuple(out)
-
-
-def _single_element_output(outputs: Tuple[Tensor, ...], was_tuple: bool, fn_name: str) -> None:
-    if was_tuple:
-        raise RuntimeError(f"The function given to {fn_name} should return a single Tensor")
-    if outputs[0].numel() != 1:
-        raise RuntimeError(f"The Tensor returned by the function given to {fn_name} should contain a single element")
-
-
-_NONE_V_INPUT = ("The vector v can only be None if the input to the user-provided function is a single Tensor "
-                 "with a single element.")
-
-
 # ---- products ----------------------------------------------------------------------------------
+_NONE_V_OUTPUT = ("The vector v can only be None if the user-provided function returns a single Tensor with a "
+                  "single element.")
+# What a product differentiates last (with v as its vector), built from the recorded inputs and outputs.
+_Middle = Callable[[Tuple[Tensor, ...], Tuple[Tensor, ...], bool],
+                   Tuple[Sequence[Optional[Tensor]], Sequence[Tensor], Tuple[Tensor, ...]]]
+
+
+def _product(fn_name: str, func: Callable[..., Any], inputs: _TensorOrTensors, v: Any, create_graph: bool,
+             strict: bool, middle: _Middle, stage: str, v_like_outputs: bool = False,
+             scalar_output: bool = False) -> Tuple[Any, Any]:
+    """The frame shared by vjp, jvp, vhp and hvp: run ``func`` on recording copies of the inputs,
+    check the outputs (and ``v``, shaped like the inputs or the outputs), let ``middle`` build
+    ``(tensors, wrt, like)``, and return ``func``'s outputs with the final backward of ``tensors``
+    with respect to ``wrt`` with vector ``v`` (zeros shaped like ``like`` where nothing flows)."""
+    with enable_grad():
+        in_tuple, ins = _tensors(inputs, "inputs", fn_name)
+        ins = _recording_copies(ins, create_graph, need_graph=True)
+        if not v_like_outputs:
+            vs = _vector(v, ins, in_tuple, fn_name, create_graph, _NONE_V_INPUT)
+        out_tuple, outs = _tensors(func(*ins), "outputs of the user-provided function", fn_name)
+        _check_strict(outs, "outputs", strict)
+        if v_like_outputs:
+            vs = _vector(v, outs, out_tuple, fn_name, create_graph, _NONE_V_OUTPUT)
+        if scalar_output:
+            _single_element_output(outs, out_tuple, fn_name)
+        tensors, wrt, like = middle(ins, outs, strict)
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        grads = _grad(tensors, wrt, vs, create_graph)
+        result = _zeros_for_missing(grads, like, strict, create_graph, stage)
+    result_tuple = out_tuple if like is outs else in_tuple
+    return _unwrap(_finish(outs, create_graph), out_tuple), _unwrap(_finish(result, create_graph), result_tuple)
+
+
+def _zero_leaves(like: Sequence[Tensor]) -> Tuple[Tensor, ...]:
+    """Stand-in vectors of the double-backward trick (their value never matters: VJPs are linear)."""
+    return tuple(_C._full(tuple(t.shape), 0, t.dtype).requires_grad_(True) for t in like)
+
+
+def _vjp_middle(ins: Tuple[Tensor, ...], outs: Tuple[Tensor, ...], strict: bool) -> Any:
+    return outs, ins, ins
+
+
+def _jvp_middle(ins: Tuple[Tensor, ...], outs: Tuple[Tensor, ...], strict: bool) -> Any:
+    dummies = _zero_leaves(outs)
+    grad_inputs = _grad(outs, ins, dummies, create_graph=True)
+    _check_strict(grad_inputs, "grad_inputs", strict)
+    return grad_inputs, dummies, outs
+
+
+def _vhp_middle(ins: Tuple[Tensor, ...], outs: Tuple[Tensor, ...], strict: bool) -> Any:
+    jac = _grad(outs, ins, None, create_graph=True)
+    _check_strict(jac, "jacobian", strict)
+    return jac, ins, ins
+
+
+def _hvp_middle(ins: Tuple[Tensor, ...], outs: Tuple[Tensor, ...], strict: bool) -> Any:
+    jac = _grad(outs, ins, None, create_graph=True)
+    _check_strict(jac, "jacobian", strict)
+    dummies = _zero_leaves(ins)
+    double_back = _grad(jac, ins, dummies, create_graph=True)
+    _check_strict(jac, "hessian", strict)
+    return double_back, dummies, ins
+
+
 def vjp(func: Callable[..., Any], inputs: _TensorOrTensors, v: Optional[_TensorOrTensors] = None,
         create_graph: bool = False, strict: bool = False) -> Tuple[Any, Any]:
     """The vector-Jacobian product ``v^T J`` of ``func`` at ``inputs``.
@@ -191,17 +122,7 @@ def vjp(func: Callable[..., Any], inputs: _TensorOrTensors, v: Optional[_TensorO
         >>> chaingrad.autograd.functional.vjp(lambda x: x ** 2, x, chaingrad.ones(2))[1]
         tensor([2., 4.])
     """
-    with enable_grad():
-        in_tuple, ins = _tensors(inputs, "inputs", "vjp")
-        ins = _recording_copies(ins, create_graph, need_graph=True)
-        out_tuple, outs = _tensors(func(*ins), "outputs of the user-provided function", "vjp")
-        _check_strict(outs, "outputs", strict)
-        vs = _vector(v, outs, out_tuple, "vjp", create_graph, "The vector v can only be None if the user-provided "
-                     "function returns a single Tensor with a single element.")
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grads = _grad(outs, ins, vs, create_graph)
-        result = _zeros_for_missing(grads, ins, strict, create_graph, "back")
-    return _unwrap(_finish(outs, create_graph), out_tuple), _unwrap(_finish(result, create_graph), in_tuple)
+    return _product("vjp", func, inputs, v, create_graph, strict, _vjp_middle, "back", v_like_outputs=True)
 
 
 def jvp(func: Callable[..., Any], inputs: _TensorOrTensors, v: Optional[_TensorOrTensors] = None,
@@ -224,19 +145,7 @@ def jvp(func: Callable[..., Any], inputs: _TensorOrTensors, v: Optional[_TensorO
         >>> chaingrad.autograd.functional.jvp(lambda x: x ** 2, x, chaingrad.ones(2))[1]
         tensor([2., 4.])
     """
-    with enable_grad():
-        in_tuple, ins = _tensors(inputs, "inputs", "jvp")
-        ins = _recording_copies(ins, create_graph, need_graph=True)
-        vs = _vector(v, ins, in_tuple, "jvp", create_graph, _NONE_V_INPUT)
-        out_tuple, outs = _tensors(func(*ins), "outputs of the user-provided function", "jvp")
-        _check_strict(outs, "outputs", strict)
-        dummies = tuple(_C._full(tuple(o.shape), 0, o.dtype).requires_grad_(True) for o in outs)
-        grad_inputs = _grad(outs, ins, dummies, create_graph=True)
-        _check_strict(grad_inputs, "grad_inputs", strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grads = _grad(grad_inputs, dummies, vs, create_graph)
-        result = _zeros_for_missing(grads, outs, strict, create_graph, "back_trick")
-    return _unwrap(_finish(outs, create_graph), out_tuple), _unwrap(_finish(result, create_graph), out_tuple)
+    return _product("jvp", func, inputs, v, create_graph, strict, _jvp_middle, "back_trick")
 
 
 def vhp(func: Callable[..., Any], inputs: _TensorOrTensors, v: Optional[_TensorOrTensors] = None,
@@ -252,19 +161,7 @@ def vhp(func: Callable[..., Any], inputs: _TensorOrTensors, v: Optional[_TensorO
         >>> chaingrad.autograd.functional.vhp(lambda x: (x ** 3).sum(), x, chaingrad.ones(2))[1]
         tensor([ 6., 12.])
     """
-    with enable_grad():
-        in_tuple, ins = _tensors(inputs, "inputs", "vhp")
-        ins = _recording_copies(ins, create_graph, need_graph=True)
-        vs = _vector(v, ins, in_tuple, "vhp", create_graph, _NONE_V_INPUT)
-        out_tuple, outs = _tensors(func(*ins), "outputs of the user-provided function", "vhp")
-        _check_strict(outs, "outputs", strict)
-        _single_element_output(outs, out_tuple, "vhp")
-        jac = _grad(outs, ins, None, create_graph=True)
-        _check_strict(jac, "jacobian", strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grads = _grad(jac, ins, vs, create_graph)
-        result = _zeros_for_missing(grads, ins, strict, create_graph, "double_back")
-    return _unwrap(_finish(outs, create_graph), out_tuple), _unwrap(_finish(result, create_graph), in_tuple)
+    return _product("vhp", func, inputs, v, create_graph, strict, _vhp_middle, "double_back", scalar_output=True)
 
 
 def hvp(func: Callable[..., Any], inputs: _TensorOrTensors, v: Optional[_TensorOrTensors] = None,
@@ -281,22 +178,8 @@ def hvp(func: Callable[..., Any], inputs: _TensorOrTensors, v: Optional[_TensorO
         >>> chaingrad.autograd.functional.hvp(lambda x: (x ** 3).sum(), x, chaingrad.ones(2))[1]
         tensor([ 6., 12.])
     """
-    with enable_grad():
-        in_tuple, ins = _tensors(inputs, "inputs", "hvp")
-        ins = _recording_copies(ins, create_graph, need_graph=True)
-        vs = _vector(v, ins, in_tuple, "hvp", create_graph, _NONE_V_INPUT)
-        out_tuple, outs = _tensors(func(*ins), "outputs of the user-provided function", "hvp")
-        _check_strict(outs, "outputs", strict)
-        _single_element_output(outs, out_tuple, "hvp")
-        jac = _grad(outs, ins, None, create_graph=True)
-        _check_strict(jac, "jacobian", strict)
-        dummies = tuple(_C._full(tuple(t.shape), 0, t.dtype).requires_grad_(True) for t in ins)
-        double_back = _grad(jac, ins, dummies, create_graph=True)
-        _check_strict(jac, "hessian", strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grads = _grad(double_back, dummies, vs, create_graph)
-        result = _zeros_for_missing(grads, ins, strict, create_graph, "double_back_trick")
-    return _unwrap(_finish(outs, create_graph), out_tuple), _unwrap(_finish(result, create_graph), in_tuple)
+    return _product("hvp", func, inputs, v, create_graph, strict, _hvp_middle, "double_back_trick",
+                    scalar_output=True)
 
 
 # ---- full matrices -----------------------------------------------------------------------------
@@ -341,15 +224,24 @@ def _batched_columns(func: Callable[..., Any], ins: Tuple[Tensor, ...], numels: 
                 cols.append((shape, tan.detach() if tan is not None else _C._full((total,) + shape, 0, p.dtype)))
     except (TypeError, NoBatchingRule):
         return None
-    result = []
-    for shape, tan in cols:
-        flat = tan.reshape(total, -1).t()  # (out numel, total): column k is J e_k
-        row, offset = [], 0
-        for t, n in zip(ins, numels):
-            row.append(flat[:, offset:offset + n].reshape(shape + tuple(t.shape)))
-            offset += n
-        result.append(row)
-    return result, out_tuple
+    # tan.reshape(total, -1).t(): (out numel, total), column k is J e_k
+    return [_split_columns(tan.reshape(total, -1).t(), shape, ins, numels) for shape, tan in cols], out_tuple
+
+
+def _split_columns(columns: Tensor, out_shape: Tuple[int, ...], ins: Sequence[Tensor], numels: List[int]) -> List[Any]:
+    """A (output numel, total input numel) Jacobian cut into one out_shape + input.shape block per input."""
+    blocks, offset = [], 0
+    for t, n in zip(ins, numels):
+        blocks.append(columns[:, offset:offset + n].reshape(tuple(out_shape) + tuple(t.shape)))
+        offset += n
+    return blocks
+
+
+def _nest_forward(table: List[List[Tensor]], in_tuple: bool, out_tuple: bool) -> Any:
+    """PyTorch's forward-mode nesting: lists (its reverse mode uses tuples)."""
+    if not in_tuple:
+        return tuple(r[0] for r in table) if out_tuple else table[0][0]
+    return table if out_tuple else table[0]
 
 
 def _jacobian_forward(func: Callable[..., Any], inputs: _TensorOrTensors, strict: bool, vectorize: bool) -> Any:
@@ -367,10 +259,7 @@ def _jacobian_forward(func: Callable[..., Any], inputs: _TensorOrTensors, strict
     total = sum(numels)
     batched = _batched_columns(func, ins, numels)
     if batched is not None:
-        table, out_tuple = batched
-        if not in_tuple:
-            return tuple(r[0] for r in table) if out_tuple else table[0][0]
-        return table if out_tuple else table[0]
+        return _nest_forward(batched[0], in_tuple, batched[1])
     outs: Tuple[Tensor, ...] = ()
     out_tuple = False
     # One column of the Jacobian per input coordinate (a batched JVP over the standard basis).
@@ -392,17 +281,9 @@ def _jacobian_forward(func: Callable[..., Any], inputs: _TensorOrTensors, strict
 
     result = []
     for i, o in enumerate(outs):
-        row = []
         stacked = stack([c[i].reshape(-1) for c in columns], 1) if total else _C._full((o.numel(), 0), 0, o.dtype)
-        offset = 0
-        for t, n in zip(ins, numels):
-            row.append(stacked[:, offset:offset + n].reshape(tuple(o.shape) + tuple(t.shape)).detach())
-            offset += n
-        result.append(row)
-    # PyTorch's forward-mode result nests in lists (its reverse mode in tuples).
-    if not in_tuple:
-        return tuple(r[0] for r in result) if out_tuple else result[0][0]
-    return result if out_tuple else result[0]
+        result.append(_split_columns(stacked.detach(), tuple(o.shape), ins, numels))
+    return _nest_forward(result, in_tuple, out_tuple)
 
 
 def _batched_rows(func: Callable[..., Any], ins: Tuple[Tensor, ...], outs: Tuple[Tensor, ...],
@@ -491,17 +372,11 @@ def jacobian(func: Callable[..., Any], inputs: _TensorOrTensors, create_graph: b
             for j, r in enumerate(rows):
                 if r is None:
                     rows[j] = _C._full(tuple(ins[j].shape), 0, ins[j].dtype).expand((total,) + tuple(ins[j].shape))
-            table = []
-            for i, o in enumerate(outs):
-                start = sum(numels[:i])
-                table.append(tuple(rows[j][start:start + numels[i]].view(tuple(o.shape) + tuple(t.shape))
-                                   for j, t in enumerate(ins)))
-            return _unwrap2(_finish(tuple(table), create_graph), out_tuple, in_tuple)
+            return _unwrap2(_finish(_rows_table(rows, outs, ins), create_graph), out_tuple, in_tuple)
         from .. import stack
 
-        table = []
+        per_input: List[List[Tensor]] = [[] for _ in ins]  # every row of the Jacobian, per input
         for i, o in enumerate(outs):
-            per_input: List[List[Tensor]] = [[] for _ in ins]
             flat_o = o.reshape(-1)
             # Row k is the VJP with the k-th unit vector (no per-element indexing nodes).
             rows = _basis((flat_o,))[0] if o.requires_grad else None
@@ -518,10 +393,18 @@ def jacobian(func: Callable[..., Any], inputs: _TensorOrTensors, create_graph: b
                         raise RuntimeError(f"The jacobian of the user-provided function is independent of input {i}. "
                                            "This is not allowed in strict mode when create_graph=True.")
                     per_input[j].append(g)
-            table.append(tuple(
-                (stack(per_input[j], 0) if per_input[j] else _C._full((0,) + tuple(t.shape), 0, t.dtype))
-                .view(tuple(o.shape) + tuple(t.shape)) for j, t in enumerate(ins)))
-        return _unwrap2(_finish(tuple(table), create_graph), out_tuple, in_tuple)
+        rows = [stack(r, 0) if r else _C._full((0,) + tuple(t.shape), 0, t.dtype) for r, t in zip(per_input, ins)]
+        return _unwrap2(_finish(_rows_table(rows, outs, ins), create_graph), out_tuple, in_tuple)
+
+
+def _rows_table(rows: Sequence[Tensor], outs: Sequence[Tensor], ins: Sequence[Tensor]) -> Tuple[Any, ...]:
+    """J[i][j] (output i's shape + input j's shape) from each input's (total rows, *input.shape) block."""
+    table, start = [], 0
+    for o in outs:
+        n = o.numel()
+        table.append(tuple(r[start:start + n].view(tuple(o.shape) + tuple(t.shape)) for r, t in zip(rows, ins)))
+        start += n
+    return tuple(table)
 
 
 def hessian(func: Callable[..., Any], inputs: _TensorOrTensors, create_graph: bool = False, strict: bool = False,

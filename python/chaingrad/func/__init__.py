@@ -25,6 +25,7 @@ from .. import _C
 from .._C import Tensor
 from ..autograd import forward_ad as fwAD
 from ..autograd.grad_mode import enable_grad
+from . import _batched_functions  # noqa: F401  (the module-level functions' batching rules)
 from ._batched import BatchedTensor, NoBatchingRule
 from ._common import _flatten, _stack, _stats, _tree_map, _unflatten  # noqa: F401  (_stats: tests read func._stats)
 
@@ -96,19 +97,28 @@ def _no_batched(values: Sequence[Any], api: str) -> None:
 def _batched_grad_of(f: Callable[..., Any], args: Tuple[Any, ...], nums: Tuple[int, ...], argnums: ArgNums,
                      has_aux: bool, batch: int) -> Tuple[Any, Any, Any]:
     """grad's batching rule: each element gets its own copy of the unbatched inputs, and one
-    backward of the summed per-element values gives every element's gradient."""
+    backward of the summed per-element values gives every element's gradient. A batched value
+    that already requires grad (the copies of an outer jacrev/hessian) is differentiated in
+    place and the gradients stay differentiable (create_graph)."""
     from ..autograd import grad as autograd_grad
 
+    nested = False
+
     def leaf(x: Any) -> Any:
+        nonlocal nested
         if isinstance(x, BatchedTensor):
+            if _tangent(x.value) is not None:
+                raise NoBatchingRule("grad inside vmap of a value with a tangent")
             if x.value.requires_grad:
-                raise NoBatchingRule("grad inside vmap of a value that requires grad")
+                nested = True
+                return x
             return BatchedTensor(x.value.detach().requires_grad_(True))
         if isinstance(x, Tensor):
             if x.requires_grad or _tangent(x) is not None:
                 raise NoBatchingRule("grad inside vmap of an input of an outer transform")
-            return BatchedTensor(x.detach().unsqueeze(0).expand((batch,) + tuple(x.shape)).clone()
-                                 .requires_grad_(True))
+            # Every element's copy is a stride-0 view of one leaf: the gradient with respect to
+            # the view is per element, and nothing is materialized (a clone cost more than the backward).
+            return BatchedTensor(x.detach().requires_grad_(True).unsqueeze(0).expand((batch,) + tuple(x.shape)))
         return x
 
     with enable_grad():
@@ -118,15 +128,17 @@ def _batched_grad_of(f: Callable[..., Any], args: Tuple[Any, ...], nums: Tuple[i
             raise NoBatchingRule("grad inside vmap needs a batched scalar")
         wrt = [_flatten(args[i]) for i in nums]
         flat_in = [x.value for leaves, _ in wrt for x in leaves]
-        grads = autograd_grad(out.value.sum(), flat_in, allow_unused=True, materialize_grads=True)
+        grads = autograd_grad(out.value.sum(), flat_in, create_graph=nested, allow_unused=True,
+                              materialize_grads=True)
+    keep = (lambda t: t) if nested else (lambda t: t.detach())
     pos = 0
     result = []
     for leaves, spec in wrt:
-        result.append(_unflatten([BatchedTensor(g.detach()) for g in grads[pos:pos + len(leaves)]], spec))
+        result.append(_unflatten([BatchedTensor(keep(g)) for g in grads[pos:pos + len(leaves)]], spec))
         pos += len(leaves)
     g = result[0] if isinstance(argnums, int) else tuple(result)
-    aux = _tree_map(lambda t: t.detach() if isinstance(t, (Tensor, BatchedTensor)) else t, aux)
-    return g, out.detach(), aux
+    aux = _tree_map(lambda t: keep(t) if isinstance(t, (Tensor, BatchedTensor)) else t, aux)
+    return g, keep(out), aux
 
 
 def _grad_of(f: Callable[..., Any], args: Tuple[Any, ...], argnums: ArgNums, has_aux: bool,
@@ -275,9 +287,72 @@ def jvp(func: Callable[..., Any], primals: Any, tangents: Any, *, strict: bool =
     return result + (aux,) if has_aux else result
 
 
+def _jacobian_rows(call: Callable[..., Any], args: Tuple[Any, ...], nums: Tuple[int, ...], flat_out: List[Any],
+                   has_aux: bool, nested: bool, chunk_size: Optional[int]) -> Optional[List[Tensor]]:
+    """Every row of the Jacobian from batched passes (vmap over the VJP, as PyTorch's jacrev):
+    ``call`` runs through vmap's batching rules on one copy of the inputs per output element
+    (stride-0 views, ``chunk_size`` copies at a time), copy k is weighted by the k-th unit vector,
+    and one backward gives the gradients with respect to the copies: the rows. Returns one
+    (total, *input.shape) tensor per differentiated input, or None when ``call`` needs the loop."""
+    from .. import cat
+    from ..autograd import grad as autograd_grad
+
+    if any(not isinstance(o, Tensor) for o in flat_out):
+        return None
+    numels = [o.numel() for o in flat_out]
+    total = sum(numels)
+    if total <= 1:
+        return None
+    step = chunk_size or total
+    pieces: List[Tuple[Tensor, ...]] = []
+    try:
+        for start in range(0, total, step):
+            n = min(step, total - start)
+            copies: List[Tensor] = []
+
+            def copy(x: Any, n: int = n, copies: List[Tensor] = copies) -> Any:
+                if not isinstance(x, Tensor):
+                    return x
+                c = x.unsqueeze(0).expand((n,) + tuple(x.shape))
+                copies.append(c)
+                return BatchedTensor(c)
+
+            res, _ = _split_aux(call(*[_tree_map(copy, a) if i in nums else a for i, a in enumerate(args)]),
+                                has_aux, "jacrev")
+            leaves = _flatten(res)[0]
+            if len(leaves) != len(flat_out) or any(not isinstance(r, BatchedTensor) or tuple(r.shape) !=
+                                                   tuple(o.shape) for r, o in zip(leaves, flat_out)):
+                return None
+            terms = []
+            offset = 0
+            for r, m in zip(leaves, numels):
+                lo, hi = max(start, offset), min(start + n, offset + m)
+                if lo < hi and r.value.requires_grad:
+                    weight = _C._full((n, m), 0, r.dtype)
+                    weight[lo - start:hi - start, lo - offset:hi - offset].diagonal().fill_(1)
+                    terms.append((r.value.reshape(n, m) * weight).sum())
+                offset += m
+            if terms:
+                weighted = terms[0]
+                for t in terms[1:]:
+                    weighted = weighted + t
+                pieces.append(autograd_grad(weighted, copies, create_graph=nested, allow_unused=True,
+                                            materialize_grads=True))
+            else:
+                pieces.append(tuple(_C._full(tuple(c.shape), 0, c.dtype) for c in copies))
+    except (TypeError, NoBatchingRule):
+        return None
+    return [p[0] if len(p) == 1 else cat(list(p), 0) for p in zip(*pieces)]
+
+
 def jacrev(func: Callable[..., Any], argnums: ArgNums = 0, *, has_aux: bool = False,
            chunk_size: Optional[int] = None, _preallocate_and_copy: bool = False) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one VJP per output element, grouped ``chunk_size`` at a time.
+
+    The VJPs run batched when ``func`` has batching rules (vmap over the VJP, as PyTorch's
+    jacrev): one batched forward and one backward per chunk; otherwise one backward per row.
+    Inside ``vmap`` or an outer ``jacrev`` (``hessian``), a scalar ``func`` takes grad's
+    batching rule.
 
     Returns:
         A function returning ``J`` with shape ``output.shape + input.shape`` (tuples over outputs,
@@ -289,16 +364,30 @@ def jacrev(func: Callable[..., Any], argnums: ArgNums = 0, *, has_aux: bool = Fa
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args))
-        _no_batched(args, "jacrev")
+        call = functools.partial(func, **kwargs)
+        batch = _batch_of(args)
+        if batch is not None:  # the Jacobian of a scalar function is its gradient
+            g, _, aux = _batched_grad_of(call, args, nums, argnums, has_aux, batch)
+            return (g, aux) if has_aux else g
         nested = _is_nested([args[i] for i in nums])
         with enable_grad():
             args = tuple(_tree_map(_differentiable_input, a) if i in nums else a for i, a in enumerate(args))
-            out, aux = _split_aux(func(*args, **kwargs), has_aux, "jacrev")
+            out, aux = _split_aux(call(*args), has_aux, "jacrev")
             flat_in = [x for i in nums for x in _flatten(args[i])[0]]
             flat_out, out_spec = _flatten(out)
+            tangents = any(_tangent(x) is not None for x in flat_in)
+            rows = None if tangents else _jacobian_rows(call, args, nums, flat_out, has_aux, nested, chunk_size)
+            if rows is None and sum(o.numel() for o in flat_out if isinstance(o, Tensor)) > 1:
+                _stats["jacrev_row_loops"] += 1
             jacs = []
+            offset = 0
             for o in flat_out:
-                rows: List[List[Tensor]] = [[] for _ in flat_in]
+                if rows is not None:
+                    jacs.append([(r[offset:offset + o.numel()] if nested else r[offset:offset + o.numel()].detach())
+                                 .reshape(tuple(o.shape) + tuple(x.shape)) for r, x in zip(rows, flat_in)])
+                    offset += o.numel()
+                    continue
+                per_in: List[List[Tensor]] = [[] for _ in flat_in]
                 flat_o = o.reshape(-1)
                 # Row k: the VJP with the k-th unit vector (one engine call, no indexing nodes).
                 eye = _C._full((o.numel(), o.numel()), 0, o.dtype)
@@ -308,9 +397,9 @@ def jacrev(func: Callable[..., Any], argnums: ArgNums = 0, *, has_aux: bool = Fa
                     gs = (_C._run_backward([flat_o], [eye[k]], flat_in, True, nested, False, True, True)
                           if o.requires_grad else tuple(_C._full(tuple(x.shape), 0, x.dtype) for x in flat_in))
                     for j, g in enumerate(gs):
-                        rows[j].append(g if nested else g.detach())
+                        per_in[j].append(g if nested else g.detach())
                 jacs.append([(_stack(r) if r else _C._full((0,) + tuple(x.shape), 0, x.dtype))
-                             .reshape(tuple(o.shape) + tuple(x.shape)) for r, x in zip(rows, flat_in)])
+                             .reshape(tuple(o.shape) + tuple(x.shape)) for r, x in zip(per_in, flat_in)])
         per_out = [j[0] if isinstance(argnums, int) else tuple(j) for j in jacs]
         result = _unflatten(per_out, out_spec)
         if has_aux:

@@ -6,8 +6,9 @@ from typing import Any, Callable, List, Sequence, Tuple
 from .._C import Tensor
 from ._batched import BatchedTensor
 
-# How often vmap fell back to the whole-function loop (tests and benchmarks read it).
-_stats = {"loop_fallbacks": 0}
+# How often vmap fell back to the whole-function loop, and jacrev to one backward per row
+# (tests and benchmarks read them).
+_stats = {"loop_fallbacks": 0, "jacrev_row_loops": 0}
 
 
 # ---- pytrees (tensors in nested tuples, lists and dicts) ---------------------------------------

@@ -8,7 +8,7 @@ import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
 import chaingrad
-from chaingrad._functions import _scalar_type
+from chaingrad._functions import _batched_call, _scalar_type
 
 Tensor = chaingrad.Tensor
 IntOrSeq = Union[int, Sequence[int]]
@@ -98,6 +98,10 @@ def conv2d(
         >>> conv2d(x, chaingrad.randn(4, 3, 3, 3), padding=1).shape
         chaingrad.Size([1, 4, 8, 8])
     """
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):  # inside vmap: its batching rule
+        batched = _batched_call("conv2d", conv2d, (input, weight, bias, stride, padding, dilation, groups), {})
+        if batched is not NotImplemented:
+            return batched
     return _conv(2, input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -191,6 +195,11 @@ def max_pool2d(
 ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
     """The maximum over each ``kernel_size`` window of ``(N, C, H, W)`` or ``(C, H, W)`` input;
     with ``return_indices``, also the flat position of each maximum in its input plane."""
+    if not isinstance(input, Tensor):  # inside vmap: its batching rule
+        batched = _batched_call("max_pool2d", max_pool2d, (input, kernel_size, stride, padding, dilation, ceil_mode,
+                                                           return_indices), {})
+        if batched is not NotImplemented:
+            return batched
     return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 

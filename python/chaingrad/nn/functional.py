@@ -16,6 +16,7 @@ import warnings
 from typing import Any, List, Optional, Tuple
 
 import chaingrad
+from chaingrad._functions import _batched_call
 
 Tensor = chaingrad.Tensor
 
@@ -129,6 +130,10 @@ def _get_softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """``input @ weight.T + bias``.  ``weight`` is ``(out_features, in_features)``; ``input``
     is ``(*, in_features)``.  Mixed dtypes raise like ``matmul`` does."""
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):  # inside vmap: its batching rule
+        batched = _batched_call("linear", linear, (input, weight, bias), {})
+        if batched is not NotImplemented:
+            return batched
     return chaingrad._C._linear(input, weight, bias)
 
 
@@ -436,6 +441,11 @@ def cross_entropy(
       ``label_smoothing`` replaces them by ``t (1 - e) + e / C``; ``mean`` divides by the
       number of samples.
     """
+    if not isinstance(input, Tensor):  # inside vmap: its batching rule
+        batched = _batched_call("cross_entropy", cross_entropy, (input, target, weight, size_average, ignore_index,
+                                                                 reduce, reduction, label_smoothing), {})
+        if batched is not NotImplemented:
+            return batched
     reduction = _resolve_reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
