@@ -1313,3 +1313,26 @@ def test_former_crashers_raise_or_work(code: str) -> None:
     """Inputs that once killed the interpreter (out-of-bounds reads/writes, Python calls without
     the GIL, size overflows); each runs in its own process."""
     assert _crashes(code) == 0
+
+
+def test_data_assignment_keeps_the_version_counter() -> None:
+    # `.data = other` rebinds the memory but keeps the tensor's version counter (PyTorch's rule),
+    # also after the old memory and `other` are gone.
+    a = chaingrad.tensor(1.0)
+    a.add_(1.0)
+    b = chaingrad.tensor([5.0, 6.0])
+    a.data = b
+    del b
+    assert a._version == 1
+    a.add_(1.0)
+    assert a._version == 2
+    assert a.tolist() == [6.0, 7.0]
+    try:
+        import torch
+    except ImportError:
+        return
+    t = torch.tensor(1.0)
+    t.add_(1.0)
+    t.data = torch.tensor([5.0, 6.0])
+    t.add_(1.0)
+    assert t._version == a._version

@@ -101,6 +101,20 @@ class Node : public std::enable_shared_from_this<Node> {
   virtual bool apply_0d(double grad, ScalarGrads& out) { return false; }
   // ---- end engine2 ------------------------------------------------------------------------
 
+ protected:
+  // Small fields packed into the padding after exec_slot (a million-node graph pays per byte).
+  bool is_accumulator_ = false;
+  bool materialize_grads_ = true;
+
+ private:
+  mutable std::atomic_flag hooks_lock_ = ATOMIC_FLAG_INIT;
+  std::atomic<bool> has_hooks_{false};
+
+ public:
+  // Inline room for the common case (one or two inputs, one output): no allocation of their own.
+  SmallVector<Edge, 2> next_edges;
+  SmallVector<OutputMeta, 1> output_meta;
+
   Node();
   virtual ~Node();
   Node(const Node&) = delete;
@@ -129,9 +143,6 @@ class Node : public std::enable_shared_from_this<Node> {
   bool should_compute_output(size_t i) const;
 
   uint64_t sequence_nr() const { return sequence_nr_; }
-  // Inline room for the common case (one or two inputs, one output): no allocation of their own.
-  SmallVector<Edge, 2> next_edges;
-  SmallVector<OutputMeta, 1> output_meta;
   // Everything the user attached to this node. Python may register hooks while another
   // thread's backward runs the node, so the set is only read or changed under hooks_lock_
   // (edit_hooks / hooks_snapshot); it is allocated on first use (most nodes never have one).
@@ -165,16 +176,16 @@ class Node : public std::enable_shared_from_this<Node> {
   // custom Function may ask for undefined ones instead: ctx.set_materialize_grads(False)).
   bool materializes_grads() const { return materialize_grads_; }
   void set_materialize_grads(bool value) { materialize_grads_ = value; }
-  // Python stack of the forward call that created this node (anomaly mode only).
-  std::string creation_trace;
+  // Python stack of the forward call that created this node (anomaly mode only; empty otherwise).
+  // Held out of line: most nodes never have one.
+  const std::string& creation_trace() const;
+  void set_creation_trace(std::string trace);
 
   static int64_t live_count();
 
 
  protected:
   uint64_t sequence_nr_;
-  bool is_accumulator_ = false;
-  bool materialize_grads_ = true;
 
  private:
   // A one-byte spin lock instead of a 40-byte std::mutex: held only to edit or copy the hook set
@@ -188,9 +199,8 @@ class Node : public std::enable_shared_from_this<Node> {
     HooksLock(const HooksLock&) = delete;
     HooksLock& operator=(const HooksLock&) = delete;
   };
-  mutable std::atomic_flag hooks_lock_ = ATOMIC_FLAG_INIT;
-  std::atomic<bool> has_hooks_{false};
   std::unique_ptr<Hooks> hooks_;
+  std::unique_ptr<std::string> creation_trace_;
 };
 
 // For apply_0d: calls f(T{}) with T the C++ type of a float32/float64 dtype; false for others.
