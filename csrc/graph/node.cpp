@@ -34,12 +34,15 @@ int64_t Node::live_count() { return live_total(LiveKind::Node); }
 
 const std::string& Node::creation_trace() const {
   static const std::string none;
-  return creation_trace_ ? *creation_trace_ : none;
+  HooksLock lock(hooks_lock_);  // edit_hooks may be creating extras_ on another thread
+  return extras_ ? extras_->creation_trace : none;
 }
 
 void Node::set_creation_trace(std::string trace) {
-  if (trace.empty()) creation_trace_.reset();
-  else creation_trace_ = std::make_unique<std::string>(std::move(trace));
+  if (trace.empty()) return;
+  HooksLock lock(hooks_lock_);
+  if (!extras_) extras_ = std::make_unique<Extras>();
+  extras_->creation_trace = std::move(trace);
 }
 
 bool Node::should_compute_output(size_t i) const {

@@ -145,7 +145,8 @@ class Node : public std::enable_shared_from_this<Node> {
   uint64_t sequence_nr() const { return sequence_nr_; }
   // Everything the user attached to this node. Python may register hooks while another
   // thread's backward runs the node, so the set is only read or changed under hooks_lock_
-  // (edit_hooks / hooks_snapshot); it is allocated on first use (most nodes never have one).
+  // (edit_hooks / hooks_snapshot); it is allocated on first use (most nodes never have one),
+  // together with the node's other rarely present state (Extras).
   struct TensorHookEntry {
     uint32_t output_nr;
     TensorHook fn;
@@ -161,14 +162,14 @@ class Node : public std::enable_shared_from_this<Node> {
   template <typename F>
   decltype(auto) edit_hooks(F&& f) {
     HooksLock lock(hooks_lock_);
-    if (!hooks_) hooks_ = std::make_unique<Hooks>();
+    if (!extras_) extras_ = std::make_unique<Extras>();
     has_hooks_.store(true, std::memory_order_release);
-    return f(*hooks_);
+    return f(extras_->hooks);
   }
   // A copy to run: hooks run without the lock (they may take the GIL or edit hooks).
   Hooks hooks_snapshot() const {
     HooksLock lock(hooks_lock_);
-    return hooks_ ? *hooks_ : Hooks{};
+    return extras_ ? extras_->hooks : Hooks{};
   }
   // The leaf accumulator (AccumulateGrad) is the one node kind the engine treats specially.
   bool is_accumulator() const { return is_accumulator_; }
@@ -199,8 +200,13 @@ class Node : public std::enable_shared_from_this<Node> {
     HooksLock(const HooksLock&) = delete;
     HooksLock& operator=(const HooksLock&) = delete;
   };
-  std::unique_ptr<Hooks> hooks_;
-  std::unique_ptr<std::string> creation_trace_;
+  // What few nodes have, out of line (one pointer per node): user hooks, the anomaly-mode trace.
+  // Created under hooks_lock_ (the trace only in the constructor); never replaced once made.
+  struct Extras {
+    Hooks hooks;
+    std::string creation_trace;
+  };
+  std::unique_ptr<Extras> extras_;
 };
 
 // For apply_0d: calls f(T{}) with T the C++ type of a float32/float64 dtype; false for others.

@@ -401,7 +401,9 @@ Tensor pow(const Tensor& a, Scalar b) {
   if (dt == DType::Bool) return b.to_int() ? clone(autograd::detach(a)) : Tensor::full(a.shape(), true, DType::Bool);
   if (!is_floating(dt) && b.kind() == ScalarKind::Int && b.to_int() < 0)
     throw RuntimeError("Integers to negative integer powers are not allowed.");
-  Tensor out = scalar_data(Binary::Pow, a, b, dt, dt);
+  Tensor out;
+  if (float_0d(a) && b.to_double() == 2.0) out = map_0d(a, [](auto x) { return x * x; });  // the kernel's x ** 2
+  else out = scalar_data(Binary::Pow, a, b, dt, dt);
   if (any_requires_grad({&a})) {
     auto node = make_grad_node<PowBackward0>({&a});
     node->self = InputInfo(a);
