@@ -400,3 +400,26 @@ def test_promotion_headline_rules() -> None:
     assert (f + d).dtype == chaingrad.float64
     assert (chaingrad.tensor([True]) + 1).dtype == chaingrad.int64
     assert (i < 1.5).dtype == chaingrad.bool
+
+
+def test_data_assignment_keeps_the_version_counter() -> None:
+    # `.data = other` rebinds the memory but keeps the tensor's version counter (PyTorch's rule),
+    # also after the old memory and `other` are gone.
+    a = chaingrad.tensor(1.0)
+    a.add_(1.0)
+    b = chaingrad.tensor([5.0, 6.0])
+    a.data = b
+    del b
+    assert a._version == 1
+    a.add_(1.0)
+    assert a._version == 2
+    assert a.tolist() == [6.0, 7.0]
+    try:
+        import torch
+    except ImportError:
+        return
+    t = torch.tensor(1.0)
+    t.add_(1.0)
+    t.data = torch.tensor([5.0, 6.0])
+    t.add_(1.0)
+    assert t._version == a._version

@@ -1,6 +1,10 @@
 // Instruction-count driver for callgrind: one phase of the 0-d chain, sized by the command line
 // (`chaingrad_micro chain|keep|backward|nograd|binary N`). Run the phase twice with different N and
 // divide the difference by the difference in N: setup and teardown cancel out.
+// `chaingrad_micro cputime N` times the chain's forward, backward and destroy in this thread's
+// CPU time (a shared machine inflates wall-clock figures with other processes' time slices).
+#include <time.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,6 +30,23 @@ int main(int argc, char** argv) {
     Tensor b = Tensor::scalar(2.0, DType::Float32);
     autograd::set_requires_grad(b, true);
     for (int i = 0; i < n; ++i) y = ops::mul(x, b);
+    return 0;
+  }
+  if (std::strcmp(phase, "cputime") == 0) {
+    auto now = [] {
+      timespec ts;
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+      return ts.tv_sec * 1e9 + ts.tv_nsec;
+    };
+    const double t0 = now();
+    for (int i = 0; i < n; ++i) y = ops::mul(y, 1.0000001);
+    const double t1 = now();
+    autograd::run_backward({y}, {}, {}, {});
+    const double t2 = now();
+    y = Tensor();
+    const double t3 = now();
+    std::printf("cpu time per op: forward %.1f ns, backward %.1f ns, destroy %.1f ns\n", (t1 - t0) / n, (t2 - t1) / n,
+                (t3 - t2) / n);
     return 0;
   }
   for (int i = 0; i < n; ++i) y = ops::mul(y, 1.0000001);

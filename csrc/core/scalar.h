@@ -41,19 +41,19 @@ inline D convert_value(S v) {
 
 class Scalar {
  public:
-  Scalar(double v) : kind_(ScalarKind::Float), d_(v), i_(static_cast<int64_t>(v)) {}
+  Scalar(double v) : kind_(ScalarKind::Float) { v_.d = v; }
   Scalar(float v) : Scalar(static_cast<double>(v)) {}
-  Scalar(int64_t v) : kind_(ScalarKind::Int), d_(static_cast<double>(v)), i_(v) {}
+  Scalar(int64_t v) : kind_(ScalarKind::Int) { v_.i = v; }
   Scalar(int v) : Scalar(static_cast<int64_t>(v)) {}
-  Scalar(bool v) : kind_(ScalarKind::Bool), d_(v ? 1.0 : 0.0), i_(v ? 1 : 0) {}
+  Scalar(bool v) : kind_(ScalarKind::Bool) { v_.i = v ? 1 : 0; }
 
   ScalarKind kind() const { return kind_; }
-  double to_double() const { return d_; }
-  int64_t to_int() const { return i_; }
+  double to_double() const { return kind_ == ScalarKind::Float ? v_.d : static_cast<double>(v_.i); }
+  int64_t to_int() const { return kind_ == ScalarKind::Float ? static_cast<int64_t>(v_.d) : v_.i; }
   template <typename T> T to() const {
-    if constexpr (std::is_same_v<T, bool>) return i_ != 0 || d_ != 0.0;
-    else if constexpr (std::is_integral_v<T>) return static_cast<T>(kind_ == ScalarKind::Float ? static_cast<int64_t>(d_) : i_);
-    else return static_cast<T>(kind_ == ScalarKind::Float ? d_ : static_cast<double>(i_));
+    if constexpr (std::is_same_v<T, bool>) return kind_ == ScalarKind::Float ? v_.d != 0.0 : v_.i != 0;
+    else if constexpr (std::is_integral_v<T>) return static_cast<T>(to_int());
+    else return static_cast<T>(to_double());
   }
   // The dtype a tensor made from this scalar alone gets (torch.tensor(2) is int64, 2.0 float32).
   DType default_dtype() const {
@@ -61,9 +61,12 @@ class Scalar {
   }
 
  private:
+  // One value, read through its kind (16 bytes: nodes that save a number hold it inline).
   ScalarKind kind_;
-  double d_;
-  int64_t i_;
+  union {
+    double d;
+    int64_t i;
+  } v_;
 };
 
 // Writes `s` as one element of `dtype` at `dst`, and reads one back (bool, int or float kind).

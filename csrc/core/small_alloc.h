@@ -1,7 +1,10 @@
 // Per-thread free lists for the small objects every op creates (tensor blocks, graph nodes).
-// A freed block goes onto the freeing thread's list, whichever thread allocated it: blocks come
-// from malloc, so any thread may reuse or release them. Each list keeps a bounded number of
-// blocks; beyond that (and at thread exit) they go back to malloc.
+// A freed block goes onto the freeing thread's list, whichever thread allocated it. Fresh blocks
+// are cut from large chunks (no per-block malloc header or call); a list that grows past its bound
+// (a thread freeing what another allocates) and a thread's lists at its exit move, as whole
+// lists, to a shared pool that other threads refill from. Memory therefore stays at the peak of
+// live small blocks and is reused by every thread; it is not returned to malloc. Under
+// AddressSanitizer each block is a plain allocation.
 #pragma once
 #include <cstddef>
 #include <new>

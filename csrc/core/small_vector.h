@@ -1,6 +1,8 @@
 // A vector whose first N elements live inside the object: a node's edges and output metadata
 // (almost always one or two) then cost no allocation of their own. The interface is the part of
-// std::vector the graph code uses, so call sites read the same.
+// std::vector the graph code uses, so call sites read the same. The inline elements and the heap
+// pointer share their bytes (a million-node graph holds two of these per node): the object is
+// N elements plus 8 bytes.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -53,16 +55,16 @@ class SmallVector {
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   size_t capacity() const { return capacity_; }
-  T* data() { return data_; }
-  const T* data() const { return data_; }
-  T& operator[](size_t i) { return data_[i]; }
-  const T& operator[](size_t i) const { return data_[i]; }
-  T& back() { return data_[size_ - 1]; }
-  const T& back() const { return data_[size_ - 1]; }
-  iterator begin() { return data_; }
-  iterator end() { return data_ + size_; }
-  const_iterator begin() const { return data_; }
-  const_iterator end() const { return data_ + size_; }
+  T* data() { return on_heap() ? heap_ : inline_data(); }
+  const T* data() const { return on_heap() ? heap_ : inline_data(); }
+  T& operator[](size_t i) { return data()[i]; }
+  const T& operator[](size_t i) const { return data()[i]; }
+  T& back() { return data()[size_ - 1]; }
+  const T& back() const { return data()[size_ - 1]; }
+  iterator begin() { return data(); }
+  iterator end() { return data() + size_; }
+  const_iterator begin() const { return data(); }
+  const_iterator end() const { return data() + size_; }
 
   void reserve(size_t n) {
     if (n > capacity_) grow(n);
@@ -70,13 +72,13 @@ class SmallVector {
   template <typename... Args>
   T& emplace_back(Args&&... args) {
     if (size_ == capacity_) grow(capacity_ * 2);
-    T* p = new (data_ + size_) T(std::forward<Args>(args)...);
+    T* p = new (data() + size_) T(std::forward<Args>(args)...);
     ++size_;
     return *p;
   }
   void push_back(const T& v) { emplace_back(v); }
   void push_back(T&& v) { emplace_back(std::move(v)); }
-  void pop_back() { data_[--size_].~T(); }
+  void pop_back() { data()[--size_].~T(); }
   void resize(size_t n) {
     reserve(n);
     while (size_ < n) emplace_back();
@@ -88,28 +90,28 @@ class SmallVector {
 
  private:
   T* inline_data() { return std::launder(reinterpret_cast<T*>(inline_)); }
-  bool on_heap() const { return data_ != reinterpret_cast<const T*>(inline_); }
+  const T* inline_data() const { return std::launder(reinterpret_cast<const T*>(inline_)); }
+  bool on_heap() const { return capacity_ > N; }
   void free_heap() {
-    if (on_heap()) ::operator delete(data_);
-    data_ = inline_data();
+    if (on_heap()) ::operator delete(heap_);
     capacity_ = N;
   }
   void grow(size_t n) {
     T* fresh = static_cast<T*>(::operator new(n * sizeof(T)));
+    T* old = data();
     for (size_t i = 0; i < size_; ++i) {
-      new (fresh + i) T(std::move(data_[i]));
-      data_[i].~T();
+      new (fresh + i) T(std::move(old[i]));
+      old[i].~T();
     }
-    if (on_heap()) ::operator delete(data_);
-    data_ = fresh;
+    if (on_heap()) ::operator delete(heap_);
+    heap_ = fresh;
     capacity_ = static_cast<uint32_t>(n);
   }
   void take(SmallVector&& o) {
     if (o.on_heap()) {
-      data_ = o.data_;
+      heap_ = o.heap_;
       size_ = o.size_;
       capacity_ = o.capacity_;
-      o.data_ = o.inline_data();
       o.size_ = 0;
       o.capacity_ = N;
       return;
@@ -118,8 +120,11 @@ class SmallVector {
     o.clear();
   }
 
-  alignas(T) unsigned char inline_[N * sizeof(T)];
-  T* data_ = inline_data();
+  static_assert(N >= 1, "SmallVector needs room for at least one inline element");
+  union {
+    alignas(T) unsigned char inline_[N * sizeof(T)];
+    T* heap_;  // when capacity_ > N
+  };
   uint32_t size_ = 0;
   uint32_t capacity_ = N;
 };

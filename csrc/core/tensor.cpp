@@ -62,7 +62,8 @@ struct DestroyInPlace {
 };
 
 Tensor fresh_tensor(const Shape& shape, DType dtype, bool zero) {
-  const size_t nbytes = storage_nbytes(shape, cg::itemsize(dtype));
+  const bool scalar = shape.empty();  // 0-d: one element, no strides (the common case of scalar code)
+  const size_t nbytes = scalar ? cg::itemsize(dtype) : storage_nbytes(shape, cg::itemsize(dtype));
   FreshBlock* block = FreshBlock::make();
   Storage* s;
   try {
@@ -75,7 +76,7 @@ Tensor fresh_tensor(const Shape& shape, DType dtype, bool zero) {
   std::shared_ptr<Storage> storage(s, DestroyInPlace{}, PlacedAllocator<Storage>(block->storage_cb, block));
   TensorImpl* impl;
   try {
-    impl = new (block->impl) TensorImpl(std::move(storage), shape, contiguous_strides(shape), 0, dtype, nullptr);
+    impl = new (block->impl) TensorImpl(std::move(storage), shape, scalar ? Shape() : contiguous_strides(shape), 0, dtype, nullptr);
   } catch (...) {
     block->release_part();  // the impl part never existed; the storage part went with `storage`
     throw;
@@ -91,8 +92,9 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, Shape shape_, Shape st
       strides(std::move(strides_)),
       offset(offset_),
       dtype(dtype_),
-      // By default the storage's own counter, shared without an allocation (aliasing constructor).
-      version(version_ ? std::move(version_) : std::shared_ptr<VersionCounter>(storage, &storage->version())) {
+      // By default the storage's own counter (kept alive by `storage`: no reference of its own).
+      version(version_ ? version_.get() : &storage->version()),
+      version_owner(std::move(version_)) {
   live_add(LiveKind::Tensor, 1);
 }
 
@@ -163,7 +165,7 @@ bool Tensor::is_non_overlapping_and_dense() const {
 }
 
 Tensor Tensor::as_strided(const Shape& shape, const Shape& strides, int64_t offset) const {
-  return Tensor(make_tensor_impl(impl_->storage, shape, strides, offset, impl_->dtype, impl_->version));
+  return Tensor(make_tensor_impl(impl_->storage, shape, strides, offset, impl_->dtype, impl_->version_owner));
 }
 
 Tensor Tensor::alias_with_new_version() const {

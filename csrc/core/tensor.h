@@ -23,7 +23,7 @@ struct AutogradMetaBase {
 // Room inside every TensorImpl for the autograd layer's per-tensor state, so that a tensor that
 // requires grad costs no allocation beyond its own. The core knows only the size it reserves
 // (the autograd layer checks at compile time that its state fits).
-constexpr size_t kAutogradMetaBytes = 288;
+constexpr size_t kAutogradMetaBytes = 240;
 class AutogradSlot {
  public:
   AutogradSlot() = default;
@@ -62,7 +62,10 @@ class TensorImpl {
   Shape strides;  // in elements
   int64_t offset;  // in elements
   DType dtype;
-  std::shared_ptr<VersionCounter> version;
+  // Bumped by in-place writes; the storage's own counter unless the tensor was made with a
+  // counter of its own (`.data` aliases), which `version_owner` then keeps alive.
+  VersionCounter* version;
+  std::shared_ptr<VersionCounter> version_owner;
   AutogradSlot autograd;  // filled by csrc/autograd; empty for plain data
   // The Python object wrapping this tensor while one exists (set and read by the bindings, under
   // the GIL); the core never looks at it.

@@ -25,12 +25,11 @@ Tensor run_leaf_hooks(const Tensor& leaf, Tensor grad) {
 }
 
 // The engine's buffer may become .grad itself when nothing else can see it: the only handle on
-// its TensorImpl, whose storage is referenced by that impl alone (plus the impl's version
-// counter, which by default lives inside the storage and so shares its reference count).
+// its TensorImpl, whose storage is referenced by that impl alone (the version counter inside the
+// storage holds no reference of its own).
 bool can_steal(const Tensor& grad) {
   const TensorImpl& impl = *grad.impl();
-  const long own_refs = impl.version.get() == &impl.storage->version() ? 2 : 1;
-  return grad.impl_ptr().use_count() == 1 && impl.storage.use_count() == own_refs && grad.is_contiguous() &&
+  return grad.impl_ptr().use_count() == 1 && impl.storage.use_count() == 1 && grad.is_contiguous() &&
          !requires_grad(grad);
 }
 

@@ -82,7 +82,7 @@ std::string capture_creation_trace() {
   std::string trace = g_trace_provider ? g_trace_provider() : std::string();
   if (const Node* parent = t_parent) {
     trace += "\n\nPrevious calculation was induced by " + parent->name() +
-             ". Traceback of forward call that induced the previous calculation:\n" + parent->creation_trace;
+             ". Traceback of forward call that induced the previous calculation:\n" + parent->creation_trace();
   }
   return trace;
 }
@@ -100,13 +100,13 @@ AnomalyNodeGuard::~AnomalyNodeGuard() {
   t_parent = prev_parent_;
   if (std::uncaught_exceptions() <= uncaught_) return;
   try {
-    if (node_->creation_trace.empty()) {
+    if (node_->creation_trace().empty()) {
       anomaly_warn("Error detected in " + node_->name() +
                    ". No forward pass information available. Enable detect anomaly during forward pass for "
                    "more information.");
     } else {
       anomaly_warn("Error detected in " + node_->name() + ". Traceback of forward call that caused the error:\n" +
-                   node_->creation_trace);
+                   node_->creation_trace());
     }
   } catch (...) {
     // A warning must never replace the error being reported.
@@ -126,7 +126,7 @@ void check_node_outputs(const Node& node, const TensorList& outputs) {
         msg(node.name(), " computed the gradient for its input ", i, " (", describe_tensor(outputs[i]), ") with ",
             c.nan ? c.nan : c.inf, " ", c.nan ? "NaN" : "inf", " of ", outputs[i].numel(), " elements",
             where_gradient_goes(node, i), ".");
-    if (node.creation_trace.empty())
+    if (node.creation_trace().empty())
       culprit += msg(" Turn on chaingrad.autograd.set_detect_anomaly(True) before the forward pass to see where ",
                      node.name(), " was created.");
     throw RuntimeError(

@@ -134,21 +134,28 @@ Edge gradient_edge(const Tensor& t) {
   return {};
 }
 
-void set_history(const Tensor& out, const std::shared_ptr<Node>& node) {
-  if (node->fw) {
-    forward_ad::set_pending(out, node, static_cast<uint32_t>(node->output_meta.size()));
-    if (node->fw->forward_only) {  // recorded for its tangents only: no history
-      node->output_meta.push_back({out.shape(), out.dtype()});
+namespace {
+template <typename NodePtr>
+void set_history_impl(const Tensor& out, NodePtr&& node) {
+  Node& n = *node;
+  if (n.fw) {
+    forward_ad::set_pending(out, node, static_cast<uint32_t>(n.output_meta.size()));
+    if (n.fw->forward_only) {  // recorded for its tangents only: no history
+      n.output_meta.push_back({out.shape(), out.dtype()});
       return;
     }
   }
   AutogradMeta& m = meta_mut(out);
-  m.grad_fn = node;
-  m.output_nr = static_cast<uint32_t>(node->output_meta.size());
+  m.output_nr = static_cast<uint32_t>(n.output_meta.size());
   m.requires_grad = false;
   m.attr_version = out.version();
-  node->output_meta.push_back({out.shape(), out.dtype()});
+  n.output_meta.push_back({out.shape(), out.dtype()});
+  m.grad_fn = std::forward<NodePtr>(node);
 }
+}  // namespace
+
+void set_history(const Tensor& out, const std::shared_ptr<Node>& node) { set_history_impl(out, node); }
+void set_history(const Tensor& out, std::shared_ptr<Node>&& node) { set_history_impl(out, std::move(node)); }
 
 Tensor detach(const Tensor& t) { return t.alias(); }
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "graph/forward_hooks.h"
 #include "graph/grad_mode.h"
@@ -20,36 +21,38 @@ struct AutogradMeta : AutogradMetaBase {
     defer_release(std::move(view_base.impl_ptr_mut()));
   }
 
-  bool requires_grad = false;      // set on leaves by the user
   Tensor grad;
   std::shared_ptr<Node> grad_fn;   // null for leaves
-  uint32_t output_nr = 0;
   // Leaves: their AccumulateGrad, created on first use and owned from then on (it holds the leaf
   // only weakly, so there is no cycle, and ops need not rebuild it).
   std::shared_ptr<Node> grad_accumulator;
+  uint32_t output_nr = 0;
+  // Views: the version counter's value when grad_fn was last set. An in-place write to the base
+  // (or to another view of it) bumps the shared counter, so a mismatch means the view's history
+  // is stale and is rebuilt lazily as AsStridedBackward0 of the base's current history.
+  uint32_t attr_version = 0;
+  // (The flags sit together: every tensor that requires grad carries this state.)
+  bool requires_grad = false;      // set on leaves by the user
   // Set (release) once grad_accumulator is, which then never changes: readers that see it need
   // no lock. Every op on a leaf asks for its accumulator.
   std::atomic<bool> has_accumulator{false};
   bool retains_grad = false;
-  HookList<TensorHook> hooks;      // leaf hooks (non-leaf hooks live on grad_fn)
-  HookList<std::function<void(const Tensor&)>> post_accumulate_hooks;
-  // Views: the tensor this one views into (in-place writes through a view rebase the base).
-  Tensor view_base;
-  bool is_view = false;
-  // Views: rebuilds this view's history as a window of the base's current history (set by the op
-  // that made the view: view ops live above this layer). Null: the history is dropped.
-  Tensor (*replay_view)(const Tensor& base, const Tensor& view) = nullptr;
+  bool is_view = false;  // views: view_base is the tensor this one views into
   // A view taken under no_grad (ops mark it with is_view and view_base too): it never gets a
   // history, and an in-place op on it with grad mode on is an error, as in PyTorch.
   bool no_grad_view = false;
   // An output of a function returning several views (split, chunk, unbind), or a view of one:
   // PyTorch forbids writing it in place while it requires grad.
   bool multi_output_view = false;
-  // Views: the version counter's value when grad_fn was last set. An in-place write to the base
-  // (or to another view of it) bumps the shared counter, so a mismatch means the view's history
-  // is stale and is rebuilt lazily as AsStridedBackward0 of the base's current history.
-  uint32_t attr_version = 0;
-  std::string name;                // optional label used in error messages and graph pictures
+  HookList<TensorHook> hooks;      // leaf hooks (non-leaf hooks live on grad_fn)
+  HookList<std::function<void(const Tensor&)>> post_accumulate_hooks;
+  // Views: the tensor this one views into (in-place writes through a view rebase the base).
+  Tensor view_base;
+  // Views: rebuilds this view's history as a window of the base's current history (set by the op
+  // that made the view: view ops live above this layer). Null: the history is dropped.
+  Tensor (*replay_view)(const Tensor& base, const Tensor& view) = nullptr;
+  // Optional label used in error messages and graph pictures (out of line: rarely set).
+  std::unique_ptr<std::string> name;
   // SavedTensor: the data-only alias that nodes saving this leaf/view keep instead of the tensor
   // itself (no cycle through .grad); shared by all of them while any lives.
   std::weak_ptr<TensorImpl> saved_alias;
@@ -105,6 +108,8 @@ std::shared_ptr<T> make_grad_node(std::initializer_list<const Tensor*> inputs, A
 
 // Makes `out` the output `output_nr` of `node` (records its shape/dtype on the node).
 void set_history(const Tensor& out, const std::shared_ptr<Node>& node);
+// The same, handing the caller's reference to `out` (no reference-count round trip).
+void set_history(const Tensor& out, std::shared_ptr<Node>&& node);
 
 // A tensor sharing `t`'s memory and version counter with no autograd history.
 Tensor detach(const Tensor& t);

@@ -21,7 +21,7 @@ BackwardFilter::Scope::~Scope() { t_current_filter = prev_; }
 
 Node::Node() : sequence_nr_(t_next_sequence_nr++) {
   live_add(LiveKind::Node, 1);
-  if (AnomalyMode::is_enabled()) creation_trace = capture_creation_trace();  // where the forward call was
+  if (AnomalyMode::is_enabled()) set_creation_trace(capture_creation_trace());  // where the forward call was
 }
 
 Node::~Node() {
@@ -31,6 +31,19 @@ Node::~Node() {
 }
 
 int64_t Node::live_count() { return live_total(LiveKind::Node); }
+
+const std::string& Node::creation_trace() const {
+  static const std::string none;
+  HooksLock lock(hooks_lock_);  // edit_hooks may be creating extras_ on another thread
+  return extras_ ? extras_->creation_trace : none;
+}
+
+void Node::set_creation_trace(std::string trace) {
+  if (trace.empty()) return;
+  HooksLock lock(hooks_lock_);
+  if (!extras_) extras_ = std::make_unique<Extras>();
+  extras_->creation_trace = std::move(trace);
+}
 
 bool Node::should_compute_output(size_t i) const {
   if (i >= next_edges.size() || !next_edges[i].valid()) return false;

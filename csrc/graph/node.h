@@ -106,6 +106,20 @@ class Node : public std::enable_shared_from_this<Node> {
   // contiguous), so the engine may run it block by block with its neighbours; false: apply.
   virtual bool pointwise_vjp(PointwiseVjp& out) { (void)out; return false; }
 
+ protected:
+  // Small fields packed into the padding after exec_slot (a million-node graph pays per byte).
+  bool is_accumulator_ = false;
+  bool materialize_grads_ = true;
+
+ private:
+  mutable std::atomic_flag hooks_lock_ = ATOMIC_FLAG_INIT;
+  std::atomic<bool> has_hooks_{false};
+
+ public:
+  // Inline room for the common case (one or two inputs, one output): no allocation of their own.
+  SmallVector<Edge, 2> next_edges;
+  SmallVector<OutputMeta, 1> output_meta;
+
   Node();
   virtual ~Node();
   Node(const Node&) = delete;
@@ -134,12 +148,10 @@ class Node : public std::enable_shared_from_this<Node> {
   bool should_compute_output(size_t i) const;
 
   uint64_t sequence_nr() const { return sequence_nr_; }
-  // Inline room for the common case (one or two inputs, one output): no allocation of their own.
-  SmallVector<Edge, 2> next_edges;
-  SmallVector<OutputMeta, 1> output_meta;
   // Everything the user attached to this node. Python may register hooks while another
   // thread's backward runs the node, so the set is only read or changed under hooks_lock_
-  // (edit_hooks / hooks_snapshot); it is allocated on first use (most nodes never have one).
+  // (edit_hooks / hooks_snapshot); it is allocated on first use (most nodes never have one),
+  // together with the node's other rarely present state (Extras).
   struct TensorHookEntry {
     uint32_t output_nr;
     TensorHook fn;
@@ -155,14 +167,14 @@ class Node : public std::enable_shared_from_this<Node> {
   template <typename F>
   decltype(auto) edit_hooks(F&& f) {
     HooksLock lock(hooks_lock_);
-    if (!hooks_) hooks_ = std::make_unique<Hooks>();
+    if (!extras_) extras_ = std::make_unique<Extras>();
     has_hooks_.store(true, std::memory_order_release);
-    return f(*hooks_);
+    return f(extras_->hooks);
   }
   // A copy to run: hooks run without the lock (they may take the GIL or edit hooks).
   Hooks hooks_snapshot() const {
     HooksLock lock(hooks_lock_);
-    return hooks_ ? *hooks_ : Hooks{};
+    return extras_ ? extras_->hooks : Hooks{};
   }
   // The leaf accumulator (AccumulateGrad) is the one node kind the engine treats specially.
   bool is_accumulator() const { return is_accumulator_; }
@@ -170,16 +182,16 @@ class Node : public std::enable_shared_from_this<Node> {
   // custom Function may ask for undefined ones instead: ctx.set_materialize_grads(False)).
   bool materializes_grads() const { return materialize_grads_; }
   void set_materialize_grads(bool value) { materialize_grads_ = value; }
-  // Python stack of the forward call that created this node (anomaly mode only).
-  std::string creation_trace;
+  // Python stack of the forward call that created this node (anomaly mode only; empty otherwise).
+  // Held out of line: most nodes never have one.
+  const std::string& creation_trace() const;
+  void set_creation_trace(std::string trace);
 
   static int64_t live_count();
 
 
  protected:
   uint64_t sequence_nr_;
-  bool is_accumulator_ = false;
-  bool materialize_grads_ = true;
 
  private:
   // A one-byte spin lock instead of a 40-byte std::mutex: held only to edit or copy the hook set
@@ -193,9 +205,13 @@ class Node : public std::enable_shared_from_this<Node> {
     HooksLock(const HooksLock&) = delete;
     HooksLock& operator=(const HooksLock&) = delete;
   };
-  mutable std::atomic_flag hooks_lock_ = ATOMIC_FLAG_INIT;
-  std::atomic<bool> has_hooks_{false};
-  std::unique_ptr<Hooks> hooks_;
+  // What few nodes have, out of line (one pointer per node): user hooks, the anomaly-mode trace.
+  // Created under hooks_lock_ (the trace only in the constructor); never replaced once made.
+  struct Extras {
+    Hooks hooks;
+    std::string creation_trace;
+  };
+  std::unique_ptr<Extras> extras_;
 };
 
 // For apply_0d: calls f(T{}) with T the C++ type of a float32/float64 dtype; false for others.

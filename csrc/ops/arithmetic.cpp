@@ -3,6 +3,7 @@
 #include "ops/arithmetic.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "ops/arithmetic_internal.h"
 #include "ops/common.h"
@@ -21,7 +22,7 @@ using autograd::set_history;
 struct AddBackward0 : BackwardNode<AddBackward0> {
   InputInfo self, other;
   Scalar alpha = 1;
-  std::string node_name = "AddBackward0";
+  const char* node_name = "AddBackward0";
   TensorList apply(TensorList&& g) override {
     TensorList r(2);
     if (should_compute_output(0)) r[0] = reduce(g[0], self);
@@ -62,7 +63,7 @@ struct AddBackward0 : BackwardNode<AddBackward0> {
   static auto saved_fields() {
     // sub(a, b, alpha) records a + b * (-alpha): PyTorch shows the alpha given.
     return std::make_tuple(saved("alpha", [](const AddBackward0& n) {
-      return n.node_name == "SubBackward0" ? saved_scalar(negated(n.alpha)) : saved_scalar(n.alpha);
+      return std::strcmp(n.node_name, "SubBackward0") == 0 ? saved_scalar(negated(n.alpha)) : saved_scalar(n.alpha);
     }));
   }
 };
@@ -70,7 +71,11 @@ struct AddBackward0 : BackwardNode<AddBackward0> {
 Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
   DType dt = result_type(a, b);
   Tensor out;
-  if (alpha.to_double() == 1.0) {
+  if (float_0d_pair(a, b)) {
+    const double al = alpha.to_double();
+    out = al == 1.0 ? map_0d(a, b, [](auto x, auto y) { return x + y; })
+                    : map_0d(a, b, [al](auto x, auto y) { return x + static_cast<decltype(x)>(al) * y; });
+  } else if (alpha.to_double() == 1.0) {
     out = binary_data(Binary::Add, a, b, dt, dt);
   } else {
     out = Tensor::empty(broadcast_shapes(a.shape(), b.shape()), dt);
@@ -81,7 +86,7 @@ Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
     node->self = InputInfo(a);
     node->other = InputInfo(b);
     node->alpha = alpha;
-    set_history(out, node);
+    set_history(out, std::move(node));
   }
   return out;
 }
@@ -89,29 +94,40 @@ Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
 Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
   check_sub_bool(a.dtype() == DType::Bool, b.dtype() == DType::Bool);
   DType dt = result_type(a, b);
-  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape()), dt);
-  kernels::add_scaled(cast_data(a, dt), cast_data(b, dt), -alpha.to_double(), out);
+  Tensor out;
+  if (float_0d_pair(a, b)) {
+    const double al = -alpha.to_double();
+    out = map_0d(a, b, [al](auto x, auto y) { return x + static_cast<decltype(x)>(al) * y; });
+  } else {
+    out = Tensor::empty(broadcast_shapes(a.shape(), b.shape()), dt);
+    kernels::add_scaled(cast_data(a, dt), cast_data(b, dt), -alpha.to_double(), out);
+  }
   if (any_requires_grad({&a, &b})) {
     auto node = make_grad_node<AddBackward0>({&a, &b});
     node->self = InputInfo(a);
     node->other = InputInfo(b);
     node->alpha = -alpha.to_double();
     node->node_name = "SubBackward0";
-    set_history(out, node);
+    set_history(out, std::move(node));
   }
   return out;
 }
 
 Tensor add(const Tensor& a, Scalar b, Scalar alpha) {
-  DType dt = result_type(a, b);
-  Tensor out = scalar_data(Binary::Add, a, scaled(b, alpha), dt, dt);
+  Tensor out;
+  if (float_0d(a)) {  // a floating tensor keeps its dtype with any number
+    const Scalar c = scaled(b, alpha);
+    out = map_0d(a, [&c](auto x) { return x + c.to<decltype(x)>(); });
+  } else {
+    DType dt = result_type(a, b);
+    out = scalar_data(Binary::Add, a, scaled(b, alpha), dt, dt);
+  }
   if (any_requires_grad({&a})) {
     auto node = make_grad_node<ScalarAddBackward>({&a});
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
-    node->self = InputInfo(a);
     node->alpha = alpha;
     node->node_name = "AddBackward0";
-    set_history(out, node);
+    set_history(out, std::move(node));
   }
   return out;
 }
@@ -130,10 +146,9 @@ Tensor rsub(const Tensor& a, Scalar b) {
   Tensor out = scalar_data(Binary::Sub, a, b, dt, dt, /*scalar_first=*/true);
   if (any_requires_grad({&a})) {
     auto node = make_grad_node<ScalarAddBackward>({&a});
-    node->self = InputInfo(a);
     node->sign = -1;
     node->node_name = "RsubBackward1";
-    set_history(out, node);
+    set_history(out, std::move(node));
   }
   return out;
 }
@@ -201,25 +216,29 @@ struct MulBackward0 : BackwardNode<MulBackward0> {
 };
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  DType dt = result_type(a, b);
-  Tensor out = binary_data(Binary::Mul, a, b, dt, dt);
+  Tensor out;
+  if (float_0d_pair(a, b)) {
+    out = map_0d(a, b, [](auto x, auto y) { return x * y; });
+  } else {
+    DType dt = result_type(a, b);
+    out = binary_data(Binary::Mul, a, b, dt, dt);
+  }
   if (any_requires_grad({&a, &b})) {
     auto node = make_grad_node<MulBackward0>({&a, &b});
     node->self = InputInfo(a);
     node->other = InputInfo(b);
     node->self_ = save_if(needs(b), a);
     node->other_ = save_if(needs(a), b);
-    set_history(out, node);
+    set_history(out, std::move(node));
   }
   return out;
 }
 
-// x * c saves only the constant.
+// x * c saves only the constant; the input's shape and dtype are the output's (see ScalarAddBackward).
 struct MulScalarBackward : BackwardNode<MulScalarBackward> {
-  InputInfo self;
   Scalar factor = 1;
-  std::string node_name = "MulBackward0";
-  TensorList apply(TensorList&& g) override { return {reduce(mul(g[0], factor), self)}; }
+  const char* node_name = "MulBackward0";
+  TensorList apply(TensorList&& g) override { return {reduce_to_output(mul(g[0], factor), *this)}; }
   TensorList jvp(const TensorList& t) override { return {mul(t[0], factor)}; }
   bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g * c
     if (!pointwise_input(*this, self.shape, self.dtype) || factor.kind() == ScalarKind::Bool) return false;
@@ -230,7 +249,7 @@ struct MulScalarBackward : BackwardNode<MulScalarBackward> {
   bool apply_0d(double grad, ScalarGrads& out) override {
     return with_float_0d(output_meta[0].dtype, [&](auto t) {
       using T = decltype(t);
-      if (!is_0d<T>(self)) return false;
+      if (!output_meta[0].shape.empty()) return false;
       out.value[0] = static_cast<T>(grad) * factor.to<T>();
       out.defined[0] = true;
       return true;
@@ -239,20 +258,24 @@ struct MulScalarBackward : BackwardNode<MulScalarBackward> {
   static auto saved_fields() {
     // x / c records x * (1 / c): PyTorch shows c.
     return std::make_tuple(saved("other", [](const MulScalarBackward& n) {
-      return n.node_name == "DivBackward0" ? SavedValue(1.0 / n.factor.to_double()) : saved_scalar(n.factor);
+      return std::strcmp(n.node_name, "DivBackward0") == 0 ? SavedValue(1.0 / n.factor.to_double()) : saved_scalar(n.factor);
     }));
   }
 };
 
 Tensor mul(const Tensor& a, Scalar b) {
-  DType dt = result_type(a, b);
-  Tensor out = scalar_data(Binary::Mul, a, b, dt, dt);
+  Tensor out;
+  if (float_0d(a)) {  // a floating tensor keeps its dtype with any number
+    out = map_0d(a, [&b](auto x) { return x * b.to<decltype(x)>(); });
+  } else {
+    DType dt = result_type(a, b);
+    out = scalar_data(Binary::Mul, a, b, dt, dt);
+  }
   if (any_requires_grad({&a})) {
     auto node = make_grad_node<MulScalarBackward>({&a});
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
-    node->self = InputInfo(a);
     node->factor = b;
-    set_history(out, node);
+    set_history(out, std::move(node));
   }
   return out;
 }
@@ -312,7 +335,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
     node->other = InputInfo(b);
     node->self_ = save_if(needs(b), a);
     node->other_ = SavedTensor(b, false);
-    set_history(out, node);
+    set_history(out, std::move(node));
   }
   return out;
 }
@@ -323,10 +346,9 @@ Tensor div(const Tensor& a, Scalar b) {
   if (any_requires_grad({&a})) {
     auto node = make_grad_node<MulScalarBackward>({&a});
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
-    node->self = InputInfo(a);
     node->factor = 1.0 / b.to_double();
     node->node_name = "DivBackward0";
-    set_history(out, node);
+    set_history(out, std::move(node));
   }
   return out;
 }
@@ -402,13 +424,15 @@ Tensor pow(const Tensor& a, Scalar b) {
   if (dt == DType::Bool) return b.to_int() ? clone(autograd::detach(a)) : Tensor::full(a.shape(), true, DType::Bool);
   if (!is_floating(dt) && b.kind() == ScalarKind::Int && b.to_int() < 0)
     throw RuntimeError("Integers to negative integer powers are not allowed.");
-  Tensor out = scalar_data(Binary::Pow, a, b, dt, dt);
+  Tensor out;
+  if (float_0d(a) && b.to_double() == 2.0) out = map_0d(a, [](auto x) { return x * x; });  // the kernel's x ** 2
+  else out = scalar_data(Binary::Pow, a, b, dt, dt);
   if (any_requires_grad({&a})) {
     auto node = make_grad_node<PowBackward0>({&a});
     node->self = InputInfo(a);
     node->exponent = b;
     node->self_ = SavedTensor(a, false);
-    set_history(out, node);
+    set_history(out, std::move(node));
   }
   return out;
 }

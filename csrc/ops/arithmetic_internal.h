@@ -23,6 +23,35 @@ inline Tensor scalar_data(Binary op, const Tensor& a, Scalar s, DType compute, D
   return out;
 }
 
+// 0-d fast path (scalar autograd code is mostly this): a 0-d float32/float64 tensor with a number
+// or with another 0-d tensor of its dtype is computed here, as the kernel would compute it (same
+// formula in the same type, so the same bits), without the result-type, broadcast and stride
+// machinery. f(x) or f(x, y) gets the operands' values as T and returns the result as T.
+inline bool float_0d(const Tensor& t) {
+  return t.dim() == 0 && (t.dtype() == DType::Float32 || t.dtype() == DType::Float64);
+}
+inline bool float_0d_pair(const Tensor& a, const Tensor& b) {
+  return float_0d(a) && b.dim() == 0 && b.dtype() == a.dtype();
+}
+template <typename F>
+Tensor map_0d(const Tensor& a, F&& f) {
+  Tensor out = Tensor::empty({}, a.dtype());
+  if (a.dtype() == DType::Float32) *reinterpret_cast<float*>(out.data_bytes()) = f(*reinterpret_cast<const float*>(a.data_bytes()));
+  else *reinterpret_cast<double*>(out.data_bytes()) = f(*reinterpret_cast<const double*>(a.data_bytes()));
+  return out;
+}
+template <typename F>
+Tensor map_0d(const Tensor& a, const Tensor& b, F&& f) {
+  Tensor out = Tensor::empty({}, a.dtype());
+  if (a.dtype() == DType::Float32)
+    *reinterpret_cast<float*>(out.data_bytes()) =
+        f(*reinterpret_cast<const float*>(a.data_bytes()), *reinterpret_cast<const float*>(b.data_bytes()));
+  else
+    *reinterpret_cast<double*>(out.data_bytes()) =
+        f(*reinterpret_cast<const double*>(a.data_bytes()), *reinterpret_cast<const double*>(b.data_bytes()));
+  return out;
+}
+
 // Input metadata a VJP needs to reduce and cast its gradient back.
 struct InputInfo {
   Shape shape;
@@ -31,6 +60,10 @@ struct InputInfo {
   explicit InputInfo(const Tensor& t) : shape(t.shape()), dtype(t.dtype()) {}
 };
 inline Tensor reduce(const Tensor& g, const InputInfo& info) { return sum_to(g, info.shape, info.dtype); }
+// Nodes of (tensor, number) ops: the input's metadata is the output's.
+inline Tensor reduce_to_output(const Tensor& g, const Node& node) {
+  return sum_to(g, node.output_meta[0].shape, node.output_meta[0].dtype);
+}
 // Node::apply_0d serves an input only when it is 0-d of the gradient's own type T (no reduce).
 template <typename T>
 bool is_0d(const InputInfo& info) { return info.shape.empty() && info.dtype == dtype_of<T>(); }
@@ -53,13 +86,14 @@ inline void check_sub_bool(bool a_bool, bool b_bool) {
 }
 
 // x + c, x - c and remainder(x, c): the gradient passes to x (negated for c - x).
+// The input's shape and dtype are the output's (a number never broadcasts, and a floating
+// tensor keeps its dtype with any Python number), so the node keeps only the output's.
 struct ScalarAddBackward : BackwardNode<ScalarAddBackward> {
-  InputInfo self;
   double sign = 1;
   Scalar alpha = 1;
-  std::string node_name;
+  const char* node_name = "AddBackward0";
   TensorList apply(TensorList&& g) override {
-    return {sign == 1 ? reduce(g[0], self) : reduce(neg(g[0]), self)};
+    return {sign == 1 ? reduce_to_output(g[0], *this) : reduce_to_output(neg(g[0]), *this)};
   }
   TensorList jvp(const TensorList& t) override { return {sign == 1 ? t[0] : neg(t[0])}; }
   bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g or -g
@@ -68,8 +102,8 @@ struct ScalarAddBackward : BackwardNode<ScalarAddBackward> {
     return true;
   }
   bool apply_0d(double grad, ScalarGrads& out) override {
-    return with_float_0d(output_meta[0].dtype, [&](auto t) {
-      if (!is_0d<decltype(t)>(self)) return false;
+    return with_float_0d(output_meta[0].dtype, [&](auto) {
+      if (!output_meta[0].shape.empty()) return false;
       out.value[0] = sign == 1 ? grad : -grad;
       out.defined[0] = true;
       return true;

@@ -144,7 +144,6 @@ Tensor remainder(const Tensor& a, Scalar b) {
   Tensor out = scalar_data(Binary::Remainder, a, b, dt, dt);
   if (any_requires_grad({&a})) {
     auto node = make_grad_node<ScalarAddBackward>({&a});
-    node->self = InputInfo(a);
     node->node_name = "RemainderBackward0";
     set_history(out, node);
   }

@@ -89,7 +89,7 @@ void register_diagnostics(py::module_& m) {
   m.def("_set_nan_check", &autograd::NanCheck::set_enabled, py::arg("enabled"), py::arg("check_inf") = true);
   m.def("_is_nan_check_enabled", &autograd::NanCheck::is_enabled);
   m.def("_is_nan_check_inf_enabled", &autograd::NanCheck::checks_inf);
-  m.def("_node_creation_trace", [](const Node& n) { return n.creation_trace; });
+  m.def("_node_creation_trace", [](const Node& n) { return n.creation_trace(); });
   m.def("_python_stack", &python_stack);  // tests: the trace a node would record now
 
   // ---- saved-tensor hooks ----

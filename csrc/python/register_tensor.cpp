@@ -516,6 +516,9 @@ void register_tensor(py::module_& m) {
                     [](const Tensor& t, const Tensor& src) {
                       // Rebinds the storage/geometry, keeping autograd state (PyTorch's `.data =`).
                       TensorImpl* i = t.impl();
+                      // The version counter stays; when it was the old storage's own, the old
+                      // storage is kept for it.
+                      if (!i->version_owner) i->version_owner = std::shared_ptr<VersionCounter>(i->storage, i->version);
                       i->storage = src.storage();
                       i->shape = src.shape();
                       i->strides = src.strides();
@@ -528,7 +531,7 @@ void register_tensor(py::module_& m) {
       .def("short", [](const Tensor& t) { return ops::to_dtype(t, DType::Int16); })
       .def("char", [](const Tensor& t) { return ops::to_dtype(t, DType::Int8); })
       .def("byte", [](const Tensor& t) { return ops::to_dtype(t, DType::UInt8); })
-      .def("_set_name", [](const Tensor& t, const std::string& n) { autograd::meta_mut(t).name = n; });
+      .def("_set_name", [](const Tensor& t, const std::string& n) { autograd::meta_mut(t).name = std::make_unique<std::string>(n); });
   register_tensor_ops(m, cls);
   register_interop(m, cls);
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,7 +56,7 @@ TEST(SmallAlloc, BlocksFreedOnAnotherThreadAreReusable) {
   std::vector<void*> blocks;
   for (int i = 0; i < 1000; ++i) blocks.push_back(small_alloc(200));
   std::thread t([&] {
-    for (void* p : blocks) small_free(p, 200);  // onto this thread's lists, then back to malloc at exit
+    for (void* p : blocks) small_free(p, 200);  // onto this thread's lists, then to the shared pool at exit
   });
   t.join();
   // This thread's lists are untouched by the other thread's frees; allocating again works.
@@ -64,6 +65,40 @@ TEST(SmallAlloc, BlocksFreedOnAnotherThreadAreReusable) {
   small_free(p, 200);
   void* big = small_alloc(kSmallAllocMax + 1);  // beyond the pooled sizes: operator new
   small_free(big, kSmallAllocMax + 1);
+}
+
+// A thread that only frees what another allocates hands its overflowing lists to the shared
+// pool, from which the allocating thread refills: the blocks circulate instead of piling up on
+// the freeing thread while the allocator cuts ever more fresh memory.
+TEST(SmallAlloc, BlocksCirculateBetweenAProducerAndAConsumerThread) {
+  std::vector<void*> batch;
+  std::set<void*> seen;
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 0; i < 2000; ++i) batch.push_back(small_alloc(200));
+    seen.insert(batch.begin(), batch.end());
+    std::thread consumer([&] {
+      for (void* p : batch) small_free(p, 200);
+    });
+    consumer.join();
+    batch.clear();
+  }
+  // 100,000 allocations; without circulation every one would be a fresh block.
+  EXPECT_LT(seen.size(), 20000u);
+}
+
+TEST(Scalar, OneValueReadThroughItsKind) {
+  EXPECT_EQ(sizeof(Scalar), 16u);  // nodes that save a number hold it inline
+  const Scalar f(2.75), i(int64_t{-3}), b(true), z(0.0);
+  EXPECT_EQ(f.to_int(), 2);
+  EXPECT_EQ(f.to<int32_t>(), 2);
+  EXPECT_DOUBLE_EQ(i.to_double(), -3.0);
+  EXPECT_FLOAT_EQ(i.to<float>(), -3.0f);
+  EXPECT_EQ(b.to_int(), 1);
+  EXPECT_DOUBLE_EQ(b.to_double(), 1.0);
+  EXPECT_TRUE(Scalar(0.5).to<bool>());
+  EXPECT_FALSE(z.to<bool>());
+  EXPECT_EQ(f.kind(), ScalarKind::Float);
+  EXPECT_EQ(i.kind(), ScalarKind::Int);
 }
 
 TEST(LiveCounts, ObjectsMadeAndFreedOnDifferentThreadsSumToZero) {
