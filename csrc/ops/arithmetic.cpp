@@ -36,7 +36,7 @@ struct AddBackward0 : BackwardNode<AddBackward0> {
     return {tangent_sum(t[0], !t[1].defined() || alpha.to_double() == 1.0 ? t[1] : mul(t[1], alpha))};
   }
   bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g, and g * alpha
-    if (!pointwise_input(*this, self.shape, self.dtype) || !pointwise_input(*this, other.shape, other.dtype)) return false;
+    if (!pointwise_input(*this, output_meta[0].shape, output_meta[0].dtype) || !pointwise_input(*this, other.shape, other.dtype)) return false;
     if (should_compute_output(0)) p.op[0] = kernels::GradOp::Pass;
     if (should_compute_output(1)) {
       p.op[1] = alpha.to_double() == 1.0 ? kernels::GradOp::Pass : kernels::GradOp::Scale;
@@ -186,7 +186,7 @@ struct MulBackward0 : BackwardNode<MulBackward0> {
                         t[1].defined() ? mul(self_.unpack(*this), t[1]) : Tensor())};
   }
   bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g * b, g * a
-    if (!pointwise_input(*this, self.shape, self.dtype) || !pointwise_input(*this, other.shape, other.dtype)) return false;
+    if (!pointwise_input(*this, output_meta[0].shape, output_meta[0].dtype) || !pointwise_input(*this, other.shape, other.dtype)) return false;
     if (should_compute_output(0) && !pointwise_operand(*this, 0, kernels::GradOp::Mul, other_.unpack(*this), p))
       return false;
     return !should_compute_output(1) || pointwise_operand(*this, 1, kernels::GradOp::Mul, self_.unpack(*this), p);
@@ -241,7 +241,7 @@ struct MulScalarBackward : BackwardNode<MulScalarBackward> {
   TensorList apply(TensorList&& g) override { return {reduce_to_output(mul(g[0], factor), *this)}; }
   TensorList jvp(const TensorList& t) override { return {mul(t[0], factor)}; }
   bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g * c
-    if (!pointwise_input(*this, self.shape, self.dtype) || factor.kind() == ScalarKind::Bool) return false;
+    if (!pointwise_input(*this, output_meta[0].shape, output_meta[0].dtype) || factor.kind() == ScalarKind::Bool) return false;
     p.op[0] = kernels::GradOp::Scale;
     p.scalar[0] = factor;
     return true;

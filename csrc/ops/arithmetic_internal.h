@@ -97,7 +97,7 @@ struct ScalarAddBackward : BackwardNode<ScalarAddBackward> {
   }
   TensorList jvp(const TensorList& t) override { return {sign == 1 ? t[0] : neg(t[0])}; }
   bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g or -g
-    if (!pointwise_input(*this, self.shape, self.dtype)) return false;
+    if (!pointwise_input(*this, output_meta[0].shape, output_meta[0].dtype)) return false;
     p.op[0] = sign == 1 ? kernels::GradOp::Pass : kernels::GradOp::Neg;
     return true;
   }
