@@ -70,6 +70,7 @@ std::atomic<int> g_backward_threads{-1};  // -1: not read yet; 0: follow set_num
 // is handed over once (then it stays on its thread), after a pool thread's wake-up (8 us at best
 // on a free core; far more on a loaded machine, which is why a late helper is never waited for).
 std::atomic<int64_t> g_parallel_min_node_work{4096};
+thread_local bool t_last_parallel = false;  // what last_backward_was_parallel() reports
 
 int env_backward_threads() {
   const char* s = std::getenv("CHAINGRAD_BACKWARD_THREADS");
@@ -88,6 +89,7 @@ int backward_threads() {
 void set_backward_threads(int n) { g_backward_threads.store(std::max(0, n), std::memory_order_relaxed); }
 int64_t parallel_min_node_work() { return g_parallel_min_node_work.load(std::memory_order_relaxed); }
 void set_parallel_min_node_work(int64_t n) { g_parallel_min_node_work.store(std::max<int64_t>(1, n), std::memory_order_relaxed); }
+bool last_backward_was_parallel() { return t_last_parallel; }
 
 namespace {
 
@@ -162,7 +164,7 @@ void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, st
     rec.first_cell = cell;
     cell += rec.incoming;
   }
-  task.cells.resize(cell);
+  task.cells.create(cell);
 }
 
 // ---- 3. plan: what runs, what is captured -------------------------------------------------------
@@ -410,11 +412,16 @@ void deliver(GraphTask& task, uint32_t slot, NodeResult& result, OnReady&& on_re
 
 void push_ready(GraphTask& task, uint32_t slot) { task.ready.push(slot, task.nodes[slot].node->sequence_nr()); }
 
-// Whether a node's gradients are big enough to be worth another thread, and small enough that
-// the kernels do not already spread them over every thread inside their loops.
+// Whether a node's backward is big enough to be worth another thread, and small enough that the
+// kernels do not already spread it over every thread inside their loops. Its work is the larger of
+// the gradients it takes and those it makes: a sum's backward takes one number and fills a tensor
+// (every branch of a loss `f(x).sum() + g(x).sum()` starts with one).
 bool is_heavy(const Node& node) {
-  int64_t work = 0;
-  for (const OutputMeta& m : node.output_meta) work += numel_of(m.shape);
+  int64_t in = 0, out = 0;
+  for (const OutputMeta& m : node.output_meta) in += numel_of(m.shape);
+  for (const Edge& e : node.next_edges)
+    if (e.valid() && e.input_nr < e.fn->output_meta.size()) out += numel_of(e.fn->output_meta[e.input_nr].shape);
+  const int64_t work = std::max(in, out);
   return work >= parallel_min_node_work() && work <= kGrainSize;
 }
 
@@ -586,6 +593,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
   // Parallel tasks never create graph nor see a dual level (helpers would need the caller's
   // thread-local state).
   execute(task, opt.create_graph || AnomalyMode::is_enabled() || forward_ad::active() ? 1 : backward_threads());
+  t_last_parallel = task.parallel;
   return collect(task, inputs);
 }
 

@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <new>
 #include <type_traits>
 #include <exception>
@@ -14,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/allocator.h"
 #include "engine/engine.h"
 #include "graph/backward_filter.h"
 #include "graph/node.h"
@@ -22,42 +25,90 @@ namespace cg::autograd {
 
 constexpr uint32_t kNoSlot = UINT32_MAX;
 
-// A growable array of trivially copyable records on malloc/realloc: a graph of 10^6 nodes grows
-// it to tens of MB, and realloc moves such blocks by remapping their pages instead of copying
-// them into fresh ones (std::vector would copy, and fault in every new page).
+// The records of one call live in buffers from the tensor allocator (core/allocator.h): a graph
+// of 10^6 nodes needs tens of MB of them, and fresh memory faulted in 4 KB pages cost more than
+// the rest of the backward pass (~90 ns per node on a VM). There they are huge pages, and the
+// next backward call of the same size gets them back from the buffer cache already faulted in.
+class RecordBuffer {
+ public:
+  RecordBuffer() = default;
+  RecordBuffer(const RecordBuffer&) = delete;
+  RecordBuffer& operator=(const RecordBuffer&) = delete;
+  ~RecordBuffer() { reset(); }
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+  // A buffer of `bytes`, keeping the first `keep` bytes of the current one.
+  void resize(size_t bytes, size_t keep) {
+    void* p = allocate_buffer(bytes);
+    if (keep) std::memcpy(p, data_, keep);
+    reset();
+    data_ = p;
+    bytes_ = bytes;
+  }
+  void reset() {
+    if (data_) free_buffer(data_, bytes_);
+    data_ = nullptr;
+    bytes_ = 0;
+  }
+
+ private:
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// A growable array of trivially copyable records.
 template <typename T>
 class PodArray {
   static_assert(std::is_trivially_copyable_v<T>);
 
  public:
-  PodArray() = default;
-  PodArray(const PodArray&) = delete;
-  PodArray& operator=(const PodArray&) = delete;
-  ~PodArray() { std::free(data_); }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  T& operator[](size_t i) { return data_[i]; }
-  const T& operator[](size_t i) const { return data_[i]; }
-  T* begin() { return data_; }
-  T* end() { return data_ + size_; }
-  const T* begin() const { return data_; }
-  const T* end() const { return data_ + size_; }
+  T& operator[](size_t i) { return data()[i]; }
+  const T& operator[](size_t i) const { return data()[i]; }
+  T* begin() { return data(); }
+  T* end() { return data() + size_; }
+  const T* begin() const { return data(); }
+  const T* end() const { return data() + size_; }
   T& push_back(const T& value) {
     if (size_ == capacity_) grow();
-    return data_[size_++] = value;
+    return data()[size_++] = value;
   }
 
  private:
+  T* data() const { return static_cast<T*>(buffer_.data()); }
   void grow() {
-    const size_t capacity = capacity_ ? capacity_ * 2 : 64;
-    void* p = std::realloc(data_, capacity * sizeof(T));
-    if (!p) throw std::bad_alloc();
-    data_ = static_cast<T*>(p);
-    capacity_ = capacity;
+    capacity_ = capacity_ ? capacity_ * 2 : 64;
+    buffer_.resize(capacity_ * sizeof(T), size_ * sizeof(T));
   }
-  T* data_ = nullptr;
+  RecordBuffer buffer_;
   size_t size_ = 0;
   size_t capacity_ = 0;
+};
+
+// A fixed number of records of any type, made once (the gradient cells).
+template <typename T>
+class RecordArray {
+ public:
+  RecordArray() = default;
+  RecordArray(const RecordArray&) = delete;
+  RecordArray& operator=(const RecordArray&) = delete;
+  ~RecordArray() { std::destroy_n(data(), size_); }
+  void create(size_t n) {
+    std::destroy_n(data(), size_);
+    size_ = 0;
+    buffer_.resize(std::max<size_t>(n, 1) * sizeof(T), 0);
+    std::uninitialized_value_construct_n(data(), n);
+    size_ = n;
+  }
+  size_t size() const { return size_; }
+  T& operator[](size_t i) { return data()[i]; }
+  const T& operator[](size_t i) const { return data()[i]; }
+
+ private:
+  T* data() const { return static_cast<T*>(buffer_.data()); }
+  RecordBuffer buffer_;
+  size_t size_ = 0;
 };
 
 // What the engine knows about one node during one call, indexed by the node's slot.
@@ -140,7 +191,7 @@ class GraphTask final : public BackwardFilter {
   bool scalar_path = false;  // nodes may pass 0-d gradients as numbers (Node::apply_0d)
   PodArray<NodeTask> nodes;
   PodArray<EdgeTask> edges;
-  std::vector<GradCell> cells;
+  RecordArray<GradCell> cells;
   std::vector<Capture> captures;
   TensorList captured;  // gradients captured for `inputs`, by position
   ReadyQueue ready;
