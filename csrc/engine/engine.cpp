@@ -42,22 +42,29 @@ uint32_t GraphTask::slot_for(Node* fn, bool& fresh) {
     if (it != overflow_.end()) return it->second;
   }
   fresh = true;
-  const auto slot = static_cast<uint32_t>(nodes.size());
-  NodeTask& rec = nodes.push_back(NodeTask{});
-  rec.node = fn;
+  const uint32_t slot = add_record(fn);
   const void* expected = nullptr;
   if (fn->exec_owner.compare_exchange_strong(expected, this, std::memory_order_acquire)) {
     fn->exec_slot = slot;
-    rec.claimed = true;
+    nodes[slot].claimed = true;
+    ++claims_;
   } else {
     overflow_.emplace(fn, slot);  // another backward call is running through this node
   }
   return slot;
 }
 
+// Gives a claimed node back (nobody looks it up in this call any more).
+void release_claim(GraphTask& task, NodeTask& rec) {
+  if (!rec.claimed) return;
+  rec.node->exec_owner.store(nullptr, std::memory_order_release);
+  rec.claimed = false;
+  --task.claims_;
+}
+
 GraphTask::~GraphTask() {
-  for (NodeTask& rec : nodes)
-    if (rec.claimed) rec.node->exec_owner.store(nullptr, std::memory_order_release);
+  if (claims_ == 0) return;  // the usual end: every node ran and gave itself back
+  for (NodeTask& rec : nodes) release_claim(*this, rec);
 }
 
 // ---- parallel configuration ---------------------------------------------------------------------
@@ -129,19 +136,21 @@ void seed_roots(const TensorList& roots, const TensorList& grad_roots, std::vect
 // ---- 2. count dependencies ----------------------------------------------------------------------
 
 // Gives every reachable node a record and every edge into a node a cell, ranked in the order the
-// walk meets the edges; `root_ranks[j]` is root edge j's cell.
-void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, std::vector<uint32_t>& root_ranks) {
+// walk meets the edges; `root_ranks[j]` is root edge j's cell. A node held by nothing but the
+// edge being followed (the links of a chain) is met exactly once: it gets its record without
+// being claimed, unless inputs= is given (should_compute_output then looks any node up).
+void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, std::vector<uint32_t>& root_ranks,
+                        bool claim_all) {
   std::vector<uint32_t> stack;
-  auto reach = [&](Node* fn) -> uint32_t {
-    bool fresh;
-    uint32_t slot = task.slot_for(fn, fresh);
+  auto reach = [&](const std::shared_ptr<Node>& fn, bool claim) -> uint32_t {
+    bool fresh = true;
+    const uint32_t slot = claim ? task.slot_for(fn.get(), fresh) : task.add_unshared(fn.get());
     if (fresh) stack.push_back(slot);
-    NodeTask& rec = task.nodes[slot];
-    rec.dependencies++;
+    task.nodes[slot].dependencies++;
     return slot;
   };
   for (const Edge& e : root_edges) {
-    uint32_t slot = reach(e.fn.get());
+    const uint32_t slot = reach(e.fn, true);
     root_ranks.push_back(task.nodes[slot].incoming++);
   }
   while (!stack.empty()) {
@@ -155,7 +164,13 @@ void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, st
         task.edges.push_back({kNoSlot, 0});
         continue;
       }
-      const uint32_t target = reach(e.fn.get());
+      // The walk chases pointers from node to node, but a chain's nodes usually lie at a regular
+      // stride (allocation order): fetch the node a few links further along that stride.
+      const auto here = reinterpret_cast<uintptr_t>(n), next = reinterpret_cast<uintptr_t>(e.fn.get());
+      const uintptr_t ahead = next + 8 * (next - here);  // (any address: a prefetch never faults)
+      __builtin_prefetch(reinterpret_cast<const void*>(ahead - 16));  // its control block and first fields
+      __builtin_prefetch(reinterpret_cast<const void*>(ahead + 64));  // its edges
+      const uint32_t target = reach(e.fn, claim_all || e.fn.use_count() > 1);
       task.edges.push_back({target, task.nodes[target].incoming++, e.input_nr});
     }
   }
@@ -209,8 +224,10 @@ void plan(GraphTask& task, const TensorList& inputs, const std::vector<Edge>& ro
     NodeTask& rec = task.nodes[slot];
     rec.target = true;
     if (!(opt.accumulate_grad && is_leaf(x))) {  // a leaf of backward(inputs=) accumulates instead
-      task.captures.push_back({e.input_nr, static_cast<uint32_t>(i), rec.first_capture});
-      rec.first_capture = static_cast<int32_t>(task.captures.size() - 1);
+      auto head = task.capture_heads.try_emplace(slot, -1).first;
+      task.captures.push_back({e.input_nr, static_cast<uint32_t>(i), head->second});
+      head->second = static_cast<int32_t>(task.captures.size() - 1);
+      rec.captures = true;
     }
   }
   // Post-order walk: a node is needed when it is a target or an edge leads to a needed node.
@@ -266,7 +283,7 @@ double add_as(DType dtype, double a, double b) {
 // captures, create_graph, anomaly checks) needs to see tensors. False: take the general path.
 bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
   Node& node = *rec.node;
-  if (!task.scalar_path || node.is_accumulator() || rec.first_capture >= 0 || !rec.execute || node.has_hooks() ||
+  if (!task.scalar_path || node.is_accumulator() || rec.captures || !rec.execute || node.has_hooks() ||
       node.output_meta.size() != 1 || !node.output_meta[0].shape.empty() ||
       node.next_edges.size() > Node::ScalarGrads::kMax)
     return false;
@@ -294,10 +311,8 @@ bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
     any = true;
   }
   if (!any || !node.apply_0d(grad, result.values)) return false;
-  for (uint32_t c = rec.first_cell; c < rec.first_cell + rec.incoming; ++c) {
-    task.cells[c].is_value = false;
-    task.cells[c].grad = Tensor();
-  }
+  for (uint32_t c = rec.first_cell; c < rec.first_cell + rec.incoming; ++c)
+    if (!task.cells[c].is_value) task.cells[c].grad = Tensor();  // (numbers are never read again)
   result.dtype = dtype;
   result.as_values = true;
   if (!task.options.keep_graph) node.release_saved();
@@ -343,8 +358,8 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
   NodeTask& rec = task.nodes[slot];
   Node& node = *rec.node;
   NodeResult result;
+  if (evaluate_0d(task, rec, result)) return result;  // (never in anomaly mode)
   AnomalyNodeGuard anomaly_guard(node);  // anomaly mode: an error below shows where `node` was created
-  if (evaluate_0d(task, rec, result)) return result;
   grads.clear();
   grads.resize(num_outputs(node));
   gather(task, rec, grads);
@@ -354,7 +369,7 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
   if (node.has_hooks()) hooks = node.hooks_snapshot();
   run_tensor_hooks(node, hooks, grads);
   if (hooks) retain_grads(*hooks, grads);
-  for (int32_t c = rec.first_capture; c >= 0; c = task.captures[c].next)
+  for (int32_t c = rec.captures ? task.first_capture(slot) : -1; c >= 0; c = task.captures[c].next)
     if (task.captures[c].input_nr < grads.size()) task.captured[task.captures[c].index] = grads[task.captures[c].input_nr];
 
   bool any_defined = false;
@@ -384,10 +399,7 @@ template <typename OnReady>
 void deliver(GraphTask& task, uint32_t slot, NodeResult& result, OnReady&& on_ready) {
   NodeTask& rec = task.nodes[slot];
   // Nobody looks this node up any more (its consumers all ran): give it back while it is in cache.
-  if (rec.claimed) {
-    rec.node->exec_owner.store(nullptr, std::memory_order_release);
-    rec.claimed = false;
-  }
+  release_claim(task, rec);
   TensorList& outputs = result.tensors;
   for (size_t i = 0; i < rec.n_edges; ++i) {
     const EdgeTask& e = task.edges[rec.first_edge + i];
@@ -573,7 +585,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
 
   GraphTask task(opt, inputs.size());
   std::vector<uint32_t> root_ranks;
-  count_dependencies(task, root_edges, root_ranks);
+  count_dependencies(task, root_edges, root_ranks, !inputs.empty());
   if (!inputs.empty()) plan(task, inputs, root_edges);
 
   BackwardFilter::Scope scope(&task);

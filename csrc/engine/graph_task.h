@@ -111,20 +111,21 @@ class RecordArray {
   size_t size_ = 0;
 };
 
-// What the engine knows about one node during one call, indexed by the node's slot.
+// What the engine knows about one node during one call, indexed by the node's slot (32 bytes: a
+// 10^6-node graph reads and writes these twice).
 struct NodeTask {
-  Node* node = nullptr;
-  uint32_t dependencies = 0;  // incoming edges whose producer has not run yet
-  uint32_t incoming = 0;      // incoming edges (root edges included): the node's gradient cells
-  uint32_t first_cell = 0;    // its cells: cells[first_cell, first_cell + incoming)
-  uint32_t first_edge = 0;    // its out edges: edges[first_edge, first_edge + n_edges)
-  uint32_t n_edges = 0;
-  int32_t first_capture = -1; // head of its captures (autograd.grad), linked by Capture::next
-  bool claimed = false;       // node->exec_owner is this call (else the slot is in the overflow map)
-  bool needed = true;         // on a path to a requested input (always, without inputs=)
-  bool target = false;        // a requested input's node: its gradient is captured or accumulated
-  bool execute = true;        // apply runs (false: only captured, or nothing below is needed)
-  uint8_t visit = 0;          // post-order walk of the planning phase
+  Node* node;
+  uint32_t dependencies;  // incoming edges whose producer has not run yet
+  uint32_t incoming;      // incoming edges (root edges included): the node's gradient cells
+  uint32_t first_cell;    // its cells: cells[first_cell, first_cell + incoming)
+  uint32_t first_edge;    // its out edges: edges[first_edge, first_edge + n_edges)
+  uint32_t n_edges;
+  bool claimed : 1;       // node->exec_owner is this call (else found by the overflow map, or by nobody)
+  bool needed : 1;        // on a path to a requested input (always, without inputs=)
+  bool target : 1;        // a requested input's node: its gradient is captured or accumulated
+  bool captures : 1;      // autograd.grad captures gradients here (GraphTask::first_capture)
+  bool execute : 1;       // apply runs (false: only captured, or nothing below is needed)
+  uint8_t visit : 2;      // post-order walk of the planning phase
 };
 
 // One out edge of a node seen from the producer: the consumer's slot and which of the consumer's
@@ -193,11 +194,16 @@ class GraphTask final : public BackwardFilter {
   PodArray<EdgeTask> edges;
   RecordArray<GradCell> cells;
   std::vector<Capture> captures;
+  std::unordered_map<uint32_t, int32_t> capture_heads;  // slot -> its first capture (NodeTask::captures)
+  int32_t first_capture(uint32_t slot) const { return capture_heads.at(slot); }
   TensorList captured;  // gradients captured for `inputs`, by position
   ReadyQueue ready;
 
   // The slot of `fn` in this call, creating its record on first sight (`fresh` tells).
   uint32_t slot_for(Node* fn, bool& fresh);
+  // A record for a node that only the edge being followed refers to (use_count 1): no other
+  // edge can reach it, so it needs no lookup and is not claimed (no atomic, no write to the node).
+  uint32_t add_unshared(Node* fn) { return add_record(fn); }
   // The slot of `fn`, or kNoSlot when this call never reached it.
   uint32_t slot_of(const Node* fn) const {
     if (fn->exec_owner.load(std::memory_order_relaxed) == this) return fn->exec_slot;
@@ -221,6 +227,15 @@ class GraphTask final : public BackwardFilter {
   std::exception_ptr error;
 
  private:
+  uint32_t add_record(Node* fn) {
+    const auto slot = static_cast<uint32_t>(nodes.size());
+    NodeTask& rec = nodes.push_back(NodeTask{});
+    rec.node = fn;
+    rec.needed = rec.execute = true;
+    return slot;
+  }
+  friend void release_claim(GraphTask&, NodeTask&);
+  size_t claims_ = 0;  // claimed nodes not given back yet (the destructor's work)
   std::unordered_map<const Node*, uint32_t> overflow_;  // nodes another call had claimed first
 };
 
