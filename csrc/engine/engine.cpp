@@ -285,7 +285,7 @@ bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
   Node& node = *rec.node;
   if (!task.scalar_path || node.is_accumulator() || rec.captures || !rec.execute || node.has_hooks() ||
       node.output_meta.size() != 1 || !node.output_meta[0].shape.empty() ||
-      node.next_edges.size() > Node::ScalarGrads::kMax)
+      rec.n_edges > Node::ScalarGrads::kMax)  // (the record's count: the node's edges stay out of cache)
     return false;
   const DType dtype = node.output_meta[0].dtype;
   double grad = 0;
@@ -465,7 +465,9 @@ void execute(GraphTask& task, int threads) {
 // node unlocked, deliver under the lock, keep the latest node that became ready for this thread
 // (a branch stays on one thread, with its memory in this core's cache) and share the others.
 // Gradients are the same bits as serially: every sum runs over its cells in rank order.
-void work_on(GraphTask& task) {
+void work_on(GraphTask& task, int threads) {
+  // The task's threads share the cores: a node's kernels stay on the thread that runs it.
+  IntraOpCap cap(get_num_threads() / threads);
   TensorList grads;
   uint32_t next = kNoSlot;  // a node this thread made ready and keeps
   std::unique_lock<std::mutex> lock(task.mutex);
@@ -523,7 +525,7 @@ void execute_parallel(GraphTask& task, int threads) {
   ticket->task = &task;
   // Helpers inherit what a node's evaluation reads from thread-local state: the task (for
   // should_compute_output) and grad mode (off: parallel tasks never create graph).
-  auto help = [ticket] {
+  auto help = [ticket, threads] {
     GraphTask* t;
     {
       std::lock_guard<std::mutex> join(ticket->mutex);
@@ -534,7 +536,7 @@ void execute_parallel(GraphTask& task, int threads) {
     {
       BackwardFilter::Scope scope(t);
       GradModeGuard grad_mode(false);
-      work_on(*t);
+      work_on(*t, threads);
     }
     std::lock_guard<std::mutex> lock(t->mutex);
     --t->helpers;
@@ -542,7 +544,7 @@ void execute_parallel(GraphTask& task, int threads) {
   };
   for (int i = 1; i < threads; ++i)
     if (!submit_to_worker_pool(help, threads - 1)) break;
-  work_on(task);
+  work_on(task, threads);
   {
     std::lock_guard<std::mutex> close(ticket->mutex);
     ticket->task = nullptr;
