@@ -164,12 +164,6 @@ void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, st
         task.edges.push_back({kNoSlot, 0});
         continue;
       }
-      // The walk chases pointers from node to node, but a chain's nodes usually lie at a regular
-      // stride (allocation order): fetch the node a few links further along that stride.
-      const auto here = reinterpret_cast<uintptr_t>(n), next = reinterpret_cast<uintptr_t>(e.fn.get());
-      const uintptr_t ahead = next + 8 * (next - here);  // (any address: a prefetch never faults)
-      __builtin_prefetch(reinterpret_cast<const void*>(ahead - 16));  // its control block and first fields
-      __builtin_prefetch(reinterpret_cast<const void*>(ahead + 64));  // its edges
       const uint32_t target = reach(e.fn, claim_all || e.fn.use_count() > 1);
       task.edges.push_back({target, task.nodes[target].incoming++, e.input_nr});
     }
