@@ -460,8 +460,6 @@ void execute(GraphTask& task, int threads) {
 // (a branch stays on one thread, with its memory in this core's cache) and share the others.
 // Gradients are the same bits as serially: every sum runs over its cells in rank order.
 void work_on(GraphTask& task, int threads) {
-  // The task's threads share the cores: a node's kernels stay on the thread that runs it.
-  IntraOpCap cap(get_num_threads() / threads);
   TensorList grads;
   uint32_t next = kNoSlot;  // a node this thread made ready and keeps
   std::unique_lock<std::mutex> lock(task.mutex);
@@ -478,10 +476,16 @@ void work_on(GraphTask& task, int threads) {
     const uint32_t slot = next;
     next = kNoSlot;
     ++task.running;
+    // While pool threads work on the task too, the threads share the cores: a node's kernels stay
+    // on the thread that runs it (loops splitting further would only fight the others for them).
+    // Alone (no helper has arrived, or all have left), the kernels may use every core.
+    const bool helped = task.helpers > 0;
     lock.unlock();
     NodeResult result;
     std::exception_ptr error;
     try {
+      std::optional<IntraOpCap> cap;
+      if (helped) cap.emplace(get_num_threads() / threads);
       result = evaluate(task, slot, grads);
     } catch (...) {
       error = std::current_exception();
