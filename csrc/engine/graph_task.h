@@ -234,9 +234,17 @@ class GraphTask final : public BackwardFilter {
     rec.needed = rec.execute = true;
     return slot;
   }
-  friend void release_claim(GraphTask&, NodeTask&);
+  friend void release_claim(GraphTask& task, NodeTask& rec);  // (below)
   size_t claims_ = 0;  // claimed nodes not given back yet (the destructor's work)
   std::unordered_map<const Node*, uint32_t> overflow_;  // nodes another call had claimed first
 };
+
+// Gives a claimed node back (nobody looks it up in this call any more); no-op for unclaimed ones.
+inline void release_claim(GraphTask& task, NodeTask& rec) {
+  if (!rec.claimed) return;
+  rec.node->exec_owner.store(nullptr, std::memory_order_release);
+  rec.claimed = false;
+  --task.claims_;
+}
 
 }  // namespace cg::autograd
