@@ -56,6 +56,7 @@ def _grads_for(threads: int, seed: int = 0) -> list[np.ndarray]:
     _C._set_backward_threads(threads)
     x, w = _leaves(seed)
     _branchy_loss(x, w).backward()
+    assert _C._last_backward_was_parallel() == (threads > 1)  # the branches really ran in parallel mode
     gx, gw = cg.autograd.grad(_branchy_loss(x, w), [x, w])
     return [t.detach().numpy().copy() for t in (x.grad, w.grad, gx, gw)]
 
@@ -67,6 +68,31 @@ def test_gradients_are_bit_identical_for_1_2_and_4_threads(parallel_engine: None
             got = _grads_for(threads)
             for r, g in zip(reference, got):
                 assert r.tobytes() == g.tobytes()
+
+
+def test_branches_starting_at_a_sum_take_the_parallel_path(parallel_engine: None) -> None:
+    # Each branch of `f(x).sum() + g(x).sum()` starts with a sum's backward: one number in, a
+    # tensor out. Such nodes are heavy by the gradient they make (a regression: they once counted
+    # as 0-d, and no branch of this common shape ever ran in parallel).
+    x, w = _leaves(6)
+    _C._set_backward_threads(2)
+    ((x * 2.0).tanh().sum() + (w * 3.0).tanh().sum()).backward()
+    assert _C._last_backward_was_parallel()
+    _C._set_backward_threads(1)
+    ((x * 2.0).tanh().sum() + (w * 3.0).tanh().sum()).backward()
+    assert not _C._last_backward_was_parallel()
+
+
+def test_small_branches_stay_serial_at_the_default_threshold() -> None:
+    work = _C._get_parallel_min_node_work()
+    assert work > 513  # the measured default: 513-element nodes do not pay for a hand-off
+    _C._set_backward_threads(2)
+    try:
+        x, w = _leaves(7)
+        ((x * 2.0).tanh().sum() + (w * 3.0).tanh().sum()).backward()
+        assert not _C._last_backward_was_parallel()
+    finally:
+        _C._set_backward_threads(0)
 
 
 def test_parallel_gradients_match_pytorch(parallel_engine: None) -> None:

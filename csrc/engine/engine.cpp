@@ -31,36 +31,6 @@
 
 namespace cg::autograd {
 
-// ---- GraphTask bookkeeping ----------------------------------------------------------------------
-
-
-uint32_t GraphTask::slot_for(Node* fn, bool& fresh) {
-  fresh = false;
-  if (fn->exec_owner.load(std::memory_order_relaxed) == this) return fn->exec_slot;
-  // Checked before claiming: a node that was busy when first met and freed since stays in the map.
-  if (!overflow_.empty()) {
-    auto it = overflow_.find(fn);
-    if (it != overflow_.end()) return it->second;
-  }
-  fresh = true;
-  const auto slot = static_cast<uint32_t>(nodes.size());
-  NodeTask& rec = nodes.push_back(NodeTask{});
-  rec.node = fn;
-  const void* expected = nullptr;
-  if (fn->exec_owner.compare_exchange_strong(expected, this, std::memory_order_acquire)) {
-    fn->exec_slot = slot;
-    rec.claimed = true;
-  } else {
-    overflow_.emplace(fn, slot);  // another backward call is running through this node
-  }
-  return slot;
-}
-
-GraphTask::~GraphTask() {
-  for (NodeTask& rec : nodes)
-    if (rec.claimed) rec.node->exec_owner.store(nullptr, std::memory_order_release);
-}
-
 // ---- parallel configuration ---------------------------------------------------------------------
 
 namespace {
@@ -71,6 +41,7 @@ std::atomic<int> g_backward_threads{-1};  // -1: not read yet; 0: follow set_num
 // is handed over once (then it stays on its thread), after a pool thread's wake-up (8 us at best
 // on a free core; far more on a loaded machine, which is why a late helper is never waited for).
 std::atomic<int64_t> g_parallel_min_node_work{4096};
+thread_local bool t_last_parallel = false;  // what last_backward_was_parallel() reports
 
 int env_backward_threads() {
   const char* s = std::getenv("CHAINGRAD_BACKWARD_THREADS");
@@ -89,6 +60,7 @@ int backward_threads() {
 void set_backward_threads(int n) { g_backward_threads.store(std::max(0, n), std::memory_order_relaxed); }
 int64_t parallel_min_node_work() { return g_parallel_min_node_work.load(std::memory_order_relaxed); }
 void set_parallel_min_node_work(int64_t n) { g_parallel_min_node_work.store(std::max<int64_t>(1, n), std::memory_order_relaxed); }
+bool last_backward_was_parallel() { return t_last_parallel; }
 
 namespace {
 
@@ -128,19 +100,21 @@ void seed_roots(const TensorList& roots, const TensorList& grad_roots, std::vect
 // ---- 2. count dependencies ----------------------------------------------------------------------
 
 // Gives every reachable node a record and every edge into a node a cell, ranked in the order the
-// walk meets the edges; `root_ranks[j]` is root edge j's cell.
-void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, std::vector<uint32_t>& root_ranks) {
+// walk meets the edges; `root_ranks[j]` is root edge j's cell. A node held by nothing but the
+// edge being followed (the links of a chain) is met exactly once: it gets its record without
+// being claimed, unless inputs= is given (should_compute_output then looks any node up).
+void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, std::vector<uint32_t>& root_ranks,
+                        bool claim_all) {
   std::vector<uint32_t> stack;
-  auto reach = [&](Node* fn) -> uint32_t {
-    bool fresh;
-    uint32_t slot = task.slot_for(fn, fresh);
+  auto reach = [&](const std::shared_ptr<Node>& fn, bool claim) -> uint32_t {
+    bool fresh = true;
+    const uint32_t slot = claim ? task.slot_for(fn.get(), fresh) : task.add_unshared(fn.get());
     if (fresh) stack.push_back(slot);
-    NodeTask& rec = task.nodes[slot];
-    rec.dependencies++;
+    task.nodes[slot].dependencies++;
     return slot;
   };
   for (const Edge& e : root_edges) {
-    uint32_t slot = reach(e.fn.get());
+    const uint32_t slot = reach(e.fn, true);
     root_ranks.push_back(task.nodes[slot].incoming++);
   }
   while (!stack.empty()) {
@@ -154,7 +128,7 @@ void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, st
         task.edges.push_back({kNoSlot, 0});
         continue;
       }
-      const uint32_t target = reach(e.fn.get());
+      const uint32_t target = reach(e.fn, claim_all || e.fn.use_count() > 1);
       task.edges.push_back({target, task.nodes[target].incoming++, e.input_nr});
     }
   }
@@ -163,7 +137,7 @@ void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, st
     rec.first_cell = cell;
     cell += rec.incoming;
   }
-  task.cells.resize(cell);
+  task.cells.create(cell);
 }
 
 // ---- 3. plan: what runs, what is captured -------------------------------------------------------
@@ -208,8 +182,10 @@ void plan(GraphTask& task, const TensorList& inputs, const std::vector<Edge>& ro
     NodeTask& rec = task.nodes[slot];
     rec.target = true;
     if (!(opt.accumulate_grad && is_leaf(x))) {  // a leaf of backward(inputs=) accumulates instead
-      task.captures.push_back({e.input_nr, static_cast<uint32_t>(i), rec.first_capture});
-      rec.first_capture = static_cast<int32_t>(task.captures.size() - 1);
+      auto head = task.capture_heads.try_emplace(slot, -1).first;
+      task.captures.push_back({e.input_nr, static_cast<uint32_t>(i), head->second});
+      head->second = static_cast<int32_t>(task.captures.size() - 1);
+      rec.captures = true;
     }
   }
   // Post-order walk: a node is needed when it is a target or an edge leads to a needed node.
@@ -265,9 +241,9 @@ double add_as(DType dtype, double a, double b) {
 // captures, create_graph, anomaly checks) needs to see tensors. False: take the general path.
 bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
   Node& node = *rec.node;
-  if (!task.scalar_path || node.is_accumulator() || rec.first_capture >= 0 || !rec.execute || node.has_hooks() ||
+  if (!task.scalar_path || node.is_accumulator() || rec.captures || !rec.execute || node.has_hooks() ||
       node.output_meta.size() != 1 || !node.output_meta[0].shape.empty() ||
-      node.next_edges.size() > Node::ScalarGrads::kMax)
+      rec.n_edges > Node::ScalarGrads::kMax)  // (the record's count: the node's edges stay out of cache)
     return false;
   const DType dtype = node.output_meta[0].dtype;
   double grad = 0;
@@ -293,10 +269,8 @@ bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
     any = true;
   }
   if (!any || !node.apply_0d(grad, result.values)) return false;
-  for (uint32_t c = rec.first_cell; c < rec.first_cell + rec.incoming; ++c) {
-    task.cells[c].is_value = false;
-    task.cells[c].grad = Tensor();
-  }
+  for (uint32_t c = rec.first_cell; c < rec.first_cell + rec.incoming; ++c)
+    if (!task.cells[c].is_value) task.cells[c].grad = Tensor();  // (numbers are never read again)
   result.dtype = dtype;
   result.as_values = true;
   if (!task.options.keep_graph) node.release_saved();
@@ -342,8 +316,8 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
   NodeTask& rec = task.nodes[slot];
   Node& node = *rec.node;
   NodeResult result;
+  if (evaluate_0d(task, rec, result)) return result;  // (never in anomaly mode)
   AnomalyNodeGuard anomaly_guard(node);  // anomaly mode: an error below shows where `node` was created
-  if (evaluate_0d(task, rec, result)) return result;
   grads.clear();
   grads.resize(num_outputs(node));
   gather(task, rec, grads);
@@ -353,7 +327,7 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
   if (node.has_hooks()) hooks = node.hooks_snapshot();
   run_tensor_hooks(node, hooks, grads);
   if (hooks) retain_grads(*hooks, grads);
-  for (int32_t c = rec.first_capture; c >= 0; c = task.captures[c].next)
+  for (int32_t c = rec.captures ? task.first_capture(slot) : -1; c >= 0; c = task.captures[c].next)
     if (task.captures[c].input_nr < grads.size()) task.captured[task.captures[c].index] = grads[task.captures[c].input_nr];
 
   bool any_defined = false;
@@ -385,10 +359,7 @@ template <typename OnReady>
 void deliver(GraphTask& task, uint32_t slot, NodeResult& result, OnReady&& on_ready) {
   NodeTask& rec = task.nodes[slot];
   // Nobody looks this node up any more (its consumers all ran): give it back while it is in cache.
-  if (rec.claimed) {
-    rec.node->exec_owner.store(nullptr, std::memory_order_release);
-    rec.claimed = false;
-  }
+  release_claim(task, rec);
   TensorList& outputs = result.tensors;
   for (size_t i = 0; i < rec.n_edges; ++i) {
     const EdgeTask& e = task.edges[rec.first_edge + i];
@@ -413,11 +384,16 @@ void deliver(GraphTask& task, uint32_t slot, NodeResult& result, OnReady&& on_re
 
 void push_ready(GraphTask& task, uint32_t slot) { task.ready.push(slot, task.nodes[slot].node->sequence_nr()); }
 
-// Whether a node's gradients are big enough to be worth another thread, and small enough that
-// the kernels do not already spread them over every thread inside their loops.
+// Whether a node's backward is big enough to be worth another thread, and small enough that the
+// kernels do not already spread it over every thread inside their loops. Its work is the larger of
+// the gradients it takes and those it makes: a sum's backward takes one number and fills a tensor
+// (every branch of a loss `f(x).sum() + g(x).sum()` starts with one).
 bool is_heavy(const Node& node) {
-  int64_t work = 0;
-  for (const OutputMeta& m : node.output_meta) work += numel_of(m.shape);
+  int64_t in = 0, out = 0;
+  for (const OutputMeta& m : node.output_meta) in += numel_of(m.shape);
+  for (const Edge& e : node.next_edges)
+    if (e.valid() && e.input_nr < e.fn->output_meta.size()) out += numel_of(e.fn->output_meta[e.input_nr].shape);
+  const int64_t work = std::max(in, out);
   return work >= parallel_min_node_work() && work <= kGrainSize;
 }
 
@@ -449,7 +425,7 @@ void execute(GraphTask& task, int threads) {
 // node unlocked, deliver under the lock, keep the latest node that became ready for this thread
 // (a branch stays on one thread, with its memory in this core's cache) and share the others.
 // Gradients are the same bits as serially: every sum runs over its cells in rank order.
-void work_on(GraphTask& task) {
+void work_on(GraphTask& task, int threads) {
   TensorList grads;
   uint32_t next = kNoSlot;  // a node this thread made ready and keeps
   std::unique_lock<std::mutex> lock(task.mutex);
@@ -466,10 +442,16 @@ void work_on(GraphTask& task) {
     const uint32_t slot = next;
     next = kNoSlot;
     ++task.running;
+    // While pool threads work on the task too, the threads share the cores: a node's kernels stay
+    // on the thread that runs it (loops splitting further would only fight the others for them).
+    // Alone (no helper has arrived, or all have left), the kernels may use every core.
+    const bool helped = task.helpers > 0;
     lock.unlock();
     NodeResult result;
     std::exception_ptr error;
     try {
+      std::optional<IntraOpCap> cap;
+      if (helped) cap.emplace(get_num_threads() / threads);
       result = evaluate(task, slot, grads);
     } catch (...) {
       error = std::current_exception();
@@ -507,7 +489,7 @@ void execute_parallel(GraphTask& task, int threads) {
   ticket->task = &task;
   // Helpers inherit what a node's evaluation reads from thread-local state: the task (for
   // should_compute_output) and grad mode (off: parallel tasks never create graph).
-  auto help = [ticket] {
+  auto help = [ticket, threads] {
     GraphTask* t;
     {
       std::lock_guard<std::mutex> join(ticket->mutex);
@@ -518,7 +500,7 @@ void execute_parallel(GraphTask& task, int threads) {
     {
       BackwardFilter::Scope scope(t);
       GradModeGuard grad_mode(false);
-      work_on(*t);
+      work_on(*t, threads);
     }
     std::lock_guard<std::mutex> lock(t->mutex);
     --t->helpers;
@@ -526,7 +508,7 @@ void execute_parallel(GraphTask& task, int threads) {
   };
   for (int i = 1; i < threads; ++i)
     if (!submit_to_worker_pool(help, threads - 1)) break;
-  work_on(task);
+  work_on(task, threads);
   {
     std::lock_guard<std::mutex> close(ticket->mutex);
     ticket->task = nullptr;
@@ -569,7 +551,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
 
   GraphTask task(opt, inputs.size());
   std::vector<uint32_t> root_ranks;
-  count_dependencies(task, root_edges, root_ranks);
+  count_dependencies(task, root_edges, root_ranks, !inputs.empty());
   if (!inputs.empty()) plan(task, inputs, root_edges);
 
   BackwardFilter::Scope scope(&task);
@@ -589,6 +571,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
   // Parallel tasks never create graph nor see a dual level (helpers would need the caller's
   // thread-local state).
   execute(task, opt.create_graph || AnomalyMode::is_enabled() || forward_ad::active() ? 1 : backward_threads());
+  t_last_parallel = task.parallel;
   return collect(task, inputs);
 }
 

@@ -29,5 +29,8 @@ int backward_threads();
 void set_backward_threads(int n);
 int64_t parallel_min_node_work();
 void set_parallel_min_node_work(int64_t elements);
+// Whether the last backward call this thread finished went parallel (two heavy nodes were ready at
+// once), whether or not a pool thread joined in time: for tests and benchmarks.
+bool last_backward_was_parallel();
 
 }  // namespace cg::autograd

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "core/errors.h"
@@ -13,6 +14,7 @@ namespace cg {
 namespace {
 // Process-wide configuration (like torch.set_num_threads), read by every parallel loop.
 std::atomic<int> g_num_threads{-1};
+thread_local int t_intra_op_cap = 0;  // 0: no cap
 }  // namespace
 
 int get_num_threads() {
@@ -23,6 +25,13 @@ int get_num_threads() {
   }
   return n;
 }
+
+int intra_op_threads() {
+  const int n = get_num_threads();
+  return t_intra_op_cap > 0 ? std::min(n, t_intra_op_cap) : n;
+}
+IntraOpCap::IntraOpCap(int threads) : prev_(t_intra_op_cap) { t_intra_op_cap = std::max(1, threads); }
+IntraOpCap::~IntraOpCap() { t_intra_op_cap = prev_; }
 
 void set_num_threads(int n) {
   if (n < 1) throw RuntimeError("set_num_threads expects a positive integer");

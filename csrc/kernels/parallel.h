@@ -9,6 +9,21 @@ int get_num_threads();
 // Also sets OpenBLAS's pool so both stay in line; RuntimeError unless n >= 1 (as PyTorch).
 void set_num_threads(int n);
 
+// Threads a parallel loop started on this thread may use: get_num_threads(), unless an
+// IntraOpCap on this thread lowers it (the backward engine's threads, each already running a
+// branch of its own on a core: loops that split further would only fight them for the cores).
+int intra_op_threads();
+class IntraOpCap {
+ public:
+  explicit IntraOpCap(int threads);
+  ~IntraOpCap();
+  IntraOpCap(const IntraOpCap&) = delete;
+  IntraOpCap& operator=(const IntraOpCap&) = delete;
+
+ private:
+  int prev_;
+};
+
 // Below this many elements of simple work a loop runs on the calling thread.
 constexpr int64_t kGrainSize = 32768;
 
@@ -22,7 +37,7 @@ void parallel_run(int64_t n, int64_t grain, int threads, RangeFn fn, const void*
 // Calls f(begin, end) over [0, n) in chunks, in parallel when n > grain and threads > 1.
 template <typename F>
 void parallel_for(int64_t n, int64_t grain, const F& f) {
-  const int threads = get_num_threads();
+  const int threads = intra_op_threads();
   if (n <= grain || threads <= 1) {
     if (n > 0) f(int64_t{0}, n);
     return;

@@ -397,6 +397,7 @@ void register_autograd(py::module_& m) {
   m.def("_set_backward_threads", &autograd::set_backward_threads, py::arg("threads"));
   m.def("_get_parallel_min_node_work", &autograd::parallel_min_node_work);
   m.def("_set_parallel_min_node_work", &autograd::set_parallel_min_node_work, py::arg("elements"));
+  m.def("_last_backward_was_parallel", &autograd::last_backward_was_parallel);
 
   // ---- autograd.Function ----
   py::class_<NodeRef>(m, "_NodeRef");

@@ -1,0 +1,32 @@
+// GraphTask's bookkeeping (graph_task.h): records, claims on nodes, and giving them back.
+#include "engine/graph_task.h"
+
+namespace cg::autograd {
+
+uint32_t GraphTask::slot_for(Node* fn, bool& fresh) {
+  fresh = false;
+  if (fn->exec_owner.load(std::memory_order_relaxed) == this) return fn->exec_slot;
+  // Checked before claiming: a node that was busy when first met and freed since stays in the map.
+  if (!overflow_.empty()) {
+    auto it = overflow_.find(fn);
+    if (it != overflow_.end()) return it->second;
+  }
+  fresh = true;
+  const uint32_t slot = add_record(fn);
+  const void* expected = nullptr;
+  if (fn->exec_owner.compare_exchange_strong(expected, this, std::memory_order_acquire)) {
+    fn->exec_slot = slot;
+    nodes[slot].claimed = true;
+    ++claims_;
+  } else {
+    overflow_.emplace(fn, slot);  // another backward call is running through this node
+  }
+  return slot;
+}
+
+GraphTask::~GraphTask() {
+  if (claims_ == 0) return;  // the usual end: every node ran and gave itself back
+  for (NodeTask& rec : nodes) release_claim(*this, rec);
+}
+
+}  // namespace cg::autograd
