@@ -52,7 +52,7 @@ uint32_t next_link(GraphTask& task, const NodeTask& rec, int i, const OutputMeta
   if (e.target == kNoSlot || e.input_nr != 0) return kNoSlot;
   const NodeTask& to = task.nodes[e.target];
   const Node& n = *to.node;
-  if (!to.needed || !to.execute || to.incoming != 1 || to.first_capture >= 0 || to.target || n.is_accumulator() ||
+  if (!to.needed || !to.execute || to.incoming != 1 || to.captures || to.target || n.is_accumulator() ||
       n.has_hooks() || n.output_meta.size() != 1 || n.output_meta[0].shape != meta.shape ||
       n.output_meta[0].dtype != meta.dtype)
     return kNoSlot;
