@@ -134,6 +134,11 @@ def _max_pool(
     return_indices: bool,
 ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
     """Max pooling over the last ``spatial`` (1 or 2) dims, PyTorch's checks included."""
+    if spatial == 2 and not isinstance(input, Tensor):  # inside vmap: max_pool2d's batching rule
+        batched = _batched_call("max_pool2d", max_pool2d, (input, kernel_size, stride, padding, dilation, ceil_mode,
+                                                           return_indices), {})
+        if batched is not NotImplemented:
+            return batched
     if spatial == 1:
         if input.dim() not in (2, 3) or 0 in input.shape[-2 if input.dim() == 3 else 0 :]:
             raise RuntimeError(
@@ -195,11 +200,6 @@ def max_pool2d(
 ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
     """The maximum over each ``kernel_size`` window of ``(N, C, H, W)`` or ``(C, H, W)`` input;
     with ``return_indices``, also the flat position of each maximum in its input plane."""
-    if not isinstance(input, Tensor):  # inside vmap: its batching rule
-        batched = _batched_call("max_pool2d", max_pool2d, (input, kernel_size, stride, padding, dilation, ceil_mode,
-                                                           return_indices), {})
-        if batched is not NotImplemented:
-            return batched
     return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
