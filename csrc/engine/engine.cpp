@@ -25,42 +25,10 @@
 #include "graph/grad_mode.h"
 #include "engine/graph_task.h"
 #include "graph/meta.h"
-#include "engine/worker_pool.h"
-#include "kernels/parallel.h"
+#include "engine/parallel_walk.h"
 #include "ops/ops.h"
 
 namespace cg::autograd {
-
-// ---- parallel configuration ---------------------------------------------------------------------
-
-namespace {
-std::atomic<int> g_backward_threads{-1};  // -1: not read yet; 0: follow set_num_threads
-// A node whose gradients have at least this many elements is worth handing to another thread.
-// From the costs measured with the harness's two-branch line and timers: a 4096-float32 node's
-// backward takes ~1 us, against ~50 ns per node of lock and delivery in parallel mode; a branch
-// is handed over once (then it stays on its thread), after a pool thread's wake-up (8 us at best
-// on a free core; far more on a loaded machine, which is why a late helper is never waited for).
-std::atomic<int64_t> g_parallel_min_node_work{4096};
-thread_local bool t_last_parallel = false;  // what last_backward_was_parallel() reports
-
-int env_backward_threads() {
-  const char* s = std::getenv("CHAINGRAD_BACKWARD_THREADS");
-  return s && *s ? std::max(0, std::atoi(s)) : 0;
-}
-}  // namespace
-
-int backward_threads() {
-  int n = g_backward_threads.load(std::memory_order_relaxed);
-  if (n < 0) {
-    n = env_backward_threads();
-    g_backward_threads.store(n, std::memory_order_relaxed);
-  }
-  return n > 0 ? n : get_num_threads();
-}
-void set_backward_threads(int n) { g_backward_threads.store(std::max(0, n), std::memory_order_relaxed); }
-int64_t parallel_min_node_work() { return g_parallel_min_node_work.load(std::memory_order_relaxed); }
-void set_parallel_min_node_work(int64_t n) { g_parallel_min_node_work.store(std::max<int64_t>(1, n), std::memory_order_relaxed); }
-bool last_backward_was_parallel() { return t_last_parallel; }
 
 namespace {
 
@@ -225,14 +193,6 @@ void plan(GraphTask& task, const TensorList& inputs, const std::vector<Edge>& ro
 
 // ---- 4. execute ---------------------------------------------------------------------------------
 
-// What a node sends along its edges: tensors, or numbers from its 0-d fast path.
-struct NodeResult {
-  TensorList tensors;
-  Node::ScalarGrads values;
-  DType dtype = DType::Float32;
-  bool as_values = false;
-};
-
 double add_as(DType dtype, double a, double b) {
   return dtype == DType::Float32 ? static_cast<double>(static_cast<float>(a) + static_cast<float>(b)) : a + b;
 }
@@ -310,8 +270,9 @@ void gather(GraphTask& task, const NodeTask& rec, TensorList& grads) {
   }
 }
 
-// Evaluates the node at `slot`: its gradients, hooks, captures, apply (or apply_0d). The result
-// is empty when the node did not run.
+}  // namespace
+
+// (engine/parallel_walk.h)
 NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
   NodeTask& rec = task.nodes[slot];
   Node& node = *rec.node;
@@ -384,27 +345,11 @@ void deliver(GraphTask& task, uint32_t slot, NodeResult& result, OnReady&& on_re
 
 void push_ready(GraphTask& task, uint32_t slot) { task.ready.push(slot, task.nodes[slot].node->sequence_nr()); }
 
-// Whether a node's backward is big enough to be worth another thread, and small enough that the
-// kernels do not already spread it over every thread inside their loops. Its work is the larger of
-// the gradients it takes and those it makes: a sum's backward takes one number and fills a tensor
-// (every branch of a loss `f(x).sum() + g(x).sum()` starts with one).
-bool is_heavy(const Node& node) {
-  int64_t in = 0, out = 0;
-  for (const OutputMeta& m : node.output_meta) in += numel_of(m.shape);
-  for (const Edge& e : node.next_edges)
-    if (e.valid() && e.input_nr < e.fn->output_meta.size()) out += numel_of(e.fn->output_meta[e.input_nr].shape);
-  const int64_t work = std::max(in, out);
-  return work >= parallel_min_node_work() && work <= kGrainSize;
+void deliver_each(GraphTask& task, uint32_t slot, NodeResult& result, OnReady on_ready, void* ctx) {
+  deliver(task, slot, result, [&](uint32_t s) { on_ready(ctx, s); });
 }
 
-// Two heavy nodes among the first ready ones: independent branches worth a second thread.
-bool branches_ready(const GraphTask& task) {
-  int heavy = 0;
-  for (size_t i = 0; i < std::min<size_t>(task.ready.size(), 3); ++i) heavy += is_heavy(*task.nodes[task.ready.peek(i)].node);
-  return heavy >= 2;
-}
-
-void execute_parallel(GraphTask& task, int threads);
+namespace {
 
 // Runs nodes on this thread until none is ready, or, with `threads` > 1, until two heavy nodes
 // are ready at once: from there on the task runs in parallel (a chain never checks anything).
@@ -419,103 +364,6 @@ void execute(GraphTask& task, int threads) {
     NodeResult result = evaluate(task, slot, grads);
     deliver(task, slot, result, [&](uint32_t s) { push_ready(task, s); });
   }
-}
-
-// The loop of every thread working on a parallel task (the caller and its helpers): evaluate a
-// node unlocked, deliver under the lock, keep the latest node that became ready for this thread
-// (a branch stays on one thread, with its memory in this core's cache) and share the others.
-// Gradients are the same bits as serially: every sum runs over its cells in rank order.
-void work_on(GraphTask& task, int threads) {
-  TensorList grads;
-  uint32_t next = kNoSlot;  // a node this thread made ready and keeps
-  std::unique_lock<std::mutex> lock(task.mutex);
-  for (;;) {
-    if (task.error) break;
-    if (next == kNoSlot) {
-      if (task.ready.empty()) {
-        if (task.running == 0) break;
-        task.wake.wait(lock);
-        continue;
-      }
-      next = task.ready.pop();
-    }
-    const uint32_t slot = next;
-    next = kNoSlot;
-    ++task.running;
-    // While pool threads work on the task too, the threads share the cores: a node's kernels stay
-    // on the thread that runs it (loops splitting further would only fight the others for them).
-    // Alone (no helper has arrived, or all have left), the kernels may use every core.
-    const bool helped = task.helpers > 0;
-    lock.unlock();
-    NodeResult result;
-    std::exception_ptr error;
-    try {
-      std::optional<IntraOpCap> cap;
-      if (helped) cap.emplace(get_num_threads() / threads);
-      result = evaluate(task, slot, grads);
-    } catch (...) {
-      error = std::current_exception();
-    }
-    lock.lock();
-    --task.running;
-    if (error) {
-      if (!task.error) task.error = error;
-      task.wake.notify_all();
-      break;
-    }
-    bool shared = false;
-    deliver(task, slot, result, [&](uint32_t s) {
-      if (next == kNoSlot) {
-        next = s;
-        return;
-      }
-      if (task.nodes[s].node->sequence_nr() > task.nodes[next].node->sequence_nr()) std::swap(s, next);
-      push_ready(task, s);
-      shared = true;
-    });
-    if (shared || (next == kNoSlot && task.ready.empty() && task.running == 0)) task.wake.notify_all();
-  }
-}
-
-void execute_parallel(GraphTask& task, int threads) {
-  task.parallel = true;
-  // A pool thread may start long after it was asked (a loaded machine): it joins through the
-  // ticket, and only while the task still runs, so the caller never waits for a late helper.
-  struct Ticket {
-    std::mutex mutex;
-    GraphTask* task;
-  };
-  auto ticket = std::make_shared<Ticket>();
-  ticket->task = &task;
-  // Helpers inherit what a node's evaluation reads from thread-local state: the task (for
-  // should_compute_output) and grad mode (off: parallel tasks never create graph).
-  auto help = [ticket, threads] {
-    GraphTask* t;
-    {
-      std::lock_guard<std::mutex> join(ticket->mutex);
-      if (!(t = ticket->task)) return;
-      std::lock_guard<std::mutex> lock(t->mutex);
-      ++t->helpers;
-    }
-    {
-      BackwardFilter::Scope scope(t);
-      GradModeGuard grad_mode(false);
-      work_on(*t, threads);
-    }
-    std::lock_guard<std::mutex> lock(t->mutex);
-    --t->helpers;
-    t->wake.notify_all();
-  };
-  for (int i = 1; i < threads; ++i)
-    if (!submit_to_worker_pool(help, threads - 1)) break;
-  work_on(task, threads);
-  {
-    std::lock_guard<std::mutex> close(ticket->mutex);
-    ticket->task = nullptr;
-  }
-  std::unique_lock<std::mutex> lock(task.mutex);
-  task.wake.wait(lock, [&] { return task.helpers == 0; });  // those that joined use `task` until they leave
-  if (task.error) std::rethrow_exception(task.error);
 }
 
 // ---- 5. collect ---------------------------------------------------------------------------------
@@ -571,7 +419,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
   // Parallel tasks never create graph nor see a dual level (helpers would need the caller's
   // thread-local state).
   execute(task, opt.create_graph || AnomalyMode::is_enabled() || forward_ad::active() ? 1 : backward_threads());
-  t_last_parallel = task.parallel;
+  note_last_backward(task);
   return collect(task, inputs);
 }
 
