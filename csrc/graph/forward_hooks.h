@@ -20,7 +20,7 @@ struct NodeForward;
 bool active();
 bool has_tangent(const Tensor& t);
 // Called by make_grad_node (and ops building edges by hand) when active(): records the input
-// tangents on the node when any input has one (`node->fw` stays null otherwise).
+// tangents on the node when any input has one (`node->forward()` stays null otherwise).
 void capture_inputs(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs);
 void capture_inputs(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs);
 // Called by set_history: `out` (output `output_nr` of `node`) gets a pending tangent.

@@ -124,7 +124,6 @@ Tensor add(const Tensor& a, Scalar b, Scalar alpha) {
     auto node = ScalarAddBackward::make({&a});
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
     node->alpha = alpha;
-    node->node_name = "AddBackward0";
     record(std::move(node), out);
   }
   return out;
@@ -134,7 +133,7 @@ Tensor sub(const Tensor& a, Scalar b, Scalar alpha) {
   check_sub_bool(a.dtype() == DType::Bool, b.kind() == ScalarKind::Bool);
   Tensor out = add(a, negated(b), alpha);
   if (autograd::requires_grad(out) && autograd::GradMode::is_enabled())
-    static_cast<ScalarAddBackward*>(autograd::grad_fn(out).get())->node_name = "SubBackward0";
+    static_cast<ScalarAddBackward*>(autograd::grad_fn(out).get())->kind = ScalarAddBackward::Kind::Sub;
   return out;
 }
 
@@ -144,8 +143,7 @@ Tensor rsub(const Tensor& a, Scalar b) {
   Tensor out = scalar_data(Binary::Sub, a, b, dt, dt, /*scalar_first=*/true);
   if (any_requires_grad({&a})) {
     auto node = ScalarAddBackward::make({&a});
-    node->sign = -1;
-    node->node_name = "RsubBackward1";
+    node->kind = ScalarAddBackward::Kind::Rsub;
     record(std::move(node), out);
   }
   return out;

@@ -142,7 +142,7 @@ Tensor remainder(const Tensor& a, Scalar b) {
   Tensor out = scalar_data(Binary::Remainder, a, b, dt, dt);
   if (any_requires_grad({&a})) {
     auto node = ScalarAddBackward::make({&a});
-    node->node_name = "RemainderBackward0";
+    node->kind = ScalarAddBackward::Kind::Remainder;
     record(node, out);
   }
   return out;
