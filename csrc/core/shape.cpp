@@ -3,9 +3,22 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <sstream>
 
+#include "core/small_alloc.h"
+
 namespace cg {
+
+const Shape& StoredShape::none() {
+  static const Shape empty;
+  return empty;
+}
+Shape* StoredShape::make(const Shape& s) { return new (small_alloc(sizeof(Shape))) Shape(s); }
+void StoredShape::destroy(Shape* p) noexcept {
+  p->~Shape();
+  small_free(p, sizeof(Shape));
+}
 
 int64_t numel_of(const Shape& shape) {
   int64_t n = 1;

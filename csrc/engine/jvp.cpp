@@ -46,7 +46,7 @@ TensorList run_jvp(Node& node, const TensorList& input_tangents) {
 
 TensorList jvp_by_double_vjp(Node& node, const TensorList& input_tangents) {
   // The tangents are recorded (differentiable) when the primal computation was, or they require grad.
-  bool create_graph = GradMode::is_enabled() && node.fw && !node.fw->forward_only;
+  bool create_graph = GradMode::is_enabled() && node.forward() && !node.forward()->forward_only;
   for (const Tensor& t : input_tangents) create_graph |= GradMode::is_enabled() && t.defined() && requires_grad(t);
   GradModeGuard on(true);
   TensorList us;

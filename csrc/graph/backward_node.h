@@ -4,7 +4,7 @@
 //     freed one raises PyTorch's "Trying to backward through the graph a second time" error),
 //   - release_saved() after a backward without retain_graph (every SavedTensor field),
 //   - name() from a `node_name` member or a `kName` constant,
-// and make()/record() connect it to the graph. The table is constexpr: no per-node cost.
+// and make() with record(node, out) (graph/meta.h) connect it to the graph. The table is constexpr: no per-node cost.
 //
 //   struct MulBackward0 : BackwardNode<MulBackward0> {
 //     static constexpr const char* kName = "MulBackward0";
@@ -130,8 +130,6 @@ class BackwardNode : public Node {
   static std::shared_ptr<Derived> make(std::initializer_list<const Tensor*> inputs, Args&&... args) {
     return make_grad_node<Derived>(inputs, std::forward<Args>(args)...);
   }
-  // Makes `out` this node's next output.
-  void record(const Tensor& out) { set_history(out, shared_from_this()); }
 
  private:
   const Derived& self() const { return static_cast<const Derived&>(*this); }

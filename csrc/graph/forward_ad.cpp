@@ -39,7 +39,7 @@ ForwardGrad* live_grad(const Tensor& t) {
 // Runs the node's JVP once (the level's runner: native rule, else the double-VJP trick) and caches
 // all outputs' tangents.
 void compute(Node& node) {
-  NodeForward& fw = *node.fw;
+  NodeForward& fw = *node.forward();
   if (fw.computed) return;
   Suspend suspend;
   GradModeGuard grad(fw.grad_enabled);
@@ -51,21 +51,21 @@ void compute(Node& node) {
 Tensor resolve(ForwardGrad& g) {
   if (g.node) {
     std::shared_ptr<Node> node = std::move(g.node);
-    if (node->fw) {
+    if (NodeForward* fw = node->forward()) {
       compute(*node);
-      g.tangent = node->fw->output_tangents.at(g.output_nr);
+      g.tangent = fw->output_tangents.at(g.output_nr);
     }
   }
   return g.tangent;
 }
 
-void capture(Node& node, const TensorList& tangents, bool any_requires) {
+void capture(const std::shared_ptr<Node>& node, const TensorList& tangents, bool any_requires) {
   auto fw = std::make_unique<NodeForward>();
   fw->input_tangents = tangents;
   fw->grad_enabled = GradMode::is_enabled();
   fw->forward_only = !(fw->grad_enabled && any_requires);
-  node.fw = std::move(fw);
-  t_level_nodes.push_back(node.weak_from_this());
+  node->set_forward(std::move(fw));
+  t_level_nodes.push_back(node);
 }
 
 }  // namespace
@@ -99,7 +99,7 @@ void exit_level() {
       g->node.reset();
     }
   for (auto& w : nodes)
-    if (auto n = w.lock()) n->fw.reset();
+    if (auto n = w.lock()) n->set_forward(nullptr);
 }
 
 bool has_tangent(const Tensor& t) { return live_grad(t) != nullptr; }
@@ -115,7 +115,7 @@ void set_tangent(const Tensor& t, const Tensor& tangent) {
   m.fw->tangent = tangent;
 }
 
-void capture_inputs(Node& node, std::initializer_list<const Tensor*> inputs) {
+void capture_inputs(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs) {
   if (!active()) return;
   TensorList tangents;
   tangents.reserve(inputs.size());
@@ -128,7 +128,7 @@ void capture_inputs(Node& node, std::initializer_list<const Tensor*> inputs) {
   if (any) capture(node, tangents, any_requires);
 }
 
-void capture_inputs(Node& node, const std::vector<Tensor>& inputs) {
+void capture_inputs(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs) {
   if (!active()) return;
   TensorList tangents;
   tangents.reserve(inputs.size());
@@ -148,9 +148,9 @@ void set_pending(const Tensor& out, const std::shared_ptr<Node>& node, uint32_t 
   m.fw->output_nr = output_nr;
 }
 
-void attach_saved_output(const Tensor& unpacked, const Node& owner, uint32_t output_nr) {
-  if (!owner.fw || t_generation == 0) return;
-  set_pending(unpacked, std::const_pointer_cast<Node>(owner.shared_from_this()), output_nr);
+void attach_saved_output(const Tensor& unpacked, const std::shared_ptr<Node>& owner, uint32_t output_nr) {
+  if (!owner || !owner->forward() || t_generation == 0) return;
+  set_pending(unpacked, owner, output_nr);
 }
 
 bool inplace_involves(const Tensor& self, std::initializer_list<const Tensor*> others) {

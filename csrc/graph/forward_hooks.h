@@ -19,14 +19,14 @@ struct NodeForward;
 // Whether a dual level is active on this thread (and not suspended while a JVP runs).
 bool active();
 bool has_tangent(const Tensor& t);
-// Called by make_grad_node (and ops building edges by hand): records the input tangents on the
-// node when any input has one (`node.fw` stays null otherwise).
-void capture_inputs(Node& node, std::initializer_list<const Tensor*> inputs);
-void capture_inputs(Node& node, const std::vector<Tensor>& inputs);
+// Called by make_grad_node (and ops building edges by hand) when active(): records the input
+// tangents on the node when any input has one (`node->forward()` stays null otherwise).
+void capture_inputs(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs);
+void capture_inputs(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs);
 // Called by set_history: `out` (output `output_nr` of `node`) gets a pending tangent.
 void set_pending(const Tensor& out, const std::shared_ptr<Node>& node, uint32_t output_nr);
 // A saved output unpacked for a VJP keeps its tangent (forward-over-reverse).
-void attach_saved_output(const Tensor& unpacked, const Node& owner, uint32_t output_nr);
+void attach_saved_output(const Tensor& unpacked, const std::shared_ptr<Node>& owner, uint32_t output_nr);
 // In-place ops: whether a write of `others` into `self` involves a tangent (then it goes through
 // the recorded path), and the tangent bookkeeping once `self` holds `result`'s values.
 bool inplace_involves(const Tensor& self, std::initializer_list<const Tensor*> others);

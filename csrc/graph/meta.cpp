@@ -138,9 +138,9 @@ namespace {
 template <typename NodePtr>
 void set_history_impl(const Tensor& out, NodePtr&& node) {
   Node& n = *node;
-  if (n.fw) {
+  if (const forward_ad::NodeForward* fw = n.forward()) {
     forward_ad::set_pending(out, node, static_cast<uint32_t>(n.output_meta.size()));
-    if (n.fw->forward_only) {  // recorded for its tangents only: no history
+    if (fw->forward_only) {  // recorded for its tangents only: no history
       n.output_meta.push_back({out.shape(), out.dtype()});
       return;
     }

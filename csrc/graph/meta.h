@@ -102,7 +102,7 @@ std::shared_ptr<T> make_grad_node(std::initializer_list<const Tensor*> inputs, A
   auto node = make_node<T>(std::forward<Args>(args)...);
   node->next_edges.reserve(inputs.size());
   for (const Tensor* t : inputs) node->next_edges.push_back(t && t->defined() ? gradient_edge(*t) : Edge{});
-  forward_ad::capture_inputs(*node, inputs);
+  if (forward_ad::active()) forward_ad::capture_inputs(node, inputs);
   return node;
 }
 
@@ -110,6 +110,10 @@ std::shared_ptr<T> make_grad_node(std::initializer_list<const Tensor*> inputs, A
 void set_history(const Tensor& out, const std::shared_ptr<Node>& node);
 // The same, handing the caller's reference to `out` (no reference-count round trip).
 void set_history(const Tensor& out, std::shared_ptr<Node>&& node);
+
+// Makes `out` the next output of `node`: what every op does once it computed `out` (pass the
+// node with std::move when the op is done with it: no reference-count round trip).
+inline void record(std::shared_ptr<Node> node, const Tensor& out) { set_history(out, std::move(node)); }
 
 // A tensor sharing `t`'s memory and version counter with no autograd history.
 Tensor detach(const Tensor& t);

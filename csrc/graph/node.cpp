@@ -27,22 +27,39 @@ Node::Node() : sequence_nr_(t_next_sequence_nr++) {
 Node::~Node() {
   // Hand the links to the next nodes to the iterative releaser: no recursion on long chains.
   for (Edge& e : next_edges) defer_release(std::move(e.fn));
+  delete extras_.load(std::memory_order_relaxed);
   live_add(LiveKind::Node, -1);
+}
+
+Node::Extras::~Extras() = default;
+
+Node::Extras& Node::extras() {
+  Extras* e = extras_.load(std::memory_order_relaxed);
+  if (!e) {
+    e = new Extras();
+    extras_.store(e, std::memory_order_release);
+  }
+  return *e;
+}
+
+void Node::set_forward(std::unique_ptr<forward_ad::NodeForward> fw) {
+  HooksLock lock(hooks_lock_);
+  if (!fw && !extras_.load(std::memory_order_relaxed)) return;
+  extras().forward = std::move(fw);
 }
 
 int64_t Node::live_count() { return live_total(LiveKind::Node); }
 
 const std::string& Node::creation_trace() const {
   static const std::string none;
-  HooksLock lock(hooks_lock_);  // edit_hooks may be creating extras_ on another thread
-  return extras_ ? extras_->creation_trace : none;
+  const Extras* e = extras_.load(std::memory_order_acquire);
+  return e ? e->creation_trace : none;
 }
 
 void Node::set_creation_trace(std::string trace) {
   if (trace.empty()) return;
   HooksLock lock(hooks_lock_);
-  if (!extras_) extras_ = std::make_unique<Extras>();
-  extras_->creation_trace = std::move(trace);
+  extras().creation_trace = std::move(trace);
 }
 
 bool Node::should_compute_output(size_t i) const {

@@ -76,11 +76,15 @@ using SavedValue = std::variant<std::monostate, Tensor, TensorList, int64_t, dou
 
 // Shape and dtype of each forward output, so the engine can check and create gradients.
 struct OutputMeta {
-  Shape shape;
+  StoredShape shape;
   DType dtype;
 };
 
-class Node : public std::enable_shared_from_this<Node> {
+// Owned through shared_ptr only (make_node); deliberately not enable_shared_from_this: its weak
+// reference would keep every node's control block off the uniquely-owned release path (one
+// atomic load instead of three read-modify-writes per release), and cost 16 bytes per node.
+// Code that needs a node's owning pointer is handed it (record, SavedTensor's weak owner link).
+class Node {
  public:
   // ---- engine2: where the running backward call keeps this node's execution state ----------
   // (First in the object: the dependency walk reads these and next_edges from one cache line.)
@@ -133,7 +137,13 @@ class Node : public std::enable_shared_from_this<Node> {
   // edge, undefined = zero), written with differentiable ops; empty when the op has no native
   // rule, and the double-VJP fallback runs instead.
   virtual TensorList jvp(const TensorList& input_tangents) { (void)input_tangents; return {}; }
-  std::unique_ptr<forward_ad::NodeForward> fw;  // only on nodes recorded with dual inputs
+  // Only on nodes recorded with dual inputs (null otherwise); held with the other rare state.
+  forward_ad::NodeForward* forward() const {
+    const Extras* e = extras_.load(std::memory_order_acquire);
+    return e ? e->forward.get() : nullptr;
+  }
+  // Set while recording (the node is not shared yet) and cleared when the dual level exits.
+  void set_forward(std::unique_ptr<forward_ad::NodeForward> fw);
   // Frees saved tensors after a non-retained backward.
   virtual void release_saved() {}
   // Names (PyTorch's) and values of saved tensors/scalars for inspection (grad_fn._saved_*);
@@ -167,14 +177,15 @@ class Node : public std::enable_shared_from_this<Node> {
   template <typename F>
   decltype(auto) edit_hooks(F&& f) {
     HooksLock lock(hooks_lock_);
-    if (!extras_) extras_ = std::make_unique<Extras>();
+    Extras& e = extras();
     has_hooks_.store(true, std::memory_order_release);
-    return f(extras_->hooks);
+    return f(e.hooks);
   }
   // A copy to run: hooks run without the lock (they may take the GIL or edit hooks).
   Hooks hooks_snapshot() const {
     HooksLock lock(hooks_lock_);
-    return extras_ ? extras_->hooks : Hooks{};
+    const Extras* e = extras_.load(std::memory_order_acquire);
+    return e ? e->hooks : Hooks{};
   }
   // The leaf accumulator (AccumulateGrad) is the one node kind the engine treats specially.
   bool is_accumulator() const { return is_accumulator_; }
@@ -205,13 +216,17 @@ class Node : public std::enable_shared_from_this<Node> {
     HooksLock(const HooksLock&) = delete;
     HooksLock& operator=(const HooksLock&) = delete;
   };
-  // What few nodes have, out of line (one pointer per node): user hooks, the anomaly-mode trace.
-  // Created under hooks_lock_ (the trace only in the constructor); never replaced once made.
+  // What few nodes have, out of line (one pointer per node): user hooks, the anomaly-mode trace,
+  // forward-mode state. Created under hooks_lock_ and published with release (forward() reads
+  // it without the lock); never replaced once made, deleted with the node.
   struct Extras {
     Hooks hooks;
     std::string creation_trace;
+    std::unique_ptr<forward_ad::NodeForward> forward;
+    ~Extras();  // graph/node.cpp, where NodeForward is complete
   };
-  std::unique_ptr<Extras> extras_;
+  Extras& extras();  // made on first use; call under hooks_lock_
+  std::atomic<Extras*> extras_{nullptr};
 };
 
 // For apply_0d: calls f(T{}) with T the C++ type of a float32/float64 dtype; false for others.

@@ -1,6 +1,7 @@
 #include "graph/saved.h"
 
 #include "graph/diagnostics.h"
+#include "graph/forward_ad.h"
 #include "graph/meta.h"
 #include "kernels/elementwise.h"
 
@@ -73,7 +74,13 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
   bool snapshotted = false;
   if (is_output) {
     data_ = t.alias();  // data and version counter only: no path back to the node holding us
-    output_nr_ = meta(t) ? meta(t)->output_nr : 0;
+    if (const AutogradMeta* m = meta(t)) {
+      output_nr_ = m->output_nr;
+      // Ops save outputs once they recorded them: the owner is their grad_fn, or for a node
+      // recorded for tangents only, the node their pending tangent waits on.
+      if (m->grad_fn) link_ = m->grad_fn;
+      else if (m->fw) link_ = m->fw->node;
+    }
   } else {
     if (requires_grad_) edge_ = gradient_edge(t);
     if (aliases_inplace_target(t)) {
@@ -87,7 +94,7 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
       // tangent once the view dies (forward over reverse reads it through the VJP).
       if (is_leaf_ || (m->is_view && !forward_ad::has_tangent(t)) || m->retains_grad) {
         data_ = data_alias(t, *m);
-        original_ = t.impl_ptr();
+        link_ = t.impl_ptr();
         by_alias_ = true;
       } else {
         data_ = t;
@@ -110,7 +117,7 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
           "be modified by in-place operations as this can lead to unexpected side-effects. Please open an issue if "
           "you need to perform in-place operations on the input to a pack hook.");
     data_ = Tensor();
-    original_.reset();
+    if (!is_output) link_.reset();
     by_alias_ = false;
   }
 }
@@ -118,7 +125,7 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
 void SavedTensor::release() {
   data_ = Tensor();
   packed_.reset();
-  original_.reset();
+  link_.reset();
   edge_ = Edge{};
   released_ = true;
 }
@@ -141,7 +148,7 @@ Tensor SavedTensor::rebuild(const Tensor& data, const Node& owner) const {
   Tensor out = data.alias();
   AutogradMeta& m = meta_mut(out);
   if (is_output_) {
-    m.grad_fn = std::const_pointer_cast<Node>(owner.shared_from_this());
+    m.grad_fn = std::static_pointer_cast<Node>(link_.lock());
     m.output_nr = output_nr_;
   } else if (is_leaf_) {
     m.requires_grad = true;  // a leaf sharing the original's accumulator: gradients reach its .grad
@@ -173,7 +180,7 @@ Tensor SavedTensor::unpack(const Node& owner) const {
     if (is_output_) {
       where = ::cg::msg(", which is output ", output_nr_, " of ", op_name(owner.name()), ",");
     } else if (by_alias_) {
-      auto o = original_.lock();
+      auto o = std::static_pointer_cast<TensorImpl>(link_.lock());
       const AutogradMeta* m = o ? meta(Tensor(o)) : nullptr;
       if (m && m->grad_fn) where = ::cg::msg(", which is output ", m->output_nr, " of ", op_name(m->grad_fn->name()), ",");
     } else if (const std::shared_ptr<Node>& fn = grad_fn(data_)) {
@@ -189,11 +196,11 @@ Tensor SavedTensor::unpack(const Node& owner) const {
   }
   if (is_output_) {
     Tensor out = rebuild(data_, owner);
-    forward_ad::attach_saved_output(out, owner, output_nr_);
+    forward_ad::attach_saved_output(out, std::static_pointer_cast<Node>(link_.lock()), output_nr_);
     return out;
   }
   if (by_alias_) {
-    if (auto o = original_.lock()) return Tensor(std::move(o));
+    if (auto o = std::static_pointer_cast<TensorImpl>(link_.lock())) return Tensor(std::move(o));
     return rebuild(data_, owner);
   }
   return data_;

@@ -36,7 +36,9 @@ class SavedTensor {
 
   Tensor data_;
   Edge edge_;                             // inputs that require grad: their gradient edge when saved
-  std::weak_ptr<TensorImpl> original_;    // inputs saved by alias: the tensor itself, while it lives
+  // Weak either way: inputs saved by alias, the tensor itself (a TensorImpl) while it lives;
+  // outputs, the node that recorded them (the owner, which unpack makes their grad_fn again).
+  std::weak_ptr<void> link_;
   std::shared_ptr<PackedTensor> packed_;  // saved-tensor hooks: the pack hook's result (no data_)
   uint32_t version_ = 0;
   uint32_t output_nr_ = 0;
@@ -44,7 +46,7 @@ class SavedTensor {
   bool is_output_ = false;
   bool released_ = false;
   bool requires_grad_ = false;
-  bool by_alias_ = false;  // data_ is an alias of the input; original_ points at the input
+  bool by_alias_ = false;  // data_ is an alias of the input; link_ points at the input
   bool is_leaf_ = false;   // the input was a leaf that requires grad (edge_ is its accumulator)
 };
 

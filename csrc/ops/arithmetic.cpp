@@ -15,8 +15,6 @@ namespace cg::ops {
 
 using namespace arith;
 using autograd::any_requires_grad;
-using autograd::make_grad_node;
-using autograd::set_history;
 
 // ---- add / sub -------------------------------------------------------------------------------
 struct AddBackward0 : BackwardNode<AddBackward0> {
@@ -82,11 +80,11 @@ Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
     kernels::add_scaled(cast_data(a, dt), cast_data(b, dt), alpha.to_double(), out);
   }
   if (any_requires_grad({&a, &b})) {
-    auto node = make_grad_node<AddBackward0>({&a, &b});
+    auto node = AddBackward0::make({&a, &b});
     node->self = InputInfo(a);
     node->other = InputInfo(b);
     node->alpha = alpha;
-    set_history(out, std::move(node));
+    record(std::move(node), out);
   }
   return out;
 }
@@ -103,12 +101,12 @@ Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
     kernels::add_scaled(cast_data(a, dt), cast_data(b, dt), -alpha.to_double(), out);
   }
   if (any_requires_grad({&a, &b})) {
-    auto node = make_grad_node<AddBackward0>({&a, &b});
+    auto node = AddBackward0::make({&a, &b});
     node->self = InputInfo(a);
     node->other = InputInfo(b);
     node->alpha = -alpha.to_double();
     node->node_name = "SubBackward0";
-    set_history(out, std::move(node));
+    record(std::move(node), out);
   }
   return out;
 }
@@ -123,11 +121,10 @@ Tensor add(const Tensor& a, Scalar b, Scalar alpha) {
     out = scalar_data(Binary::Add, a, scaled(b, alpha), dt, dt);
   }
   if (any_requires_grad({&a})) {
-    auto node = make_grad_node<ScalarAddBackward>({&a});
+    auto node = ScalarAddBackward::make({&a});
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
     node->alpha = alpha;
-    node->node_name = "AddBackward0";
-    set_history(out, std::move(node));
+    record(std::move(node), out);
   }
   return out;
 }
@@ -136,7 +133,7 @@ Tensor sub(const Tensor& a, Scalar b, Scalar alpha) {
   check_sub_bool(a.dtype() == DType::Bool, b.kind() == ScalarKind::Bool);
   Tensor out = add(a, negated(b), alpha);
   if (autograd::requires_grad(out) && autograd::GradMode::is_enabled())
-    static_cast<ScalarAddBackward*>(autograd::grad_fn(out).get())->node_name = "SubBackward0";
+    static_cast<ScalarAddBackward*>(autograd::grad_fn(out).get())->kind = ScalarAddBackward::Kind::Sub;
   return out;
 }
 
@@ -145,10 +142,9 @@ Tensor rsub(const Tensor& a, Scalar b) {
   DType dt = result_type(a, b);
   Tensor out = scalar_data(Binary::Sub, a, b, dt, dt, /*scalar_first=*/true);
   if (any_requires_grad({&a})) {
-    auto node = make_grad_node<ScalarAddBackward>({&a});
-    node->sign = -1;
-    node->node_name = "RsubBackward1";
-    set_history(out, std::move(node));
+    auto node = ScalarAddBackward::make({&a});
+    node->kind = ScalarAddBackward::Kind::Rsub;
+    record(std::move(node), out);
   }
   return out;
 }
@@ -224,12 +220,12 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     out = binary_data(Binary::Mul, a, b, dt, dt);
   }
   if (any_requires_grad({&a, &b})) {
-    auto node = make_grad_node<MulBackward0>({&a, &b});
+    auto node = MulBackward0::make({&a, &b});
     node->self = InputInfo(a);
     node->other = InputInfo(b);
     node->self_ = save_if(needs(b), a);
     node->other_ = save_if(needs(a), b);
-    set_history(out, std::move(node));
+    record(std::move(node), out);
   }
   return out;
 }
@@ -272,10 +268,10 @@ Tensor mul(const Tensor& a, Scalar b) {
     out = scalar_data(Binary::Mul, a, b, dt, dt);
   }
   if (any_requires_grad({&a})) {
-    auto node = make_grad_node<MulScalarBackward>({&a});
+    auto node = MulScalarBackward::make({&a});
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
     node->factor = b;
-    set_history(out, std::move(node));
+    record(std::move(node), out);
   }
   return out;
 }
@@ -330,12 +326,12 @@ Tensor div(const Tensor& a, const Tensor& b) {
   DType dt = div_type(result_type(a, b));
   Tensor out = binary_data(Binary::Div, a, b, dt, dt);
   if (any_requires_grad({&a, &b})) {
-    auto node = make_grad_node<DivBackward0>({&a, &b});
+    auto node = DivBackward0::make({&a, &b});
     node->self = InputInfo(a);
     node->other = InputInfo(b);
     node->self_ = save_if(needs(b), a);
     node->other_ = SavedTensor(b, false);
-    set_history(out, std::move(node));
+    record(std::move(node), out);
   }
   return out;
 }
@@ -344,11 +340,11 @@ Tensor div(const Tensor& a, Scalar b) {
   DType dt = div_type(result_type(a, b));
   Tensor out = scalar_data(Binary::Div, a, b, dt, dt);
   if (any_requires_grad({&a})) {
-    auto node = make_grad_node<MulScalarBackward>({&a});
+    auto node = MulScalarBackward::make({&a});
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
     node->factor = 1.0 / b.to_double();
     node->node_name = "DivBackward0";
-    set_history(out, std::move(node));
+    record(std::move(node), out);
   }
   return out;
 }
@@ -373,11 +369,11 @@ Tensor rdiv(const Tensor& a, Scalar b) {
   DType dt = div_type(result_type(a, b));
   Tensor out = scalar_data(Binary::Div, a, b, dt, dt, true);
   if (any_requires_grad({&a})) {
-    auto node = make_grad_node<RdivBackward>({&a});
+    auto node = RdivBackward::make({&a});
     node->self = InputInfo(a);
     node->constant = b;
     node->self_ = SavedTensor(a, false);
-    set_history(out, node);
+    record(node, out);
     node->result_ = SavedTensor(out, true);
   }
   return out;
@@ -428,11 +424,11 @@ Tensor pow(const Tensor& a, Scalar b) {
   if (float_0d(a) && b.to_double() == 2.0) out = map_0d(a, [](auto x) { return x * x; });  // the kernel's x ** 2
   else out = scalar_data(Binary::Pow, a, b, dt, dt);
   if (any_requires_grad({&a})) {
-    auto node = make_grad_node<PowBackward0>({&a});
+    auto node = PowBackward0::make({&a});
     node->self = InputInfo(a);
     node->exponent = b;
     node->self_ = SavedTensor(a, false);
-    set_history(out, std::move(node));
+    record(std::move(node), out);
   }
   return out;
 }
@@ -487,12 +483,12 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   CG_CHECK_IMPLEMENTED(dt != DType::Bool, kPowBool);
   Tensor out = binary_data(Binary::Pow, a, b, dt, dt);
   if (any_requires_grad({&a, &b})) {
-    auto node = make_grad_node<PowBackward1>({&a, &b});
+    auto node = PowBackward1::make({&a, &b});
     node->self = InputInfo(a);
     node->exponent = InputInfo(b);
     node->self_ = SavedTensor(a, false);
     node->exponent_ = SavedTensor(b, false);
-    set_history(out, node);
+    record(node, out);
     node->result_ = save_if(needs(b), out, true);
   }
   return out;
@@ -522,10 +518,10 @@ Tensor pow(Scalar a, const Tensor& b) {
   CG_CHECK_IMPLEMENTED(dt != DType::Bool, kPowBool);
   Tensor out = scalar_data(Binary::Pow, b, a, dt, dt, true);
   if (any_requires_grad({&b})) {
-    auto node = make_grad_node<PowBackward2>({&b});
+    auto node = PowBackward2::make({&b});
     node->exponent = InputInfo(b);
     node->base = a.to_double();
-    set_history(out, node);
+    record(node, out);
     node->result_ = SavedTensor(out, true);
   }
   return out;

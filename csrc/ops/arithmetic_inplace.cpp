@@ -13,8 +13,6 @@ namespace cg::ops {
 
 using namespace arith;
 using autograd::any_requires_grad;
-using autograd::make_grad_node;
-using autograd::set_history;
 
 // ---- in-place forms --------------------------------------------------------------------------
 namespace {
@@ -110,9 +108,9 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
       // The new value: src broadcast to self's shape, with a node that routes gradients.
       result = Tensor::empty(self.shape(), self.dtype());
       kernels::copy(result, src);
-      auto node = make_grad_node<CopyBackwards>({&self, &src});
+      auto node = CopyBackwards::make({&self, &src});
       node->src = InputInfo(src);
-      set_history(result, node);
+      record(node, result);
     }
     commit_inplace(self, result);
   } else {
@@ -137,7 +135,7 @@ struct FillBackward0 : BackwardNode<FillBackward0> {
 Tensor& fill_(Tensor& self, Scalar value) {
   if (inplace_records(self, {}, true)) {
     Tensor result = Tensor::full(self.shape(), value, self.dtype());
-    set_history(result, make_grad_node<FillBackward0>({&self}));
+    record(FillBackward0::make({&self}), result);
     commit_inplace(self, result);
   } else {
     kernels::fill(self, value);

@@ -54,7 +54,7 @@ Tensor map_0d(const Tensor& a, const Tensor& b, F&& f) {
 
 // Input metadata a VJP needs to reduce and cast its gradient back.
 struct InputInfo {
-  Shape shape;
+  StoredShape shape;
   DType dtype = DType::Float32;
   InputInfo() = default;
   explicit InputInfo(const Tensor& t) : shape(t.shape()), dtype(t.dtype()) {}
@@ -89,22 +89,29 @@ inline void check_sub_bool(bool a_bool, bool b_bool) {
 // The input's shape and dtype are the output's (a number never broadcasts, and a floating
 // tensor keeps its dtype with any Python number), so the node keeps only the output's.
 struct ScalarAddBackward : BackwardNode<ScalarAddBackward> {
-  double sign = 1;
+  // Which op recorded it: its name, and the sign of the gradient (-1 for c - x). One byte next to
+  // alpha keeps the node in a smaller pool class (a million-node chain of x + c pays per byte).
+  enum class Kind : uint8_t { Add, Sub, Rsub, Remainder };
   Scalar alpha = 1;
-  const char* node_name = "AddBackward0";
-  TensorList apply(TensorList&& g) override {
-    return {sign == 1 ? reduce_to_output(g[0], *this) : reduce_to_output(neg(g[0]), *this)};
+  Kind kind = Kind::Add;
+  std::string name() const override {
+    static constexpr const char* kNames[] = {"AddBackward0", "SubBackward0", "RsubBackward1", "RemainderBackward0"};
+    return kNames[static_cast<int>(kind)];
   }
-  TensorList jvp(const TensorList& t) override { return {sign == 1 ? t[0] : neg(t[0])}; }
+  int sign() const { return kind == Kind::Rsub ? -1 : 1; }
+  TensorList apply(TensorList&& g) override {
+    return {sign() == 1 ? reduce_to_output(g[0], *this) : reduce_to_output(neg(g[0]), *this)};
+  }
+  TensorList jvp(const TensorList& t) override { return {sign() == 1 ? t[0] : neg(t[0])}; }
   bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g or -g
     if (!pointwise_input(*this, output_meta[0].shape, output_meta[0].dtype)) return false;
-    p.op[0] = sign == 1 ? kernels::GradOp::Pass : kernels::GradOp::Neg;
+    p.op[0] = sign() == 1 ? kernels::GradOp::Pass : kernels::GradOp::Neg;
     return true;
   }
   bool apply_0d(double grad, ScalarGrads& out) override {
     return with_float_0d(output_meta[0].dtype, [&](auto) {
       if (!output_meta[0].shape.empty()) return false;
-      out.value[0] = sign == 1 ? grad : -grad;
+      out.value[0] = sign() == 1 ? grad : -grad;
       out.defined[0] = true;
       return true;
     });

@@ -13,8 +13,6 @@ namespace cg::ops {
 
 using namespace arith;
 using autograd::any_requires_grad;
-using autograd::make_grad_node;
-using autograd::set_history;
 
 // ---- maximum / minimum / atan2 / remainder / floor_divide -----------------------------------
 struct MaxMinBackward : BackwardNode<MaxMinBackward> {  // ties split the gradient evenly, as in PyTorch
@@ -51,13 +49,13 @@ static Tensor max_min(const Tensor& a, const Tensor& b, bool is_max) {
   DType dt = result_type(a, b);
   Tensor out = binary_data(is_max ? Binary::Maximum : Binary::Minimum, a, b, dt, dt);
   if (any_requires_grad({&a, &b})) {
-    auto node = make_grad_node<MaxMinBackward>({&a, &b});
+    auto node = MaxMinBackward::make({&a, &b});
     node->self = InputInfo(a);
     node->other = InputInfo(b);
     node->is_max = is_max;
     node->self_ = SavedTensor(a, false);
     node->other_ = SavedTensor(b, false);
-    set_history(out, node);
+    record(node, out);
   }
   return out;
 }
@@ -91,12 +89,12 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
   DType dt = div_type(result_type(a, b));
   Tensor out = binary_data(Binary::Atan2, a, b, dt, dt);
   if (any_requires_grad({&a, &b})) {
-    auto node = make_grad_node<Atan2Backward0>({&a, &b});
+    auto node = Atan2Backward0::make({&a, &b});
     node->self = InputInfo(a);
     node->other = InputInfo(b);
     node->self_ = SavedTensor(a, false);
     node->other_ = SavedTensor(b, false);
-    set_history(out, node);
+    record(node, out);
   }
   return out;
 }
@@ -129,12 +127,12 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
   DType dt = result_type(a, b);
   Tensor out = binary_data(Binary::Remainder, a, b, dt, dt);
   if (any_requires_grad({&a, &b})) {
-    auto node = make_grad_node<RemainderBackward>({&a, &b});
+    auto node = RemainderBackward::make({&a, &b});
     node->self = InputInfo(a);
     node->other = InputInfo(b);
     node->self_ = save_if(needs(b), a);
     node->other_ = save_if(needs(b), b);
-    set_history(out, node);
+    record(node, out);
   }
   return out;
 }
@@ -143,9 +141,9 @@ Tensor remainder(const Tensor& a, Scalar b) {
   DType dt = result_type(a, b);
   Tensor out = scalar_data(Binary::Remainder, a, b, dt, dt);
   if (any_requires_grad({&a})) {
-    auto node = make_grad_node<ScalarAddBackward>({&a});
-    node->node_name = "RemainderBackward0";
-    set_history(out, node);
+    auto node = ScalarAddBackward::make({&a});
+    node->kind = ScalarAddBackward::Kind::Remainder;
+    record(node, out);
   }
   return out;
 }
@@ -198,11 +196,11 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(shape, dt);
   kernels::where(cond, cast_data(a, dt), cast_data(b, dt), out);
   if (any_requires_grad({&a, &b})) {
-    auto node = make_grad_node<WhereBackward0>({&cond, &a, &b});
+    auto node = WhereBackward0::make({&cond, &a, &b});
     node->self = InputInfo(a);
     node->other = InputInfo(b);
     node->cond_ = SavedTensor(cond, false);
-    set_history(out, node);
+    record(node, out);
   }
   return out;
 }
@@ -236,11 +234,11 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
   Tensor out = Tensor::empty(x.shape(), dt);
   kernels::clamp(cast_data(x, dt), lo, hi, out);
   if (any_requires_grad({&x})) {
-    auto node = make_grad_node<ClampBackward1>({&x});
+    auto node = ClampBackward1::make({&x});
     node->lo = lo;
     node->hi = hi;
     node->self_ = SavedTensor(x, false);
-    set_history(out, node);
+    record(node, out);
   }
   return out;
 }
@@ -322,14 +320,14 @@ Tensor clamp(const Tensor& x, const Tensor& lo, const Tensor& hi) {
     if (hi.defined()) out = minimum(out, hi);
   }
   if (any_requires_grad({&x, &lo, &hi})) {
-    auto node = make_grad_node<ClampBackward0>({&x, &lo, &hi});
+    auto node = ClampBackward0::make({&x, &lo, &hi});
     node->self = InputInfo(x);
     node->self_ = SavedTensor(x, false);
     node->has_lo = lo.defined();
     node->has_hi = hi.defined();
     if (lo.defined()) { node->lo_info = InputInfo(lo); node->min_ = SavedTensor(lo, false); }
     if (hi.defined()) { node->hi_info = InputInfo(hi); node->max_ = SavedTensor(hi, false); }
-    set_history(out, node);
+    record(node, out);
   }
   return out;
 }

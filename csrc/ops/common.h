@@ -13,6 +13,7 @@ namespace cg::ops {
 
 using autograd::BackwardNode;
 using autograd::Node;
+using autograd::record;
 using autograd::saved;
 using autograd::saved_scalar;
 using autograd::SavedTensor;

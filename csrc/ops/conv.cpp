@@ -85,7 +85,7 @@ Tensor im2col(const Tensor& x, const Window2d& w) {
   if (autograd::any_requires_grad({&x})) {
     auto node = Im2ColBackward0::make({&x});
     node->win = w;
-    node->record(cols);
+    record(node, cols);
   }
   return cols;
 }
@@ -99,7 +99,7 @@ Tensor col2im(const Tensor& cols, const Window2d& w) {
   if (autograd::any_requires_grad({&cols})) {
     auto node = Col2ImBackward0::make({&cols});
     node->win = w;
-    node->record(x);
+    record(node, x);
   }
   return x;
 }
@@ -351,7 +351,7 @@ Tensor conv(int spatial, const Tensor& x, const Tensor& w, const std::optional<T
     node->weight_shape = w4.shape();
     node->groups = G;
     node->one_d = one_d;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }

@@ -24,7 +24,7 @@ Tensor to_dtype(const Tensor& t, DType dtype) {
   if (is_floating(dtype) && autograd::any_requires_grad({&t})) {
     auto node = ToCopyBackward0::make({&t});
     node->src_dtype = t.dtype();
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -44,7 +44,7 @@ static Tensor copy_of(const Tensor& t, bool keep_layout) {
   Tensor out = keep ? Tensor::empty({t.numel()}, t.dtype()).as_strided(t.shape(), t.strides(), 0)
                     : Tensor::empty(t.shape(), t.dtype());
   kernels::copy(out, t);
-  if (autograd::any_requires_grad({&t})) CloneBackward0::make({&t})->record(out);
+  if (autograd::any_requires_grad({&t})) record(CloneBackward0::make({&t}), out);
   return out;
 }
 

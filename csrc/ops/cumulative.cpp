@@ -34,7 +34,7 @@ Tensor cumsum(const Tensor& x, int64_t dim) {
   if (any_requires_grad({&x})) {
     auto node = CumsumBackward0::make({&x});
     node->dim = d;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -98,7 +98,7 @@ Tensor cumprod(const Tensor& x, int64_t dim) {
     auto node = CumprodBackward0::make({&x});
     node->dim = d;
     node->self_ = SavedTensor(x, false);
-    node->record(out);
+    record(node, out);
     node->result_ = SavedTensor(out, true);
   }
   return out;

@@ -47,7 +47,7 @@ Tensor zero_grad_through(const Tensor& result, const autograd::Edge& edge, const
   node->dtype = dtype;
   node->label = node_name;
   Tensor out = autograd::detach(result);
-  node->record(out);
+  record(node, out);
   return out;
 }
 

@@ -104,7 +104,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index_in) {
     node->index_ = SavedTensor(idx, false);
     node->input_shape = x.shape();
     node->dim = d;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -168,7 +168,7 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
     auto node = IndexAddBackward0::make({&x, nullptr, &src});
     node->index_ = SavedTensor(index, false);
     node->dim = d;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -209,7 +209,7 @@ Tensor index_copy(const Tensor& x, int64_t dim, const Tensor& index, const Tenso
     auto node = IndexCopyBackward0::make({&x, nullptr, &src});
     node->index_ = SavedTensor(index, false);
     node->dim = d;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -268,7 +268,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index_in) {
     node->index_ = SavedTensor(index, false);
     node->input_shape = x.shape();
     node->dim = d;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -323,7 +323,7 @@ static Tensor scatter_impl(const Tensor& x, int64_t dim, const Tensor& index_in,
     node->src_shape = src.shape();
     node->dim = d;
     node->accumulate = accumulate;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -378,7 +378,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
     node->self_shape = x.shape();
     node->value_dtype = value.dtype();
     node->tensor_value = needs(value);
-    node->record(out);
+    record(node, out);
   }
   return out;
 }

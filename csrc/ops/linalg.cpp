@@ -58,7 +58,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
     auto node = MmBackward0::make({&a, &b});
     node->self_ = save_if(needs(b), a);
     node->mat2_ = save_if(needs(a), b);
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -97,7 +97,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     auto node = BmmBackward0::make({&a, &b});
     node->self_ = save_if(needs(b), a);
     node->mat2_ = save_if(needs(a), b);
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -134,7 +134,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
     auto node = DotBackward0::make({&a, &b});
     node->self_ = save_if(needs(b), a);
     node->other_ = save_if(needs(a), b);
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -170,7 +170,7 @@ Tensor mv(const Tensor& a, const Tensor& v) {
     auto node = MvBackward0::make({&a, &v});
     node->self_ = save_if(needs(v), a);
     node->vec_ = save_if(needs(a), v);
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -203,7 +203,7 @@ Tensor trace(const Tensor& x) {
   if (any_requires_grad({&x})) {
     auto node = TraceBackward0::make({&x});
     node->input_shape = x.shape();
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -314,7 +314,7 @@ static Tensor addmm_wt(const Tensor& bias, const Tensor& m1, const Tensor& w) {
     node->weight_ = save_if(needs(m1), w);
     node->bias_shape = bias.shape();
     node->bias_dtype = bias.dtype();
-    node->record(out);
+    record(node, out);
   }
   return out;
 }

@@ -136,7 +136,7 @@ Tensor mse_loss(const Tensor& input_in, const Tensor& target_in, Reduction r) {
   if (autograd::any_requires_grad({&input, &target})) {
     auto node = autograd::make_grad_node<MseLossBackward0>({&input, &target});
     node->save(input, target, r, n);
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -253,7 +253,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target_in, const std::opt
     node->coef_ = SavedTensor(coef, false);
     node->self_shape = log_probs.shape();
     node->C = C;
-    node->record(out);
+    record(node, out);
     if (viewed) out = view(out, target.shape());
   }
   return out;
@@ -373,7 +373,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std
     node->reduction = r;
     node->n = input.numel();
     node->target_dtype = target.dtype();
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -468,7 +468,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input_in, const Tensor& ta
     node->target_shape = target.shape();
     node->self_dtype = input.dtype();
     node->target_dtype = target.dtype();
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -519,7 +519,7 @@ Tensor smooth_l1_impl(const Tensor& input, const Tensor& target, Reduction r, do
     node->save(input, target, r, n);
     node->beta = beta;
     node->huber = huber;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }

@@ -167,7 +167,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const std::opt
     node->n = n;
     node->k = k;
     node->eps = eps;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -333,7 +333,7 @@ Tensor batch_norm(const Tensor& x, const std::optional<Tensor>& running_mean, co
     node->training = training;
     node->channels = channels;
     node->eps = eps;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -411,7 +411,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int6
     node->dim = dim;
     node->padding_idx = padding_idx;
     node->scale_grad_by_freq = scale_grad_by_freq;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }

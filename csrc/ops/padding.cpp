@@ -60,7 +60,7 @@ Tensor constant_pad_nd(const Tensor& x, const std::vector<int64_t>& pads, Scalar
   if (autograd::any_requires_grad({&x})) {
     auto node = ConstantPadNdBackward0::make({&x});
     node->pads = pads;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -139,7 +139,7 @@ Tensor index_pad(const Tensor& x, const std::vector<int64_t>& pads, const std::s
     const std::string dims = std::to_string(k) + "D";
     node->node_name = mode == "reflect" ? "ReflectionPad" + dims + "Backward0"
                       : mode == "replicate" ? "ReplicationPad" + dims + "Backward0" : "CircularPadBackward0";
-    node->record(out);
+    record(node, out);
   }
   return out;
 }

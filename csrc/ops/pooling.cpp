@@ -118,7 +118,7 @@ std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const PoolAr
     node->self_shape = x.shape();
     node->plane_size = w.H * w.W;
     node->planes = x.numel() / node->plane_size;
-    node->record(out);
+    record(node, out);
   }
   return {out, indices};
 }
@@ -167,7 +167,7 @@ Tensor avg_pool(const Tensor& x, const Window2d& w, const AvgDivisor& d) {
     node->self_shape = x.shape();
     node->win = w;
     node->div = d;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -179,7 +179,7 @@ Tensor avg_pool_adjoint(const Tensor& g, const Shape& input_shape, const Window2
     auto node = AvgPool2DBackwardBackward0::make({&g});
     node->win = w;
     node->div = d;
-    node->record(gx);
+    record(node, gx);
   }
   return gx;
 }

@@ -53,7 +53,7 @@ static Tensor sum_impl(const Tensor& x, const std::vector<bool>& mask, bool keep
     node->keepdim = keepdim;
     node->scale = scale;
     node->node_name = name;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -135,7 +135,7 @@ static Tensor prod_impl(const Tensor& x, const std::vector<bool>& mask, bool kee
     node->keepdim = keepdim;
     node->node_name = name;
     node->self_ = SavedTensor(x, false);
-    node->record(out);
+    record(node, out);
     node->result_ = SavedTensor(out, true);
   }
   return out;
@@ -191,7 +191,7 @@ static Tensor amax_impl(const Tensor& x, const std::vector<bool>& mask, bool kee
     node->keepdim = keepdim;
     node->node_name = name;
     node->self_ = SavedTensor(x, false);
-    node->record(out);
+    record(node, out);
     node->result_ = SavedTensor(out, true);
   }
   return out;
@@ -266,7 +266,7 @@ static std::tuple<Tensor, Tensor> max_dim(const Tensor& x, int64_t dim, bool kee
     node->keepdim = keepdim;
     node->node_name = is_max ? "MaxBackward0" : "MinBackward0";
     node->indices_ = SavedTensor(indices, false);
-    node->record(values);
+    record(node, values);
   }
   return {values, indices};
 }

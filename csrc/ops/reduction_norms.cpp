@@ -83,7 +83,7 @@ static Tensor var_impl(const Tensor& x, const std::optional<Dims>& dims, double 
     node->keepdim = keepdim;
     node->is_std = is_std;
     node->self_ = SavedTensor(x, false);
-    node->record(out);
+    record(node, out);
     if (is_std) node->result_ = SavedTensor(out, true);
   }
   return out;
@@ -163,7 +163,7 @@ Tensor norm(const Tensor& x, double p, const std::optional<Dims>& dims, bool kee
     node->keepdim = keepdim;
     node->p = p;
     node->self_ = SavedTensor(x, false);
-    node->record(out);
+    record(node, out);
     node->result_ = SavedTensor(out, true);
   }
   return out;
@@ -206,7 +206,7 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
     node->mask = mask;
     node->keepdim = keepdim;
     node->self_ = SavedTensor(xf, false);
-    node->record(out);
+    record(node, out);
     node->result_ = SavedTensor(out, true);
   }
   return out;
@@ -251,7 +251,7 @@ static Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
     auto node = SoftmaxBackward::make({&x});
     node->dim = d;
     node->log = log;
-    node->record(out);
+    record(node, out);
     node->result_ = SavedTensor(out, true);
   }
   return out;

@@ -52,7 +52,7 @@ Tensor record_reshape(const Tensor& x, Tensor out, const char* name, bool is_vie
     auto node = ReshapeBackward::make({&x});
     node->input_shape = x.shape();
     node->node_name = name;
-    node->record(out);
+    record(node, out);
   }
   return is_view ? finish_view(x, std::move(out)) : out;
 }
@@ -96,7 +96,7 @@ Tensor window_scatter(const Tensor& g, const Shape& input_shape, const Shape& sh
     node->shape = shape;
     node->strides = strides;
     node->offset = offset;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -116,7 +116,7 @@ Tensor record_window(const Tensor& x, Tensor out, const Shape& shape, const Shap
     node->strides = cstrides;
     node->offset = coffset;
     node->node_name = name;
-    node->record(out);
+    record(node, out);
   }
   return finish_view(x, std::move(out));
 }
@@ -248,7 +248,7 @@ static Tensor permute_named(const Tensor& x, const std::vector<int64_t>& dims, c
     node->node_name = name;
     node->dim0 = dim0;
     node->dim1 = dim1;
-    node->record(out);
+    record(node, out);
   }
   return finish_view(x, std::move(out));
 }
@@ -312,7 +312,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     auto node = ExpandBackward0::make({&x});
     node->input_shape = x.shape();
     node->dtype = x.dtype();
-    node->record(out);
+    record(node, out);
   }
   return finish_view(x, std::move(out));
 }

@@ -96,13 +96,13 @@ static Tensor cat_named(const std::vector<Tensor>& xs, int64_t dim, const char* 
   if (any) {
     auto node = autograd::make_node<CatBackward0>();
     for (const Tensor& x : xs) node->next_edges.push_back(autograd::requires_grad(x) ? autograd::gradient_edge(x) : autograd::Edge{});
-    autograd::forward_ad::capture_inputs(*node, xs);
+    if (autograd::forward_ad::active()) autograd::forward_ad::capture_inputs(node, xs);
     node->dim = d;
     node->sizes = sizes;
     node->shapes = shapes;
     for (const Tensor& x : xs) node->dtypes.push_back(x.dtype());
     node->node_name = name;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -159,7 +159,7 @@ std::vector<Tensor> share_history(const Tensor& x, std::vector<Tensor> outs, int
   node->stacked = stacked;
   node->node_name = name;
   for (Tensor& o : outs) {
-    node->record(o);
+    record(node, o);
     autograd::meta_mut(o).multi_output_view = true;
   }
   return outs;
@@ -269,7 +269,7 @@ Tensor repeat(const Tensor& x, const Shape& repeats) {
     auto node = RepeatBackward0::make({&x});
     node->input_shape = x.shape();
     node->repeats = repeats;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -298,7 +298,7 @@ Tensor flip(const Tensor& x, const std::vector<int64_t>& dims) {
   if (any_requires_grad({&x})) {
     auto node = FlipBackward0::make({&x});
     node->dims = dims;
-    node->record(out);
+    record(node, out);
   }
   return out;
 }

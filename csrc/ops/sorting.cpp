@@ -42,14 +42,14 @@ std::tuple<Tensor, Tensor> along_dim(const Tensor& x, int64_t d, int64_t out_len
   return {contiguous(transpose(values, d, -1)), contiguous(transpose(indices, d, -1))};
 }
 
-void record(const Tensor& x, const Tensor& values, const Tensor& indices, int64_t d, const char* name) {
+void record_selection(const Tensor& x, const Tensor& values, const Tensor& indices, int64_t d, const char* name) {
   if (!autograd::any_requires_grad({&x})) return;
   auto node = SelectBackward::make({&x});
   node->indices_ = SavedTensor(indices, false);
   node->input_shape = x.shape();
   node->dim = d;
   node->node_name = name;
-  node->record(values);
+  record(node, values);
 }
 }  // namespace
 
@@ -58,14 +58,14 @@ std::tuple<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending, b
   if (x.dim() == 0) {
     wrap_dim(dim, 1);
     Tensor values = clone(autograd::detach(x)), indices = Tensor::zeros({}, DType::Int64);
-    record(x, values, indices, 0, name);
+    record_selection(x, values, indices, 0, name);
     return {values, indices};
   }
   const int64_t d = wrap_dim(dim, x.dim());
   auto [values, indices] = along_dim(x, d, x.shape()[d], [&](const Tensor& m, int64_t n, const Tensor& v, const Tensor& i) {
     kernels::sort_rows(m, n, descending, v, i, stable);
   });
-  record(x, values, indices, d, name);
+  record_selection(x, values, indices, d, name);
   return {values, indices};
 }
 
@@ -81,13 +81,13 @@ std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool la
   if (x.dim() == 0) {
     // PyTorch returns the element itself for k = 0 as well.
     Tensor values = clone(autograd::detach(x)), indices = Tensor::zeros({}, DType::Int64);
-    record(x, values, indices, 0, "TopkBackward0");
+    record_selection(x, values, indices, 0, "TopkBackward0");
     return {values, indices};
   }
   auto [values, indices] = along_dim(x, d, k, [&](const Tensor& m, int64_t n, const Tensor& v, const Tensor& i) {
     kernels::topk_rows(m, n, k, largest, v, i, sorted);
   });
-  record(x, values, indices, d, "TopkBackward0");
+  record_selection(x, values, indices, d, "TopkBackward0");
   return {values, indices};
 }
 

@@ -250,7 +250,7 @@ Tensor index(const Tensor& x, const std::vector<IndexItem>& items) {
     auto node = IndexBackward0::make({&p.view});
     node->L = L;
     node->view_shape = p.view.shape();
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -342,7 +342,7 @@ void index_put_(Tensor& x, const std::vector<IndexItem>& items, const Tensor& va
   node->self_shape = target.shape();
   node->value_shape = value.shape();
   node->value_dtype = value.dtype();
-  node->record(result);
+  record(node, result);
   commit_inplace(target, result);
 }
 

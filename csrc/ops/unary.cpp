@@ -262,7 +262,7 @@ Tensor unary(Unary op, const Tensor& x) {
     node->rule = &r;
     node->input_dtype = x.dtype();
     if (r.saves == Saves::Input) node->saved_ = SavedTensor(x, false);
-    node->record(out);
+    record(node, out);
     if (r.saves == Saves::Output) node->saved_ = SavedTensor(out, true);
   }
   return out;
@@ -324,7 +324,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
     auto node = LeakyReluBackward0::make({&x});
     node->slope = slope;
     node->self_ = SavedTensor(x, false);
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -354,7 +354,7 @@ Tensor elu(const Tensor& x, double alpha) {
     auto node = EluBackward0::make({&x});
     node->alpha = alpha;
     node->self_ = SavedTensor(x, false);
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -395,7 +395,7 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
     node->beta = beta;
     node->threshold = threshold;
     node->self_ = SavedTensor(x, false);
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
@@ -436,7 +436,7 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
   if (autograd::any_requires_grad({&x})) {
     auto node = GeluTanhBackward0::make({&x});
     node->self_ = SavedTensor(x, false);
-    node->record(out);
+    record(node, out);
   }
   return out;
 }
