@@ -233,25 +233,6 @@ double add_as(DType dtype, double a, double b) {
   return dtype == DType::Float32 ? static_cast<double>(static_cast<float>(a) + static_cast<float>(b)) : a + b;
 }
 
-// Calls f(cell) for the node's gradient cells in summation order (GradCell) until f returns
-// false; false then. One or two cells are taken as they are (a sum of two is the same bits in
-// either order).
-template <typename F>
-bool for_each_cell(GraphTask& task, NodeTask& rec, F&& f) {
-  if (rec.incoming <= 2) {
-    for (uint32_t k = 0; k < rec.incoming; ++k)
-      if (!f(task.cell(rec, k))) return false;
-    return true;
-  }
-  std::vector<GradCell*> order;
-  order.reserve(rec.incoming);
-  for (uint32_t k = 0; k < rec.incoming; ++k) order.push_back(&task.cell(rec, k));
-  std::sort(order.begin(), order.end(), [](const GradCell* a, const GradCell* b) { return a->before(*b); });
-  for (GradCell* cell : order)
-    if (!f(*cell)) return false;
-  return true;
-}
-
 // The 0-d fast path: taken when every gradient into the node is a number and nothing (hooks,
 // captures, create_graph, anomaly checks) needs to see tensors. False: take the general path.
 bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
@@ -263,7 +244,7 @@ bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
   const DType dtype = node.output_meta[0].dtype;
   double grad = 0;
   bool any = false;
-  const bool numbers = for_each_cell(task, rec, [&](const GradCell& cell) {
+  const bool numbers = task.for_each_cell(rec, [&](const GradCell& cell) {
     double v;
     if (cell.is_value) {
       if (cell.dtype != dtype) return false;
@@ -286,7 +267,8 @@ bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
   if (!numbers || !any || !node.apply_0d(grad, result.values)) return false;
   for (uint32_t k = 0; k < rec.incoming; ++k) {
     GradCell& cell = task.cell(rec, k);
-    if (!cell.is_value) cell.grad = Tensor();  // (numbers are never read again)
+    cell.grad = Tensor();  // (leaves the cell empty: an inline record is used again)
+    cell.is_value = false;
   }
   result.dtype = dtype;
   result.as_values = true;
@@ -297,7 +279,7 @@ bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
 // The node's gradient cells summed, in their order, into one gradient per forward output.
 void gather(GraphTask& task, NodeTask& rec, TensorList& grads) {
   uint64_t owned = 0;  // outputs whose tensor this sum created (a number may be added in place)
-  for_each_cell(task, rec, [&](GradCell& cell) {
+  task.for_each_cell(rec, [&](GradCell& cell) {
     Tensor& g = grads[cell.input_nr];
     const uint64_t bit = cell.input_nr < 64 ? uint64_t{1} << cell.input_nr : 0;
     if (cell.is_value) {
@@ -442,11 +424,23 @@ void execute_parallel(GraphTask& task, int threads);
 // are ready at once: from there on the task runs in parallel (a chain never checks anything).
 void execute(GraphTask& task, int threads) {
   TensorList grads;
-  while (!task.ready.empty()) {
-    if (threads > 1 && task.ready.size() > 1 && branches_ready(task)) return execute_parallel(task, threads);
-    const uint32_t slot = task.ready.pop();
+  uint32_t next = kNoSlot;  // the one ready node, passed on without the queue (a chain's next link)
+  while (next != kNoSlot || !task.ready.empty()) {
+    if (next == kNoSlot && threads > 1 && task.ready.size() > 1 && branches_ready(task))
+      return execute_parallel(task, threads);
+    uint32_t slot = next;
+    next = kNoSlot;
+    if (slot == kNoSlot) slot = task.ready.pop();
     NodeResult result = evaluate(task, slot, grads);
-    deliver(task, slot, result, [&](uint32_t s) { push_ready(task, s); });
+    deliver(task, slot, result, [&](uint32_t s) {
+      if (next == kNoSlot && task.ready.empty()) {
+        next = s;
+        return;
+      }
+      if (next != kNoSlot) push_ready(task, next);  // several ready: the queue decides (in this order)
+      next = kNoSlot;
+      push_ready(task, s);
+    });
   }
 }
 

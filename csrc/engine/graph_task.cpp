@@ -37,29 +37,6 @@ void GraphTask::finish_counting(size_t n_inline) {
   nodes.reserve(nodes.size() + n_inline);
 }
 
-uint32_t GraphTask::add_inline(Node* fn) {
-  uint32_t slot;
-  if (free_inline_.empty()) {
-    slot = static_cast<uint32_t>(nodes.size());
-    nodes.emplace_back();
-  } else {
-    slot = free_inline_.back();
-    free_inline_.pop_back();
-  }
-  NodeTask& rec = nodes[slot];
-  rec.node = fn;
-  rec.dependencies = rec.incoming = 1;
-  rec.is_inline = true;
-  return slot;
-}
-
-void GraphTask::free_inline(uint32_t slot) {
-  NodeTask& rec = nodes[slot];
-  rec.cell.grad = Tensor();
-  rec.cell.is_value = false;
-  free_inline_.push_back(slot);
-}
-
 GraphTask::~GraphTask() {
   if (claims_ == 0) return;  // the usual end: every node ran and gave itself back
   for (size_t s = 0; s < nodes.size(); ++s) release_claim(*this, nodes[s]);

@@ -205,10 +205,41 @@ class GraphTask final : public BackwardFilter {
   // After the dependency pass, which met `n_inline` nodes that get inline records: the cells of
   // nodes with several producers, and room for inline records without moving any.
   void finish_counting(size_t n_inline);
+  // Calls f(cell) for a node's gradient cells in summation order (GradCell) until f returns
+  // false; false then. One or two cells are taken as they are (a sum of two is the same bits in
+  // either order).
+  template <typename F>
+  bool for_each_cell(NodeTask& rec, F&& f) {
+    if (rec.incoming <= 2) {
+      for (uint32_t k = 0; k < rec.incoming; ++k)
+        if (!f(cell(rec, k))) return false;
+      return true;
+    }
+    std::vector<GradCell*> order;
+    order.reserve(rec.incoming);
+    for (uint32_t k = 0; k < rec.incoming; ++k) order.push_back(&cell(rec, k));
+    std::sort(order.begin(), order.end(), [](const GradCell* a, const GradCell* b) { return a->before(*b); });
+    for (GradCell* c : order)
+      if (!f(*c)) return false;
+    return true;
+  }
   // An inline record for `fn`, reached by the one edge that leads there (nodes[slot]: dependencies 1).
-  uint32_t add_inline(Node* fn);
-  // Gives an inline record back once its node ran.
-  void free_inline(uint32_t slot);
+  uint32_t add_inline(Node* fn) {
+    uint32_t slot;
+    if (free_inline_.empty()) {
+      slot = static_cast<uint32_t>(nodes.size());
+      nodes.emplace_back().is_inline = true;
+    } else {
+      slot = free_inline_.back();
+      free_inline_.pop_back();
+    }
+    NodeTask& rec = nodes[slot];
+    rec.node = fn;
+    rec.dependencies = rec.incoming = 1;
+    return slot;
+  }
+  // Gives an inline record back once its node ran (its cell is empty: the node took its gradient).
+  void free_inline(uint32_t slot) { free_inline_.push_back(slot); }
   // The slot of `fn`, or kNoSlot when this call has no record of it (never reached, or reached
   // by one edge: inline).
   uint32_t slot_of(const Node* fn) const {
