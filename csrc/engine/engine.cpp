@@ -1,7 +1,7 @@
 // The backward executor. One call runs five phases over a GraphTask (graph_task.h):
 //   1. seed_roots         check the roots and make their gradients;
 //   2. count_dependencies walk the graph once (an explicit stack: graphs may be 10^6 deep), give
-//                         every node a flat record, every edge into it a gradient cell;
+//                         every tracked node a record (a chain's links get theirs as they run);
 //   3. plan               with inputs=: mark what runs and what is captured, per node record;
 //   4. execute            run nodes as their dependencies clear, on this thread or, for graphs
 //                         with independent heavy branches, also on a few pool threads;
@@ -316,14 +316,7 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
   Node& node = *rec.node;
   NodeResult result;
   if (evaluate_0d(task, rec, result)) return result;  // (never in anomaly mode)
-  if (!task.fused_outputs.empty()) {  // a later node of a fused chain: its gradients are made
-    auto it = task.fused_outputs.find(&node);
-    if (it != task.fused_outputs.end()) {
-      result.tensors = std::move(it->second);
-      task.fused_outputs.erase(it);
-      return result;
-    }
-  }
+  if (task.take_fused_outputs(node, result.tensors)) return result;  // a later node of a fused chain
   AnomalyNodeGuard anomaly_guard(node);  // anomaly mode: an error below shows where `node` was created
   grads.clear();
   grads.resize(num_outputs(node));

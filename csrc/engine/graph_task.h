@@ -197,6 +197,14 @@ class GraphTask final : public BackwardFilter {
   // Input gradients a fused chain (engine/fused_chain.h) computed for its later nodes, which they
   // send on when they run.
   std::unordered_map<const Node*, TensorList> fused_outputs;
+  bool take_fused_outputs(const Node& node, TensorList& out) {
+    if (fused_outputs.empty()) return false;
+    auto it = fused_outputs.find(&node);
+    if (it == fused_outputs.end()) return false;
+    out = std::move(it->second);
+    fused_outputs.erase(it);
+    return true;
+  }
 
   // Cell k of a node's record, k < rec.incoming.
   GradCell& cell(NodeTask& rec, uint32_t k) { return k == 0 ? rec.cell : cells[rec.extra_cells + k - 1]; }
