@@ -1,7 +1,7 @@
 // The backward executor. One call runs five phases over a GraphTask (graph_task.h):
 //   1. seed_roots         check the roots and make their gradients;
 //   2. count_dependencies walk the graph once (an explicit stack: graphs may be 10^6 deep), give
-//                         every node a flat record, every edge into it a gradient cell;
+//                         every tracked node a record (a chain's links get theirs as they run);
 //   3. plan               with inputs=: mark what runs and what is captured, per node record;
 //   4. execute            run nodes as their dependencies clear, on this thread or, for graphs
 //                         with independent heavy branches, also on a few pool threads;
@@ -67,45 +67,36 @@ void seed_roots(const TensorList& roots, const TensorList& grad_roots, std::vect
 
 // ---- 2. count dependencies ----------------------------------------------------------------------
 
-// Gives every reachable node a record and every edge into a node a cell, ranked in the order the
-// walk meets the edges; `root_ranks[j]` is root edge j's cell. A node held by nothing but the
-// edge being followed (the links of a chain) is met exactly once: it gets its record without
-// being claimed, unless inputs= is given (should_compute_output then looks any node up).
-void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, std::vector<uint32_t>& root_ranks,
-                        bool claim_all) {
-  std::vector<uint32_t> stack;
-  auto reach = [&](const std::shared_ptr<Node>& fn, bool claim) -> uint32_t {
+// Gives every tracked node a record (roots, and nodes more than one edge leads to or a tensor
+// holds) and counts the edges into it. A node held by nothing but the edge being followed (the
+// links of a chain) is met exactly once: it is walked through without a record (it gets an inline
+// one when its gradient arrives), unless inputs= is given (should_compute_output then looks any
+// node up).
+void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, bool claim_all) {
+  std::vector<Node*> stack;
+  auto track = [&](Node* fn) {
     bool fresh = true;
-    const uint32_t slot = claim ? task.slot_for(fn.get(), fresh) : task.add_unshared(fn.get());
-    if (fresh) stack.push_back(slot);
-    task.nodes[slot].dependencies++;
-    return slot;
+    NodeTask& rec = task.nodes[task.slot_for(fn, fresh)];
+    if (fresh) stack.push_back(fn);
+    rec.dependencies++;
+    rec.incoming++;
   };
-  for (const Edge& e : root_edges) {
-    const uint32_t slot = reach(e.fn, true);
-    root_ranks.push_back(task.nodes[slot].incoming++);
-  }
+  for (const Edge& e : root_edges) track(e.fn.get());
+  size_t n_inline = 0;
   while (!stack.empty()) {
-    const uint32_t slot = stack.back();
+    Node* n = stack.back();
     stack.pop_back();
-    Node* n = task.nodes[slot].node;
-    task.nodes[slot].first_edge = static_cast<uint32_t>(task.edges.size());
-    task.nodes[slot].n_edges = static_cast<uint32_t>(n->next_edges.size());
     for (const Edge& e : n->next_edges) {
-      if (!e.valid()) {
-        task.edges.push_back({kNoSlot, 0});
-        continue;
+      if (!e.valid()) continue;
+      if (claim_all || e.fn.use_count() > 1) {
+        track(e.fn.get());
+      } else {
+        ++n_inline;
+        stack.push_back(e.fn.get());
       }
-      const uint32_t target = reach(e.fn, claim_all || e.fn.use_count() > 1);
-      task.edges.push_back({target, task.nodes[target].incoming++, e.input_nr});
     }
   }
-  uint32_t cell = 0;
-  for (NodeTask& rec : task.nodes) {
-    rec.first_cell = cell;
-    cell += rec.incoming;
-  }
-  task.cells.create(cell);
+  task.finish_counting(n_inline);
 }
 
 // ---- 3. plan: what runs, what is captured -------------------------------------------------------
@@ -131,8 +122,8 @@ void plan(GraphTask& task, const TensorList& inputs, const std::vector<Edge>& ro
     if (!multi.empty()) {
       for (auto& e : root_edges)
         if (multi.count(e.fn.get())) fed.emplace(e.fn.get(), e.input_nr);
-      for (const NodeTask& rec : task.nodes)
-        for (auto& e : rec.node->next_edges)
+      for (size_t s = 0; s < task.nodes.size(); ++s)
+        for (auto& e : task.nodes[s].node->next_edges)
           if (e.valid() && multi.count(e.fn.get())) fed.emplace(e.fn.get(), e.input_nr);
     }
   }
@@ -157,7 +148,12 @@ void plan(GraphTask& task, const TensorList& inputs, const std::vector<Edge>& ro
     }
   }
   // Post-order walk: a node is needed when it is a target or an edge leads to a needed node.
-  for (NodeTask& rec : task.nodes) rec.needed = false;
+  for (size_t s = 0; s < task.nodes.size(); ++s) task.nodes[s].needed = false;
+  // (Every reached node is tracked here: count_dependencies claimed them all.)
+  auto next_slot = [&](const NodeTask& rec, size_t i) {
+    const Edge& e = rec.node->next_edges[i];
+    return e.valid() ? task.slot_of(e.fn.get()) : kNoSlot;
+  };
   enum : uint8_t { kUnseen, kOpen, kDone };
   std::vector<std::pair<uint32_t, size_t>> stack;  // (slot, next edge to look at)
   for (auto& e : root_edges) {
@@ -169,7 +165,7 @@ void plan(GraphTask& task, const TensorList& inputs, const std::vector<Edge>& ro
       auto& [slot, child] = stack.back();
       NodeTask& rec = task.nodes[slot];
       if (child < rec.node->next_edges.size()) {
-        uint32_t next = task.edges[rec.first_edge + child++].target;
+        uint32_t next = next_slot(rec, child++);
         if (next != kNoSlot && task.nodes[next].visit == kUnseen) {
           task.nodes[next].visit = kOpen;
           stack.emplace_back(next, 0);
@@ -178,7 +174,7 @@ void plan(GraphTask& task, const TensorList& inputs, const std::vector<Edge>& ro
       }
       bool need = rec.target, feeds = false;
       for (size_t i = 0; i < rec.node->next_edges.size(); ++i) {
-        uint32_t next = task.edges[rec.first_edge + i].target;
+        uint32_t next = next_slot(rec, i);
         if (next != kNoSlot && task.nodes[next].needed) feeds = true;
       }
       rec.needed = need || feeds;
@@ -203,13 +199,12 @@ bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
   Node& node = *rec.node;
   if (!task.scalar_path || node.is_accumulator() || rec.captures || !rec.execute || node.has_hooks() ||
       node.output_meta.size() != 1 || !node.output_meta[0].shape.empty() ||
-      rec.n_edges > Node::ScalarGrads::kMax)  // (the record's count: the node's edges stay out of cache)
+      node.next_edges.size() > Node::ScalarGrads::kMax)
     return false;
   const DType dtype = node.output_meta[0].dtype;
   double grad = 0;
   bool any = false;
-  for (uint32_t c = rec.first_cell; c < rec.first_cell + rec.incoming; ++c) {
-    const GradCell& cell = task.cells[c];
+  const bool numbers = task.for_each_cell(rec, [&](const GradCell& cell) {
     double v;
     if (cell.is_value) {
       if (cell.dtype != dtype) return false;
@@ -223,25 +218,28 @@ bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
           }))
         return false;
     } else {
-      continue;
+      return true;
     }
     grad = any ? add_as(dtype, grad, v) : v;
     any = true;
+    return true;
+  });
+  if (!numbers || !any || !node.apply_0d(grad, result.values)) return false;
+  for (uint32_t k = 0; k < rec.incoming; ++k) {
+    GradCell& cell = task.cell(rec, k);
+    cell.grad = Tensor();  // (leaves the cell empty: an inline record is used again)
+    cell.is_value = false;
   }
-  if (!any || !node.apply_0d(grad, result.values)) return false;
-  for (uint32_t c = rec.first_cell; c < rec.first_cell + rec.incoming; ++c)
-    if (!task.cells[c].is_value) task.cells[c].grad = Tensor();  // (numbers are never read again)
   result.dtype = dtype;
   result.as_values = true;
   if (!task.options.keep_graph) node.release_saved();
   return true;
 }
 
-// The node's gradient cells summed, in rank order, into one gradient per forward output.
-void gather(GraphTask& task, const NodeTask& rec, TensorList& grads) {
+// The node's gradient cells summed, in their order, into one gradient per forward output.
+void gather(GraphTask& task, NodeTask& rec, TensorList& grads) {
   uint64_t owned = 0;  // outputs whose tensor this sum created (a number may be added in place)
-  for (uint32_t c = rec.first_cell; c < rec.first_cell + rec.incoming; ++c) {
-    GradCell& cell = task.cells[c];
+  task.for_each_cell(rec, [&](GradCell& cell) {
     Tensor& g = grads[cell.input_nr];
     const uint64_t bit = cell.input_nr < 64 ? uint64_t{1} << cell.input_nr : 0;
     if (cell.is_value) {
@@ -249,14 +247,14 @@ void gather(GraphTask& task, const NodeTask& rec, TensorList& grads) {
       if (g.defined() && (owned & bit) && g.dtype() == cell.dtype) {
         if (g.dtype() == DType::Float32) *g.data<float>() += static_cast<float>(cell.value);
         else *g.data<double>() += cell.value;
-        continue;
+        return true;
       }
       Tensor v = Tensor::full({}, cell.value, cell.dtype);
       g = g.defined() ? ops::add(g, v) : std::move(v);
       owned |= bit;
-      continue;
+      return true;
     }
-    if (!cell.grad.defined()) continue;
+    if (!cell.grad.defined()) return true;
     if (g.defined()) {
       if (!GradMode::is_enabled() && g.shape() == cell.grad.shape() && g.dtype() == cell.grad.dtype() && can_steal(g))
         ops::add_(g, cell.grad);  // nothing else sees the buffer: sum in place (no new buffer)
@@ -267,7 +265,8 @@ void gather(GraphTask& task, const NodeTask& rec, TensorList& grads) {
       g = std::move(cell.grad);
     }
     cell.grad = Tensor();
-  }
+    return true;
+  });
 }
 
 }  // namespace
@@ -278,6 +277,7 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
   Node& node = *rec.node;
   NodeResult result;
   if (evaluate_0d(task, rec, result)) return result;  // (never in anomaly mode)
+  if (task.take_fused_outputs(node, result.tensors)) return result;  // a later node of a fused chain
   AnomalyNodeGuard anomaly_guard(node);  // anomaly mode: an error below shows where `node` was created
   grads.clear();
   grads.resize(num_outputs(node));
@@ -313,21 +313,27 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
   return result;
 }
 
-// Moves the node's results into the cells of the nodes its edges lead to and calls
-// `on_ready(slot)` for each of those whose last dependency this was. Nodes off every path to the
-// requested inputs are never queued (nor their hooks run).
+// Moves the node's results into the cells of the nodes its edges lead to (an inline record for
+// a node only this edge leads to) and calls `on_ready(slot)` for each of those whose last
+// dependency this was. Nodes off every path to the requested inputs are never queued (nor their
+// hooks run).
 template <typename OnReady>
 void deliver(GraphTask& task, uint32_t slot, NodeResult& result, OnReady&& on_ready) {
-  NodeTask& rec = task.nodes[slot];
+  NodeTask& rec = task.nodes[slot];  // (records stay in place while inline ones are added)
   // Nobody looks this node up any more (its consumers all ran): give it back while it is in cache.
   release_claim(task, rec);
+  const Node& node = *rec.node;
   TensorList& outputs = result.tensors;
-  for (size_t i = 0; i < rec.n_edges; ++i) {
-    const EdgeTask& e = task.edges[rec.first_edge + i];
-    if (e.target == kNoSlot) continue;
-    NodeTask& to = task.nodes[e.target];
+  for (uint32_t i = 0; i < node.next_edges.size(); ++i) {
+    const Edge& e = node.next_edges[i];
+    if (!e.valid()) continue;
+    uint32_t to_slot = task.slot_of(e.fn.get());
+    if (to_slot == kNoSlot) to_slot = task.add_inline(e.fn.get());
+    NodeTask& to = task.nodes[to_slot];
     if (!to.needed) continue;
-    GradCell& cell = task.cells[to.first_cell + e.rank];
+    GradCell& cell = task.cell(to, to.incoming - to.dependencies);  // in arrival order
+    cell.from_seq = node.sequence_nr();
+    cell.from_edge = i;
     if (result.as_values) {
       if (result.values.defined[i]) {
         cell.value = result.values.value[i];
@@ -339,8 +345,9 @@ void deliver(GraphTask& task, uint32_t slot, NodeResult& result, OnReady&& on_re
       cell.grad = std::move(outputs[i]);
       cell.input_nr = e.input_nr;
     }
-    if (--to.dependencies == 0) on_ready(e.target);
+    if (--to.dependencies == 0) on_ready(to_slot);
   }
+  if (rec.is_inline) task.free_inline(slot);
 }
 
 void push_ready(GraphTask& task, uint32_t slot) { task.ready.push(slot, task.nodes[slot].node->sequence_nr()); }
@@ -355,14 +362,23 @@ namespace {
 // are ready at once: from there on the task runs in parallel (a chain never checks anything).
 void execute(GraphTask& task, int threads) {
   TensorList grads;
-  while (!task.ready.empty()) {
-    if (threads > 1 && task.ready.size() > 1 && branches_ready(task)) return execute_parallel(task, threads);
-    const uint32_t slot = task.ready.pop();
-    // Nodes usually run in about the order the walk found them (a chain exactly): start loading
-    // a node a few slots ahead, whose memory is far apart from this one's.
-    if (slot + 4 < task.nodes.size()) __builtin_prefetch(task.nodes[slot + 4].node);
+  uint32_t next = kNoSlot;  // the one ready node, passed on without the queue (a chain's next link)
+  while (next != kNoSlot || !task.ready.empty()) {
+    if (next == kNoSlot && threads > 1 && task.ready.size() > 1 && branches_ready(task))
+      return execute_parallel(task, threads);
+    uint32_t slot = next;
+    next = kNoSlot;
+    if (slot == kNoSlot) slot = task.ready.pop();
     NodeResult result = evaluate(task, slot, grads);
-    deliver(task, slot, result, [&](uint32_t s) { push_ready(task, s); });
+    deliver(task, slot, result, [&](uint32_t s) {
+      if (next == kNoSlot && task.ready.empty()) {
+        next = s;
+        return;
+      }
+      if (next != kNoSlot) push_ready(task, next);  // several ready: the queue decides (in this order)
+      next = kNoSlot;
+      push_ready(task, s);
+    });
   }
 }
 
@@ -398,8 +414,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
   seed_roots(roots, grad_roots, root_edges, root_grads);
 
   GraphTask task(opt, inputs.size());
-  std::vector<uint32_t> root_ranks;
-  count_dependencies(task, root_edges, root_ranks, !inputs.empty());
+  count_dependencies(task, root_edges, !inputs.empty());
   if (!inputs.empty()) plan(task, inputs, root_edges);
 
   BackwardFilter::Scope scope(&task);
@@ -408,9 +423,11 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
     const uint32_t slot = task.slot_of(root_edges[j].fn.get());
     NodeTask& rec = task.nodes[slot];
     if (!rec.needed) continue;  // a root with no path to the requested inputs
-    GradCell& cell = task.cells[rec.first_cell + root_ranks[j]];
+    GradCell& cell = task.cell(rec, rec.incoming - rec.dependencies);  // (roots' cells come first)
     cell.grad = std::move(root_grads[j]);
     cell.input_nr = root_edges[j].input_nr;
+    cell.from_seq = UINT64_MAX;
+    cell.from_edge = static_cast<uint32_t>(j);
     if (--rec.dependencies == 0) push_ready(task, slot);
   }
   // (Not with a dual level: gradients of tensors with tangents must carry theirs.)

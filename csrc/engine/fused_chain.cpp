@@ -26,14 +26,13 @@ bool chains_enabled() {
 }
 
 struct Link {
-  uint32_t slot;
+  Node* node;
   PointwiseVjp vjp;
   kernels::ChainStep step;
 };
 
-// Node `rec`'s description, with the gradients nobody needs dropped; false when it has none.
-bool describe(const NodeTask& rec, PointwiseVjp& vjp) {
-  Node& node = *rec.node;
+// Node's description, with the gradients nobody needs dropped; false when it has none.
+bool describe(Node& node, PointwiseVjp& vjp) {
   if (node.next_edges.size() > static_cast<size_t>(PointwiseVjp::kMax) || !node.pointwise_vjp(vjp)) return false;
   bool any = false;
   for (int i = 0; i < PointwiseVjp::kMax; ++i) {
@@ -44,26 +43,36 @@ bool describe(const NodeTask& rec, PointwiseVjp& vjp) {
   return any;
 }
 
-// The node fed by output i of `rec` when it can be the chain's next link: only that edge feeds
+// Whether the node edge `e` leads to gets a gradient in this call (a node without a record is
+// one only this edge leads to: it always does).
+bool feeds_needed(const GraphTask& task, const Edge& e) {
+  if (!e.valid()) return false;
+  const uint32_t slot = task.slot_of(e.fn.get());
+  return slot == kNoSlot || task.nodes[slot].needed;
+}
+
+// The node fed by output i of `node` when it can be the chain's next link: only that edge feeds
 // it, nothing watches its gradient (hooks, captures, requested inputs), it is elementwise too
 // and of the same shape and dtype.
-uint32_t next_link(GraphTask& task, const NodeTask& rec, int i, const OutputMeta& meta) {
-  const EdgeTask& e = task.edges[rec.first_edge + static_cast<uint32_t>(i)];
-  if (e.target == kNoSlot || e.input_nr != 0) return kNoSlot;
-  const NodeTask& to = task.nodes[e.target];
-  const Node& n = *to.node;
-  if (!to.needed || !to.execute || to.incoming != 1 || to.captures || to.target || n.is_accumulator() ||
-      n.has_hooks() || n.output_meta.size() != 1 || n.output_meta[0].shape != meta.shape ||
+Node* next_link(const GraphTask& task, const Node& node, int i, const OutputMeta& meta) {
+  const Edge& e = node.next_edges[static_cast<size_t>(i)];
+  if (!e.valid() || e.input_nr != 0) return nullptr;
+  const uint32_t slot = task.slot_of(e.fn.get());
+  if (slot != kNoSlot) {  // tracked: check what the call knows of it
+    const NodeTask& to = task.nodes[slot];
+    if (!to.needed || !to.execute || to.incoming != 1 || to.captures || to.target) return nullptr;
+  }
+  Node& n = *e.fn;
+  if (n.is_accumulator() || n.has_hooks() || n.output_meta.size() != 1 || n.output_meta[0].shape != meta.shape ||
       n.output_meta[0].dtype != meta.dtype)
-    return kNoSlot;
-  return e.target;
+    return nullptr;
+  return &n;
 }
 
 }  // namespace
 
 bool run_fused_chain(GraphTask& task, uint32_t slot, TensorList& grads, TensorList& out) {
-  NodeTask& head = task.nodes[slot];
-  Node& first = *head.node;
+  Node& first = *task.nodes[slot].node;
   if (task.parallel || GradMode::is_enabled() || AnomalyMode::is_enabled() || forward_ad::level_active() ||
       grads.size() != 1 || !grads[0].defined() || first.output_meta.size() != 1)
     return false;
@@ -79,20 +88,19 @@ bool run_fused_chain(GraphTask& task, uint32_t slot, TensorList& grads, TensorLi
   if (!broadcast && !g0.is_contiguous()) return false;
 
   std::vector<Link> chain;
-  chain.push_back({slot, {}, {}});
-  if (!describe(head, chain[0].vjp)) return false;
+  chain.push_back({&first, {}, {}});
+  if (!describe(first, chain[0].vjp)) return false;
   for (;;) {
     Link& last = chain.back();
-    const NodeTask& rec = task.nodes[last.slot];
-    uint32_t next = kNoSlot;
-    for (int i = 0; i < PointwiseVjp::kMax && next == kNoSlot; ++i) {
+    Node* next = nullptr;
+    for (int i = 0; i < PointwiseVjp::kMax && next == nullptr; ++i) {
       if (last.vjp.op[i] == kernels::GradOp::None) continue;
-      const uint32_t to = next_link(task, rec, i, meta);
-      if (to == kNoSlot) continue;
+      Node* to = next_link(task, *last.node, i, meta);
+      if (to == nullptr) continue;
       PointwiseVjp vjp;
       bool ok = false;
       try {  // a saved tensor changed in place: that node's apply raises it, in its turn
-        ok = describe(task.nodes[to], vjp);
+        ok = describe(*to, vjp);
       } catch (const std::exception&) {
       }
       if (!ok) continue;
@@ -100,7 +108,7 @@ bool run_fused_chain(GraphTask& task, uint32_t slot, TensorList& grads, TensorLi
       next = to;
       chain.push_back({to, std::move(vjp), {}});
     }
-    if (next == kNoSlot) break;
+    if (next == nullptr) break;
   }
   if (chain.size() < 2) return false;
 
@@ -110,30 +118,34 @@ bool run_fused_chain(GraphTask& task, uint32_t slot, TensorList& grads, TensorLi
   struct Side {
     size_t link;
     int output;
-    uint32_t target;
+    const Node* target;
   };
   std::vector<Side> off_chain;
   for (size_t j = 0; j < chain.size(); ++j) {
     Link& link = chain[j];
-    const NodeTask& rec = task.nodes[link.slot];
     for (int i = 0; i < PointwiseVjp::kMax; ++i) {
       link.step.op[i] = link.vjp.op[i];
       link.step.scalar[i] = link.vjp.scalar[i];
       if (link.vjp.operand[i].defined()) link.step.operand[i] = link.vjp.operand[i].data_bytes();
       if (i == link.step.next || link.vjp.op[i] == kernels::GradOp::None) continue;
-      const EdgeTask& e = task.edges[rec.first_edge + static_cast<uint32_t>(i)];
-      if (e.target != kNoSlot && task.nodes[e.target].needed) off_chain.push_back({j, i, e.target});
+      const Edge& e = link.node->next_edges[static_cast<size_t>(i)];
+      if (feeds_needed(task, e)) off_chain.push_back({j, i, e.fn.get()});
     }
   }
+  auto incoming = [&](const Node* n) {
+    const uint32_t s = task.slot_of(n);
+    return s == kNoSlot ? 1u : task.nodes[s].incoming;
+  };
   int8_t n_held = 0;
   for (size_t a = 0; a < off_chain.size() && n_held < kernels::ChainStep::kMaxHeld; ++a)
     for (size_t b = a + 1; b < off_chain.size(); ++b)
-      if (off_chain[a].target == off_chain[b].target && task.nodes[off_chain[a].target].incoming == 2) {
+      if (off_chain[a].target == off_chain[b].target && incoming(off_chain[a].target) == 2) {
         chain[off_chain[a].link].step.hold[off_chain[a].output] = n_held;
         chain[off_chain[b].link].step.add[off_chain[b].output] = n_held++;
         break;
       }
-  std::vector<std::pair<Tensor, GradCell*>> sides;  // the tensor and its consumer's cell (first node: none)
+  // The first node's off-chain gradients go to `out`; the later nodes' wait in
+  // task.fused_outputs until those nodes run (without a gradient of their own).
   out.assign(first.next_edges.size(), Tensor());
   for (const Side& side : off_chain) {
     const size_t j = side.link;
@@ -142,14 +154,9 @@ bool run_fused_chain(GraphTask& task, uint32_t slot, TensorList& grads, TensorLi
     if (link.step.hold[i] >= 0) continue;
     Tensor t = Tensor::empty(meta.shape, meta.dtype);
     link.step.side[i] = t.data_bytes();
-    if (j == 0) {
-      out[static_cast<size_t>(i)] = std::move(t);
-      continue;
-    }
-    const EdgeTask& e = task.edges[task.nodes[link.slot].first_edge + static_cast<uint32_t>(i)];
-    GradCell& cell = task.cells[task.nodes[e.target].first_cell + e.rank];
-    cell.input_nr = e.input_nr;
-    sides.emplace_back(std::move(t), &cell);
+    TensorList& dest = j == 0 ? out : task.fused_outputs[link.node];
+    if (dest.empty()) dest.resize(link.node->next_edges.size());
+    dest[static_cast<size_t>(i)] = std::move(t);
   }
   std::vector<kernels::ChainStep> steps;
   steps.reserve(chain.size());
@@ -157,11 +164,10 @@ bool run_fused_chain(GraphTask& task, uint32_t slot, TensorList& grads, TensorLi
   kernels::run_chain(steps.data(), steps.size(), g0.data_bytes(), broadcast, n, meta.dtype == DType::Float64);
 
   grads.clear();
-  for (auto& [t, cell] : sides) cell->grad = std::move(t);
   chain.erase(chain.begin());  // the first node is the engine's to finish
   for (Link& link : chain) {
     link.vjp = PointwiseVjp();
-    if (!task.options.keep_graph) task.nodes[link.slot].node->release_saved();
+    if (!task.options.keep_graph) link.node->release_saved();
   }
   return true;
 }

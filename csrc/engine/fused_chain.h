@@ -9,9 +9,9 @@ namespace cg::autograd {
 
 // Called by the engine in place of node `slot`'s apply (its gradient in `grads`, its hooks
 // already run). Returns false, having done nothing, unless a chain of two or more nodes fits;
-// else `out` holds the first node's input gradients, the later nodes' off-chain gradients are in
-// their consumers' cells, their own cells stay empty (so they run as nodes without a gradient)
-// and their saved tensors are released unless the graph is kept.
+// else `out` holds the first node's input gradients, the later nodes' off-chain gradients wait in
+// task.fused_outputs (the nodes run without a gradient of their own and send those on), and
+// their saved tensors are released unless the graph is kept.
 bool run_fused_chain(GraphTask& task, uint32_t slot, TensorList& grads, TensorList& out);
 
 }  // namespace cg::autograd

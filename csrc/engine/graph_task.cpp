@@ -12,11 +12,13 @@ uint32_t GraphTask::slot_for(Node* fn, bool& fresh) {
     if (it != overflow_.end()) return it->second;
   }
   fresh = true;
-  const uint32_t slot = add_record(fn);
+  const auto slot = static_cast<uint32_t>(nodes.size());
+  NodeTask& rec = nodes.emplace_back();
+  rec.node = fn;
   const void* expected = nullptr;
   if (fn->exec_owner.compare_exchange_strong(expected, this, std::memory_order_acquire)) {
     fn->exec_slot = slot;
-    nodes[slot].claimed = true;
+    rec.claimed = true;
     ++claims_;
   } else {
     overflow_.emplace(fn, slot);  // another backward call is running through this node
@@ -24,9 +26,20 @@ uint32_t GraphTask::slot_for(Node* fn, bool& fresh) {
   return slot;
 }
 
+void GraphTask::finish_counting(size_t n_inline) {
+  uint32_t extra = 0;
+  for (size_t s = 0; s < nodes.size(); ++s) {
+    NodeTask& rec = nodes[s];
+    rec.extra_cells = extra;
+    if (rec.incoming > 1) extra += rec.incoming - 1;
+  }
+  cells.create(extra);
+  nodes.reserve(nodes.size() + n_inline);
+}
+
 GraphTask::~GraphTask() {
   if (claims_ == 0) return;  // the usual end: every node ran and gave itself back
-  for (NodeTask& rec : nodes) release_claim(*this, rec);
+  for (size_t s = 0; s < nodes.size(); ++s) release_claim(*this, nodes[s]);
 }
 
 }  // namespace cg::autograd

@@ -56,37 +56,31 @@ class RecordBuffer {
   size_t bytes_ = 0;
 };
 
-// A growable array of trivially copyable records.
+// Records with stable addresses, made in chunks: a reference stays valid while records are
+// added, and after reserve(n) adding up to n records never moves the chunk table either (in a
+// parallel task, one thread adds records under the lock while others read theirs unlocked).
 template <typename T>
-class PodArray {
-  static_assert(std::is_trivially_copyable_v<T>);
+class ChunkedArray {
+  static constexpr size_t kShift = 11;  // 2048 records per chunk
+  static constexpr size_t kChunk = size_t{1} << kShift;
 
  public:
   size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
-  T& operator[](size_t i) { return data()[i]; }
-  const T& operator[](size_t i) const { return data()[i]; }
-  T* begin() { return data(); }
-  T* end() { return data() + size_; }
-  const T* begin() const { return data(); }
-  const T* end() const { return data() + size_; }
-  T& push_back(const T& value) {
-    if (size_ == capacity_) grow();
-    return data()[size_++] = value;
+  T& operator[](size_t i) { return chunks_[i >> kShift][i & (kChunk - 1)]; }
+  const T& operator[](size_t i) const { return chunks_[i >> kShift][i & (kChunk - 1)]; }
+  // A new, value-initialised record at the end.
+  T& emplace_back() {
+    if (size_ == chunks_.size() * kChunk) chunks_.emplace_back(new T[kChunk]());
+    return (*this)[size_++];
   }
+  void reserve(size_t n) { chunks_.reserve((n + kChunk - 1) >> kShift); }
 
  private:
-  T* data() const { return static_cast<T*>(buffer_.data()); }
-  void grow() {
-    capacity_ = capacity_ ? capacity_ * 2 : 64;
-    buffer_.resize(capacity_ * sizeof(T), size_ * sizeof(T));
-  }
-  RecordBuffer buffer_;
+  std::vector<std::unique_ptr<T[]>> chunks_;
   size_t size_ = 0;
-  size_t capacity_ = 0;
 };
 
-// A fixed number of records of any type, made once (the gradient cells).
+// A fixed number of records of any type, made once (the gradient cells beyond each node's first).
 template <typename T>
 class RecordArray {
  public:
@@ -111,40 +105,43 @@ class RecordArray {
   size_t size_ = 0;
 };
 
-// What the engine knows about one node during one call, indexed by the node's slot (32 bytes: a
-// 10^6-node graph reads and writes these twice).
-struct NodeTask {
-  Node* node;
-  uint32_t dependencies;  // incoming edges whose producer has not run yet
-  uint32_t incoming;      // incoming edges (root edges included): the node's gradient cells
-  uint32_t first_cell;    // its cells: cells[first_cell, first_cell + incoming)
-  uint32_t first_edge;    // its out edges: edges[first_edge, first_edge + n_edges)
-  uint32_t n_edges;
-  bool claimed : 1;       // node->exec_owner is this call (else found by the overflow map, or by nobody)
-  bool needed : 1;        // on a path to a requested input (always, without inputs=)
-  bool target : 1;        // a requested input's node: its gradient is captured or accumulated
-  bool captures : 1;      // autograd.grad captures gradients here (GraphTask::first_capture)
-  bool execute : 1;       // apply runs (false: only captured, or nothing below is needed)
-  uint8_t visit : 2;      // post-order walk of the planning phase
-};
-
-// One out edge of a node seen from the producer: the consumer's slot and which of the consumer's
-// cells this edge fills (cells are ranked in the order the dependency pass met the edges, so the
-// sum of several gradients has one fixed order whatever thread delivers them and when).
-struct EdgeTask {
-  uint32_t target = kNoSlot;
-  uint32_t rank = 0;
-  uint32_t input_nr = 0;  // the edge's input_nr (no second trip to the node's edge list)
-};
-
 // A gradient on its way into a node: a tensor, or (from a node's 0-d fast path) a number of
-// dtype `dtype`, which stays a number through nodes that have the fast path too.
+// dtype `dtype`, which stays a number through nodes that have the fast path too. `from_seq` and
+// `from_edge` name the edge that delivered it: a node's gradients are summed in that order (the
+// root's first, then by producer, latest created first), the same bits whatever thread delivered
+// them and when.
 struct GradCell {
   Tensor grad;
   double value = 0;
+  uint64_t from_seq = 0;
+  uint32_t from_edge = 0;
   uint32_t input_nr = 0;  // which of the consumer's forward outputs this gradient belongs to
   DType dtype = DType::Float32;
   bool is_value = false;
+  bool before(const GradCell& o) const {
+    return from_seq != o.from_seq ? from_seq > o.from_seq : from_edge < o.from_edge;
+  }
+};
+
+// What the engine knows about one node during one call, indexed by the node's slot. Tracked
+// nodes (more than one edge leads there, a tensor holds them, a root, or inputs= given) get
+// theirs in the dependency pass and keep it; a node only one edge leads to (the links of a chain)
+// gets an inline record when that edge delivers its gradient, and gives it back once it ran, so
+// a chain of 10^6 nodes needs a handful of records, not 10^6.
+struct NodeTask {
+  Node* node = nullptr;
+  uint32_t dependencies = 0;  // incoming edges whose producer has not run yet
+  uint32_t incoming = 0;      // incoming edges (root edges included): the node's gradient cells
+  uint32_t extra_cells = 0;   // cells 1.. are cells[extra_cells, extra_cells + incoming - 1)
+  bool claimed : 1;           // node->exec_owner is this call (else found by the overflow map, or by nobody)
+  bool needed : 1;            // on a path to a requested input (always, without inputs=)
+  bool target : 1;            // a requested input's node: its gradient is captured or accumulated
+  bool captures : 1;          // autograd.grad captures gradients here (GraphTask::first_capture)
+  bool execute : 1;           // apply runs (false: only captured, or nothing below is needed)
+  bool is_inline : 1;         // made when its one edge delivered; given back once the node ran
+  uint8_t visit : 2;          // post-order walk of the planning phase
+  GradCell cell;              // the first gradient cell
+  NodeTask() : claimed(false), needed(true), target(false), captures(false), execute(true), is_inline(false), visit(0) {}
 };
 
 struct Capture {
@@ -190,21 +187,69 @@ class GraphTask final : public BackwardFilter {
   const BackwardOptions options;
   // `filtered` (BackwardFilter): inputs= given, only nodes on a path to them run.
   bool scalar_path = false;  // nodes may pass 0-d gradients as numbers (Node::apply_0d)
-  PodArray<NodeTask> nodes;
-  PodArray<EdgeTask> edges;
-  RecordArray<GradCell> cells;
+  ChunkedArray<NodeTask> nodes;
+  RecordArray<GradCell> cells;  // the cells after each tracked node's first
   std::vector<Capture> captures;
   std::unordered_map<uint32_t, int32_t> capture_heads;  // slot -> its first capture (NodeTask::captures)
   int32_t first_capture(uint32_t slot) const { return capture_heads.at(slot); }
   TensorList captured;  // gradients captured for `inputs`, by position
   ReadyQueue ready;
+  // Input gradients a fused chain (engine/fused_chain.h) computed for its later nodes, which they
+  // send on when they run.
+  std::unordered_map<const Node*, TensorList> fused_outputs;
+  bool take_fused_outputs(const Node& node, TensorList& out) {
+    if (fused_outputs.empty()) return false;
+    auto it = fused_outputs.find(&node);
+    if (it == fused_outputs.end()) return false;
+    out = std::move(it->second);
+    fused_outputs.erase(it);
+    return true;
+  }
 
-  // The slot of `fn` in this call, creating its record on first sight (`fresh` tells).
+  // Cell k of a node's record, k < rec.incoming.
+  GradCell& cell(NodeTask& rec, uint32_t k) { return k == 0 ? rec.cell : cells[rec.extra_cells + k - 1]; }
+  // The slot of `fn` in the dependency pass, creating its record on first sight (`fresh` tells).
   uint32_t slot_for(Node* fn, bool& fresh);
-  // A record for a node that only the edge being followed refers to (use_count 1): no other
-  // edge can reach it, so it needs no lookup and is not claimed (no atomic, no write to the node).
-  uint32_t add_unshared(Node* fn) { return add_record(fn); }
-  // The slot of `fn`, or kNoSlot when this call never reached it.
+  // After the dependency pass, which met `n_inline` nodes that get inline records: the cells of
+  // nodes with several producers, and room for inline records without moving any.
+  void finish_counting(size_t n_inline);
+  // Calls f(cell) for a node's gradient cells in summation order (GradCell) until f returns
+  // false; false then. One or two cells are taken as they are (a sum of two is the same bits in
+  // either order).
+  template <typename F>
+  bool for_each_cell(NodeTask& rec, F&& f) {
+    if (rec.incoming <= 2) {
+      for (uint32_t k = 0; k < rec.incoming; ++k)
+        if (!f(cell(rec, k))) return false;
+      return true;
+    }
+    std::vector<GradCell*> order;
+    order.reserve(rec.incoming);
+    for (uint32_t k = 0; k < rec.incoming; ++k) order.push_back(&cell(rec, k));
+    std::sort(order.begin(), order.end(), [](const GradCell* a, const GradCell* b) { return a->before(*b); });
+    for (GradCell* c : order)
+      if (!f(*c)) return false;
+    return true;
+  }
+  // An inline record for `fn`, reached by the one edge that leads there (nodes[slot]: dependencies 1).
+  uint32_t add_inline(Node* fn) {
+    uint32_t slot;
+    if (free_inline_.empty()) {
+      slot = static_cast<uint32_t>(nodes.size());
+      nodes.emplace_back().is_inline = true;
+    } else {
+      slot = free_inline_.back();
+      free_inline_.pop_back();
+    }
+    NodeTask& rec = nodes[slot];
+    rec.node = fn;
+    rec.dependencies = rec.incoming = 1;
+    return slot;
+  }
+  // Gives an inline record back once its node ran (its cell is empty: the node took its gradient).
+  void free_inline(uint32_t slot) { free_inline_.push_back(slot); }
+  // The slot of `fn`, or kNoSlot when this call has no record of it (never reached, or reached
+  // by one edge: inline).
   uint32_t slot_of(const Node* fn) const {
     if (fn->exec_owner.load(std::memory_order_relaxed) == this) return fn->exec_slot;
     if (overflow_.empty()) return kNoSlot;
@@ -219,7 +264,7 @@ class GraphTask final : public BackwardFilter {
 
   // Parallel execution (engine.cpp): set once two heavy nodes are ready at the same time.
   bool parallel = false;
-  std::mutex mutex;              // guards ready, dependencies, running, error, helpers
+  std::mutex mutex;              // guards ready, dependencies, running, error, helpers, records
   std::condition_variable wake;  // ready work, a finished node, or the end
   int running = 0;               // nodes being evaluated right now
   int helpers = 0;               // pool threads working on this call
@@ -227,16 +272,10 @@ class GraphTask final : public BackwardFilter {
   std::exception_ptr error;
 
  private:
-  uint32_t add_record(Node* fn) {
-    const auto slot = static_cast<uint32_t>(nodes.size());
-    NodeTask& rec = nodes.push_back(NodeTask{});
-    rec.node = fn;
-    rec.needed = rec.execute = true;
-    return slot;
-  }
   friend void release_claim(GraphTask& task, NodeTask& rec);  // (below)
   size_t claims_ = 0;  // claimed nodes not given back yet (the destructor's work)
   std::unordered_map<const Node*, uint32_t> overflow_;  // nodes another call had claimed first
+  std::vector<uint32_t> free_inline_;  // inline records given back, for the next ones
 };
 
 // Gives a claimed node back (nobody looks it up in this call any more); no-op for unclaimed ones.
