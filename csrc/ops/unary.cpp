@@ -275,7 +275,7 @@ Tensor unary(Unary op, const Tensor& x) {
       default: break;
     }
   }
-  Tensor in = r.float_result && !is_floating(x.dtype()) ? cast_data(x, DType::Float32) : x;
+  Tensor in = r.float_result && !is_floating(x.dtype()) ? cast_data(x, default_float_dtype()) : x;
   Tensor out = Tensor::empty(in.shape(), in.dtype());
   kernels::unary(op, in, out);
   if (autograd::any_requires_grad({&x})) {
@@ -295,7 +295,7 @@ Tensor& unary_(Unary op, Tensor& x) {
   if (inplace_records(x, {})) {
     commit_inplace(x, unary(op, x));
   } else {
-    check_can_cast(rule(op).float_result && !is_floating(x.dtype()) ? DType::Float32 : x.dtype(), x.dtype());
+    check_can_cast(rule(op).float_result && !is_floating(x.dtype()) ? default_float_dtype() : x.dtype(), x.dtype());
     kernels::unary(op, x, x);
     x.bump_version();
   }

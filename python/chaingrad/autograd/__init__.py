@@ -58,7 +58,7 @@ class Variable(metaclass=_VariableMeta):
 
     def __new__(cls, data: Optional[Tensor] = None, requires_grad: bool = False, volatile: bool = False) -> Tensor:
         if data is None:
-            return _C._full((0,), 0, _C.float32)
+            return _C._full((0,), 0, _C._get_default_dtype())
         if not isinstance(data, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
         out = data.detach()
