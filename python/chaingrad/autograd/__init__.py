@@ -216,7 +216,8 @@ def _batched_grad(outs: Tuple[Tensor, ...], ins: Tuple[Tensor, ...], grads: list
         raise RuntimeError("If `is_grads_batched=True`, all grad_outputs must have the same batch size")
     (batch,) = sizes
     if batch > 1:
-        batched = _batched_backward.batched_grad(outs, ins, grads, create_graph, allow_unused, materialize_grads)
+        batched = _batched_backward.batched_grad(outs, ins, grads, create_graph, allow_unused, materialize_grads,
+                                                 retain_graph)
         if batched is not None:
             return batched
         _batched_backward._stats["loops"] += 1
