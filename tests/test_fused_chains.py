@@ -7,6 +7,8 @@ every node out of any chain. Sizes are above the chain threshold (32768 elements
 cases also exceed the 16 MB at which outputs are streamed.
 """
 
+import os
+
 import chaingrad as cg
 import numpy as np
 import pytest
@@ -200,3 +202,49 @@ def test_streamed_mul_backward_matches_numpy():
     (x * y).backward(cg.tensor(g))
     np.testing.assert_array_equal(x.grad.numpy(), g * b)
     np.testing.assert_array_equal(y.grad.numpy(), g * a)
+
+
+# The unary ops whose table row names a fused-chain formula (ops/unary.cpp, CG_FUSED_VJP).
+FUSED_UNARY = ["tanh", "sigmoid", "exp", "relu", "neg"]
+
+
+def _backward_peak_bytes(op, arrays, hooked):
+    """Storage high-water mark during backward of (op(x * w) * x).sum(); with `hooked`, hooks on
+    both intermediates keep their nodes out of any chain."""
+    x, w = (cg.tensor(a, requires_grad=True) for a in arrays)
+    t = x * w
+    if hooked:
+        t.register_hook(lambda g: None)
+    y = getattr(t, op)()
+    if hooked:
+        y.register_hook(lambda g: None)
+    loss = (y * x).sum()
+    cg._reset_peak_storage_bytes()
+    loss.backward()
+    return cg._live_counts()["storage_peak_bytes"], x.grad.numpy(), w.grad.numpy()
+
+
+@pytest.mark.skipif(os.environ.get("CHAINGRAD_FUSED_CHAINS", "").startswith("0"), reason="fused chains off")
+@pytest.mark.parametrize("op", FUSED_UNARY)
+def test_unary_rows_with_a_fused_formula_join_the_chain(op):
+    # Fused, the gradients between mul -> op -> mul are never stored: the peak holds two fewer
+    # full-size buffers than the same graph run node by node, and the bits are the same.
+    arrays = _inputs(N, 2, np.float32, seed=20)
+    fused_peak, *fused = _backward_peak_bytes(op, arrays, hooked=False)
+    plain_peak, *plain = _backward_peak_bytes(op, arrays, hooked=True)
+    assert plain_peak - fused_peak >= 2 * 4 * N
+    for f, p in zip(fused, plain):
+        np.testing.assert_array_equal(f, p)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op", FUSED_UNARY)
+def test_fused_unary_chain_matches_torch(op, dtype):
+    torch = pytest.importorskip("torch")
+    arrays = _inputs(N, 2, dtype, seed=21)
+    _, *got = _backward_peak_bytes(op, arrays, hooked=False)
+    x, w = (torch.tensor(a, requires_grad=True) for a in arrays)
+    (getattr(x * w, op)() * x).sum().backward()
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for g, t in zip(got, (x, w)):
+        np.testing.assert_allclose(g, t.grad.numpy(), **tol)

@@ -43,7 +43,9 @@ def _run(lib: Any, name: str, create_graph: bool, batch: int = 6, wrt_nonleaf: b
     else:
         y = FUNCS[name](lib, w, x, b)
     vs = lib.tensor(np.random.default_rng(3).standard_normal((batch,) + tuple(y.shape)))
-    gs = lib.autograd.grad(y, ins, vs, is_grads_batched=True, create_graph=create_graph, allow_unused=True)
+    # retain_graph: the plain run's graph is walked again by _loop.
+    gs = lib.autograd.grad(y, ins, vs, is_grads_batched=True, create_graph=create_graph, allow_unused=True,
+                           retain_graph=True)
     if create_graph:  # differentiate the batched result again
         total = sum((g * g).sum() for g in gs if g is not None)
         second = lib.autograd.grad(total, (w, x), allow_unused=True)
@@ -102,7 +104,7 @@ def test_unused_inputs_and_materialize() -> None:
     z = chaingrad.tensor(X0, requires_grad=True)
     y = x.sin() * 2
     vs = chaingrad.tensor(RNG.standard_normal((4, 4)))
-    gx, gz = chaingrad.autograd.grad(y, (x, z), vs, is_grads_batched=True, allow_unused=True)
+    gx, gz = chaingrad.autograd.grad(y, (x, z), vs, is_grads_batched=True, allow_unused=True, retain_graph=True)
     assert gz is None
     np.testing.assert_allclose(gx.numpy(), vs.numpy() * 2 * np.cos(X0), rtol=1e-12)
     _, gz = chaingrad.autograd.grad(y, (x, z), vs, is_grads_batched=True, materialize_grads=True)
@@ -121,3 +123,49 @@ def test_vectorized_jacobian_of_a_native_function_uses_the_batched_walk() -> Non
     assert _batched_backward._stats["loops"] == loops
     rows = chaingrad.autograd.functional.jacobian(f, chaingrad.tensor(X0))
     np.testing.assert_allclose(vec.numpy(), rows.numpy(), rtol=1e-12)
+
+
+def _second_backward_error(lib: Any, build: Any, retain: Any) -> Any:
+    """The error (or None) of a backward after grad(..., is_grads_batched=True, retain_graph=retain)."""
+    x = lib.tensor(X0, requires_grad=True)
+    y = build(x)
+    lib.autograd.grad(y, x, lib.tensor(np.eye(y.shape[0])), is_grads_batched=True, retain_graph=retain)
+    try:
+        y.sum().backward()
+    except RuntimeError as e:
+        return str(e)
+    return None
+
+
+# The batched walk (every node has a rule) and the per-vector loop (a slice has none).
+FREE_GRAPHS = {
+    "walk": (lambda x: (x * x).tanh().exp(), False),
+    "loop": (lambda x: (x[1:] * x[0]).tanh(), True),
+}
+
+
+@pytest.mark.parametrize("retain", [False, None, True])
+@pytest.mark.parametrize("name", sorted(FREE_GRAPHS))
+def test_without_retain_graph_the_graph_is_freed_like_pytorch(name: str, retain: Any) -> None:
+    build, loops = FREE_GRAPHS[name]
+    before = _batched_backward._stats["loops"]
+    got = _second_backward_error(chaingrad, build, retain)
+    assert _batched_backward._stats["loops"] == before + loops
+    if retain:
+        assert got is None
+    else:
+        assert got is not None and got.startswith("Trying to backward through the graph a second time")
+    if torch is not None:
+        want = _second_backward_error(torch, build, retain)
+        assert got == (want.replace("torch.", "chaingrad.") if want else None)
+
+
+def test_retained_graph_gives_the_same_gradients_again() -> None:
+    x = chaingrad.tensor(X0, requires_grad=True)
+    y = (x * x).tanh()
+    vs = chaingrad.tensor(RNG.standard_normal((3, 4)))
+    (g1,) = chaingrad.autograd.grad(y, x, vs, is_grads_batched=True, retain_graph=True)
+    (g2,) = chaingrad.autograd.grad(y, x, vs, is_grads_batched=True)
+    np.testing.assert_array_equal(g1.numpy(), g2.numpy())
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        chaingrad.autograd.grad(y, x, vs, is_grads_batched=True)

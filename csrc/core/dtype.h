@@ -37,6 +37,15 @@ inline bool is_floating(DType t) {
 }
 inline bool is_integral(DType t) { return t != DType::Bool && !is_floating(t); }
 
+// torch.set_default_dtype: the floating dtype of a Python float, of an integer input promoted to
+// float and of a creation op without a dtype (float32 unless set). Per thread, like grad mode:
+// the project keeps no other mutable global state.
+namespace detail {
+inline thread_local DType t_default_float = DType::Float32;
+}
+inline DType default_float_dtype() { return detail::t_default_float; }
+inline void set_default_float_dtype(DType t) { detail::t_default_float = t; }
+
 // The dtype kernels compute a storage dtype in: int64 for the small integers, float32 for the
 // 16-bit floats (exact: every value of the narrow type is one of the wide type).
 inline DType compute_dtype(DType t) {
@@ -130,11 +139,11 @@ inline DType promote_types(DType a, DType b) {
 inline bool can_cast(DType from, DType to) { return dtype_category(from) <= dtype_category(to); }
 
 // What a Python scalar contributes to promotion: it may lift the category
-// (int tensor + 1.5 -> float32) but never widens within one.
+// (int tensor + 1.5 -> the default float dtype) but never widens within one.
 enum class ScalarKind : uint8_t { Bool, Int, Float };
 
 inline DType promote_with_scalar(DType t, ScalarKind k) {
-  if (k == ScalarKind::Float && !is_floating(t)) return DType::Float32;
+  if (k == ScalarKind::Float && !is_floating(t)) return default_float_dtype();
   if (k == ScalarKind::Int && t == DType::Bool) return DType::Int64;
   return t;
 }

@@ -55,9 +55,10 @@ class Scalar {
     else if constexpr (std::is_integral_v<T>) return static_cast<T>(to_int());
     else return static_cast<T>(to_double());
   }
-  // The dtype a tensor made from this scalar alone gets (torch.tensor(2) is int64, 2.0 float32).
+  // The dtype a tensor made from this scalar alone gets (torch.tensor(2) is int64, 2.0 the
+  // default float dtype).
   DType default_dtype() const {
-    return kind_ == ScalarKind::Float ? DType::Float32 : kind_ == ScalarKind::Int ? DType::Int64 : DType::Bool;
+    return kind_ == ScalarKind::Float ? default_float_dtype() : kind_ == ScalarKind::Int ? DType::Int64 : DType::Bool;
   }
 
  private:

@@ -33,6 +33,11 @@ enum class GradOp : uint8_t {
   ReluGrad,     // s > 0 ? g : 0   (s = relu's output)
 };
 
+// Whether op's formula reads the step's operand s.
+constexpr bool reads_operand(GradOp op) {
+  return op == GradOp::Mul || op == GradOp::TanhGrad || op == GradOp::SigmoidGrad || op == GradOp::ReluGrad;
+}
+
 struct ChainStep {
   static constexpr int kMaxOutputs = 2;
   GradOp op[kMaxOutputs] = {GradOp::None, GradOp::None};

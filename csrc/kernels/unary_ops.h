@@ -18,6 +18,8 @@
 //        Tensor vjp_Cbrt(const Tensor& g, const Tensor& y) { return div(g, mul(mul(y, y), 3.0)); }
 //        template <typename T> T vjp0_Cbrt(T g, T y) { return g / ((y * y) * T(3.0)); }
 //        CG_DIAGONAL_JVP(Cbrt, output)
+//      and, only when the VJP is one of kernels/fused_chain.h's formulas on (g, saved), its
+//      fused-chain slot in the CG_FUSED_VJP list, e.g. CG_FUSED_VJP(Exp, Mul) for g * y.
 // Then x.cbrt(), x.cbrt_() and chaingrad.cbrt(x) exist, with autograd, 0-d fast path and JVP.
 // (A row whose Python method takes extra arguments sets bind = false and is bound by hand.)
 //

@@ -121,6 +121,6 @@ struct ScalarAddBackward : BackwardNode<ScalarAddBackward> {
   }
 };
 
-inline DType div_type(DType t) { return is_floating(t) ? t : DType::Float32; }
+inline DType div_type(DType t) { return is_floating(t) ? t : default_float_dtype(); }
 
 }  // namespace cg::ops::arith

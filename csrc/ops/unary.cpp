@@ -25,6 +25,11 @@ enum class Saves { Nothing, Input, Output };
 template <Unary op>
 constexpr UnaryJvp jvp_of = nullptr;
 
+// The fused-chain slot of a row (UnaryRule::fused), None until written: a VJP that is one of
+// kernels/fused_chain.h's formulas on (g, saved) names it with CG_FUSED_VJP(Name, GradOp).
+template <Unary op>
+constexpr kernels::GradOp fused_vjp_of = kernels::GradOp::None;
+
 struct UnaryRule {
   const char* node_name;  // nullptr: never differentiable (predicates)
   Saves saves;
@@ -34,6 +39,9 @@ struct UnaryRule {
   float (*vjp0_float)(float g, float s);
   double (*vjp0_double)(double g, double s);
   UnaryJvp jvp;
+  // The same VJP as one of the fused chain's formulas (graph/pointwise.h), or None: the node then
+  // never joins a chain. Its operand, if the formula reads one, is the saved tensor.
+  kernels::GradOp fused;
   bool float_result;  // integer inputs are promoted to float32 (exp, sin, ...)
   // Set for the float-only kernels PyTorch refuses integer and bool inputs to (silu, gelu, ...):
   // the kernel name its NotImplementedError gives.
@@ -161,10 +169,28 @@ template <typename T> constexpr T (*vjp0_IsNan)(T, T) = nullptr;
 template <typename T> constexpr T (*vjp0_IsInf)(T, T) = nullptr;
 #undef CG_DIAGONAL_JVP
 
+// The rows whose VJP runs in fused backward chains, with the chain formula that computes it bit
+// for bit (g * y is exp's mul(g, y); threshold_backward(g, y, 0) is relu's).
+#define CG_FUSED_VJP(Name, op) \
+  template <>                  \
+  constexpr kernels::GradOp fused_vjp_of<Unary::Name> = kernels::GradOp::op;
+CG_FUSED_VJP(Neg, Neg)
+CG_FUSED_VJP(Exp, Mul)
+CG_FUSED_VJP(Tanh, TanhGrad)
+CG_FUSED_VJP(Sigmoid, SigmoidGrad)
+CG_FUSED_VJP(Relu, ReluGrad)
+#undef CG_FUSED_VJP
+// A formula that reads an operand needs a row that saves one.
+#define CG_CHECK_FUSED(Name, py_name, alias, node_name, saves, ...)                                       \
+  static_assert(!kernels::reads_operand(fused_vjp_of<Unary::Name>) || Saves::saves != Saves::Nothing, \
+                #Name "'s fused VJP reads an operand but the row saves nothing");
+CG_UNARY_OPS(CG_CHECK_FUSED)
+#undef CG_CHECK_FUSED
+
 const UnaryRule& rule(Unary op) {
 #define CG_UNARY_RULE(Name, py_name, alias, node_name, saves, float_only_kernel, bind, kind, ...) \
   {node_name, Saves::saves, vjp_##Name, vjp0_##Name<float>, vjp0_##Name<double>, jvp_of<Unary::Name>, \
-   kernels::UnaryKind::kind == kernels::UnaryKind::Float, float_only_kernel},
+   fused_vjp_of<Unary::Name>, kernels::UnaryKind::kind == kernels::UnaryKind::Float, float_only_kernel},
   static const UnaryRule rules[] = {CG_UNARY_OPS(CG_UNARY_RULE)};
 #undef CG_UNARY_RULE
   return rules[static_cast<int>(op)];
@@ -178,18 +204,13 @@ struct UnaryBackward : BackwardNode<UnaryBackward> {
     Tensor gx = rule->vjp(g[0], saved_.unpack(*this));
     return {gx.dtype() == input_dtype ? gx : to_dtype(gx, input_dtype)};
   }
-  // The VJPs with a one-pass kernel, for fused chains (graph/pointwise.h): their formulas.
+  // The row's fused-chain formula (graph/pointwise.h), on the saved tensor when it reads one.
   bool pointwise_vjp(autograd::PointwiseVjp& p) override {
-    using kernels::GradOp;
-    const GradOp op = rule == &ops::rule(Unary::Tanh)      ? GradOp::TanhGrad
-                      : rule == &ops::rule(Unary::Sigmoid) ? GradOp::SigmoidGrad
-                      : rule == &ops::rule(Unary::Exp)     ? GradOp::Mul
-                      : rule == &ops::rule(Unary::Relu)    ? GradOp::ReluGrad
-                      : rule == &ops::rule(Unary::Neg)     ? GradOp::Neg
-                                                           : GradOp::None;
-    if (op == GradOp::None || output_meta.size() != 1 || !pointwise_input(*this, output_meta[0].shape, input_dtype))
+    const kernels::GradOp op = rule->fused;
+    if (op == kernels::GradOp::None || output_meta.size() != 1 ||
+        !pointwise_input(*this, output_meta[0].shape, input_dtype))
       return false;
-    if (op != GradOp::Neg) return pointwise_operand(*this, 0, op, saved_.unpack(*this), p);
+    if (kernels::reads_operand(op)) return pointwise_operand(*this, 0, op, saved_.unpack(*this), p);
     p.op[0] = op;
     return true;
   }
@@ -254,7 +275,7 @@ Tensor unary(Unary op, const Tensor& x) {
       default: break;
     }
   }
-  Tensor in = r.float_result && !is_floating(x.dtype()) ? cast_data(x, DType::Float32) : x;
+  Tensor in = r.float_result && !is_floating(x.dtype()) ? cast_data(x, default_float_dtype()) : x;
   Tensor out = Tensor::empty(in.shape(), in.dtype());
   kernels::unary(op, in, out);
   if (autograd::any_requires_grad({&x})) {
@@ -274,7 +295,7 @@ Tensor& unary_(Unary op, Tensor& x) {
   if (inplace_records(x, {})) {
     commit_inplace(x, unary(op, x));
   } else {
-    check_can_cast(rule(op).float_result && !is_floating(x.dtype()) ? DType::Float32 : x.dtype(), x.dtype());
+    check_can_cast(rule(op).float_result && !is_floating(x.dtype()) ? default_float_dtype() : x.dtype(), x.dtype());
     kernels::unary(op, x, x);
     x.bump_version();
   }

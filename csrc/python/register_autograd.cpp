@@ -293,6 +293,8 @@ void register_autograd(py::module_& m) {
       })
       .def("_sequence_nr", &Node::sequence_nr)
       .def("_saved_names", [](Node& n) { return n.saved_names(); })
+      // Frees what the node saved, as a backward pass without retain_graph does (is_grads_batched).
+      .def("_release_saved", [](Node& n) { n.release_saved(); })
       .def("_saved_value", [](Node& n, const std::string& name) { return saved_value_to_python(n.saved_value(name)); })
       .def("_saved_items", [](Node& n) {
         py::dict d;

@@ -54,25 +54,28 @@ struct Staged {
 
 void register_functions(py::module_& m) {
   // ---- creation (shape given as a tuple by the Python layer) ----
-  m.def("_empty", [](const Shape& s, py::handle dt) { return Tensor::empty(s, dtype_or(dt, DType::Float32)); });
-  m.def("_zeros", [](const Shape& s, py::handle dt) { return Tensor::zeros(s, dtype_or(dt, DType::Float32)); });
+  m.def("_empty", [](const Shape& s, py::handle dt) { return Tensor::empty(s, dtype_or(dt, default_float_dtype())); });
+  m.def("_zeros", [](const Shape& s, py::handle dt) { return Tensor::zeros(s, dtype_or(dt, default_float_dtype())); });
   m.def("_full", [](const Shape& s, py::handle v, py::handle dt) {
     Scalar sv = to_scalar(v);
     return Tensor::full(s, sv, dtype_or(dt, sv.default_dtype()));
   });
   m.def("_arange", [](double start, double end, double step, py::handle dt) {
-    return ops::arange(start, end, step, dtype_or(dt, DType::Float32));
+    return ops::arange(start, end, step, dtype_or(dt, default_float_dtype()));
   });
   m.def("_linspace", [](double start, double end, int64_t steps, py::handle dt) {
-    return ops::linspace(start, end, steps, dtype_or(dt, DType::Float32));
+    return ops::linspace(start, end, steps, dtype_or(dt, default_float_dtype()));
   });
-  m.def("_eye", [](int64_t n, int64_t mm, py::handle dt) { return ops::eye(n, mm, dtype_or(dt, DType::Float32)); });
-  m.def("_rand", [](const Shape& s, py::handle dt) { return ops::rand(s, dtype_or(dt, DType::Float32)); });
-  m.def("_randn", [](const Shape& s, py::handle dt) { return ops::randn(s, dtype_or(dt, DType::Float32)); });
+  m.def("_eye", [](int64_t n, int64_t mm, py::handle dt) { return ops::eye(n, mm, dtype_or(dt, default_float_dtype())); });
+  m.def("_rand", [](const Shape& s, py::handle dt) { return ops::rand(s, dtype_or(dt, default_float_dtype())); });
+  m.def("_randn", [](const Shape& s, py::handle dt) { return ops::randn(s, dtype_or(dt, default_float_dtype())); });
   m.def("_randint", [](int64_t lo, int64_t hi, const Shape& s, py::handle dt) {
     return ops::randint(lo, hi, s, dtype_or(dt, DType::Int64));
   });
   m.def("randperm", [](int64_t n) { return ops::randperm(n); }, py::arg("n"));
+  // The default float dtype (chaingrad.set_default_dtype checks its argument): this thread's.
+  m.def("_set_default_dtype", [](py::handle dt) { set_default_float_dtype(to_dtype(dt)); });
+  m.def("_get_default_dtype", [] { return dtype_object(default_float_dtype()); });
   m.def("manual_seed", [](int64_t seed) { ops::manual_seed(static_cast<uint64_t>(seed)); }, py::arg("seed"));
   m.def("initial_seed", [] { return ops::initial_seed(); });
   m.def("bernoulli", [](const Tensor& p) { return ops::bernoulli(p); }, py::arg("input"));

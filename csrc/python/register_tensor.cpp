@@ -203,10 +203,10 @@ Tensor construct(const py::args& args) {
     return alias;
   }
   if (args.size() == 1 && !PyLong_Check(args[0].ptr())) {
-    py::object t = py::module_::import("chaingrad").attr("tensor")(args[0], py::arg("dtype") = dtype_object(DType::Float32));
+    py::object t = py::module_::import("chaingrad").attr("tensor")(args[0], py::arg("dtype") = dtype_object(default_float_dtype()));
     return t.cast<Tensor>().alias();
   }
-  return Tensor::empty(shape_from_args(args), DType::Float32);
+  return Tensor::empty(shape_from_args(args), default_float_dtype());
 }
 
 int tensor_init(PyObject* self, PyObject* args, PyObject* kwargs) {

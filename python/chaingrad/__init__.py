@@ -113,8 +113,22 @@ __version__ = "0.1.0"
 
 
 def get_default_dtype() -> dtype:
-    """The dtype of floats created without one (float32)."""
-    return float32
+    """The dtype of floats created without one: float32 unless ``set_default_dtype`` changed it."""
+    return _C._get_default_dtype()
+
+
+def set_default_dtype(d: dtype) -> None:
+    """Sets the floating dtype that Python floats, integer inputs promoted to float (``exp``, true
+    division), creation functions without ``dtype=`` and ``nn`` layers' parameters get.
+
+    As grad mode, the setting belongs to the calling thread (chaingrad keeps no process-wide
+    mutable state); PyTorch's applies to the whole process. Non-floating dtypes raise
+    ``TypeError`` as in PyTorch."""
+    if not isinstance(d, dtype):
+        raise TypeError("invalid dtype object: only floating-point types are supported as the default type")
+    if not d.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    _C._set_default_dtype(d)
 
 
 def is_inference_mode_enabled() -> builtins_bool:  # type: ignore[name-defined]  # noqa: F821
@@ -245,6 +259,7 @@ __all__ = [
     "return_types",
     "save",
     "set_anomaly_enabled",
+    "set_default_dtype",
     "set_grad_enabled",
     "set_num_threads",
     "set_printoptions",

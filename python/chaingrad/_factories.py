@@ -45,10 +45,12 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
 
 
 # dtype codes of the promotion lattice Bool < Int64 < Float32 < Float64 (PyTorch's promoteTypes
-# restricted to chaingrad's dtypes); a Python float counts as the default dtype, float32.
+# restricted to chaingrad's dtypes); a Python float counts as the default dtype (float32 unless
+# set_default_dtype chose float64; the 16-bit defaults collect in float32, then narrow).
 _CODE_DTYPES = ("bool", "int64", "float32", "float64")
 _NP_DTYPES = (np.bool_, np.int64, np.float32, np.float64)
 _PY_CODES = {bool: 0, int: 1, float: 2}
+_PY_CODES_F64 = {bool: 0, int: 1, float: 3}
 
 
 def _np_code(dt: np.dtype) -> int:
@@ -121,9 +123,11 @@ def _scalar_error(obj: Any, code: Optional[int]) -> Exception:
     return TypeError(f"'{name}' object cannot be interpreted as an integer")
 
 
-def _store(obj: Any, sizes: List[int], dim: int, flat: list, codes: set, fixed: Optional[int]) -> None:
+def _store(obj: Any, sizes: List[int], dim: int, flat: list, codes: set, fixed: Optional[int],
+           py_codes: dict = _PY_CODES) -> None:
     """Appends the elements of ``obj`` (expected shape ``sizes[dim:]``) to ``flat`` in row-major
-    order, and the dtype code of every element to ``codes``; PyTorch's errors for ragged input."""
+    order, and the dtype code of every element to ``codes`` (Python numbers' from ``py_codes``);
+    PyTorch's errors for ragged input."""
     ndim = len(sizes)
     if isinstance(obj, (Tensor, np.ndarray)):
         shape = [int(s) for s in obj.shape]
@@ -153,7 +157,7 @@ def _store(obj: Any, sizes: List[int], dim: int, flat: list, codes: set, fixed: 
             flat.append(values)
         return
     if dim == ndim:
-        code = _PY_CODES.get(type(obj))
+        code = py_codes.get(type(obj))
         if code is None:
             if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":
                 code = _np_code(obj.dtype)
@@ -162,7 +166,7 @@ def _store(obj: Any, sizes: List[int], dim: int, flat: list, codes: set, fixed: 
             elif isinstance(obj, numbers.Integral):
                 code = 1
             elif isinstance(obj, numbers.Real):
-                code = 2
+                code = py_codes[float]
             elif _is_sequence(obj):  # deeper than the first element said: [1, [2, 3]]
                 raise _scalar_error(obj, fixed if fixed is not None else max(codes, default=1))
             else:
@@ -178,12 +182,12 @@ def _store(obj: Any, sizes: List[int], dim: int, flat: list, codes: set, fixed: 
     if dim == ndim - 1:
         # The innermost rows: plain Python numbers take a fast path.
         types = set(map(type, obj))
-        if types <= _PY_CODES.keys():
-            codes.update(_PY_CODES[t] for t in types)
+        if types <= py_codes.keys():
+            codes.update(py_codes[t] for t in types)
             flat.extend(obj)
             return
     for item in obj:
-        _store(item, sizes, dim + 1, flat, codes, fixed)
+        _store(item, sizes, dim + 1, flat, codes, fixed, py_codes)
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
@@ -191,9 +195,9 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     """A new tensor (a copy) from a number, nested sequences, a numpy array or a tensor.
 
     Without ``dtype`` the result has the promoted type of all elements, as in PyTorch: bools give
-    bool, ints int64, a Python float float32 (the default dtype), numpy float64 scalars/arrays and
-    float64 tensors float64. Ragged input raises ``ValueError("expected sequence of length 2 at
-    dim 1 (got 1)")``."""
+    bool, ints int64, a Python float the default dtype (float32 unless ``set_default_dtype``
+    changed it), numpy float64 scalars/arrays and float64 tensors float64. Ragged input raises
+    ``ValueError("expected sequence of length 2 at dim 1 (got 1)")``."""
     check_device(device)
     if isinstance(data, Tensor):
         warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.clone().detach() "
@@ -216,8 +220,10 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     sizes = _sizes(data)
     flat: list = []
     codes: set = set()
-    _store(data, sizes, 0, flat, codes, fixed)
-    code = fixed if fixed is not None else (max(codes) if codes else 2)
+    default = _C._get_default_dtype()
+    py_codes = _PY_CODES_F64 if default == _C.float64 else _PY_CODES
+    _store(data, sizes, 0, flat, codes, fixed, py_codes)
+    code = fixed if fixed is not None else (max(codes) if codes else py_codes[float])
     try:
         arr = np.array(flat, dtype=_NP_DTYPES[code])
     except OverflowError:
@@ -229,7 +235,12 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         if code == 1 and any(isinstance(v, float) and v != v for v in flat):
             raise RuntimeError("value cannot be converted to type int64 without overflow") from None
         raise TypeError(str(e)) from None
-    target = _C.__dict__[_CODE_DTYPES[code]] if dtype is None else dtype
+    if dtype is not None:
+        target = dtype
+    elif code == 2 and default != _C.float32 and default != _C.float64:  # a 16-bit default
+        target = default
+    else:
+        target = _C.__dict__[_CODE_DTYPES[code]]
     return _finish(_C._tensor_from_numpy_copy(arr.reshape(sizes), target), requires_grad)
 
 
@@ -257,12 +268,13 @@ def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
     """A tensor of ones."""
-    return _finish(_C._full(_shape(size), 1.0, _C.float32 if dtype is None else dtype), requires_grad)
+    return _finish(_C._full(_shape(size), 1.0, dtype), requires_grad)
 
 
 def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
          **kw: Any) -> Tensor:
-    """A tensor filled with ``fill_value`` (dtype inferred from it: int64, float32 or bool)."""
+    """A tensor filled with ``fill_value`` (dtype inferred from it: int64, the default float dtype or
+    bool)."""
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     return _finish(_C._full(_shape((size,)), fill_value, dtype), requires_grad)
@@ -296,7 +308,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     if dtype is None:
-        dtype = _C.int64 if all(isinstance(v, numbers.Integral) for v in vals) else _C.float32
+        dtype = _C.int64 if all(isinstance(v, numbers.Integral) for v in vals) else None  # None: the default
     return _finish(_C._arange(float(vals[0]), float(vals[1]), float(vals[2]), dtype), requires_grad)
 
 

@@ -122,14 +122,14 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
     if input is None and other is None:
         return tuple(condition.nonzero().t())
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        dt = _C.float32 if isinstance(input, float) or isinstance(other, float) else _C.int64
+        dt = _C._get_default_dtype() if isinstance(input, float) or isinstance(other, float) else _C.int64
         input, other = _C._full((), input, dt), _C._full((), other, dt)
     elif not isinstance(input, Tensor):
         input = _C._full((), input, other.dtype if isinstance(input, (int, bool)) or other.is_floating_point()
-                         else _C.float32)
+                         else _C._get_default_dtype())
     elif not isinstance(other, Tensor):
         other = _C._full((), other, input.dtype if isinstance(other, (int, bool)) or input.is_floating_point()
-                         else _C.float32)
+                         else _C._get_default_dtype())
     return _C._where(condition, input, other)
 
 

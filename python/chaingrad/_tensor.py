@@ -11,7 +11,7 @@ from . import _C, _tensor_str
 from ._C import Tensor
 from ._size import Size
 
-_DEFAULT_DTYPES = {"float32", "int64", "bool"}
+_IMPLICIT_DTYPES = {"int64", "bool"}  # never printed; nor is the default float dtype
 _LEGACY_TYPE_NAMES = {
     "float32": "chaingrad.FloatTensor", "float64": "chaingrad.DoubleTensor", "float16": "chaingrad.HalfTensor",
     "bfloat16": "chaingrad.BFloat16Tensor", "int64": "chaingrad.LongTensor", "int32": "chaingrad.IntTensor",
@@ -112,8 +112,10 @@ def _repr(self: Tensor, *, tensor_contents: Any = None) -> str:
         suffixes.append(f"grad_fn=<{fn.name()}>")
     elif self.requires_grad:
         suffixes.append("requires_grad=True")
-    return _tensor_str.format_tensor(values, dtype_name=dtype, is_default_dtype=dtype in _DEFAULT_DTYPES,
-                                     suffixes=suffixes, module_name="chaingrad")
+    default = str(_C._get_default_dtype()).split(".")[-1]
+    implicit = dtype in _IMPLICIT_DTYPES or dtype == default
+    return _tensor_str.format_tensor(values, dtype_name=dtype, is_default_dtype=implicit, suffixes=suffixes,
+                                     module_name="chaingrad", default_dtype_name=default)
 
 
 # ---- autograd ------------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ class Variable(metaclass=_VariableMeta):
 
     def __new__(cls, data: Optional[Tensor] = None, requires_grad: bool = False, volatile: bool = False) -> Tensor:
         if data is None:
-            return _C._full((0,), 0, _C.float32)
+            return _C._full((0,), 0, _C._get_default_dtype())
         if not isinstance(data, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
         out = data.detach()
@@ -216,7 +216,8 @@ def _batched_grad(outs: Tuple[Tensor, ...], ins: Tuple[Tensor, ...], grads: list
         raise RuntimeError("If `is_grads_batched=True`, all grad_outputs must have the same batch size")
     (batch,) = sizes
     if batch > 1:
-        batched = _batched_backward.batched_grad(outs, ins, grads, create_graph, allow_unused, materialize_grads)
+        batched = _batched_backward.batched_grad(outs, ins, grads, create_graph, allow_unused, materialize_grads,
+                                                 retain_graph)
         if batched is not None:
             return batched
         _batched_backward._stats["loops"] += 1

@@ -210,10 +210,13 @@ def _walk(ready: List[Any], pending: Dict[int, Tensor], remaining: Dict[int, int
 
 
 def batched_grad(outs: Sequence[Tensor], ins: Sequence[Tensor], grads: Sequence[Tensor], create_graph: bool,
-                 allow_unused: bool, materialize_grads: bool) -> Optional[Tuple[Optional[Tensor], ...]]:
+                 allow_unused: bool, materialize_grads: bool,
+                 retain_graph: bool = False) -> Optional[Tuple[Optional[Tensor], ...]]:
     """J^T v for every vector v of the batched ``grads`` in one walk of the graph, or None when
     some node on the way has no batching rule (or the graph has a shape this walk does not
-    handle: multi-output nodes, outputs without a graph)."""
+    handle: multi-output nodes, outputs without a graph). Without ``retain_graph`` the nodes that
+    ran free what they saved afterwards, as a backward pass does (the graph is kept until then:
+    a walk that gives up hands it to the per-vector fallback intact)."""
     if any(o.grad_fn is None for o in outs):
         return None
     batch = grads[0].shape[0]
@@ -268,6 +271,10 @@ def batched_grad(outs: Sequence[Tensor], ins: Sequence[Tensor], grads: Sequence[
         return None
     finally:
         _STRIDES.clear()
+    if not retain_graph:
+        for node in order:
+            if id(node) in shapes:
+                node._release_saved()
     out: List[Optional[Tensor]] = []
     for t, r in zip(ins, result):
         if r is None:
