@@ -3,6 +3,9 @@
 // keeps the runner the engine's enter_dual_level() gives it (engine/jvp.h).
 #include "graph/forward_ad.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "graph/meta.h"
 #include "kernels/elementwise.h"
 
@@ -29,11 +32,64 @@ std::shared_ptr<ForwardGrad> new_grad() {
   return g;
 }
 
-ForwardGrad* live_grad(const Tensor& t) {
-  if (!t.defined()) return nullptr;
+// t's forward state at the active level, whether or not it holds a tangent.
+ForwardGrad* current(const Tensor& t) {
+  if (!t.defined() || t_generation == 0) return nullptr;
   AutogradMeta* m = meta(t);
-  if (!m || !m->fw || m->fw->generation != t_generation || t_generation == 0) return nullptr;
+  if (!m || !m->fw || m->fw->generation != t_generation) return nullptr;
   return m->fw.get();
+}
+
+// t's own tangent (computed or pending), not one it reads from a base.
+ForwardGrad* live_grad(const Tensor& t) {
+  ForwardGrad* g = current(t);
+  return g && (g->tangent.defined() || g->node) ? g : nullptr;
+}
+
+// The forward base of view t (ForwardGrad::base); for a view made before the level was entered,
+// the tensor it views into. Undefined for the rest (make_dual's dual is a base of its own).
+Tensor forward_base(const Tensor& t) {
+  if (ForwardGrad* g = current(t)) return g->base;
+  const AutogradMeta* m = t.defined() ? meta(t) : nullptr;
+  return m && m->is_view ? m->view_base : Tensor();
+}
+
+// Replaces t's forward state (same level), keeping its forward base.
+ForwardGrad& renew(const Tensor& t) {
+  ForwardGrad* old = current(t);
+  Tensor base = old ? old->base : Tensor();
+  AutogradMeta& m = meta_mut(t);
+  m.fw = new_grad();
+  m.fw->base = std::move(base);
+  return *m.fw;
+}
+
+// Whether no two elements of t share memory: then a tangent laid out as t holds every value
+// (an expanded base's does not: its views keep tangents of their own).
+bool non_overlapping(const Tensor& t) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size) of the dims that step
+  for (size_t d = 0; d < t.shape().size(); ++d) {
+    if (t.shape()[d] == 0) return true;
+    if (t.shape()[d] > 1) dims.emplace_back(t.strides()[d], t.shape()[d]);
+  }
+  std::sort(dims.begin(), dims.end());
+  int64_t reach = 1;
+  for (auto [stride, size] : dims) {
+    if (stride < reach) return false;
+    reach = stride * size;
+  }
+  return true;
+}
+
+// The forward base whose tangent `t`'s is a window of, when it has one (else undefined).
+Tensor window_base(const Tensor& t) {
+  Tensor base = forward_base(t);
+  return base.defined() && live_grad(base) && non_overlapping(base) ? base : Tensor();
+}
+
+// The window of base tangent `bt` (laid out as `base`) that is `view`'s tangent.
+Tensor window(const Tensor& bt, const Tensor& base, const Tensor& view) {
+  return bt.as_strided(view.shape(), view.strides(), bt.offset() + view.offset() - base.offset());
 }
 
 // Runs the node's JVP once (the level's runner: native rule, else the double-VJP trick) and caches
@@ -97,22 +153,58 @@ void exit_level() {
     if (auto g = w.lock()) {
       g->tangent = Tensor();
       g->node.reset();
+      g->base = Tensor();
     }
   for (auto& w : nodes)
     if (auto n = w.lock()) n->set_forward(nullptr);
 }
 
-bool has_tangent(const Tensor& t) { return live_grad(t) != nullptr; }
+namespace {
+// base's tangent laid out with base's own strides, so that every view's tangent is a window of
+// it. `for_write`: a tangent of base's own that a view may write into (a copy when the tangent is
+// shared, e.g. passed on unchanged by clone or add; zeros of `dtype` when base has none).
+Tensor base_tangent(const Tensor& base, bool for_write, DType dtype) {
+  ForwardGrad* g = live_grad(base);
+  Tensor t = g ? resolve(*g) : Tensor();
+  const bool laid_out = t.defined() && t.strides() == base.strides();
+  if (for_write ? laid_out && g->owned : laid_out || !t.defined()) return t;
+  int64_t span = 1;  // elements the base's layout reaches
+  for (size_t d = 0; d < base.shape().size(); ++d) {
+    if (base.shape()[d] == 0) span = 0;
+    if (span) span += (base.shape()[d] - 1) * base.strides()[d];
+  }
+  Suspend suspend;
+  Tensor fresh = Tensor::empty({span}, t.defined() ? t.dtype() : dtype).as_strided(base.shape(), base.strides(), 0);
+  if (t.defined()) kernels::copy(fresh, t);
+  else kernels::fill(fresh, 0);
+  ForwardGrad& fresh_grad = renew(base);
+  fresh_grad.tangent = fresh;
+  fresh_grad.owned = true;
+  return fresh;
+}
+}  // namespace
+
+bool has_tangent(const Tensor& t) {
+  if (live_grad(t)) return true;
+  Tensor base = forward_base(t);
+  return base.defined() && live_grad(base);
+}
 
 Tensor tangent(const Tensor& t) {
+  if (t_generation == 0 || !t.defined()) return Tensor();
+  if (Tensor base = window_base(t); base.defined()) return window(base_tangent(base, false, t.dtype()), base, t);
   ForwardGrad* g = live_grad(t);
   return g ? resolve(*g) : Tensor();
 }
 
-void set_tangent(const Tensor& t, const Tensor& tangent) {
-  AutogradMeta& m = meta_mut(t);
-  m.fw = new_grad();
-  m.fw->tangent = tangent;
+void set_tangent(const Tensor& t, const Tensor& tangent) { renew(t).tangent = tangent; }
+
+void note_view(const Tensor& input, const Tensor& view) {
+  if (!active()) return;
+  Tensor base = forward_base(input);
+  if (!base.defined()) base = input;
+  if (!current(view)) meta_mut(view).fw = new_grad();
+  meta_mut(view).fw->base = std::move(base);
 }
 
 void capture_inputs(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs) {
@@ -142,10 +234,9 @@ void capture_inputs(const std::shared_ptr<Node>& node, const std::vector<Tensor>
 }
 
 void set_pending(const Tensor& out, const std::shared_ptr<Node>& node, uint32_t output_nr) {
-  AutogradMeta& m = meta_mut(out);
-  m.fw = new_grad();
-  m.fw->node = node;
-  m.fw->output_nr = output_nr;
+  ForwardGrad& g = renew(out);
+  g.node = node;
+  g.output_nr = output_nr;
 }
 
 void attach_saved_output(const Tensor& unpacked, const std::shared_ptr<Node>& owner, uint32_t output_nr) {
@@ -156,7 +247,6 @@ void attach_saved_output(const Tensor& unpacked, const std::shared_ptr<Node>& ow
 bool inplace_involves(const Tensor& self, std::initializer_list<const Tensor*> others) {
   if (!active()) return false;
   if (has_tangent(self)) return true;
-  if (const AutogradMeta* m = meta(self); m && m->is_view && has_tangent(m->view_base)) return true;
   for (const Tensor* t : others)
     if (t && has_tangent(*t)) return true;
   return false;
@@ -165,22 +255,14 @@ bool inplace_involves(const Tensor& self, std::initializer_list<const Tensor*> o
 void commit_inplace(const Tensor& self, const Tensor& result) {
   if (t_generation == 0) return;
   Tensor t = tangent(result);
-  AutogradMeta* m = meta(self);
-  const bool through_view = m && m->is_view && m->view_base.defined();
-  if (!t.defined() && !has_tangent(self) && !(through_view && has_tangent(m->view_base))) return;
+  if (!t.defined() && !has_tangent(self)) return;
   Suspend suspend;
   if (!t.defined()) t = Tensor::zeros(self.shape(), self.dtype());
-  set_tangent(self, t);
-  if (!through_view) return;
-  // The base's tangent: its old tangent (or zeros) with the view's region replaced.
-  const Tensor& base = m->view_base;
-  Tensor bt = tangent(base);
-  Tensor fresh = Tensor::empty(base.shape(), bt.defined() ? bt.dtype() : base.dtype());
-  if (bt.defined()) kernels::copy(fresh, bt);
-  else kernels::fill(fresh, 0);
-  CG_CHECK(base.is_contiguous(), "forward AD: in-place write through a view of a non-contiguous base");
-  kernels::copy(fresh.as_strided(self.shape(), self.strides(), self.offset() - base.offset()), t);
-  set_tangent(base, fresh);
+  Tensor base = forward_base(self);
+  if (!base.defined() || !non_overlapping(base)) return set_tangent(self, t);
+  // A view: its window of the base's tangent (zeros until now, if the base had none) takes t,
+  // which the base and every other view of it then see.
+  kernels::copy(window(base_tangent(base, true, t.dtype()), base, self), t);
 }
 
 }  // namespace cg::autograd::forward_ad

@@ -23,11 +23,15 @@
 namespace cg::autograd::forward_ad {
 
 // A tensor's tangent (in AutogradMeta::fw): either computed, or pending on `node`'s output `output_nr`.
+// A view made at the level has `base` set: its tangent is then the same window of the base's
+// tangent (as in PyTorch), so writes through any view are seen by the base and every other view.
 struct ForwardGrad {
   uint64_t generation = 0;  // the dual level it belongs to (stale once that level exits)
   Tensor tangent;
   std::shared_ptr<Node> node;
   uint32_t output_nr = 0;
+  Tensor base;  // views: the tensor (not itself such a view) whose tangent this one's is a window of
+  bool owned = false;  // `tangent` was made here for writes through views (nobody else holds it)
 };
 
 // What a node recorded with dual inputs keeps (in Node::fw): the input tangents (undefined: zero)

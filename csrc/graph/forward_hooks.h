@@ -31,5 +31,8 @@ void attach_saved_output(const Tensor& unpacked, const std::shared_ptr<Node>& ow
 // the recorded path), and the tangent bookkeeping once `self` holds `result`'s values.
 bool inplace_involves(const Tensor& self, std::initializer_list<const Tensor*> others);
 void commit_inplace(const Tensor& self, const Tensor& result);
+// Called by the view ops: `view` (of `input`) takes its tangent from the same window of its
+// forward base's tangent (forward_ad.h, ForwardGrad::base).
+void note_view(const Tensor& input, const Tensor& view);
 
 }  // namespace cg::autograd::forward_ad

@@ -40,8 +40,14 @@ Tensor make_dual(const Tensor& primal, const Tensor& tangent) {
 }
 
 Tensor primal_view(const Tensor& t) {
-  fw::Suspend suspend;
-  return alias(t);
+  Tensor primal;
+  {
+    fw::Suspend suspend;
+    primal = alias(t);
+  }
+  // A view of t, but without t's tangent (a view made at the level would read it from t).
+  if (fw::level_active()) fw::set_tangent(primal, Tensor());
+  return primal;
 }
 
 }  // namespace cg::ops

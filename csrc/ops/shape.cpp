@@ -23,6 +23,7 @@ Tensor replay_as_window(const Tensor& base, const Tensor& view) {
 
 // Marks `out` as a view of `input` (of its base, when `input` is a view itself).
 Tensor finish_view(const Tensor& input, Tensor out) {
+  autograd::forward_ad::note_view(input, out);
   const bool grad_mode = autograd::GradMode::is_enabled();
   // Under no_grad only views of tensors that require grad are marked: an in-place op on such a
   // view with grad mode back on is PyTorch's "view was created in no_grad mode" error.
