@@ -77,6 +77,26 @@ def test_second_backward_through_a_freed_scalar_graph_raises() -> None:
         y.backward()
 
 
+@pytest.mark.parametrize("shape", [(), (3,)])
+@pytest.mark.parametrize("op", ["mul", "rmul", "div"])
+def test_product_with_a_number_is_freed_like_pytorch(shape, op):
+    # PyTorch saves the number as a tensor: a second backward without retain_graph raises, and so
+    # does reading grad_fn._saved_other; sums and differences with a number save nothing.
+    f = {"mul": lambda x: x * 2.0, "rmul": lambda x: 2.0 * x, "div": lambda x: x / 2.0}[op]
+    x = cg.ones(shape, requires_grad=True)
+    y = f(x)
+    y.sum().backward(retain_graph=True)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.full(shape, 4.0 if op != "div" else 1.0))
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.sum().backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.grad_fn._saved_other
+    z = x + 2.0
+    z.sum().backward()
+    z.sum().backward()
+
+
 # Every differentiable row of the unary table (kernels/unary_ops.h) and where to evaluate it
 # (positive inputs for the ops defined on them).
 _UNARY = [n for n in cg._C._unary_method_names if n not in ("negative", "absolute")] + ["gelu"]

@@ -162,13 +162,16 @@ Tensor SavedTensor::rebuild(const Tensor& data, const Node& owner) const {
   return out;
 }
 
+void throw_saved_freed(const Node& owner) {
+  throw RuntimeError(with_culprit(
+      kFreedMessage, msg("the tensors saved by ", owner.name(),
+                         " were freed when an earlier backward() or autograd.grad() went through it without "
+                         "retain_graph=True.")));
+}
+
 Tensor SavedTensor::unpack(const Node& owner) const {
   if (!defined_) return Tensor();
-  if (released_)
-    throw RuntimeError(with_culprit(
-        kFreedMessage, msg("the tensors saved by ", owner.name(),
-                           " were freed when an earlier backward() or autograd.grad() went through it without "
-                           "retain_graph=True.")));
+  if (released_) throw_saved_freed(owner);
   if (packed_) {
     // Saved-tensor hooks: no version tracking through the hooks (as in PyTorch).
     Tensor data = packed_->unpack();

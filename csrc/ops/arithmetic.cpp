@@ -231,18 +231,30 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 // x * c saves only the constant; the input's shape and dtype are the output's (see ScalarAddBackward).
+// PyTorch saves c as a tensor, so a second backward without retain_graph raises there: `released`
+// keeps that error (the constant itself stays, it costs nothing).
 struct MulScalarBackward : BackwardNode<MulScalarBackward> {
   Scalar factor = 1;
   const char* node_name = "MulBackward0";
-  TensorList apply(TensorList&& g) override { return {reduce_to_output(mul(g[0], factor), *this)}; }
+  bool released = false;
+  void release_saved() override { released = true; }
+  void check_not_released() const {
+    if (released) throw_saved_freed(*this);
+  }
+  TensorList apply(TensorList&& g) override {
+    check_not_released();
+    return {reduce_to_output(mul(g[0], factor), *this)};
+  }
   TensorList jvp(const TensorList& t) override { return {mul(t[0], factor)}; }
   bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g * c
-    if (!pointwise_input(*this, output_meta[0].shape, output_meta[0].dtype) || factor.kind() == ScalarKind::Bool) return false;
+    if (released || !pointwise_input(*this, output_meta[0].shape, output_meta[0].dtype) || factor.kind() == ScalarKind::Bool)
+      return false;
     p.op[0] = kernels::GradOp::Scale;
     p.scalar[0] = factor;
     return true;
   }
   bool apply_0d(double grad, ScalarGrads& out) override {
+    check_not_released();
     return with_float_0d(output_meta[0].dtype, [&](auto t) {
       using T = decltype(t);
       if (!output_meta[0].shape.empty()) return false;
@@ -254,6 +266,7 @@ struct MulScalarBackward : BackwardNode<MulScalarBackward> {
   static auto saved_fields() {
     // x / c records x * (1 / c): PyTorch shows c.
     return std::make_tuple(saved("other", [](const MulScalarBackward& n) {
+      n.check_not_released();
       return std::strcmp(n.node_name, "DivBackward0") == 0 ? SavedValue(1.0 / n.factor.to_double()) : saved_scalar(n.factor);
     }));
   }
