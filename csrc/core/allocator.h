@@ -9,6 +9,7 @@
 // of other sizes (at least as many bytes as it is about to allocate). Cached bytes are not live
 // bytes: Storage's live counters (the leak tests, `_live_counts()`) never see them. The cache is
 // off under AddressSanitizer (it would hide a use after free) and with CHAINGRAD_BUFFER_CACHE=0.
+// Mid-size buffers (up to 64 KB) are kept per thread instead, a few MB at most (allocator.cpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -49,6 +49,10 @@ void elu(const Tensor& x, double alpha, const Tensor& out);
 void tanh_backward(const Tensor& grad, const Tensor& y, const Tensor& out);      // g * (1 - y^2)
 void sigmoid_backward(const Tensor& grad, const Tensor& y, const Tensor& out);   // g * y * (1 - y)
 void threshold_backward(const Tensor& grad, const Tensor& x, double threshold, const Tensor& out);  // x > t ? g : 0
+// The backward of those two with respect to y (gg: the gradient of their result, g: their grad):
+// float32/float64 operands of one dtype, broadcast to out.
+void tanh_backward_backward(const Tensor& gg, const Tensor& grad, const Tensor& y, const Tensor& out);     // gg * (-2 y * g)
+void sigmoid_backward_backward(const Tensor& gg, const Tensor& grad, const Tensor& y, const Tensor& out);  // gg * (g * (1 - 2 y))
 // grad_a = grad * b, grad_b = grad * a: both gradients of a product in one pass over grad.
 // Float32/float64 operands of one dtype; the inputs broadcast to the outputs' shape.
 void mul_backward(const Tensor& grad, const Tensor& a, const Tensor& b, const Tensor& grad_a, const Tensor& grad_b);

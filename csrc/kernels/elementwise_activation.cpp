@@ -66,6 +66,30 @@ void threshold_backward(const Tensor& grad, const Tensor& x, double threshold, c
   });
 }
 
+
+namespace {
+// The operations in the order of their composed (differentiable) form in ops/fused_grad.cpp, so
+// both give the same bits.
+template <typename F>
+void grad_grad_map(const char* name, const Tensor& gg, const Tensor& g, const Tensor& y, const Tensor& out, const F& f) {
+  const std::array<const Tensor*, 3> in{&gg, &g, &y};
+  CG_CHECK(out.dtype() == DType::Float32 || out.dtype() == DType::Float64, name, ": float32 or float64 expected");
+  CG_DISPATCH_FLOAT(out.dtype(), name, [&] {
+    using T = scalar_t;
+    map<T, T, T, T>(out, in, [&f](T ggv, T gv, T yv) { return f(ggv, gv, yv); });
+  });
+}
+}  // namespace
+
+void tanh_backward_backward(const Tensor& gg, const Tensor& grad, const Tensor& y, const Tensor& out) {
+  grad_grad_map("tanh_backward_backward", gg, grad, y, out,
+                [](auto ggv, auto gv, auto yv) { return ggv * ((yv * decltype(yv)(-2)) * gv); });
+}
+void sigmoid_backward_backward(const Tensor& gg, const Tensor& grad, const Tensor& y, const Tensor& out) {
+  grad_grad_map("sigmoid_backward_backward", gg, grad, y, out,
+                [](auto ggv, auto gv, auto yv) { return ggv * (gv * (decltype(yv)(1) - yv * decltype(yv)(2))); });
+}
+
 }  // namespace cg::kernels
 
 namespace cg::kernels {

@@ -14,18 +14,92 @@ namespace cg::ops {
 using namespace arith;
 using autograd::any_requires_grad;
 
-Tensor tanh_backward(const Tensor& grad, const Tensor& y) {
-  if (any_requires_grad({&grad, &y})) return mul(grad, rsub(mul(y, y), 1));
-  Tensor out = Tensor::empty(broadcast_shapes(grad.shape(), y.shape()), grad.dtype());
-  kernels::tanh_backward(grad, cast_data(y, grad.dtype()), out);
+namespace {
+
+// The backward of tanh_backward / sigmoid_backward, as PyTorch records it under create_graph: one
+// node (TanhBackwardBackward0, SigmoidBackwardBackward0) with a one-pass kernel per gradient, where
+// composing the formula from products recorded four nodes and ran four kernels. For
+// out = g * f'(y):  d/dg = gg * f'(y) (the activation's backward again), d/dy = gg * g * f''(y).
+struct ActivationGradRule {
+  const char* node_name;
+  Tensor (*backward)(const Tensor& gg, const Tensor& y);  // tanh_backward / sigmoid_backward
+  // d/dy: a kernel when nothing records, else composed of differentiable ops (same operations).
+  void (*kernel)(const Tensor& gg, const Tensor& g, const Tensor& y, const Tensor& out);
+  Tensor (*composed)(const Tensor& gg, const Tensor& g, const Tensor& y);
+};
+
+Tensor tanh_output_grad(const Tensor& gg, const Tensor& g, const Tensor& y) { return mul(gg, mul(mul(y, -2.0), g)); }
+Tensor sigmoid_output_grad(const Tensor& gg, const Tensor& g, const Tensor& y) {
+  return mul(gg, mul(g, rsub(mul(y, 2.0), 1)));
+}
+const ActivationGradRule kTanhGrad{"TanhBackwardBackward0", &tanh_backward, &kernels::tanh_backward_backward,
+                                   &tanh_output_grad};
+const ActivationGradRule kSigmoidGrad{"SigmoidBackwardBackward0", &sigmoid_backward,
+                                      &kernels::sigmoid_backward_backward, &sigmoid_output_grad};
+
+// One float dtype and one shape: what the fused node and its kernels handle (else the composed form).
+bool fusable(const Tensor& g, const Tensor& y) {
+  return g.shape() == y.shape() && g.dtype() == y.dtype() &&
+         (g.dtype() == DType::Float32 || g.dtype() == DType::Float64);
+}
+
+Tensor output_grad(const ActivationGradRule& rule, const Tensor& gg, const Tensor& g, const Tensor& y) {
+  if (any_requires_grad({&gg, &g, &y}) || !fusable(gg, y) || !fusable(g, y)) return rule.composed(gg, g, y);
+  Tensor out = Tensor::empty(y.shape(), y.dtype());
+  rule.kernel(gg, g, y, out);
   return out;
 }
 
-Tensor sigmoid_backward(const Tensor& grad, const Tensor& y) {
-  if (any_requires_grad({&grad, &y})) return mul(grad, mul(y, rsub(y, 1)));
+struct ActivationBackwardBackward : BackwardNode<ActivationBackwardBackward> {
+  const ActivationGradRule* rule = nullptr;
+  SavedTensor grad_output_, output_;
+  TensorList apply(TensorList&& gg) override {
+    TensorList r(2);
+    const Tensor y = output_.unpack(*this);
+    if (should_compute_output(0)) r[0] = rule->backward(gg[0], y);
+    if (should_compute_output(1)) r[1] = output_grad(*rule, gg[0], grad_output_.unpack(*this), y);
+    return r;
+  }
+  TensorList jvp(const TensorList& t) override {  // linear in g; d/dy as in apply
+    const Tensor y = output_.unpack(*this);
+    return {tangent_sum(t[0].defined() ? rule->backward(t[0], y) : Tensor(),
+                        t[1].defined() ? rule->composed(t[1], grad_output_.unpack(*this), y) : Tensor())};
+  }
+  std::string name() const override { return rule->node_name; }
+  static auto saved_fields() {
+    return std::make_tuple(saved("grad_output", &ActivationBackwardBackward::grad_output_),
+                           saved("output", &ActivationBackwardBackward::output_));
+  }
+};
+
+// grad * f'(y) in one pass; recorded as one node when a higher-order graph is wanted.
+template <void (*kernel)(const Tensor&, const Tensor&, const Tensor&)>
+Tensor activation_backward(const ActivationGradRule& rule, const Tensor& grad, const Tensor& y,
+                           Tensor (*composed)(const Tensor&, const Tensor&)) {
+  const bool record = any_requires_grad({&grad, &y});
+  if (record && !fusable(grad, y)) return composed(grad, y);
   Tensor out = Tensor::empty(broadcast_shapes(grad.shape(), y.shape()), grad.dtype());
-  kernels::sigmoid_backward(grad, cast_data(y, grad.dtype()), out);
+  kernel(grad, cast_data(y, grad.dtype()), out);
+  if (record) {
+    auto node = ActivationBackwardBackward::make({&grad, &y});
+    node->rule = &rule;
+    node->grad_output_ = SavedTensor(grad, false);
+    node->output_ = SavedTensor(y, false);
+    node->record(out);
+  }
   return out;
+}
+
+}  // namespace
+
+Tensor tanh_backward(const Tensor& grad, const Tensor& y) {
+  return activation_backward<&kernels::tanh_backward>(
+      kTanhGrad, grad, y, [](const Tensor& g, const Tensor& t) { return mul(g, rsub(mul(t, t), 1)); });
+}
+
+Tensor sigmoid_backward(const Tensor& grad, const Tensor& y) {
+  return activation_backward<&kernels::sigmoid_backward>(
+      kSigmoidGrad, grad, y, [](const Tensor& g, const Tensor& s) { return mul(g, mul(s, rsub(s, 1))); });
 }
 
 namespace {

@@ -177,6 +177,13 @@ def grad(
         >>> chaingrad.autograd.grad(dy, x)       # 6 x
         (tensor(12.),)
     """
+    if (grad_outputs is None and not is_grads_batched and not materialize_grads and type(outputs) is Tensor
+            and type(inputs) is Tensor):
+        # The common call (one output, one input, default vector): what the general path below
+        # computes for it, without its tuples and checks (a Hessian-vector product makes two).
+        keep = create_graph if retain_graph is None else retain_graph
+        return _C._run_backward([outputs], [None], [inputs], bool(keep), bool(create_graph), False,
+                                bool(allow_unused), False)
     outs = _as_tuple(outputs, "outputs")
     ins = _as_tuple(inputs, "inputs")
     if not ins:

@@ -116,6 +116,13 @@ _RULES: Dict[str, _Rule] = {
     "CloneBackward0": lambda n, g, s: [g],
     "TanhBackward0": lambda n, g, s: [g * (1 - _saved(n, "result") * _saved(n, "result"))],
     "SigmoidBackward0": lambda n, g, s: [g * (_saved(n, "result") * (1 - _saved(n, "result")))],
+    "TanhBackwardBackward0": lambda n, g, s: [
+        _sum_to(g * (1 - _saved(n, "output") * _saved(n, "output")), s[0]) if s[0] is not None else None,
+        _sum_to(g * (_saved(n, "output") * -2.0 * _saved(n, "grad_output")), s[1]) if s[1] is not None else None],
+    "SigmoidBackwardBackward0": lambda n, g, s: [
+        _sum_to(g * (_saved(n, "output") * (1 - _saved(n, "output"))), s[0]) if s[0] is not None else None,
+        _sum_to(g * (_saved(n, "grad_output") * (1 - 2.0 * _saved(n, "output"))), s[1]) if s[1] is not None
+        else None],
     "ExpBackward0": lambda n, g, s: [g * _saved(n, "result")],
     "LogBackward0": lambda n, g, s: [g / _saved(n, "self")],
     "SinBackward0": lambda n, g, s: [g * _saved(n, "self").cos()],
