@@ -245,15 +245,6 @@ void gemv(const Tensor& a, const Tensor& x, const Tensor& y) {
   if (blas) {
     const Tensor ap = blas_view(a).ok ? a : packed(a);
     const BlasView va = blas_view(ap), vb = blas_view(col);
-    if (x.strides()[0] == 1 && y.strides()[0] == 1) {  // our loops (linalg_gemv.cpp); a transposed view is S^T
-      const int64_t m = ap.shape()[0], k = ap.shape()[1];
-      const bool own = a.dtype() == DType::Float32
-                           ? stored_matrix_vector(ap.data<float>(), va.trans ? k : m, va.trans ? m : k, va.ld,
-                                                  va.trans, x.data<float>(), y.data<float>())
-                           : stored_matrix_vector(ap.data<double>(), va.trans ? k : m, va.trans ? m : k, va.ld,
-                                                  va.trans, x.data<double>(), y.data<double>());
-      if (own) return;
-    }
     const bool done = a.dtype() == DType::Float32 ? vector_product<float>(ap, col, out, va, vb, 0.0)
                                                   : vector_product<double>(ap, col, out, va, vb, 0.0);
     if (done) return;

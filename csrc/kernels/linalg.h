@@ -10,11 +10,6 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta = 0.0);
 void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& c);
 // y = a @ x for 2-D a (m, k) and vectors x (k), y (m): BLAS gemv (PyTorch's mv), any strides.
 void gemv(const Tensor& a, const Tensor& x, const Tensor& y);
-// y = S x, or S^T x when `trans`, for a row-major stored matrix S (rows x cols, row stride ld) and
-// unit-stride vectors, float or double (linalg_gemv.cpp: our loops, threads split S by rows, the
-// result is the same for any thread count). False (nothing written) for shapes it leaves to BLAS.
-template <typename T>
-bool stored_matrix_vector(const T* S, int64_t rows, int64_t cols, int64_t ld, bool trans, const T* x, T* y);
 // out = sum(a * b) for 1-D vectors.
 void dot(const Tensor& a, const Tensor& b, const Tensor& out);
 
