@@ -76,16 +76,16 @@ struct ActivationBackwardBackward : BackwardNode<ActivationBackwardBackward> {
 template <void (*kernel)(const Tensor&, const Tensor&, const Tensor&)>
 Tensor activation_backward(const ActivationGradRule& rule, const Tensor& grad, const Tensor& y,
                            Tensor (*composed)(const Tensor&, const Tensor&)) {
-  const bool record = any_requires_grad({&grad, &y});
-  if (record && !fusable(grad, y)) return composed(grad, y);
+  const bool recording = any_requires_grad({&grad, &y});
+  if (recording && !fusable(grad, y)) return composed(grad, y);
   Tensor out = Tensor::empty(broadcast_shapes(grad.shape(), y.shape()), grad.dtype());
   kernel(grad, cast_data(y, grad.dtype()), out);
-  if (record) {
+  if (recording) {
     auto node = ActivationBackwardBackward::make({&grad, &y});
     node->rule = &rule;
     node->grad_output_ = SavedTensor(grad, false);
     node->output_ = SavedTensor(y, false);
-    node->record(out);
+    record(std::move(node), out);
   }
   return out;
 }
