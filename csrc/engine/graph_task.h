@@ -1,8 +1,7 @@
 // The state of one backward call (engine/engine.cpp): a record per tracked node and per chain link
 // while it runs (NodeTask), a gradient cell per edge into a node, the ready list, and what
-// autograd.grad captures. Visible to
-// nodes as the current BackwardFilter so that Node::should_compute_output can skip gradients no
-// requested input needs.
+// autograd.grad captures. Visible to nodes as the current BackwardFilter so that
+// Node::should_compute_output can skip gradients no requested input needs.
 #pragma once
 #include <algorithm>
 #include <condition_variable>
