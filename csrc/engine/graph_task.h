@@ -1,7 +1,7 @@
-// The state of one backward call (engine/engine.cpp): one flat record per reached node, one
-// gradient cell per edge into a node, the ready list, and what autograd.grad captures. Visible to
-// nodes as the current BackwardFilter so that Node::should_compute_output can skip gradients no
-// requested input needs.
+// The state of one backward call (engine/engine.cpp): a record per tracked node and per chain link
+// while it runs (NodeTask), a gradient cell per edge into a node, the ready list, and what
+// autograd.grad captures. Visible to nodes as the current BackwardFilter so that
+// Node::should_compute_output can skip gradients no requested input needs.
 #pragma once
 #include <algorithm>
 #include <condition_variable>
@@ -25,8 +25,8 @@ namespace cg::autograd {
 
 constexpr uint32_t kNoSlot = UINT32_MAX;
 
-// The records of one call live in buffers from the tensor allocator (core/allocator.h): a graph
-// of 10^6 nodes needs tens of MB of them, and fresh memory faulted in 4 KB pages cost more than
+// The extra cells of one call live in buffers from the tensor allocator (core/allocator.h): a graph
+// of 10^6 shared nodes needs tens of MB of them, and fresh memory faulted in 4 KB pages cost more than
 // the rest of the backward pass (~90 ns per node on a VM). There they are huge pages, and the
 // next backward call of the same size gets them back from the buffer cache already faulted in.
 class RecordBuffer {
