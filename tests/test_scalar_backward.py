@@ -91,7 +91,7 @@ def test_product_with_a_number_is_freed_like_pytorch(shape, op):
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         y.sum().backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
-        y.grad_fn._saved_other
+        _ = y.grad_fn._saved_other
     z = x + 2.0
     z.sum().backward()
     z.sum().backward()
