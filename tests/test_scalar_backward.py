@@ -97,6 +97,20 @@ def test_product_with_a_number_is_freed_like_pytorch(shape, op):
     z.sum().backward()
 
 
+@pytest.mark.parametrize("number", [2, 2.5, True])
+@pytest.mark.parametrize("op", ["mul", "rmul", "div"])
+def test_saved_number_shows_as_pytorch_wraps_it(op, number):
+    # PyTorch wraps the number in a 0-d tensor: int64 for an int, float64 for a float, bool for a bool.
+    if op == "div" and number is True:
+        pytest.skip("x / True is x / 1")
+    f = {"mul": lambda x: x * number, "rmul": lambda x: number * x, "div": lambda x: x / number}[op]
+    y = f(cg.ones(3, requires_grad=True))
+    saved = y.grad_fn._saved_other
+    want = {int: cg.int64, float: cg.float64, bool: cg.bool}[type(number)]
+    assert saved.dim() == 0 and saved.dtype == want and not saved.requires_grad
+    assert saved.item() == number
+
+
 # Every differentiable row of the unary table (kernels/unary_ops.h) and where to evaluate it
 # (positive inputs for the ops defined on them).
 _UNARY = [n for n in cg._C._unary_method_names if n not in ("negative", "absolute")] + ["gelu"]

@@ -237,6 +237,7 @@ struct MulScalarBackward : BackwardNode<MulScalarBackward> {
   Scalar factor = 1;
   const char* node_name = "MulBackward0";
   bool released = false;
+  ScalarKind divisor_kind = ScalarKind::Float;  // x / c: the kind of c, for _saved_other
   void release_saved() override { released = true; }
   void check_not_released() const {
     if (released) throw_saved_freed(*this);
@@ -264,10 +265,18 @@ struct MulScalarBackward : BackwardNode<MulScalarBackward> {
     });
   }
   static auto saved_fields() {
-    // x / c records x * (1 / c): PyTorch shows c.
+    // PyTorch shows the number as the 0-d tensor it wrapped it in (int64, float64 or bool); x / c
+    // records x * (1 / c), and shows c.
     return std::make_tuple(saved("other", [](const MulScalarBackward& n) {
       n.check_not_released();
-      return std::strcmp(n.node_name, "DivBackward0") == 0 ? SavedValue(1.0 / n.factor.to_double()) : saved_scalar(n.factor);
+      Scalar c = n.factor;
+      if (std::strcmp(n.node_name, "DivBackward0") == 0) {
+        const double divisor = 1.0 / n.factor.to_double();
+        c = n.divisor_kind == ScalarKind::Float ? Scalar(divisor) : Scalar(static_cast<int64_t>(std::llround(divisor)));
+        if (n.divisor_kind == ScalarKind::Bool) c = Scalar(c.to_int() != 0);
+      }
+      const DType dt = c.kind() == ScalarKind::Float ? DType::Float64 : c.kind() == ScalarKind::Bool ? DType::Bool : DType::Int64;
+      return SavedValue(Tensor::scalar(c, dt));
     }));
   }
 };
@@ -356,6 +365,7 @@ Tensor div(const Tensor& a, Scalar b) {
     auto node = MulScalarBackward::make({&a});
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
     node->factor = 1.0 / b.to_double();
+    node->divisor_kind = b.kind();
     node->node_name = "DivBackward0";
     record(std::move(node), out);
   }
