@@ -12,12 +12,12 @@
 
 namespace cg::autograd {
 
-// While an in-place op computes its out-of-place result, tensors sharing `self`'s memory that
-// get saved would be overwritten by the write-back; they are saved as private copies instead
-// (PyTorch's "original self"). Set by ops::inplace_records, cleared by ops::commit_inplace.
 // PyTorch's error for a node whose saved values an earlier backward without retain_graph freed.
 [[noreturn]] void throw_saved_freed(const Node& owner);
 
+// While an in-place op computes its out-of-place result, tensors sharing `self`'s memory that
+// get saved would be overwritten by the write-back; they are saved as private copies instead
+// (PyTorch's "original self"). Set by ops::inplace_records, cleared by ops::commit_inplace.
 void set_inplace_target(const Tensor& self);
 void clear_inplace_target();
 
