@@ -114,13 +114,14 @@ def test_saved_number_shows_as_pytorch_wraps_it(op, number):
 # Every differentiable row of the unary table (kernels/unary_ops.h) and where to evaluate it
 # (positive inputs for the ops defined on them).
 _UNARY = [n for n in cg._C._unary_method_names if n not in ("negative", "absolute")] + ["gelu"]
-_POSITIVE_ONLY = {"sqrt", "rsqrt", "log", "log2", "log1p"}
+_POSITIVE_ONLY = {"sqrt", "rsqrt", "log", "log2", "log10", "log1p", "acosh", "arccosh"}
+_UNIT_INTERVAL = {"asin", "acos", "atanh", "arcsin", "arccos", "arctanh"}  # defined on (-1, 1)
 
 
 def _unary_graph(name: str, a: Any, lib: Any = cg) -> Any:
     """The op between two fast-path nodes, so its incoming gradient and its input's gradient are
     numbers (not 1), and the leaf reached twice."""
-    x = a * 1.25 + 0.125 if name not in _POSITIVE_ONLY else a * a + 0.5
+    x = a * a + 1.5 if name in _POSITIVE_ONLY else (a * 0.4).tanh() if name in _UNIT_INTERVAL else a * 1.25 + 0.125
     op = getattr(lib, name, None) or getattr(lib.nn.functional, name)
     return op(x) * 0.75 + a * 0.5
 

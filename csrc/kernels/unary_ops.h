@@ -57,9 +57,19 @@ enum class UnaryLoop { Plain, Wide };
   X(Log,        "log",         nullptr,    "LogBackward0",        Input,   nullptr,          true,  Float, Wide,  8, vec_log(v)) \
   X(Log1p,      "log1p",       nullptr,    "Log1PBackward0",      Input,   nullptr,          true,  Float, Plain, 8, std::log1p(v)) \
   X(Log2,       "log2",        nullptr,    "Log2Backward0",       Input,   nullptr,          true,  Float, Plain, 8, std::log2(v)) \
+  X(Log10,      "log10",       nullptr,    "Log10Backward0",      Input,   nullptr,          true,  Float, Plain, 8, std::log10(v)) \
+  X(Exp2,       "exp2",        nullptr,    "Exp2Backward0",       Output,  nullptr,          true,  Float, Plain, 8, std::exp2(v)) \
   X(Sin,        "sin",         nullptr,    "SinBackward0",        Input,   nullptr,          true,  Float, Plain, 8, std::sin(v)) \
   X(Cos,        "cos",         nullptr,    "CosBackward0",        Input,   nullptr,          true,  Float, Plain, 8, std::cos(v)) \
   X(Tan,        "tan",         nullptr,    "TanBackward0",        Output,  nullptr,          true,  Float, Plain, 8, std::tan(v)) \
+  X(Asin,       "asin",        "arcsin",   "AsinBackward0",       Input,   nullptr,          true,  Float, Plain, 8, std::asin(v)) \
+  X(Acos,       "acos",        "arccos",   "AcosBackward0",       Input,   nullptr,          true,  Float, Plain, 8, std::acos(v)) \
+  X(Atan,       "atan",        "arctan",   "AtanBackward0",       Input,   nullptr,          true,  Float, Plain, 8, std::atan(v)) \
+  X(Sinh,       "sinh",        nullptr,    "SinhBackward0",       Input,   nullptr,          true,  Float, Plain, 8, std::sinh(v)) \
+  X(Cosh,       "cosh",        nullptr,    "CoshBackward0",       Input,   nullptr,          true,  Float, Plain, 8, std::cosh(v)) \
+  X(Asinh,      "asinh",       "arcsinh",  "AsinhBackward0",      Input,   nullptr,          true,  Float, Plain, 8, std::asinh(v)) \
+  X(Acosh,      "acosh",       "arccosh",  "AcoshBackward0",      Input,   nullptr,          true,  Float, Plain, 8, std::acosh(v)) \
+  X(Atanh,      "atanh",       "arctanh",  "AtanhBackward0",      Input,   nullptr,          true,  Float, Plain, 8, std::atanh(v)) \
   X(Tanh,       "tanh",        nullptr,    "TanhBackward0",       Output,  nullptr,          true,  Float, Wide,  8, vec_tanh(v)) \
   X(Sigmoid,    "sigmoid",     nullptr,    "SigmoidBackward0",    Output,  nullptr,          true,  Float, Wide,  8, vec_sigmoid(v)) \
   X(Relu,       "relu",        nullptr,    "ReluBackward0",       Output,  nullptr,          true,  Any,   Plain, 1, v > T(0) ? v : (v != v ? v : T(0))) \
@@ -67,11 +77,15 @@ enum class UnaryLoop { Plain, Wide };
   X(Gelu,       "gelu",        nullptr,    "GeluBackward0",       Input,   "GeluKernelImpl", false, Float, Plain, 8, T(0.5) * v * (T(1) + std::erf(v * T(M_SQRT1_2)))) \
   X(Softplus,   "softplus",    nullptr,    "SoftplusBackward0",   Input,   "softplus_cpu",   false, Float, Plain, 8, v > T(20) ? v : std::log1p(vec_exp(v))) \
   X(Erf,        "erf",         nullptr,    "ErfBackward0",        Input,   nullptr,          true,  Float, Plain, 8, std::erf(v)) \
+  X(Erfc,       "erfc",        nullptr,    "ErfcBackward0",       Input,   nullptr,          true,  Float, Plain, 8, std::erfc(v)) \
   X(Floor,      "floor",       nullptr,    "FloorBackward0",      Nothing, nullptr,          true,  Round, Plain, 1, std::floor(v)) \
   X(Ceil,       "ceil",        nullptr,    "CeilBackward0",       Nothing, nullptr,          true,  Round, Plain, 1, std::ceil(v)) \
   X(Round,      "round",       nullptr,    "RoundBackward0",      Nothing, nullptr,          true,  Round, Plain, 1, std::nearbyint(v)) \
   X(Trunc,      "trunc",       nullptr,    "TruncBackward0",      Nothing, nullptr,          true,  Round, Plain, 1, std::trunc(v)) \
+  X(Frac,       "frac",        nullptr,    "FracBackward0",       Nothing, "frac_cpu",       true,  Round, Plain, 1, v - std::trunc(v)) \
   X(LogicalNot, "logical_not", nullptr,    nullptr,               Nothing, nullptr,          false, Test,  Plain, 1, v == T(0)) \
   X(IsNan,      "isnan",       nullptr,    nullptr,               Nothing, nullptr,          false, Test,  Plain, 1, std::isnan(v)) \
-  X(IsInf,      "isinf",       nullptr,    nullptr,               Nothing, nullptr,          false, Test,  Plain, 1, std::isinf(v))
+  X(IsInf,      "isinf",       nullptr,    nullptr,               Nothing, nullptr,          false, Test,  Plain, 1, std::isinf(v)) \
+  X(IsFinite,   "isfinite",    nullptr,    nullptr,               Nothing, nullptr,          false, Test,  Plain, 1, std::isfinite(v)) \
+  X(SignBit,    "signbit",     nullptr,    nullptr,               Nothing, nullptr,          false, Test,  Plain, 1, std::signbit(v))
 // clang-format on

@@ -102,6 +102,12 @@ CG_DIAGONAL_JVP(Log1p, input)
 Tensor vjp_Log2(const Tensor& g, const Tensor& x) { return div(g, mul(x, std::log(2.0))); }
 template <typename T> T vjp0_Log2(T g, T x) { return g / (x * T(std::log(2.0))); }
 CG_DIAGONAL_JVP(Log2, input)
+Tensor vjp_Log10(const Tensor& g, const Tensor& x) { return div(g, mul(x, M_LN10)); }
+template <typename T> T vjp0_Log10(T g, T x) { return g / (x * T(M_LN10)); }
+CG_DIAGONAL_JVP(Log10, input)
+Tensor vjp_Exp2(const Tensor& g, const Tensor& y) { return mul(g, mul(y, M_LN2)); }
+template <typename T> T vjp0_Exp2(T g, T y) { return g * (y * T(M_LN2)); }
+CG_DIAGONAL_JVP(Exp2, output)
 Tensor vjp_Sin(const Tensor& g, const Tensor& x) { return mul(g, cos(x)); }
 template <typename T> T vjp0_Sin(T g, T x) { return g * unary_value(Unary::Cos, x); }
 CG_DIAGONAL_JVP(Sin, input)
@@ -111,6 +117,31 @@ CG_DIAGONAL_JVP(Cos, input)
 Tensor vjp_Tan(const Tensor& g, const Tensor& y) { return mul(g, add(mul(y, y), 1)); }
 template <typename T> T vjp0_Tan(T g, T y) { return g * (y * y + T(1)); }
 CG_DIAGONAL_JVP(Tan, output)
+// The inverse functions' derivatives in PyTorch's forms (rsqrt of 1 - x^2, ...).
+Tensor vjp_Asin(const Tensor& g, const Tensor& x) { return mul(g, unary(Unary::Rsqrt, add(neg(mul(x, x)), 1))); }
+template <typename T> T vjp0_Asin(T g, T x) { return g * unary_value(Unary::Rsqrt, -(x * x) + T(1)); }
+CG_DIAGONAL_JVP(Asin, input)
+Tensor vjp_Acos(const Tensor& g, const Tensor& x) { return mul(g, neg(unary(Unary::Rsqrt, add(neg(mul(x, x)), 1)))); }
+template <typename T> T vjp0_Acos(T g, T x) { return g * -unary_value(Unary::Rsqrt, -(x * x) + T(1)); }
+CG_DIAGONAL_JVP(Acos, input)
+Tensor vjp_Atan(const Tensor& g, const Tensor& x) { return div(g, add(mul(x, x), 1)); }
+template <typename T> T vjp0_Atan(T g, T x) { return g / (x * x + T(1)); }
+CG_DIAGONAL_JVP(Atan, input)
+Tensor vjp_Sinh(const Tensor& g, const Tensor& x) { return mul(g, unary(Unary::Cosh, x)); }
+template <typename T> T vjp0_Sinh(T g, T x) { return g * unary_value(Unary::Cosh, x); }
+CG_DIAGONAL_JVP(Sinh, input)
+Tensor vjp_Cosh(const Tensor& g, const Tensor& x) { return mul(g, unary(Unary::Sinh, x)); }
+template <typename T> T vjp0_Cosh(T g, T x) { return g * unary_value(Unary::Sinh, x); }
+CG_DIAGONAL_JVP(Cosh, input)
+Tensor vjp_Asinh(const Tensor& g, const Tensor& x) { return mul(g, unary(Unary::Rsqrt, add(mul(x, x), 1))); }
+template <typename T> T vjp0_Asinh(T g, T x) { return g * unary_value(Unary::Rsqrt, x * x + T(1)); }
+CG_DIAGONAL_JVP(Asinh, input)
+Tensor vjp_Acosh(const Tensor& g, const Tensor& x) { return mul(g, unary(Unary::Rsqrt, sub(mul(x, x), 1))); }
+template <typename T> T vjp0_Acosh(T g, T x) { return g * unary_value(Unary::Rsqrt, x * x - T(1)); }
+CG_DIAGONAL_JVP(Acosh, input)
+Tensor vjp_Atanh(const Tensor& g, const Tensor& x) { return div(g, rsub(mul(x, x), 1)); }
+template <typename T> T vjp0_Atanh(T g, T x) { return g / (T(1) - x * x); }
+CG_DIAGONAL_JVP(Atanh, input)
 Tensor vjp_Tanh(const Tensor& g, const Tensor& y) { return tanh_backward(g, y); }
 template <typename T> T vjp0_Tanh(T g, T y) { return g * (T(1) - y * y); }
 CG_DIAGONAL_JVP(Tanh, output)
@@ -148,6 +179,9 @@ CG_DIAGONAL_JVP(Softplus, input)
 Tensor vjp_Erf(const Tensor& g, const Tensor& x) { return mul(g, mul(exp(neg(mul(x, x))), 1.1283791670955126)); }
 template <typename T> T vjp0_Erf(T g, T x) { return g * (unary_value(Unary::Exp, -(x * x)) * T(1.1283791670955126)); }
 CG_DIAGONAL_JVP(Erf, input)
+Tensor vjp_Erfc(const Tensor& g, const Tensor& x) { return mul(g, mul(exp(neg(mul(x, x))), -1.1283791670955126)); }
+template <typename T> T vjp0_Erfc(T g, T x) { return g * (unary_value(Unary::Exp, -(x * x)) * T(-1.1283791670955126)); }
+CG_DIAGONAL_JVP(Erfc, input)
 Tensor vjp_Floor(const Tensor& g, const Tensor&) { return zeros_like(g); }
 template <typename T> T vjp0_Floor(T, T) { return T(0); }
 CG_DIAGONAL_JVP(Floor, input)
@@ -160,13 +194,20 @@ CG_DIAGONAL_JVP(Round, input)
 Tensor vjp_Trunc(const Tensor& g, const Tensor&) { return zeros_like(g); }
 template <typename T> T vjp0_Trunc(T, T) { return T(0); }
 CG_DIAGONAL_JVP(Trunc, input)
+Tensor vjp_Frac(const Tensor& g, const Tensor&) { return g; }
+template <typename T> T vjp0_Frac(T g, T) { return g; }
+CG_DIAGONAL_JVP(Frac, input)
 // The predicates have no derivative (their rows have no node).
 constexpr Tensor (*vjp_LogicalNot)(const Tensor&, const Tensor&) = nullptr;
 constexpr Tensor (*vjp_IsNan)(const Tensor&, const Tensor&) = nullptr;
 constexpr Tensor (*vjp_IsInf)(const Tensor&, const Tensor&) = nullptr;
+constexpr Tensor (*vjp_IsFinite)(const Tensor&, const Tensor&) = nullptr;
+constexpr Tensor (*vjp_SignBit)(const Tensor&, const Tensor&) = nullptr;
 template <typename T> constexpr T (*vjp0_LogicalNot)(T, T) = nullptr;
 template <typename T> constexpr T (*vjp0_IsNan)(T, T) = nullptr;
 template <typename T> constexpr T (*vjp0_IsInf)(T, T) = nullptr;
+template <typename T> constexpr T (*vjp0_IsFinite)(T, T) = nullptr;
+template <typename T> constexpr T (*vjp0_SignBit)(T, T) = nullptr;
 #undef CG_DIAGONAL_JVP
 
 // The rows whose VJP runs in fused backward chains, with the chain formula that computes it bit

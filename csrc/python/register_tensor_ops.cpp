@@ -251,6 +251,8 @@ void register_tensor_ops(py::module_& m, TensorClass& cls) {
       .def("logical_not", [](const Tensor& a) { return ops::unary(Unary::LogicalNot, a); })
       .def("isnan", [](const Tensor& a) { return ops::unary(Unary::IsNan, a); })
       .def("isinf", [](const Tensor& a) { return ops::unary(Unary::IsInf, a); })
+      .def("isfinite", [](const Tensor& a) { return ops::unary(Unary::IsFinite, a); })
+      .def("signbit", [](const Tensor& a) { return ops::unary(Unary::SignBit, a); })
       .def("__hash__", [](const Tensor& a) { return reinterpret_cast<intptr_t>(a.impl()); })
       .def("add", [](const Tensor& a, py::handle b, py::handle alpha) {
              Scalar al = alpha.is_none() ? Scalar(1) : to_scalar(alpha);

@@ -16,11 +16,11 @@ from ._C import Tensor
 _METHOD_FUNCTIONS = [
     "add", "all", "amax", "amin", "any", "argmax", "argmin", "atan2", "bmm", "chunk", "clamp", "clone", "cumprod",
     "cumsum", "detach", "diagonal", "div", "dot", "eq", "flatten", "flip", "gather", "ge", "gt", "index_select",
-    "isinf", "isnan", "le", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp",
-    "lt", "masked_fill", "masked_select", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv",
-    "narrow", "ne", "nonzero", "norm", "numel", "outer", "permute", "prod", "remainder", "repeat", "reshape",
-    "scatter", "scatter_add", "select", "softmax", "split", "squeeze", "std", "sub", "sum", "swapaxes", "t",
-    "transpose", "trace", "unbind", "unsqueeze", "var", "gelu",
+    "isfinite", "isinf", "isnan", "le", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "logsumexp", "lt", "masked_fill", "masked_select", "matmul", "max", "maximum", "mean", "min", "minimum", "mm",
+    "mul", "mv", "narrow", "ne", "nonzero", "norm", "numel", "outer", "permute", "prod", "remainder", "repeat",
+    "reshape", "scatter", "scatter_add", "select", "signbit", "softmax", "split", "squeeze", "std", "sub", "sum",
+    "swapaxes", "t", "transpose", "trace", "unbind", "unsqueeze", "var", "gelu",
 ] + list(_C._unary_method_names)
 
 
