@@ -44,7 +44,7 @@ from ._C import (
 
 _tensor.install()
 
-from . import _functions  # noqa: E402
+from . import _composite, _functions  # noqa: E402
 from ._C import argsort, sort, topk  # noqa: E402  (sorting and selection)
 from ._einsum import einsum  # noqa: E402
 from ._factories import (  # noqa: E402
@@ -84,6 +84,7 @@ from ._size import Size  # noqa: E402
 from ._tensor_str import get_printoptions, set_printoptions  # noqa: E402
 
 _functions.export(globals())
+_composite.install(globals())
 
 # PyTorch's dtype aliases.
 float = float32  # noqa: A001
@@ -98,15 +99,18 @@ from . import (
     autograd,  # noqa: E402
     cuda,  # noqa: E402
     func,  # noqa: E402
+    linalg,  # noqa: E402
     nn,  # noqa: E402
     optim,  # noqa: E402
     return_types,  # noqa: E402
     testing,  # noqa: E402
     utils,  # noqa: E402
 )
-from ._device import device, get_default_device, set_default_device  # noqa: E402
+from ._device import device, get_default_device, layout, set_default_device, strided  # noqa: E402
 from .autograd.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402
 from .serialization import load, save  # noqa: E402
+
+linalg.install(globals())
 from .utils.data._generator import Generator  # noqa: E402
 
 __version__ = "0.1.0"
@@ -271,7 +275,78 @@ __all__ = [
     "where",
     "zeros",
     "zeros_like",
+    # composed of native ops (_composite.py) and linalg.install
+    "addmm",
+    "addmv",
+    "atleast_1d",
+    "atleast_2d",
+    "broadcast_shapes",
+    "broadcast_tensors",
+    "broadcast_to",
+    "cdist",
+    "count_nonzero",
+    "cross",
+    "det",
+    "diag",
+    "diff",
+    "hstack",
+    "inverse",
+    "kron",
+    "layout",
+    "lerp",
+    "linalg",
+    "logaddexp",
+    "logdet",
+    "median",
+    "meshgrid",
+    "nan_to_num",
+    "roll",
+    "row_stack",
+    "slogdet",
+    "std_mean",
+    "strided",
+    "tensordot",
+    "tile",
+    "tril",
+    "triu",
+    "unique",
+    "var_mean",
+    "vstack",
 ]
+if _TYPE_CHECKING:
+    from ._composite import (
+        addmm,
+        addmv,
+        atleast_1d,
+        atleast_2d,
+        broadcast_shapes,
+        broadcast_tensors,
+        broadcast_to,
+        cdist,
+        count_nonzero,
+        cross,
+        diag,
+        diff,
+        hstack,
+        kron,
+        lerp,
+        logaddexp,
+        median,
+        meshgrid,
+        nan_to_num,
+        roll,
+        row_stack,
+        std_mean,
+        tensordot,
+        tile,
+        tril,
+        triu,
+        unique,
+        var_mean,
+        vstack,
+    )
+    from .linalg import det, logdet, slogdet
+    from .linalg import inv as inverse
 if _TYPE_CHECKING:  # the functions _functions.export defines at run time, typed by a generated stub
     from . import _method_functions
     from ._method_functions import *  # noqa: F403

@@ -94,3 +94,25 @@ def set_default_device(d: Any) -> None:
 def get_default_device() -> device:
     """The device new tensors are made on."""
     return _default
+
+
+class layout:  # noqa: N801 - PyTorch's name
+    """A tensor's memory layout; chaingrad has one, ``chaingrad.strided`` (dense, with strides)."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"chaingrad.{self._name}"
+
+    def __reduce__(self) -> Any:
+        return (_layout_named, (self._name,))
+
+
+strided = layout("strided")
+
+
+def _layout_named(name: str) -> layout:
+    return strided

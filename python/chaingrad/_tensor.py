@@ -322,6 +322,9 @@ def _with_ndarray(tensor: Tensor, array: Any) -> tuple:
     return tensor, other
 
 
+from ._device import strided as _strided  # noqa: E402
+
+
 def install() -> None:
     """Attaches the Python-level methods to the native class."""
     T = Tensor
@@ -333,7 +336,7 @@ def install() -> None:
     T.device = property(lambda self: _CPU)
     T.is_cuda = property(lambda self: False)
     T.cuda = lambda self, *a, **k: _check_device("cuda")
-    T.layout = property(lambda self: "strided")
+    T.layout = property(lambda self: _strided)
     T.__repr__ = _repr
     T.__str__ = lambda self: self.__repr__()  # so subclasses' __repr__ (Parameter) prints too
     T.backward = _backward

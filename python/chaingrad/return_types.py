@@ -47,3 +47,30 @@ class topk(NamedTuple):  # noqa: N801 - PyTorch's name
     indices: Tensor
 
     __repr__ = _repr
+
+
+class median(NamedTuple):  # noqa: N801 - PyTorch's name
+    """``chaingrad.return_types.median(values, indices)``."""
+
+    values: Tensor
+    indices: Tensor
+
+    __repr__ = _repr
+
+
+class slogdet(NamedTuple):  # noqa: N801 - PyTorch's name
+    """``chaingrad.return_types.slogdet(sign, logabsdet)``."""
+
+    sign: Tensor
+    logabsdet: Tensor
+
+    __repr__ = _repr
+
+
+class linalg_inv_ex(NamedTuple):  # noqa: N801 - PyTorch's name
+    """``chaingrad.return_types.linalg_inv_ex(inverse, info)``."""
+
+    inverse: Tensor
+    info: Tensor
+
+    __repr__ = _repr
