@@ -110,7 +110,7 @@ def test_saved_tensors_are_dropped_in_forward():
     gc.collect()
     out = checkpoint(fn, x, use_reentrant=False)
     kept_ckpt = chaingrad._live_counts()["storage_bytes"] - base
-    assert kept_ckpt <= 64 * 256 * 4 + 4096  # just the output (and the generator state)
+    assert kept_ckpt <= 64 * 256 * 4 + 8192  # just the output (and the generator state, ~5 KB as PyTorch's)
     assert kept_plain >= 6 * 64 * 256 * 4
     out.sum().backward()
 

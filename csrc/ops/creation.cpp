@@ -1,8 +1,12 @@
 #include "ops/creation.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "kernels/elementwise.h"
 #include "ops/common.h"
@@ -98,10 +102,13 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
 }
 
 // ---- random numbers --------------------------------------------------------------------------
-// The generator is std::mt19937_64 (64-bit Mersenne Twister), one per thread, seeded with
-// manual_seed. Unseeded, it starts from a seed drawn once per process from the OS (as PyTorch's
-// default generator does), so two runs differ unless seeded. Uniform floats take the top 24 (float32) or 53 (float64)
-// bits; normals come from the polar Box-Muller method. Streams differ from PyTorch's.
+// PyTorch's CPU generator, draw for draw, so a seeded script gets PyTorch's numbers: a 32-bit
+// Mersenne Twister seeded with the seed's low 32 bits; float uniforms from 24 bits of one draw,
+// double uniforms from 53 bits of two, scaled with one fused multiply-add (as PyTorch's AVX2
+// kernels compute it); normals by Box-Muller, in PyTorch's two forms (below). Float32 normals of
+// tensors of >= 16 elements may differ from PyTorch's in the last bit (its AVX2 log/sin/cos). One
+// generator per thread. Unseeded, it starts from a seed drawn once per process from the OS (as
+// PyTorch's default generator does), so two runs differ unless seeded.
 namespace {
 uint64_t process_seed() {
   static const uint64_t seed = [] {
@@ -112,61 +119,136 @@ uint64_t process_seed() {
 }
 struct Generator {
   uint64_t seed = process_seed();
-  std::mt19937_64 engine{seed};
+  std::mt19937 engine{static_cast<uint32_t>(seed)};
+  // The second normal of the last Box-Muller pair of the one-at-a-time form, for the next draw.
+  bool has_next_normal = false;
+  double next_normal = 0;
+
+  uint32_t random() { return engine(); }
+  uint64_t random64() {
+    const uint64_t hi = engine();
+    return hi << 32 | engine();
+  }
+  float uniform_float() { return static_cast<float>(random() & ((1u << 24) - 1)) * 0x1.0p-24f; }
+  double uniform_double() { return static_cast<double>(random64() & ((uint64_t{1} << 53) - 1)) * 0x1.0p-53; }
+  template <typename T>
+  T uniform() {
+    if constexpr (std::is_same_v<T, float>) return uniform_float();
+    else return uniform_double();
+  }
+  // One standard normal (PyTorch's normal_distribution<double>): pairs from two uniforms, the
+  // sine half kept for the next call.
+  double normal() {
+    if (has_next_normal) {
+      has_next_normal = false;
+      return next_normal;
+    }
+    const double u1 = uniform_double(), u2 = uniform_double();
+    const double r = std::sqrt(-2.0 * std::log1p(-u2));
+    const double theta = 2.0 * M_PI * u1;
+    next_normal = r * std::sin(theta);
+    has_next_normal = true;
+    return r * std::cos(theta);
+  }
 };
 thread_local Generator t_gen;
 
-// Where the samples are drawn: straight into t when it is a contiguous float/double tensor,
-// otherwise into a scratch tensor of the compute dtype (float16: drawn in float32) copied in after.
-Tensor sample_buffer(const Tensor& t) {
-  const bool direct = t.is_contiguous() && compute_dtype(t.dtype()) == t.dtype();
-  return direct ? t : Tensor::empty(t.shape(), compute_dtype(t.dtype()));
+// Calls draw(i) for i over t's elements in memory order (the order PyTorch's serial kernels
+// visit a dense tensor in, whatever its strides), writing each result into t.
+template <typename scalar_t, typename Draw>
+void fill_in_memory_order(Tensor& t, Draw&& draw) {
+  Tensor dense = t;
+  if (!t.is_contiguous()) {
+    std::vector<int64_t> order(t.dim());
+    for (int64_t d = 0; d < t.dim(); ++d) order[d] = d;
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return t.strides()[a] > t.strides()[b]; });
+    Shape shape(t.dim()), strides(t.dim());
+    for (int64_t d = 0; d < t.dim(); ++d) {
+      shape[d] = t.shape()[order[d]];
+      strides[d] = t.strides()[order[d]];
+    }
+    dense = t.as_strided(shape, strides, t.offset());
+  }
+  if (dense.is_contiguous() && compute_dtype(t.dtype()) == t.dtype()) {
+    scalar_t* p = dense.data<scalar_t>();
+    for (int64_t i = 0, n = dense.numel(); i < n; ++i) p[i] = draw();
+    return;
+  }
+  Tensor tmp = Tensor::empty(dense.shape(), compute_dtype(t.dtype()));  // float16: drawn in float32
+  scalar_t* p = tmp.data<scalar_t>();
+  for (int64_t i = 0, n = tmp.numel(); i < n; ++i) p[i] = draw();
+  kernels::copy(dense, tmp);
+}
+
+// PyTorch's normal_fill for contiguous tensors of >= 16 elements: uniforms for every element
+// first, then Box-Muller over blocks of 16 (element j and j + 8 make a pair); a tail that is not
+// a whole block is drawn again as the last 16 elements.
+template <typename T>
+void normal_fill(T* data, int64_t n, T mean, T std, Generator& gen) {
+  auto block = [&](T* d) {
+    for (int j = 0; j < 8; ++j) {
+      const T u1 = T(1) - d[j], u2 = d[j + 8];
+      const T radius = std::sqrt(T(-2) * std::log(u1));
+      const T theta = static_cast<T>(2.0 * M_PI) * u2;
+      d[j] = std::fma(radius * std::cos(theta), std, mean);
+      d[j + 8] = std::fma(radius * std::sin(theta), std, mean);
+    }
+  };
+  for (int64_t i = 0; i < n; ++i) data[i] = gen.uniform<T>();
+  for (int64_t i = 0; i + 16 <= n; i += 16) block(data + i);
+  if (n % 16 != 0) {
+    T* tail = data + n - 16;
+    for (int j = 0; j < 16; ++j) tail[j] = gen.uniform<T>();
+    block(tail);
+  }
 }
 }  // namespace
 
 void manual_seed(uint64_t seed) {
-  t_gen.engine.seed(seed);
+  t_gen = Generator{};
+  t_gen.engine.seed(static_cast<uint32_t>(seed));
   t_gen.seed = seed;
 }
 uint64_t initial_seed() { return t_gen.seed; }
 
+// The engine's words and position (the standard's textual form), then the seed and the kept
+// normal: 628 words.
 std::vector<uint64_t> get_rng_state() {
   std::ostringstream os;
-  os << t_gen.engine;  // the standard's textual form: the state words, then the position
+  os << t_gen.engine;
   std::istringstream is(os.str());
   std::vector<uint64_t> state;
   for (uint64_t word; is >> word;) state.push_back(word);
-  state.push_back(t_gen.seed);
+  uint64_t normal_bits;
+  std::memcpy(&normal_bits, &t_gen.next_normal, sizeof normal_bits);
+  state.insert(state.end(), {t_gen.seed, uint64_t{t_gen.has_next_normal}, normal_bits});
   return state;
 }
 
 void set_rng_state(const std::vector<uint64_t>& state) {
-  CG_CHECK(state.size() >= 2, "set_rng_state: invalid generator state (", state.size(), " words)");
+  constexpr size_t kWords = std::mt19937::state_size + 1 + 3;
+  CG_CHECK(state.size() == kWords, "set_rng_state: invalid generator state (", state.size(), " words, expected ",
+           kWords, ")");
   std::ostringstream os;
-  for (size_t i = 0; i + 1 < state.size(); ++i) os << state[i] << ' ';
+  for (size_t i = 0; i + 3 < state.size(); ++i) os << state[i] << ' ';
   std::istringstream is(os.str());
-  std::mt19937_64 engine;
+  std::mt19937 engine;
   is >> engine;
   CG_CHECK(!is.fail(), "set_rng_state: invalid generator state (", state.size(), " words)");
   t_gen.engine = engine;
-  t_gen.seed = state.back();
+  t_gen.seed = state[kWords - 3];
+  t_gen.has_next_normal = state[kWords - 2] != 0;
+  std::memcpy(&t_gen.next_normal, &state[kWords - 1], sizeof t_gen.next_normal);
 }
 
 Tensor& uniform_(Tensor& t, double lo, double hi) {
   check_no_internal_overlap(t);
   t.check_writable();
-  Tensor tmp = sample_buffer(t);
   CG_DISPATCH_FLOAT(t.dtype(), "uniform_", [&] {
-    scalar_t* p = tmp.data<scalar_t>();
-    std::mt19937_64& engine = t_gen.engine;
-    for (int64_t i = 0, n = tmp.numel(); i < n; ++i) {
-      const uint64_t bits = engine();
-      double u = std::is_same_v<scalar_t, float> ? static_cast<double>(bits >> 40) * 0x1.0p-24
-                                                 : static_cast<double>(bits >> 11) * 0x1.0p-53;
-      p[i] = static_cast<scalar_t>(lo + (hi - lo) * u);
-    }
+    Generator& gen = t_gen;  // one lookup of the thread-local (a TLS call in -fPIC code)
+    const scalar_t from = static_cast<scalar_t>(lo), range = static_cast<scalar_t>(hi - lo);
+    fill_in_memory_order<scalar_t>(t, [&] { return std::fma(gen.uniform<scalar_t>(), range, from); });
   });
-  if (!tmp.is_same(t)) kernels::copy(t, tmp);
   t.bump_version();
   return t;
 }
@@ -174,28 +256,18 @@ Tensor& uniform_(Tensor& t, double lo, double hi) {
 Tensor& normal_(Tensor& t, double mean, double std) {
   check_no_internal_overlap(t);
   t.check_writable();
-  Tensor tmp = sample_buffer(t);
   CG_DISPATCH_FLOAT(t.dtype(), "normal_", [&] {
-    scalar_t* p = tmp.data<scalar_t>();
-    const int64_t n = tmp.numel();
-    // One lookup of the thread-local engine (each t_gen access in a -fPIC loop is a TLS call).
-    std::mt19937_64& engine = t_gen.engine;
-    // Marsaglia's polar form of Box-Muller: a point drawn uniformly in the unit disc gives two
-    // normals with one log and one sqrt (no sin/cos); 21% of the points are drawn again.
-    auto signed_unit = [&engine] { return static_cast<double>(static_cast<int64_t>(engine()) >> 10) * 0x1.0p-53; };
-    for (int64_t i = 0; i < n; i += 2) {
-      double u, v, s2;
-      do {
-        u = signed_unit();
-        v = signed_unit();
-        s2 = u * u + v * v;
-      } while (s2 >= 1.0 || s2 == 0.0);
-      const double f = std * std::sqrt(-2.0 * std::log(s2) / s2);
-      p[i] = static_cast<scalar_t>(mean + f * u);
-      if (i + 1 < n) p[i + 1] = static_cast<scalar_t>(mean + f * v);
+    Generator& gen = t_gen;
+    if (t.numel() >= 16 && t.is_contiguous() && compute_dtype(t.dtype()) == t.dtype()) {
+      normal_fill<scalar_t>(t.data<scalar_t>(), t.numel(), static_cast<scalar_t>(mean), static_cast<scalar_t>(std), gen);
+    } else if (t.numel() >= 16 && t.is_contiguous()) {  // float16/bfloat16: drawn in float32
+      Tensor tmp = Tensor::empty(t.shape(), compute_dtype(t.dtype()));
+      normal_fill<scalar_t>(tmp.data<scalar_t>(), tmp.numel(), static_cast<scalar_t>(mean), static_cast<scalar_t>(std), gen);
+      kernels::copy(t, tmp);
+    } else {
+      fill_in_memory_order<scalar_t>(t, [&] { return static_cast<scalar_t>(std::fma(gen.normal(), std, mean)); });
     }
   });
-  if (!tmp.is_same(t)) kernels::copy(t, tmp);
   t.bump_version();
   return t;
 }
@@ -218,10 +290,14 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {
   CG_CHECK(high > low, "random_ expects 'from' to be less than 'to', but got from=", low, " >= to=", high);
   Tensor t = Tensor::empty(shape, compute_dtype(dtype));
   const uint64_t range = static_cast<uint64_t>(high - low);
+  Generator& gen = t_gen;
+  // PyTorch's random_(from, to): one 32-bit draw modulo the range, two for ranges of 2^32 or more.
   CG_DISPATCH_ALL(dtype, [&] {
     scalar_t* p = t.data<scalar_t>();
-    for (int64_t i = 0, n = t.numel(); i < n; ++i)
-      p[i] = static_cast<scalar_t>(low + static_cast<int64_t>(t_gen.engine() % range));
+    for (int64_t i = 0, n = t.numel(); i < n; ++i) {
+      const uint64_t r = range >= (uint64_t{1} << 32) ? gen.random64() : gen.random();
+      p[i] = static_cast<scalar_t>(low + static_cast<int64_t>(r % range));
+    }
   });
   return cast_data(t, dtype);
 }
@@ -230,21 +306,28 @@ Tensor randperm(int64_t n) {
   CG_CHECK(n >= 0, "Trying to create tensor with negative dimension ", n, ": [", n, "]");
   Tensor t = arange(0, static_cast<double>(n), 1, DType::Int64);
   int64_t* p = t.data<int64_t>();
-  for (int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[t_gen.engine() % static_cast<uint64_t>(i + 1)]);
+  Generator& gen = t_gen;
+  // PyTorch's shuffle: position i swaps with one of i..n-1 (one 32-bit draw; two for huge n).
+  const bool wide = n >= static_cast<int64_t>(std::numeric_limits<uint32_t>::max() / 20);
+  for (int64_t i = 0; i + 1 < n; ++i) {
+    const uint64_t r = wide ? gen.random64() : gen.random();
+    std::swap(p[i], p[i + static_cast<int64_t>(r % static_cast<uint64_t>(n - i))]);
+  }
   return t;
 }
 
 Tensor bernoulli(const Tensor& prob) {
   if (is_storage_only(prob.dtype())) return cast_data(bernoulli(cast_data(prob, compute_dtype(prob.dtype()))), prob.dtype());
-  Tensor u = rand(prob.shape(), prob.dtype());
   Tensor out = Tensor::empty(prob.shape(), prob.dtype());
+  Generator& gen = t_gen;
+  // As PyTorch: one uniform of p's dtype per element, compared with p.
   CG_DISPATCH_FLOAT(prob.dtype(), "bernoulli", [&] {
-    const scalar_t* up = u.data<scalar_t>();
     Tensor packed = Tensor::empty(prob.shape(), prob.dtype());  // any layout in, dense out
     kernels::copy(packed, prob);
     const scalar_t* pp = packed.data<scalar_t>();
     scalar_t* o = out.data<scalar_t>();
-    for (int64_t i = 0, n = out.numel(); i < n; ++i) o[i] = up[i] < pp[i] ? scalar_t(1) : scalar_t(0);
+    for (int64_t i = 0, n = out.numel(); i < n; ++i)
+      o[i] = gen.uniform<scalar_t>() < pp[i] ? scalar_t(1) : scalar_t(0);
   });
   return out;
 }

@@ -155,7 +155,7 @@ def _reset_peak_storage_bytes() -> None:
 
 
 def get_rng_state() -> Tensor:
-    """The state of this thread's random number generator, as a 1-d int64 tensor (PyTorch returns a
+    """The state of this thread's random number generator, as a 1-d int64 tensor of 628 words (PyTorch returns a
     uint8 tensor; chaingrad has no uint8). Pass it to ``set_rng_state`` to replay the same numbers."""
     return _C._get_rng_state()
 
