@@ -179,3 +179,86 @@ def test_retain_graph_and_inputs_under_parallel_backward(parallel_engine: None) 
     assert w.grad.numpy().tobytes() == w_grad.tobytes()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         loss.backward()
+
+
+def _two_long_branches(x: cg.Tensor, w: cg.Tensor, depth: int) -> cg.Tensor:
+    a, b = x, w
+    for i in range(depth):
+        a = (a * (1.0 - 1e-4 * (i % 7))).tanh()
+        b = (b * (1.0 + 1e-4 * (i % 5))).sin()
+    return (a * w).sum() + (b * x).sum()
+
+
+def test_long_branches_reuse_their_records_and_give_the_same_bits(parallel_engine: None) -> None:
+    # Chains of thousands of links per branch: each link gets an inline record that its thread
+    # gives back and takes again (per-thread lists), while the other thread adds fresh ones.
+    x, w = _leaves(8, n=64)
+    got = {}
+    for threads in THREADS:
+        _C._set_backward_threads(threads)
+        x.grad = w.grad = None
+        _two_long_branches(x, w, 3000).backward()
+        assert _C._last_backward_was_parallel() == (threads > 1)
+        got[threads] = (x.grad.numpy().tobytes(), w.grad.numpy().tobytes())
+    assert got[1] == got[2] == got[4]
+
+
+def test_zero_dim_tails_and_captures_under_parallel_backward(parallel_engine: None) -> None:
+    # The branches end in 0-d arithmetic (gradients passed as numbers, the fast path) and meet in
+    # a product; autograd.grad captures interior tensors of both branches.
+    torch = pytest.importorskip("torch")
+
+    def loss(lib_x, lib_w, keep):  # noqa: ANN001, ANN202
+        a = (lib_x * 2.0).tanh()
+        b = (lib_w * 0.5).sin()
+        keep.extend([a, b])
+        sa = a.sum() * 3.0 + 1.0
+        sb = (b.sum() - 2.0) * 0.25
+        return sa * sb + sa / (sb * sb + 1.0)
+
+    results = {}
+    for threads in THREADS:
+        _C._set_backward_threads(threads)
+        x, w = _leaves(9)
+        keep: list[cg.Tensor] = []
+        grads = cg.autograd.grad(loss(x, w, keep), [keep[0], keep[1], x, w])
+        assert _C._last_backward_was_parallel() == (threads > 1)
+        results[threads] = [g.numpy().tobytes() for g in grads]
+    assert results[1] == results[2] == results[4]
+    x, w = _leaves(9)
+    tx = torch.tensor(x.detach().numpy(), requires_grad=True)
+    tw = torch.tensor(w.detach().numpy(), requires_grad=True)
+    tkeep: list = []
+    expected = torch.autograd.grad(loss(tx, tw, tkeep), [tkeep[0], tkeep[1], tx, tw])
+    for got, want in zip(results[2], expected):
+        np.testing.assert_allclose(np.frombuffer(got, dtype=np.float32), want.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_concurrent_parallel_backward_calls_from_python_threads(parallel_engine: None) -> None:
+    # Two Python threads each run parallel-eligible backward calls on their own graphs; the pool
+    # is shared, so a call may get no helper (then it runs alone). Every result is the same bits.
+    _C._set_backward_threads(2)
+    x0, w0 = _leaves(10)
+    _branchy_loss(x0, w0).backward()
+    reference = (x0.grad.numpy().tobytes(), w0.grad.numpy().tobytes())
+    errors: list[BaseException] = []
+    outcomes: list[tuple[bytes, bytes]] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        try:
+            for _ in range(4):
+                x, w = _leaves(10)
+                _branchy_loss(x, w).backward()
+                with lock:
+                    outcomes.append((x.grad.numpy().tobytes(), w.grad.numpy().tobytes()))
+        except BaseException as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(outcomes) == 8 and all(o == reference for o in outcomes)

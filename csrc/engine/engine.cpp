@@ -82,21 +82,18 @@ void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, bo
     rec.incoming++;
   };
   for (const Edge& e : root_edges) track(e.fn.get());
-  size_t n_inline = 0;
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
     for (const Edge& e : n->next_edges) {
       if (!e.valid()) continue;
-      if (claim_all || e.fn.use_count() > 1) {
+      if (claim_all || e.fn.use_count() > 1)
         track(e.fn.get());
-      } else {
-        ++n_inline;
+      else
         stack.push_back(e.fn.get());
-      }
     }
   }
-  task.finish_counting(n_inline);
+  task.finish_counting();
 }
 
 // ---- 3. plan: what runs, what is captured -------------------------------------------------------
@@ -272,8 +269,7 @@ void gather(GraphTask& task, NodeTask& rec, TensorList& grads) {
 }  // namespace
 
 // (engine/parallel_walk.h)
-NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
-  NodeTask& rec = task.nodes[slot];
+NodeResult evaluate(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& grads) {
   Node& node = *rec.node;
   NodeResult result;
   if (evaluate_0d(task, rec, result)) return result;  // (never in anomaly mode)
@@ -313,64 +309,35 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, TensorList& grads) {
   return result;
 }
 
-// Moves the node's results into the cells of the nodes its edges lead to (an inline record for
-// a node only this edge leads to) and calls `on_ready(slot)` for each of those whose last
-// dependency this was. Nodes off every path to the requested inputs are never queued (nor their
-// hooks run).
-template <typename OnReady>
-void deliver(GraphTask& task, uint32_t slot, NodeResult& result, OnReady&& on_ready) {
-  NodeTask& rec = task.nodes[slot];  // (records stay in place while inline ones are added)
-  // Nobody looks this node up any more (its consumers all ran): give it back while it is in cache.
-  release_claim(task, rec);
-  const Node& node = *rec.node;
-  TensorList& outputs = result.tensors;
-  for (uint32_t i = 0; i < node.next_edges.size(); ++i) {
-    const Edge& e = node.next_edges[i];
-    if (!e.valid()) continue;
-    uint32_t to_slot = task.slot_of(e.fn.get());
-    if (to_slot == kNoSlot) to_slot = task.add_inline(e.fn.get());
-    NodeTask& to = task.nodes[to_slot];
-    if (!to.needed) continue;
-    GradCell& cell = task.cell(to, to.incoming - to.dependencies);  // in arrival order
-    cell.from_seq = node.sequence_nr();
-    cell.from_edge = i;
-    if (result.as_values) {
-      if (result.values.defined[i]) {
-        cell.value = result.values.value[i];
-        cell.dtype = result.dtype;
-        cell.is_value = true;
-        cell.input_nr = e.input_nr;
-      }
-    } else if (i < outputs.size() && outputs[i].defined()) {
-      cell.grad = std::move(outputs[i]);
-      cell.input_nr = e.input_nr;
-    }
-    if (--to.dependencies == 0) on_ready(to_slot);
-  }
-  if (rec.is_inline) task.free_inline(slot);
-}
-
 void push_ready(GraphTask& task, uint32_t slot) { task.ready.push(slot, task.nodes[slot].node->sequence_nr()); }
 
-void deliver_each(GraphTask& task, uint32_t slot, NodeResult& result, OnReady on_ready, void* ctx) {
-  deliver(task, slot, result, [&](uint32_t s) { on_ready(ctx, s); });
-}
-
 namespace {
+
+// The records of a serial walk, for deliver (parallel_walk.h): plain counts, the task's inline records.
+struct SerialRecords {
+  GraphTask& task;
+  void give_back(NodeTask& rec) { release_claim(task, rec); }
+  NodeTask& add_inline(Node* fn, uint32_t& slot) { return task.add_inline(fn, slot); }
+  GradCell& arrive(uint32_t, NodeTask& to) { return task.cell(to, to.incoming - to.dependencies); }  // in arrival order
+  bool filled(uint32_t, NodeTask& to) { return --to.dependencies == 0; }
+  void free_inline(uint32_t slot) { task.free_inline(slot); }
+};
 
 // Runs nodes on this thread until none is ready, or, with `threads` > 1, until two heavy nodes
 // are ready at once: from there on the task runs in parallel (a chain never checks anything).
 void execute(GraphTask& task, int threads) {
   TensorList grads;
+  SerialRecords records{task};
   uint32_t next = kNoSlot;  // the one ready node, passed on without the queue (a chain's next link)
   while (next != kNoSlot || !task.ready.empty()) {
-    if (next == kNoSlot && threads > 1 && task.ready.size() > 1 && branches_ready(task))
+    if (next == kNoSlot && threads > 1 && task.ready.size() > 1 && should_go_parallel(task))
       return execute_parallel(task, threads);
     uint32_t slot = next;
     next = kNoSlot;
     if (slot == kNoSlot) slot = task.ready.pop();
-    NodeResult result = evaluate(task, slot, grads);
-    deliver(task, slot, result, [&](uint32_t s) {
+    NodeTask& rec = task.nodes[slot];
+    NodeResult result = evaluate(task, slot, rec, grads);
+    deliver(records, slot, rec, result, [&](uint32_t s) {
       if (next == kNoSlot && task.ready.empty()) {
         next = s;
         return;

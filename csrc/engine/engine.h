@@ -29,6 +29,10 @@ int backward_threads();
 void set_backward_threads(int n);
 int64_t parallel_min_node_work();
 void set_parallel_min_node_work(int64_t elements);
+// Load-aware (the default): a call that follows set_num_threads (no explicit backward thread count)
+// stays serial when the machine has no free core for a helper at the moment it could go parallel.
+bool backward_load_aware();
+void set_backward_load_aware(bool on);
 // Whether the last backward call this thread finished went parallel (two heavy nodes were ready at
 // once), whether or not a pool thread joined in time: for tests and benchmarks.
 bool last_backward_was_parallel();

@@ -26,7 +26,7 @@ uint32_t GraphTask::slot_for(Node* fn, bool& fresh) {
   return slot;
 }
 
-void GraphTask::finish_counting(size_t n_inline) {
+void GraphTask::finish_counting() {
   uint32_t extra = 0;
   for (size_t s = 0; s < nodes.size(); ++s) {
     NodeTask& rec = nodes[s];
@@ -34,7 +34,6 @@ void GraphTask::finish_counting(size_t n_inline) {
     if (rec.incoming > 1) extra += rec.incoming - 1;
   }
   cells.create(extra);
-  nodes.reserve(nodes.size() + n_inline);
 }
 
 GraphTask::~GraphTask() {

@@ -4,6 +4,7 @@
 // Node::should_compute_output can skip gradients no requested input needs.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
@@ -56,27 +57,39 @@ class RecordBuffer {
   size_t bytes_ = 0;
 };
 
-// Records with stable addresses, made in chunks: a reference stays valid while records are
-// added, and after reserve(n) adding up to n records never moves the chunk table either (in a
-// parallel task, one thread adds records under the lock while others read theirs unlocked).
+// Records with stable addresses, made in chunks that double in size (16, 32, 64, ... records):
+// a reference stays valid while records are added, and the table of chunks is a fixed array, so
+// one thread may add records (under the task's lock) while others read theirs unlocked. Small
+// graphs (a Hessian-vector product: a few dozen records) allocate and zero a few hundred bytes,
+// not a large first chunk.
 template <typename T>
 class ChunkedArray {
-  static constexpr size_t kShift = 11;  // 2048 records per chunk
-  static constexpr size_t kChunk = size_t{1} << kShift;
+  static constexpr unsigned kFirstBits = 4;  // the first chunk holds 2^4 records
+  static constexpr size_t kFirst = size_t{1} << kFirstBits;
+  static constexpr unsigned kChunks = 64 - kFirstBits;
 
  public:
   size_t size() const { return size_; }
-  T& operator[](size_t i) { return chunks_[i >> kShift][i & (kChunk - 1)]; }
-  const T& operator[](size_t i) const { return chunks_[i >> kShift][i & (kChunk - 1)]; }
+  T& operator[](size_t i) { return at(i); }
+  const T& operator[](size_t i) const { return const_cast<ChunkedArray*>(this)->at(i); }
   // A new, value-initialised record at the end.
   T& emplace_back() {
-    if (size_ == chunks_.size() * kChunk) chunks_.emplace_back(new T[kChunk]());
-    return (*this)[size_++];
+    const size_t j = size_ + kFirst;
+    const unsigned c = chunk_of(j);
+    if (!chunks_[c]) chunks_[c].reset(new T[kFirst << c]());
+    ++size_;
+    return chunks_[c][j - (kFirst << c)];
   }
-  void reserve(size_t n) { chunks_.reserve((n + kChunk - 1) >> kShift); }
 
  private:
-  std::vector<std::unique_ptr<T[]>> chunks_;
+  // Record i is entry j - 2^b of chunk b - kFirstBits, with j = i + kFirst and 2^b <= j < 2^(b+1).
+  static unsigned chunk_of(size_t j) { return static_cast<unsigned>(63 - __builtin_clzll(j)) - kFirstBits; }
+  T& at(size_t i) {
+    const size_t j = i + kFirst;
+    const unsigned c = chunk_of(j);
+    return chunks_[c][j - (kFirst << c)];
+  }
+  std::unique_ptr<T[]> chunks_[kChunks];
   size_t size_ = 0;
 };
 
@@ -210,9 +223,8 @@ class GraphTask final : public BackwardFilter {
   GradCell& cell(NodeTask& rec, uint32_t k) { return k == 0 ? rec.cell : cells[rec.extra_cells + k - 1]; }
   // The slot of `fn` in the dependency pass, creating its record on first sight (`fresh` tells).
   uint32_t slot_for(Node* fn, bool& fresh);
-  // After the dependency pass, which met `n_inline` nodes that get inline records: the cells of
-  // nodes with several producers, and room for inline records without moving any.
-  void finish_counting(size_t n_inline);
+  // After the dependency pass: the cells of nodes with several producers.
+  void finish_counting();
   // Calls f(cell) for a node's gradient cells in summation order (GradCell) until f returns
   // false; false then. One or two cells are taken as they are (a sum of two is the same bits in
   // either order).
@@ -231,20 +243,24 @@ class GraphTask final : public BackwardFilter {
       if (!f(*c)) return false;
     return true;
   }
-  // An inline record for `fn`, reached by the one edge that leads there (nodes[slot]: dependencies 1).
-  uint32_t add_inline(Node* fn) {
-    uint32_t slot;
-    if (free_inline_.empty()) {
-      slot = static_cast<uint32_t>(nodes.size());
-      nodes.emplace_back().is_inline = true;
-    } else {
-      slot = free_inline_.back();
-      free_inline_.pop_back();
-    }
-    NodeTask& rec = nodes[slot];
+  // An inline record for `fn`, reached by the one edge that leads there; its slot in `slot`.
+  NodeTask& add_inline(Node* fn, uint32_t& slot) {
+    if (free_inline_.empty()) return start_inline(new_inline(slot), fn);
+    slot = free_inline_.back();
+    free_inline_.pop_back();
+    return start_inline(nodes[slot], fn);
+  }
+  // A fresh inline record at the end (in parallel mode: under the lock).
+  NodeTask& new_inline(uint32_t& slot) {
+    slot = static_cast<uint32_t>(nodes.size());
+    NodeTask& rec = nodes.emplace_back();
+    rec.is_inline = true;
+    return rec;
+  }
+  static NodeTask& start_inline(NodeTask& rec, Node* fn) {
     rec.node = fn;
     rec.dependencies = rec.incoming = 1;
-    return slot;
+    return rec;
   }
   // Gives an inline record back once its node ran (its cell is empty: the node took its gradient).
   void free_inline(uint32_t slot) { free_inline_.push_back(slot); }
@@ -262,14 +278,31 @@ class GraphTask final : public BackwardFilter {
     return s != kNoSlot && nodes[s].needed;
   }
 
-  // Parallel execution (engine.cpp): set once two heavy nodes are ready at the same time.
+  // Parallel execution (parallel_walk.cpp): set once two heavy nodes are ready at the same time.
   bool parallel = false;
-  std::mutex mutex;              // guards ready, dependencies, running, error, helpers, records
-  std::condition_variable wake;  // ready work, a finished node, or the end
-  int running = 0;               // nodes being evaluated right now
-  int helpers = 0;               // pool threads working on this call
-  bool finished = false;
+  std::mutex mutex;                 // guards ready, running, error and adding records
+  std::condition_variable wake;     // ready work, or the end
+  int running = 0;                  // threads running nodes right now
+  std::atomic<int> helpers{0};      // pool threads working on this call
+  std::atomic<bool> failed{false};  // `error` is set: every thread stops at its next node
   std::exception_ptr error;
+  // In parallel mode the gradient cells of a record several edges lead to are taken (`claimed`)
+  // and counted once filled (`filled`) atomically: deliveries need no lock. One per record of the
+  // dependency pass (inline records have one edge: their one cell needs neither).
+  struct Arrivals {
+    std::atomic<uint32_t> claimed{0}, filled{0};
+  };
+  std::unique_ptr<Arrivals[]> arrivals;
+  bool load_checked = false;  // the machine's load was looked at (and kept this call serial)
+  // Parallel mode: gives a claimed node back without counting it (count_unclaimed adds a thread's
+  // count up later, under the lock).
+  static bool unclaim(NodeTask& rec) {
+    if (!rec.claimed) return false;
+    rec.node->exec_owner.store(nullptr, std::memory_order_release);
+    rec.claimed = false;
+    return true;
+  }
+  void count_unclaimed(size_t n) { claims_ -= n; }
 
  private:
   friend void release_claim(GraphTask& task, NodeTask& rec);  // (below)

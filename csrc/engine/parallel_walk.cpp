@@ -2,7 +2,16 @@
 // the graph), the rest of a backward call runs on the caller and a few pool threads. Gradients
 // are the same bits for any thread count: every sum of several gradients runs over its cells in
 // rank order, whichever thread delivered them and when.
+//
+// Each thread follows a branch on its own: it keeps the latest node it made ready and runs it next
+// without the task's lock (a chain's links are delivered with no atomics at all, the cells of a
+// node several edges lead to are taken and counted atomically). The lock is taken only to share a
+// second ready node, to add a fresh inline record, and to wait for work.
 #include "engine/parallel_walk.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -20,30 +29,37 @@ namespace cg::autograd {
 namespace {
 std::atomic<int> g_backward_threads{-1};  // -1: not read yet; 0: follow set_num_threads
 // A node whose gradients have at least this many elements is worth handing to another thread.
-// From the costs measured with the harness's two-branch line and timers: a 4096-float32 node's
-// backward takes ~1 us, against ~50 ns per node of lock and delivery in parallel mode; a branch
-// is handed over once (then it stays on its thread), after a pool thread's wake-up (8 us at best
-// on a free core; far more on a loaded machine, which is why a late helper is never waited for).
+// From the costs measured with the harness's two-branch lines: a 4096-float32 node's backward
+// takes ~1 us; a branch is handed over once (then it stays on its thread), after a pool thread's
+// wake-up (~10 us on a free core; far more on a loaded machine, which is why a late helper is
+// never waited for).
 std::atomic<int64_t> g_parallel_min_node_work{4096};
+std::atomic<bool> g_load_aware{true};
 thread_local bool t_last_parallel = false;  // what last_backward_was_parallel() reports
 
 int env_backward_threads() {
   const char* s = std::getenv("CHAINGRAD_BACKWARD_THREADS");
   return s && *s ? std::max(0, std::atoi(s)) : 0;
 }
-}  // namespace
-
-int backward_threads() {
+int requested_backward_threads() {
   int n = g_backward_threads.load(std::memory_order_relaxed);
   if (n < 0) {
     n = env_backward_threads();
     g_backward_threads.store(n, std::memory_order_relaxed);
   }
+  return n;
+}
+}  // namespace
+
+int backward_threads() {
+  const int n = requested_backward_threads();
   return n > 0 ? n : get_num_threads();
 }
 void set_backward_threads(int n) { g_backward_threads.store(std::max(0, n), std::memory_order_relaxed); }
 int64_t parallel_min_node_work() { return g_parallel_min_node_work.load(std::memory_order_relaxed); }
 void set_parallel_min_node_work(int64_t n) { g_parallel_min_node_work.store(std::max<int64_t>(1, n), std::memory_order_relaxed); }
+bool backward_load_aware() { return g_load_aware.load(std::memory_order_relaxed); }
+void set_backward_load_aware(bool on) { g_load_aware.store(on, std::memory_order_relaxed); }
 bool last_backward_was_parallel() { return t_last_parallel; }
 void note_last_backward(const GraphTask& task) { t_last_parallel = task.parallel; }
 
@@ -59,85 +75,179 @@ bool is_heavy(const Node& node) {
   for (const Edge& e : node.next_edges)
     if (e.valid() && e.input_nr < e.fn->output_meta.size()) out += numel_of(e.fn->output_meta[e.input_nr].shape);
   const int64_t work = std::max(in, out);
-  return work >= parallel_min_node_work() && work <= kGrainSize;
+  return work >= parallel_min_node_work() && work < kGrainSize;
 }
 
-// The on_ready of a parallel thread: keep the latest node that became ready, share the others.
-struct Keep {
-  GraphTask& task;
-  uint32_t& next;
-  bool shared;
-  static void ready(void* ctx, uint32_t s) {
-    Keep& k = *static_cast<Keep*>(ctx);
-    if (k.next == kNoSlot) {
-      k.next = s;
-      return;
-    }
-    if (k.task.nodes[s].node->sequence_nr() > k.task.nodes[k.next].node->sequence_nr()) std::swap(s, k.next);
-    push_ready(k.task, s);
-    k.shared = true;
+// The CPUs this process may run on.
+int allowed_cpus() {
+  cpu_set_t mask;
+  if (sched_getaffinity(0, sizeof mask, &mask) != 0) return 1;
+  return CPU_COUNT(&mask);
+}
+
+// Whether a helper would find a core to itself right now: fewer threads are runnable on the
+// machine (this one included: /proc/loadavg's fourth field) than this process has CPUs. On a
+// loaded machine a helper only takes turns with the caller or another process, which makes the
+// call slower, not faster. Without /proc: assume there is.
+bool free_core_now() {
+  static const int cpus = allowed_cpus();
+  if (cpus < 2) return false;
+  char buf[128];
+  const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return true;
+  buf[n] = '\0';
+  int running = 0;
+  if (std::sscanf(buf, "%*f %*f %*f %d/", &running) != 1) return true;
+  return running < cpus;
+}
+
+// While it lives, keeps this pool thread off the caller's CPU. The scheduler tends to wake a
+// helper on the CPU of the thread that woke it, where the two only take turns (and hand the
+// task's lock back and forth) until the balancer moves one; moving at once gives the helper the
+// other core from its first node. The thread's own mask comes back when the helper leaves.
+class AwayFromCpu {
+ public:
+  explicit AwayFromCpu(int cpu) {
+    if (cpu < 0 || sched_getcpu() != cpu || sched_getaffinity(0, sizeof saved_, &saved_) != 0) return;
+    cpu_set_t away = saved_;
+    CPU_CLR(cpu, &away);
+    moved_ = CPU_COUNT(&away) > 0 && sched_setaffinity(0, sizeof away, &away) == 0;
   }
+  ~AwayFromCpu() {
+    if (moved_) sched_setaffinity(0, sizeof saved_, &saved_);
+  }
+  AwayFromCpu(const AwayFromCpu&) = delete;
+  AwayFromCpu& operator=(const AwayFromCpu&) = delete;
+
+ private:
+  cpu_set_t saved_;
+  bool moved_ = false;
 };
 
-// The loop of every thread working on a parallel task (the caller and its helpers): evaluate a
-// node unlocked, deliver under the lock, keep the latest node that became ready for this thread
-// (a branch stays on one thread, with its memory in this core's cache) and share the others.
-// Gradients are the same bits as serially: every sum runs over its cells in rank order.
+// The records of one thread of a parallel walk, for deliver (parallel_walk.h): a cell of a node
+// one edge leads to is this thread's alone; the cells of nodes with several producers are taken
+// and counted atomically (GraphTask::arrivals); inline records come from this thread's own list.
+struct ParallelRecords {
+  GraphTask& task;
+  std::vector<uint32_t> free_slots;  // inline records this thread gave back
+  size_t unclaimed = 0;              // claimed nodes given back (added to the task's count at the end)
+
+  void give_back(NodeTask& rec) { unclaimed += GraphTask::unclaim(rec); }
+  NodeTask& add_inline(Node* fn, uint32_t& slot) {
+    if (free_slots.empty()) {
+      std::lock_guard<std::mutex> lock(task.mutex);  // (readers of other records need no lock)
+      return GraphTask::start_inline(task.new_inline(slot), fn);
+    }
+    slot = free_slots.back();
+    free_slots.pop_back();
+    return GraphTask::start_inline(task.nodes[slot], fn);
+  }
+  GradCell& arrive(uint32_t slot, NodeTask& to) {
+    if (to.incoming == 1) return to.cell;
+    return task.cell(to, task.arrivals[slot].claimed.fetch_add(1, std::memory_order_relaxed));
+  }
+  // The last producer to fill its cell sees every other producer's cell (acquire-release).
+  bool filled(uint32_t slot, NodeTask& to) {
+    return to.incoming == 1 || task.arrivals[slot].filled.fetch_add(1, std::memory_order_acq_rel) + 1 == to.incoming;
+  }
+  void free_inline(uint32_t slot) { free_slots.push_back(slot); }
+};
+
+// Runs the node at `slot` and then, as long as it makes some ready, the latest of those on this
+// thread (a branch stays on one thread, with its memory in this core's cache); the others are
+// shared through the ready queue. An error stops the branch and is returned.
+std::exception_ptr run_branch(GraphTask& task, int threads, uint32_t slot, ParallelRecords& records, TensorList& grads) {
+  std::vector<uint32_t> shared;
+  while (slot != kNoSlot && !task.failed.load(std::memory_order_relaxed)) {
+    NodeTask& rec = task.nodes[slot];
+    NodeResult result;
+    try {
+      // While pool threads work on the task too, the threads share the cores: a node's kernels
+      // stay on the thread that runs it (loops splitting further would only fight the others for
+      // them). Alone (no helper has arrived, or all have left), the kernels may use every core.
+      std::optional<IntraOpCap> cap;
+      if (task.helpers.load(std::memory_order_relaxed) > 0) cap.emplace(std::max(1, get_num_threads() / threads));
+      result = evaluate(task, slot, rec, grads);
+    } catch (...) {
+      return std::current_exception();
+    }
+    uint32_t next = kNoSlot;
+    deliver(records, slot, rec, result, [&](uint32_t s) {
+      if (next != kNoSlot && task.nodes[s].node->sequence_nr() > task.nodes[next].node->sequence_nr()) std::swap(s, next);
+      if (next == kNoSlot) next = s;
+      else shared.push_back(s);
+    });
+    if (!shared.empty()) {
+      {
+        std::lock_guard<std::mutex> lock(task.mutex);
+        for (uint32_t s : shared) push_ready(task, s);
+      }
+      task.wake.notify_all();
+      shared.clear();
+    }
+    slot = next;
+  }
+  return nullptr;
+}
+
+// The loop of every thread working on a parallel task (the caller and its helpers): take a ready
+// node, run its branch unlocked, until nothing is ready and nobody runs (or an error).
 void work_on(GraphTask& task, int threads) {
   TensorList grads;
-  uint32_t next = kNoSlot;  // a node this thread made ready and keeps
+  ParallelRecords records{task, {}, 0};
   std::unique_lock<std::mutex> lock(task.mutex);
-  for (;;) {
-    if (task.error) break;
-    if (next == kNoSlot) {
-      if (task.ready.empty()) {
-        if (task.running == 0) break;
-        task.wake.wait(lock);
-        continue;
-      }
-      next = task.ready.pop();
+  while (!task.error) {
+    if (task.ready.empty()) {
+      if (task.running == 0) break;
+      task.wake.wait(lock);
+      continue;
     }
-    const uint32_t slot = next;
-    next = kNoSlot;
+    const uint32_t slot = task.ready.pop();
     ++task.running;
-    // While pool threads work on the task too, the threads share the cores: a node's kernels stay
-    // on the thread that runs it (loops splitting further would only fight the others for them).
-    // Alone (no helper has arrived, or all have left), the kernels may use every core.
-    const bool helped = task.helpers > 0;
     lock.unlock();
-    NodeResult result;
-    std::exception_ptr error;
-    try {
-      std::optional<IntraOpCap> cap;
-      if (helped) cap.emplace(get_num_threads() / threads);
-      result = evaluate(task, slot, grads);
-    } catch (...) {
-      error = std::current_exception();
-    }
+    std::exception_ptr error = run_branch(task, threads, slot, records, grads);
     lock.lock();
     --task.running;
-    if (error) {
-      if (!task.error) task.error = error;
-      task.wake.notify_all();
-      break;
+    if (error && !task.error) {
+      task.error = error;
+      task.failed.store(true, std::memory_order_relaxed);
     }
-    Keep keep{task, next, false};
-    deliver_each(task, slot, result, &Keep::ready, &keep);
-    const bool shared = keep.shared;
-    if (shared || (next == kNoSlot && task.ready.empty() && task.running == 0)) task.wake.notify_all();
+    if (error || (task.running == 0 && task.ready.empty())) task.wake.notify_all();  // the end
   }
+  task.count_unclaimed(records.unclaimed);
 }
 
 }  // namespace
 
-bool branches_ready(const GraphTask& task) {
+bool should_go_parallel(GraphTask& task) {
+  // (A fused chain's later nodes read their gradients from a map the threads would share.)
+  if (!task.fused_outputs.empty() || task.load_checked) return false;
   int heavy = 0;
   for (size_t i = 0; i < std::min<size_t>(task.ready.size(), 3); ++i) heavy += is_heavy(*task.nodes[task.ready.peek(i)].node);
-  return heavy >= 2;
+  if (heavy < 2) return false;
+  // An explicit thread count (set_backward_threads, CHAINGRAD_BACKWARD_THREADS) is taken as asked.
+  if (backward_load_aware() && requested_backward_threads() == 0) {
+    task.load_checked = true;  // once per call: the answer is a snapshot anyway
+    return free_core_now();
+  }
+  return true;
 }
 
 void execute_parallel(GraphTask& task, int threads) {
   task.parallel = true;
+  // From here on the cells of records several edges lead to are taken atomically; those filled
+  // so far count as taken.
+  const size_t tracked = task.nodes.size();
+  task.arrivals.reset(new GraphTask::Arrivals[tracked]);
+  for (size_t s = 0; s < tracked; ++s) {
+    const NodeTask& rec = task.nodes[s];
+    const uint32_t arrived = rec.incoming - rec.dependencies;
+    task.arrivals[s].claimed.store(arrived, std::memory_order_relaxed);
+    task.arrivals[s].filled.store(arrived, std::memory_order_relaxed);
+  }
   // A pool thread may start long after it was asked (a loaded machine): it joins through the
   // ticket, and only while the task still runs, so the caller never waits for a late helper.
   struct Ticket {
@@ -148,13 +258,13 @@ void execute_parallel(GraphTask& task, int threads) {
   ticket->task = &task;
   // Helpers inherit what a node's evaluation reads from thread-local state: the task (for
   // should_compute_output) and grad mode (off: parallel tasks never create graph).
-  auto help = [ticket, threads] {
+  auto help = [ticket, threads, caller_cpu = sched_getcpu()] {
+    AwayFromCpu away(caller_cpu);
     GraphTask* t;
     {
       std::lock_guard<std::mutex> join(ticket->mutex);
       if (!(t = ticket->task)) return;
-      std::lock_guard<std::mutex> lock(t->mutex);
-      ++t->helpers;
+      t->helpers.fetch_add(1, std::memory_order_relaxed);
     }
     {
       BackwardFilter::Scope scope(t);
@@ -162,7 +272,7 @@ void execute_parallel(GraphTask& task, int threads) {
       work_on(*t, threads);
     }
     std::lock_guard<std::mutex> lock(t->mutex);
-    --t->helpers;
+    t->helpers.fetch_sub(1, std::memory_order_relaxed);
     t->wake.notify_all();
   };
   for (int i = 1; i < threads; ++i)
@@ -173,7 +283,8 @@ void execute_parallel(GraphTask& task, int threads) {
     ticket->task = nullptr;
   }
   std::unique_lock<std::mutex> lock(task.mutex);
-  task.wake.wait(lock, [&] { return task.helpers == 0; });  // those that joined use `task` until they leave
+  // Those that joined use `task` until they leave.
+  task.wake.wait(lock, [&] { return task.helpers.load(std::memory_order_relaxed) == 0; });
   if (task.error) std::rethrow_exception(task.error);
 }
 
