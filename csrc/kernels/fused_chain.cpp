@@ -35,6 +35,11 @@ CG_CHAIN_INLINE void apply_op(GradOp op, T* __restrict out, const T* __restrict 
       for (int64_t i = 0; i < n; ++i) out[i] = g[i] * k;
       return;
     }
+    case GradOp::DivScale: {
+      const T k = c.to<T>();
+      for (int64_t i = 0; i < n; ++i) out[i] = g[i] / k;
+      return;
+    }
     case GradOp::Mul: return block(out, g, s, n, [](T a, T b) { return a * b; });
     case GradOp::TanhGrad: return block(out, g, s, n, TanhGrad{});
     case GradOp::SigmoidGrad: return block(out, g, s, n, SigmoidGrad{});

@@ -27,6 +27,7 @@ enum class GradOp : uint8_t {
   Pass,         // g
   Neg,          // -g
   Scale,        // g * c (c converted to the dtype as binary_scalar does)
+  DivScale,     // g / c (likewise)
   Mul,          // g * s
   TanhGrad,     // g * (1 - s^2)   (s = tanh's output)
   SigmoidGrad,  // g * s * (1 - s) (s = sigmoid's output)
@@ -42,7 +43,7 @@ struct ChainStep {
   static constexpr int kMaxOutputs = 2;
   GradOp op[kMaxOutputs] = {GradOp::None, GradOp::None};
   const char* operand[kMaxOutputs] = {};  // s of op[i], contiguous (Mul and the activations)
-  Scalar scalar[kMaxOutputs] = {Scalar(1), Scalar(1)};  // c of op[i] (Scale)
+  Scalar scalar[kMaxOutputs] = {Scalar(1), Scalar(1)};  // c of op[i] (Scale, DivScale)
   int next = -1;                          // the output that is the next step's g (-1: last step)
   char* side[kMaxOutputs] = {};           // full-size destination of each other output (nullptr: dropped)
   // Two off-chain gradients for the same consumer (x's in x * w ... * x) are summed here, as the

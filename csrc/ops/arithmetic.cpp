@@ -230,28 +230,31 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-// x * c saves only the constant; the input's shape and dtype are the output's (see ScalarAddBackward).
+// x * c and x / c save only the number, in the kind it was given (the VJP computes g * c or
+// g / c, as PyTorch's MulBackward0 / DivBackward0 do with the 0-d tensor it wraps the number in);
+// the input's shape and dtype are the output's (see ScalarAddBackward).
 // PyTorch saves c as a tensor, so a second backward without retain_graph raises there: `released`
-// keeps that error (the constant itself stays, it costs nothing).
+// keeps that error (the number itself stays, it costs nothing).
 struct MulScalarBackward : BackwardNode<MulScalarBackward> {
-  Scalar factor = 1;
-  const char* node_name = "MulBackward0";
+  Scalar operand = 1;     // c
+  bool divides = false;   // x / c
   bool released = false;
-  ScalarKind divisor_kind = ScalarKind::Float;  // x / c: the kind of c, for _saved_other
+  std::string name() const override { return divides ? "DivBackward0" : "MulBackward0"; }
   void release_saved() override { released = true; }
   void check_not_released() const {
     if (released) throw_saved_freed(*this);
   }
+  Tensor scaled(const Tensor& g) const { return divides ? div(g, operand) : mul(g, operand); }
   TensorList apply(TensorList&& g) override {
     check_not_released();
-    return {reduce_to_output(mul(g[0], factor), *this)};
+    return {reduce_to_output(scaled(g[0]), *this)};
   }
-  TensorList jvp(const TensorList& t) override { return {mul(t[0], factor)}; }
-  bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g * c
-    if (released || !pointwise_input(*this, output_meta[0].shape, output_meta[0].dtype) || factor.kind() == ScalarKind::Bool)
+  TensorList jvp(const TensorList& t) override { return {scaled(t[0])}; }
+  bool pointwise_vjp(autograd::PointwiseVjp& p) override {  // g * c or g / c
+    if (released || !pointwise_input(*this, output_meta[0].shape, output_meta[0].dtype) || operand.kind() == ScalarKind::Bool)
       return false;
-    p.op[0] = kernels::GradOp::Scale;
-    p.scalar[0] = factor;
+    p.op[0] = divides ? kernels::GradOp::DivScale : kernels::GradOp::Scale;
+    p.scalar[0] = operand;
     return true;
   }
   bool apply_0d(double grad, ScalarGrads& out) override {
@@ -259,24 +262,19 @@ struct MulScalarBackward : BackwardNode<MulScalarBackward> {
     return with_float_0d(output_meta[0].dtype, [&](auto t) {
       using T = decltype(t);
       if (!output_meta[0].shape.empty()) return false;
-      out.value[0] = static_cast<T>(grad) * factor.to<T>();
+      const T g = static_cast<T>(grad), c = operand.to<T>();
+      out.value[0] = divides ? g / c : g * c;
       out.defined[0] = true;
       return true;
     });
   }
   static auto saved_fields() {
-    // PyTorch shows the number as the 0-d tensor it wrapped it in (int64, float64 or bool); x / c
-    // records x * (1 / c), and shows c.
+    // PyTorch shows the number as the 0-d tensor it wrapped it in (int64, float64 or bool).
     return std::make_tuple(saved("other", [](const MulScalarBackward& n) {
       n.check_not_released();
-      Scalar c = n.factor;
-      if (std::strcmp(n.node_name, "DivBackward0") == 0) {
-        const double divisor = 1.0 / n.factor.to_double();
-        c = n.divisor_kind == ScalarKind::Float ? Scalar(divisor) : Scalar(static_cast<int64_t>(std::llround(divisor)));
-        if (n.divisor_kind == ScalarKind::Bool) c = Scalar(c.to_int() != 0);
-      }
-      const DType dt = c.kind() == ScalarKind::Float ? DType::Float64 : c.kind() == ScalarKind::Bool ? DType::Bool : DType::Int64;
-      return SavedValue(Tensor::scalar(c, dt));
+      const ScalarKind k = n.operand.kind();
+      const DType dt = k == ScalarKind::Float ? DType::Float64 : k == ScalarKind::Bool ? DType::Bool : DType::Int64;
+      return SavedValue(Tensor::scalar(n.operand, dt));
     }));
   }
 };
@@ -292,7 +290,7 @@ Tensor mul(const Tensor& a, Scalar b) {
   if (any_requires_grad({&a})) {
     auto node = MulScalarBackward::make({&a});
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
-    node->factor = b;
+    node->operand = b;
     record(std::move(node), out);
   }
   return out;
@@ -364,9 +362,8 @@ Tensor div(const Tensor& a, Scalar b) {
   if (any_requires_grad({&a})) {
     auto node = MulScalarBackward::make({&a});
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
-    node->factor = 1.0 / b.to_double();
-    node->divisor_kind = b.kind();
-    node->node_name = "DivBackward0";
+    node->operand = b;
+    node->divides = true;
     record(std::move(node), out);
   }
   return out;
