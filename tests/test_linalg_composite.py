@@ -165,6 +165,31 @@ def test_singular_inverse_raises_linalg_error() -> None:
     assert info.tolist() == [1, 1, 1]
 
 
+def test_inv_ex_of_a_nearly_singular_invertible_matrix_has_info_zero() -> None:
+    # Invertible (LU finds no zero pivot), though numpy.linalg.matrix_rank calls it rank 1.
+    A = np.array([[1.0, 2.0], [2.0, 4.0 + 4e-15]])
+    inverse, info = cg.linalg.inv_ex(cg.tensor(A))
+    assert info.item() == 0
+    np.testing.assert_allclose(_numpy(inverse), np.linalg.inv(A), rtol=1e-6)
+    inverse, info = cg.linalg.inv_ex(cg.tensor(np.stack([A, np.eye(2), np.zeros((2, 2))])))
+    assert info.tolist() == [0, 0, 1]
+    assert np.isnan(_numpy(inverse)[2]).all() and np.array_equal(_numpy(inverse)[1], np.eye(2))
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda x, o: cg.linalg.inv(x, out=o), "linalg_inv_ex"),
+    (lambda x, o: cg.linalg.det(x, out=o), "_linalg_det"),
+    (lambda x, o: cg.linalg.solve(x, cg.ones(2), out=o), "_linalg_solve_ex"),
+])
+def test_linalg_out_writes_the_result_and_refuses_autograd(call: Callable[..., Any], name: str) -> None:
+    x = cg.tensor(S[0, :2, :2])
+    out = cg.empty(0, dtype=cg.float64)
+    assert call(x, out) is out
+    np.testing.assert_allclose(_numpy(out), _numpy(call(x, None)))
+    with pytest.raises(RuntimeError, match=rf"^{name}\(\): functions with out=\.\.\. arguments don't support"):
+        call(x.requires_grad_(), cg.empty(0, dtype=cg.float64))
+
+
 def test_det_gradient_at_a_singular_matrix_is_zero_as_pytorch() -> None:
     A = cg.tensor([[1.0, 2.0], [2.0, 4.0]], requires_grad=True)
     cg.linalg.det(A).backward()

@@ -153,8 +153,8 @@ struct Generator {
 };
 thread_local Generator t_gen;
 
-// Calls draw(i) for i over t's elements in memory order (the order PyTorch's serial kernels
-// visit a dense tensor in, whatever its strides), writing each result into t.
+// Writes draw() into each element of t in memory order (the order PyTorch's serial kernels visit
+// a dense tensor in, whatever its strides).
 template <typename scalar_t, typename Draw>
 void fill_in_memory_order(Tensor& t, Draw&& draw) {
   Tensor dense = t;
@@ -205,9 +205,9 @@ void normal_fill(T* data, int64_t n, T mean, T std, Generator& gen) {
 }  // namespace
 
 void manual_seed(uint64_t seed) {
-  t_gen = Generator{};
   t_gen.engine.seed(static_cast<uint32_t>(seed));
   t_gen.seed = seed;
+  t_gen.has_next_normal = false;
 }
 uint64_t initial_seed() { return t_gen.seed; }
 
@@ -258,12 +258,12 @@ Tensor& normal_(Tensor& t, double mean, double std) {
   t.check_writable();
   CG_DISPATCH_FLOAT(t.dtype(), "normal_", [&] {
     Generator& gen = t_gen;
-    if (t.numel() >= 16 && t.is_contiguous() && compute_dtype(t.dtype()) == t.dtype()) {
-      normal_fill<scalar_t>(t.data<scalar_t>(), t.numel(), static_cast<scalar_t>(mean), static_cast<scalar_t>(std), gen);
-    } else if (t.numel() >= 16 && t.is_contiguous()) {  // float16/bfloat16: drawn in float32
-      Tensor tmp = Tensor::empty(t.shape(), compute_dtype(t.dtype()));
-      normal_fill<scalar_t>(tmp.data<scalar_t>(), tmp.numel(), static_cast<scalar_t>(mean), static_cast<scalar_t>(std), gen);
-      kernels::copy(t, tmp);
+    if (t.numel() >= 16 && t.is_contiguous()) {
+      // float16/bfloat16 are drawn in float32, then copied in.
+      Tensor dense = compute_dtype(t.dtype()) == t.dtype() ? t : Tensor::empty(t.shape(), compute_dtype(t.dtype()));
+      normal_fill<scalar_t>(dense.data<scalar_t>(), dense.numel(), static_cast<scalar_t>(mean),
+                            static_cast<scalar_t>(std), gen);
+      if (!dense.is_same(t)) kernels::copy(t, dense);
     } else {
       fill_in_memory_order<scalar_t>(t, [&] { return static_cast<scalar_t>(std::fma(gen.normal(), std, mean)); });
     }

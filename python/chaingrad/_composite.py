@@ -16,6 +16,8 @@ import numpy as np
 from . import _C
 from ._C import Tensor
 from ._factories import arange
+from ._size import Size, wrap_dim
+from .return_types import median as _median_type
 
 _Dims = Union[int, Sequence[int]]
 
@@ -25,11 +27,9 @@ def _check_tensor(name: str, value: Any, arg: str = "input") -> None:
         raise TypeError(f"{name}(): argument '{arg}' (position 1) must be Tensor, not {type(value).__name__}")
 
 
-def _wrap_dim(name: str, dim: int, ndim: int) -> int:
-    lo, hi = -max(ndim, 1), max(ndim, 1) - 1
-    if not lo <= dim <= hi:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
-    return dim % max(ndim, 1)
+def _tensor_list(tensors: Tuple[Any, ...]) -> Tuple[Tensor, ...]:
+    """The tensors of ``f(a, b, ...)`` or ``f([a, b, ...])``."""
+    return tuple(tensors[0]) if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
 
 
 # ---- triangles and diagonals ---------------------------------------------------------------------
@@ -74,15 +74,14 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 
 def atleast_1d(*tensors: Any) -> Any:
     """Each tensor viewed with at least one dimension (a 0-d tensor becomes shape (1,))."""
-    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
-    out = tuple(t.reshape(1) if t.dim() == 0 else t for t in ts)
+    out = tuple(t.reshape(1) if t.dim() == 0 else t for t in _tensor_list(tensors))
     return out[0] if len(tensors) == 1 and isinstance(tensors[0], Tensor) else out
 
 
 def atleast_2d(*tensors: Any) -> Any:
     """Each tensor viewed with at least two dimensions (1-d (n,) becomes (1, n))."""
-    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
-    out = tuple(t.reshape(1, 1) if t.dim() == 0 else t.unsqueeze(0) if t.dim() == 1 else t for t in ts)
+    out = tuple(t.reshape(1, 1) if t.dim() == 0 else t.unsqueeze(0) if t.dim() == 1 else t
+                for t in _tensor_list(tensors))
     return out[0] if len(tensors) == 1 and isinstance(tensors[0], Tensor) else out
 
 
@@ -115,7 +114,6 @@ def broadcast_shapes(*shapes: Any) -> Tuple[int, ...]:
                     f"{list(out)} and {list(shape)}.")
             if out[j] == 1:
                 out[j] = s
-    from ._size import Size
     return Size(out)
 
 
@@ -127,14 +125,14 @@ def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:
 
 def broadcast_tensors(*tensors: Tensor) -> Tuple[Tensor, ...]:
     """The tensors expanded to their common broadcast shape (views)."""
-    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    ts = _tensor_list(tensors)
     shape = broadcast_shapes(*(tuple(t.shape) for t in ts))
     return tuple(t.expand(*shape) for t in ts)
 
 
 def meshgrid(*tensors: Tensor, indexing: Optional[str] = None) -> Tuple[Tensor, ...]:
     """Coordinate grids from 1-d tensors: ``indexing='ij'`` (matrix, the default) or ``'xy'`` (Cartesian)."""
-    ts = list(tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors)
+    ts = list(_tensor_list(tensors))
     if indexing is None:
         warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
                       UserWarning, stacklevel=2)
@@ -181,7 +179,7 @@ def roll(input: Tensor, shifts: _Dims, dims: Optional[_Dims] = None) -> Tensor:
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts_t)}, dims:{len(dims_t)}")
     out = input
     for shift, dim in zip(shifts_t, dims_t):
-        d = _wrap_dim("roll", dim, input.dim())
+        d = wrap_dim(dim, input.dim())
         n = input.shape[d] if input.dim() else 1
         s = shift % n if n else 0
         if s:
@@ -195,7 +193,7 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Optional[Tensor] = N
     _check_tensor("diff", input)
     if input.dim() == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
-    d = _wrap_dim("diff", dim, input.dim())
+    d = wrap_dim(dim, input.dim())
     parts = [t for t in (prepend, input, append) if t is not None]
     out = _C.cat(parts, d) if len(parts) > 1 else input
     for _ in range(n):
@@ -245,8 +243,8 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
         da, db = list(range(a.dim() - dims, a.dim())), list(range(dims))
     else:
         da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
-    da = [_wrap_dim("tensordot", d, a.dim()) for d in da]
-    db = [_wrap_dim("tensordot", d, b.dim()) for d in db]
+    da = [wrap_dim(d, a.dim()) for d in da]
+    db = [wrap_dim(d, b.dim()) for d in db]
     if len(da) != len(db):
         raise RuntimeError("both dimension lists should have same length")
     for x, y in zip(da, db):
@@ -277,7 +275,7 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     if input.dim() != other.dim():
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     a, b = broadcast_tensors(input, other)
-    d = _wrap_dim("cross", dim, a.dim())
+    d = wrap_dim(dim, a.dim())
     if a.shape[d] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {input.shape[d]} and "
                            f"{other.shape[d]}")
@@ -339,7 +337,6 @@ def count_nonzero(input: Tensor, dim: Optional[_Dims] = None) -> Tensor:
 def median(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Any:
     """The lower median (of all elements, or ``(values, indices)`` along ``dim``); NaN if any element is NaN."""
     _check_tensor("median", input)
-    from .return_types import median as _median_type
     if dim is None:
         flat = input.reshape(-1)
         if flat.shape[0] == 0:
@@ -349,7 +346,7 @@ def median(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> A
         if input.is_floating_point() and bool(flat.isnan().any()):
             return values[-1]  # the sort puts NaN last; PyTorch's median is NaN then
         return values[k]
-    d = _wrap_dim("median", dim, input.dim())
+    d = wrap_dim(dim, input.dim())
     x = input if input.dim() else input.reshape(1)
     values, indices = x.sort(d)
     n = x.shape[d]
@@ -378,7 +375,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
         values, inverse, counts = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
         inverse = inverse.reshape(a.shape)
     else:
-        d = _wrap_dim("unique", dim, input.dim())
+        d = wrap_dim(dim, input.dim())
         values, inverse, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d)
         inverse = inverse.reshape(-1)
     out: List[Tensor] = [_C.from_numpy(np.array(values, order="C"))]
@@ -389,18 +386,20 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     return out[0] if len(out) == 1 else tuple(out)
 
 
+def _with_mean(statistic: Any, input: Tensor, dim: Optional[_Dims], correction: Any, keepdim: bool) -> Any:
+    args = () if dim is None else (dim,)
+    mean = input.mean(*args, keepdim=keepdim) if dim is not None else input.mean()
+    return statistic(input, *args, correction=correction, keepdim=keepdim), mean
+
+
 def std_mean(input: Tensor, dim: Optional[_Dims] = None, *, correction: Any = 1, keepdim: bool = False) -> Any:
     """``(std, mean)`` in one call."""
-    args = () if dim is None else (dim,)
-    return (input.std(*args, correction=correction, keepdim=keepdim), input.mean(*args, keepdim=keepdim)
-            if dim is not None else input.mean())
+    return _with_mean(Tensor.std, input, dim, correction, keepdim)
 
 
 def var_mean(input: Tensor, dim: Optional[_Dims] = None, *, correction: Any = 1, keepdim: bool = False) -> Any:
     """``(var, mean)`` in one call."""
-    args = () if dim is None else (dim,)
-    return (input.var(*args, correction=correction, keepdim=keepdim), input.mean(*args, keepdim=keepdim)
-            if dim is not None else input.mean())
+    return _with_mean(Tensor.var, input, dim, correction, keepdim)
 
 
 # The functions above that are also Tensor methods in PyTorch.

@@ -56,3 +56,12 @@ class Size(tuple):
 
     def __reduce__(self) -> Any:
         return (Size, (tuple(self),))
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """``dim`` as a position in ``range(ndim)`` (negative counts from the end; a 0-d tensor has one
+    position), with PyTorch's IndexError when it is out of range."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n

@@ -9,13 +9,15 @@ through them. The norms are compositions of native ops.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _C
 from ._C import Tensor
+from ._composite import broadcast_shapes
 from ._composite import linalg_cross as cross
+from ._functions import _into_out, _scalar_type
 from .autograd.function import Function, once_differentiable
 from .return_types import linalg_inv_ex
 from .return_types import slogdet as _slogdet_type
@@ -30,18 +32,13 @@ class LinAlgError(RuntimeError):
     """A matrix had no inverse, determinant logarithm or solution where one was needed."""
 
 
-_TYPE_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-               "float16": "Half", "bfloat16": "BFloat16"}
-
-
 def _square(name: str, A: Any) -> np.ndarray:
     """A as a numpy array, after PyTorch's checks: a tensor of float32/float64 square matrices."""
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg_{name}(): argument 'A' (position 1) must be Tensor, not {type(A).__name__}")
-    short = str(A.dtype).rsplit(".", 1)[-1]
-    if short not in ("float32", "float64"):
+    if A.dtype not in (_C.float32, _C.float64):
         raise RuntimeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got "
-                           f"{_TYPE_NAMES.get(short, short)}")
+                           f"{_scalar_type(A.dtype)}")
     if A.dim() < 2:
         raise RuntimeError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
     if A.shape[-1] != A.shape[-2]:
@@ -54,12 +51,9 @@ def _tensor(a: np.ndarray, like: Tensor) -> Tensor:
     return _C.from_numpy(np.array(a, dtype=np.dtype(str(like.dtype).rsplit(".", 1)[-1]), order="C"))
 
 
-def _into(out: Optional[Tensor], result: Tensor) -> Tensor:
-    """``out=``: the result copied into ``out``, which is returned."""
-    if out is None:
-        return result
-    out.copy_(result)
-    return out
+def _with_out(name: str, out: Optional[Tensor], operands: Tuple[Any, ...], compute: Callable[[], Tensor]) -> Tensor:
+    """``compute()``, or PyTorch's ``out=`` semantics around it when ``out`` is given."""
+    return compute() if out is None else _into_out(name, out, operands, compute)
 
 
 def _mT(t: Tensor) -> Tensor:
@@ -71,32 +65,34 @@ def _constant_inverse(A: Tensor) -> Tensor:
     return _tensor(np.linalg.inv(A.detach().numpy()), A)
 
 
-def _first_zero_pivot(a: np.ndarray) -> int:
-    """The 1-based position of the first zero pivot of LU with partial pivoting (LAPACK's info)."""
-    m = np.array(a, dtype=np.float64)
-    n = m.shape[-1]
-    for k in range(n):
+def _first_zero_pivot(m: np.ndarray) -> int:
+    """The 1-based position of the first zero pivot of m's LU with partial pivoting, 0 when none
+    (LAPACK's info)."""
+    m = np.array(m, dtype=np.float64)
+    for k in range(m.shape[-1]):
         p = k + int(np.argmax(np.abs(m[k:, k])))
         if m[p, k] == 0:
             return k + 1
         m[[k, p]] = m[[p, k]]
         m[k + 1:, k:] -= np.outer(m[k + 1:, k] / m[k, k], m[k, k:])
-    return n
+    return 0
+
+
+def _zero_pivots(a: np.ndarray) -> np.ndarray:
+    """``_first_zero_pivot`` of each matrix of the batch, in the batch's shape."""
+    batch = a.reshape(-1, a.shape[-2], a.shape[-1])
+    return np.array([_first_zero_pivot(m) for m in batch], dtype=np.int64).reshape(a.shape[:-2])
 
 
 def _singular(name: str, a: np.ndarray) -> LinAlgError:
-    batch = a.reshape(-1, a.shape[-2], a.shape[-1])
-    for b, m in enumerate(batch):
-        try:
-            np.linalg.inv(m)
-        except np.linalg.LinAlgError:
-            k = _first_zero_pivot(m)
-            where = f"(Batch element {b}): " if a.ndim > 2 else ""
-            if name == "solve":
-                return LinAlgError(f"linalg.solve: {where}The solver failed because the input matrix is singular.")
-            return LinAlgError(f"linalg.{name}: {where}The diagonal element {k} is zero, the inversion could not be "
-                               "completed because the input matrix is singular.")
-    return LinAlgError(f"linalg.{name}: the input matrix is singular.")
+    """PyTorch's error for the first singular matrix of the batch ``a`` (LAPACK found one)."""
+    info = _zero_pivots(a).reshape(-1)
+    b = int(np.argmax(info != 0))
+    where = f"(Batch element {b}): " if a.ndim > 2 else ""
+    if name == "solve":
+        return LinAlgError(f"linalg.solve: {where}The solver failed because the input matrix is singular.")
+    return LinAlgError(f"linalg.{name}: {where}The diagonal element {max(int(info[b]), 1)} is zero, the inversion "
+                       "could not be completed because the input matrix is singular.")
 
 
 # ---- inverse, solve, determinant ------------------------------------------------------------------
@@ -130,23 +126,23 @@ class LinalgInvEx(Function):
 
 def inv(A: Tensor, *, out: Optional[Tensor] = None) -> Tensor:
     """The inverse of each square matrix; ``LinAlgError`` when one is singular."""
-    return _into(out, LinalgInvEx.apply(A))
+    return _with_out("linalg_inv_ex", out, (A,), lambda: LinalgInvEx.apply(A))
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False) -> linalg_inv_ex:
     """``(inverse, info)``: info 0 where the inverse exists, else the first zero pivot (1-based)."""
     a = _square("inv_ex", A)
-    batch = a.reshape(-1, a.shape[-2], a.shape[-1])
-    info = np.array([0 if np.linalg.matrix_rank(m) == m.shape[0] else _first_zero_pivot(m) for m in batch],
-                    dtype=np.int32).reshape(a.shape[:-2])
+    info = _zero_pivots(a)
     if check_errors and info.any():
         raise _singular("inv_ex", a)
-    if info.any():
-        y = np.full_like(a, np.nan)
-        ok = info.reshape(-1) == 0
-        y.reshape(batch.shape)[ok] = np.linalg.inv(batch[ok]) if ok.any() else y.reshape(batch.shape)[ok]
-        return linalg_inv_ex(_tensor(y, A), _C.from_numpy(info.astype(np.int64)).to(_C.int32))
-    return linalg_inv_ex(LinalgInvEx.apply(A), _C.from_numpy(info.astype(np.int64)).to(_C.int32))
+    info_t = _C.from_numpy(info).to(_C.int32)
+    if not info.any():
+        return linalg_inv_ex(LinalgInvEx.apply(A), info_t)
+    # NaN where a matrix has no inverse (PyTorch leaves LAPACK's partial result there).
+    y = np.full_like(a, np.nan)
+    ok = info == 0
+    y[ok] = np.linalg.inv(a[ok])
+    return linalg_inv_ex(_tensor(y, A), info_t)
 
 
 def _is_vector_rhs(A: Tensor, B: Tensor) -> bool:
@@ -198,18 +194,13 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Optional[Tensor] = No
         if rhs.shape[-2] != A.shape[-1]:
             raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
                                f"({A.shape[-2]}x{A.shape[-1]} and {rhs.shape[-2]}x{rhs.shape[-1]})")
-        batch = _broadcast_batch(tuple(A.shape[:-2]), tuple(rhs.shape[:-2]))
+        batch = tuple(broadcast_shapes(tuple(A.shape[:-2]), tuple(rhs.shape[:-2])))
         A_b = A.expand(*batch, *A.shape[-2:])
         rhs_b = rhs.expand(*batch, *rhs.shape[-2:])
         result = LinalgSolveEx.apply(A_b, rhs_b)
         if vector:
             result = result.squeeze(-1)
-    return _into(out, result)
-
-
-def _broadcast_batch(a: Tuple[int, ...], b: Tuple[int, ...]) -> Tuple[int, ...]:
-    from ._composite import broadcast_shapes
-    return tuple(broadcast_shapes(a, b))
+    return _with_out("_linalg_solve_ex", out, (A, B), lambda: result)
 
 
 class LinalgDet(Function):
@@ -241,7 +232,7 @@ class LinalgDet(Function):
 
 def det(A: Tensor, *, out: Optional[Tensor] = None) -> Tensor:
     """The determinant of each square matrix."""
-    return _into(out, LinalgDet.apply(A))
+    return _with_out("_linalg_det", out, (A,), lambda: LinalgDet.apply(A))
 
 
 class LinalgSlogdet(Function):
@@ -313,7 +304,7 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: _Dims = None, keepdim: bool = Fals
         raise TypeError(f"linalg_vector_norm(): argument 'x' (position 1) must be Tensor, not {type(x).__name__}")
     if not x.is_floating_point():
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
-                           f"{_TYPE_NAMES.get(str(x.dtype).rsplit('.', 1)[-1])}")
+                           f"{_scalar_type(x.dtype)}")
     if dtype is not None:
         x = x.to(dtype)
     dims = tuple(range(x.dim())) if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
@@ -322,17 +313,14 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: _Dims = None, keepdim: bool = Fals
         squeeze_0d = not keepdim
     else:
         squeeze_0d = False
-    a = x.abs()
     if ord == math.inf:
-        out = a.amax(dims, keepdim=keepdim)
+        out = x.abs().amax(dims, keepdim=keepdim)
     elif ord == -math.inf:
-        out = a.amin(dims, keepdim=keepdim)
+        out = x.abs().amin(dims, keepdim=keepdim)
     elif ord == 0:
         out = (x != 0).to(x.dtype).sum(dims, keepdim=keepdim)
-    elif ord == 2 or ord == 1:
-        out = x.norm(ord, dims, keepdim)
     else:
-        out = x.norm(float(ord), dims, keepdim)
+        out = x.norm(ord if ord in (1, 2) else float(ord), dims, keepdim)
     return out.reshape(()) if squeeze_0d else out
 
 
@@ -349,9 +337,7 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Tuple[int, int] = (-2, -1), ke
     if ord == "fro":
         return vector_norm(A, 2, (r, c), keepdim)
     if ord in ("nuc", 2, -2):
-        moved = A.movedim((r, c), (-2, -1)) if hasattr(A, "movedim") else A.permute(
-            *[d for d in range(A.dim()) if d not in (r, c)], r, c)
-        s = svdvals(moved)
+        s = svdvals(A.permute(*[d for d in range(A.dim()) if d not in (r, c)], r, c))
         out = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
         if keepdim:
             for d in sorted((r, c)):

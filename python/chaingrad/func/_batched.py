@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, List, Sequence, Tuple
 
 from .._C import Tensor
+from .._size import wrap_dim
 
 
 class NoBatchingRule(Exception):
@@ -90,10 +91,8 @@ def _matmul(a: Any, b: Any) -> BatchedTensor:
 
 
 def _wrap_dim(d: int, rank: int) -> int:
-    n = max(rank, 1)
-    if not -n <= d < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
-    return d % n + 1
+    """The physical dimension of logical dimension ``d`` (the batch dimension comes first)."""
+    return wrap_dim(d, rank) + 1
 
 
 class BatchedTensor:

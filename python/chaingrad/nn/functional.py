@@ -17,6 +17,7 @@ from typing import Any, List, Optional, Tuple
 
 import chaingrad
 from chaingrad._functions import _batched_call
+from chaingrad._functions import _scalar_type as _type_name
 
 Tensor = chaingrad.Tensor
 
@@ -63,15 +64,9 @@ __all__ = [
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
-_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool", "int32": "Int",
-               "int16": "Short", "int8": "Char", "uint8": "Byte", "float16": "Half", "bfloat16": "BFloat16"}
 
 
 # ---------------------------------------------------------------------------- helpers
-def _type_name(dtype: Any) -> str:
-    """PyTorch's scalar-type name ("Float", "Long", ...) used in its error messages."""
-    short = str(dtype).rsplit(".", 1)[-1]
-    return _TYPE_NAMES.get(short, short)
 
 
 def _legacy_reduction(size_average: Optional[bool], reduce: Optional[bool]) -> str:
