@@ -22,8 +22,9 @@ from .autograd.function import Function, once_differentiable
 from .return_types import linalg_inv_ex
 from .return_types import slogdet as _slogdet_type
 
-__all__ = ["LinAlgError", "cross", "det", "inv", "inv_ex", "matmul", "matrix_norm", "norm", "slogdet", "solve",
-           "svdvals", "vecdot", "vector_norm"]
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "eigh", "eigvalsh", "inv", "inv_ex", "matmul",
+           "matrix_norm", "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "vecdot",
+           "vector_norm"]
 
 _Dims = Union[int, Sequence[int], None]
 
@@ -32,16 +33,17 @@ class LinAlgError(RuntimeError):
     """A matrix had no inverse, determinant logarithm or solution where one was needed."""
 
 
-def _square(name: str, A: Any) -> np.ndarray:
-    """A as a numpy array, after PyTorch's checks: a tensor of float32/float64 square matrices."""
+def _matrices(name: str, A: Any, *, square: bool = True, arg: str = "A") -> np.ndarray:
+    """A as a numpy array, after PyTorch's checks (in its order): a float32/float64 tensor of (square)
+    matrices."""
     if not isinstance(A, Tensor):
-        raise TypeError(f"linalg_{name}(): argument 'A' (position 1) must be Tensor, not {type(A).__name__}")
+        raise TypeError(f"linalg_{name}(): argument '{arg}' (position 1) must be Tensor, not {type(A).__name__}")
+    if A.dim() < 2:
+        raise RuntimeError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
     if A.dtype not in (_C.float32, _C.float64):
         raise RuntimeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got "
                            f"{_scalar_type(A.dtype)}")
-    if A.dim() < 2:
-        raise RuntimeError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
-    if A.shape[-1] != A.shape[-2]:
+    if square and A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.{name}: A must be batches of square matrices, but they are {A.shape[-2]} by "
                            f"{A.shape[-1]} matrices")
     return A.detach().numpy()
@@ -102,7 +104,7 @@ class LinalgInvEx(Function):
 
     @staticmethod
     def forward(ctx: Any, A: Tensor) -> Tensor:
-        a = _square("inv", A)
+        a = _matrices("inv", A)
         try:
             y = np.linalg.inv(a)
         except np.linalg.LinAlgError:
@@ -131,7 +133,7 @@ def inv(A: Tensor, *, out: Optional[Tensor] = None) -> Tensor:
 
 def inv_ex(A: Tensor, *, check_errors: bool = False) -> linalg_inv_ex:
     """``(inverse, info)``: info 0 where the inverse exists, else the first zero pivot (1-based)."""
-    a = _square("inv_ex", A)
+    a = _matrices("inv_ex", A)
     info = _zero_pivots(a)
     if check_errors and info.any():
         raise _singular("inv_ex", a)
@@ -155,7 +157,7 @@ class LinalgSolveEx(Function):
 
     @staticmethod
     def forward(ctx: Any, A: Tensor, B: Tensor) -> Tensor:
-        a = _square("solve", A)
+        a = _matrices("solve", A)
         try:
             x = np.linalg.solve(a, B.detach().numpy())
         except np.linalg.LinAlgError:
@@ -188,7 +190,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Optional[Tensor] = No
     if not left:
         result = _mT(solve(_mT(A), _mT(B)))
     else:
-        _square("solve", A)
+        _matrices("solve", A)
         vector = _is_vector_rhs(A, B)
         rhs = B.unsqueeze(-1) if vector else B
         if rhs.shape[-2] != A.shape[-1]:
@@ -208,7 +210,7 @@ class LinalgDet(Function):
 
     @staticmethod
     def forward(ctx: Any, A: Tensor) -> Tensor:
-        a = _square("det", A)
+        a = _matrices("det", A)
         out = _tensor(np.linalg.det(a), A)
         ctx.save_for_backward(A, out)
         ctx.save_for_forward(A, out)
@@ -240,7 +242,7 @@ class LinalgSlogdet(Function):
 
     @staticmethod
     def forward(ctx: Any, A: Tensor) -> Tuple[Tensor, Tensor]:
-        a = _square("slogdet", A)
+        a = _matrices("slogdet", A)
         sign, logabs = np.linalg.slogdet(a)
         sign_t, logabs_t = _tensor(sign, A), _tensor(logabs, A)
         ctx.save_for_backward(A)
@@ -378,9 +380,20 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     return (x * y).sum(dim)
 
 
+# The factorizations build on solve and svdvals above.
+from ._linalg_factor import cholesky, cholesky_ex, eigh, eigvalsh, matrix_rank, pinv, qr, svd, torch_svd  # noqa: E402
+
+
+def _pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """The older ``chaingrad.pinverse``: ``linalg.pinv`` with relative tolerance ``rcond``."""
+    return pinv(input, rtol=rcond)
+
+
 def install(namespace: dict) -> None:
-    """``chaingrad.det``/``inverse``/``logdet``/``slogdet`` and their Tensor methods."""
-    namespace.update(det=det, inverse=inv, logdet=logdet, slogdet=slogdet)
+    """``chaingrad.det``/``inverse``/``logdet``/``slogdet``/``svd``/``pinverse`` and their Tensor methods."""
+    namespace.update(det=det, inverse=inv, logdet=logdet, slogdet=slogdet, svd=torch_svd, pinverse=_pinverse)
+    Tensor.svd = torch_svd
+    Tensor.pinverse = _pinverse
     Tensor.det = det
     Tensor.inverse = inv
     Tensor.logdet = logdet

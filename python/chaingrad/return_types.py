@@ -74,3 +74,50 @@ class linalg_inv_ex(NamedTuple):  # noqa: N801 - PyTorch's name
     info: Tensor
 
     __repr__ = _repr
+
+
+class linalg_cholesky_ex(NamedTuple):  # noqa: N801 - PyTorch's name
+    """``chaingrad.return_types.linalg_cholesky_ex(L, info)``."""
+
+    L: Tensor
+    info: Tensor
+
+    __repr__ = _repr
+
+
+class linalg_qr(NamedTuple):  # noqa: N801 - PyTorch's name
+    """``chaingrad.return_types.linalg_qr(Q, R)``."""
+
+    Q: Tensor
+    R: Tensor
+
+    __repr__ = _repr
+
+
+class linalg_eigh(NamedTuple):  # noqa: N801 - PyTorch's name
+    """``chaingrad.return_types.linalg_eigh(eigenvalues, eigenvectors)``."""
+
+    eigenvalues: Tensor
+    eigenvectors: Tensor
+
+    __repr__ = _repr
+
+
+class linalg_svd(NamedTuple):  # noqa: N801 - PyTorch's name
+    """``chaingrad.return_types.linalg_svd(U, S, Vh)``."""
+
+    U: Tensor
+    S: Tensor
+    Vh: Tensor
+
+    __repr__ = _repr
+
+
+class svd(NamedTuple):  # noqa: N801 - PyTorch's name
+    """``chaingrad.return_types.svd(U, S, V)`` (the older ``chaingrad.svd``)."""
+
+    U: Tensor
+    S: Tensor
+    V: Tensor
+
+    __repr__ = _repr
