@@ -142,3 +142,18 @@ def test_qr_backward_refusals(mode: str, shape: Tuple[int, int], message: str) -
     Q, R = cg.linalg.qr(A, mode=mode)
     with pytest.raises(RuntimeError, match=message):
         (R.sum() + (Q.sum() if Q.numel() else 0)).backward()
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda A: cg.linalg.inv(A), "LinalgInvExBackward0"),
+    (lambda A: cg.linalg.det(A), "LinalgDetBackward0"),
+    (lambda A: cg.linalg.slogdet(A).logabsdet, "LinalgSlogdetBackward0"),
+    (lambda A: cg.linalg.svdvals(A), "LinalgSvdBackward0"),
+    (lambda A: cg.linalg.svd(A).S, "LinalgSvdBackward0"),
+    (lambda A: cg.linalg.qr(A).R, "LinalgQrBackward0"),
+    (lambda A: cg.linalg.eigh(A).eigenvalues, "LinalgEighBackward0"),
+    (lambda A: cg.linalg.cholesky(A @ A.mT + cg.eye(4)), "LinalgCholeskyExBackward0"),
+])
+def test_grad_fn_names_are_pytorchs(call: Callable[[Any], Any], name: str) -> None:
+    A = cg.tensor(SQUARE[0], requires_grad=True)
+    assert type(call(A).grad_fn).__name__ == name

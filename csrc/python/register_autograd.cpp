@@ -122,7 +122,7 @@ struct PyFunctionNode : Node {
   std::vector<autograd::OutputMeta> input_meta;  // shape and dtype of each tensor input (per edge)
   int64_t num_args = 0;
   std::vector<autograd::SavedTensor> saved;
-  std::string cls_name;
+  std::string node_name;  // "<Function class>Backward", or a built-in's own name
 
   TensorList apply(TensorList&& grads) override {
     py::gil_scoped_acquire gil;
@@ -170,7 +170,7 @@ struct PyFunctionNode : Node {
   void release_saved() override {
     for (auto& s : saved) s.release();
   }
-  std::string name() const override { return cls_name + "Backward"; }
+  std::string name() const override { return node_name; }
 };
 
 struct NodeRef {
@@ -403,13 +403,13 @@ void register_autograd(py::module_& m) {
 
   // ---- autograd.Function ----
   py::class_<NodeRef>(m, "_NodeRef");
-  m.def("_function_record", [](py::object backward, const std::string& cls_name, py::sequence args,
+  m.def("_function_record", [](py::object backward, const std::string& node_name, py::sequence args,
                                py::sequence outputs, py::sequence non_differentiable, py::sequence to_save,
                                py::sequence dirty, bool materialize_grads) {
     // Inputs that are tensors get edges; outputs that require grad get this node as history.
     auto node = autograd::make_node<PyFunctionNode>();
     node->backward = std::make_shared<PyOwned>(std::move(backward));
-    node->cls_name = cls_name;
+    node->node_name = node_name;
     node->num_args = static_cast<int64_t>(args.size());
     node->set_materialize_grads(materialize_grads);
     bool any_grad = false;

@@ -72,6 +72,8 @@ class LinalgCholeskyEx(Function):
     """``L`` with ``A = L L^T``; VJP ``sym(L^-T phi(L^T gL) L^-1)``, phi the lower triangle with its
     diagonal halved."""
 
+    _node_name = "LinalgCholeskyExBackward0"  # PyTorch's name for this node
+
     @staticmethod
     def forward(ctx: Any, A: Tensor, upper: bool) -> Tensor:
         a = _matrices("cholesky", A, square=True)
@@ -130,6 +132,8 @@ def _qr_square_backward(Q: Tensor, R: Tensor, gQ: Tensor, gR: Tensor) -> Tensor:
 class LinalgQr(Function):
     """``(Q, R)`` with ``A = Q R``, Q orthonormal columns and R upper triangular."""
 
+    _node_name = "LinalgQrBackward0"  # PyTorch's name for this node
+
     @staticmethod
     def forward(ctx: Any, A: Tensor, mode: str) -> Tuple[Tensor, Tensor]:
         a = _matrices("qr", A, square=False)
@@ -177,6 +181,8 @@ class LinalgEigh(Function):
     """``(L, V)`` with ``A = V diag(L) V^T``, eigenvalues ascending; VJP
     ``V (diag(gL) + skew(V^T gV) / (L_j - L_i)) V^T``."""
 
+    _node_name = "LinalgEighBackward0"  # PyTorch's name for this node
+
     @staticmethod
     def forward(ctx: Any, A: Tensor, UPLO: str) -> Tuple[Tensor, Tensor]:
         if UPLO not in ("L", "U"):
@@ -214,6 +220,8 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
 
 class LinalgSvd(Function):
     """``(U, S, Vh)`` with ``A = U diag(S) Vh``, S descending."""
+
+    _node_name = "LinalgSvdBackward0"  # PyTorch's name for this node
 
     @staticmethod
     def forward(ctx: Any, A: Tensor, full_matrices: bool) -> Tuple[Tensor, Tensor, Tensor]:

@@ -102,6 +102,8 @@ def _singular(name: str, a: np.ndarray) -> LinAlgError:
 class LinalgInvEx(Function):
     """``inv(A)``; VJP ``-inv(A)^T g inv(A)^T``, JVP ``-inv(A) dA inv(A)``."""
 
+    _node_name = "LinalgInvExBackward0"  # PyTorch's name for this node
+
     @staticmethod
     def forward(ctx: Any, A: Tensor) -> Tensor:
         a = _matrices("inv", A)
@@ -154,6 +156,8 @@ def _is_vector_rhs(A: Tensor, B: Tensor) -> bool:
 class LinalgSolveEx(Function):
     """``solve(A, B)`` for matrix right-hand sides of A's batch shape (``solve`` broadcasts them first, so
     expand's VJP sums the gradients back); VJP ``gB = solve(A^T, g)``, ``gA = -gB X^T``."""
+
+    _node_name = "LinalgSolveExBackward0"  # PyTorch's name for this node
 
     @staticmethod
     def forward(ctx: Any, A: Tensor, B: Tensor) -> Tensor:
@@ -208,6 +212,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Optional[Tensor] = No
 class LinalgDet(Function):
     """``det(A)``; VJP ``g det(A) inv(A)^T`` (0 at a singular A, as PyTorch gives)."""
 
+    _node_name = "LinalgDetBackward0"  # PyTorch's name for this node
+
     @staticmethod
     def forward(ctx: Any, A: Tensor) -> Tensor:
         a = _matrices("det", A)
@@ -239,6 +245,8 @@ def det(A: Tensor, *, out: Optional[Tensor] = None) -> Tensor:
 
 class LinalgSlogdet(Function):
     """``(sign, log|det A|)``; the VJP of log|det A| is ``g inv(A)^T``."""
+
+    _node_name = "LinalgSlogdetBackward0"  # PyTorch's name for this node
 
     @staticmethod
     def forward(ctx: Any, A: Tensor) -> Tuple[Tensor, Tensor]:
@@ -277,6 +285,8 @@ def logdet(A: Tensor) -> Tensor:
 
 class LinalgSvdvals(Function):
     """The singular values, descending; VJP ``U diag(g) V^T`` (once differentiable)."""
+
+    _node_name = "LinalgSvdBackward0"  # PyTorch's name for this node
 
     @staticmethod
     def forward(ctx: Any, A: Tensor) -> Tensor:

@@ -142,7 +142,8 @@ class Function(metaclass=_FunctionMeta):
         def backward(*grads: Tensor) -> Any:
             return cls.backward(ctx, *grads)
 
-        ref, _node = _C._function_record(backward, cls.__name__, args, tensor_outputs,
+        node_name = cls.__dict__.get("_node_name") or cls.__name__ + "Backward"
+        ref, _node = _C._function_record(backward, node_name, args, tensor_outputs,
                                          ctx._non_differentiable, ctx._to_save, ctx._dirty,
                                          ctx.materialize_grads)
         ctx._node_ref = ref
