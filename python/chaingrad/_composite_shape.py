@@ -151,10 +151,9 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     rows = list(pick(range(input.shape[0]), r))
     if not rows:
-        return _C._full((0, r), 0, input.dtype) if r > 1 else _C._full((0,), 0, input.dtype)
+        return _C._full((0, r), 0, input.dtype)
     index = _C.from_numpy(np.array(rows, dtype=np.int64).reshape(-1))
-    out = input.index_select(0, index).reshape(len(rows), r)
-    return out.reshape(-1) if r == 1 else out
+    return input.index_select(0, index).reshape(len(rows), r)
 
 
 def block_diag(*tensors: Tensor) -> Tensor:

@@ -16,7 +16,7 @@ import numpy as np
 from . import _C
 from ._C import Tensor
 from ._composite import _check_tensor
-from ._functions import where
+from ._functions import _scalar_type, where
 from ._size import wrap_dim
 from .return_types import kthvalue as _kthvalue_type
 from .return_types import mode as _mode_type
@@ -31,7 +31,7 @@ def _tensor(a: Any) -> Tensor:
 
 
 def _dtype_name(t: Tensor) -> str:
-    return str(t.dtype).rsplit(".", 1)[-1].capitalize()
+    return _scalar_type(t.dtype)
 
 
 # ---- searching and counting (no gradient) --------------------------------------------------------
@@ -73,7 +73,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     are ignored."""
     _check_tensor("histc", input)
     if not input.is_floating_point():
-        raise RuntimeError(f"\"histogram_cpu\" not implemented for '{_dtype_name(input)}'")
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_dtype_name(input)}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histc: bins must be > 0, but got {bins} for dimension 0")
     a = _numpy(input).reshape(-1)
@@ -214,11 +214,10 @@ def _quantile(name: str, input: Tensor, q: Union[float, Sequence[float], Tensor]
     values, _ = x.sort(-1)  # NaN sorts last
     nan = np.isnan(_numpy(values))
     valid = (~nan).sum(-1, keepdims=True) if ignore_nan else np.full(nan.shape[:-1] + (1,), n)
-    ranks = qs * (np.maximum(valid, 1) - 1)  # (..., len(q)), rank in the sorted valid prefix
+    # (..., len(q)): the rank in the sorted non-NaN prefix; an all-NaN slice reads its first (NaN) element
+    ranks = np.maximum(qs * (valid - 1), 0)
     if not ignore_nan:
         ranks = np.where(nan.any(-1, keepdims=True), n - 1, ranks)  # PyTorch: NaN when any element is
-    else:
-        ranks = np.where(valid == 0, n - 1, ranks)  # all NaN: NaN
     if interpolation == "lower":
         ranks = np.floor(ranks)
     elif interpolation == "higher":
