@@ -9,6 +9,7 @@ fed safe inputs so no NaN leaks into the gradient.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, List, Optional, Sequence, Union
 
@@ -499,6 +500,7 @@ def _in_place(name: str) -> Any:
                                f"{list(result.shape)}")
         return self.copy_(result)
 
+    functools.update_wrapper(method, fn)  # the signature (for help() and the stubs) is the function's
     method.__name__ = method.__qualname__ = name + "_"
     method.__doc__ = f"In-place ``{name}``."
     return method
