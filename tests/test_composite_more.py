@@ -285,6 +285,11 @@ def test_edge_point_gradients() -> None:
     assert math.isnan(cg.xlogy(x, cg.tensor([float("nan"), 1.0]))[0].item())
 
 
+def test_cov_warns_when_the_correction_leaves_no_degrees_of_freedom() -> None:
+    with pytest.warns(UserWarning, match=r"cov\(\): degrees of freedom is <= 0"):
+        assert cg.cov(cg.tensor([[1.0, 2.0, 4.0]]), correction=3).item() == math.inf
+
+
 def test_in_place_forms() -> None:
     a = cg.tensor(M.copy())
     out = a.addcmul_(a, cg.tensor(V), value=2)
@@ -401,3 +406,20 @@ def test_names_exist_as_in_pytorch() -> None:
         assert callable(getattr(cg.special, name)), name
         if torch is not None:
             assert hasattr(torch.special, name), name
+
+
+@pytest.mark.parametrize("name", ["addcdiv", "xlogy", "sinc", "logcumsumexp", "cov_weights", "logaddexp2",
+                                  "special_log_ndtr_tail", "matrix_power3", "hypot", "diag_embed_offset"])
+def test_forward_mode_matches_finite_differences(name: str) -> None:
+    import chaingrad.autograd.forward_ad as fwAD
+
+    f, inputs = CASES[name]
+    x, rest = inputs[0], [cg.tensor(a) for a in inputs[1:]]
+    direction = rng.standard_normal(x.shape)
+    with fwAD.dual_level():
+        out = _outputs(f(cg, fwAD.make_dual(cg.tensor(x), cg.tensor(direction)), *rest))[0]
+        tangent = _numpy(fwAD.unpack_dual(out).tangent)
+    eps = 1e-6
+    plus = _numpy(_outputs(f(cg, cg.tensor(x + eps * direction), *rest))[0])
+    minus = _numpy(_outputs(f(cg, cg.tensor(x - eps * direction), *rest))[0])
+    np.testing.assert_allclose(tangent, (plus - minus) / (2 * eps), rtol=1e-5, atol=1e-6)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from typing import Any, List, Optional, Sequence, Union
 
 from . import _C
@@ -447,10 +448,10 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Optional[Tensor] = None
             norm = w_sum - correction
         else:
             norm = w_sum - correction * (w * aweights.reshape(-1).to(x.dtype)).sum() / w_sum
-    if isinstance(norm, Tensor):
-        norm = norm.clamp(min=0)
-    elif norm <= 0:
-        norm = 0.0
+    if bool(norm <= 0):
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of "
+                      "observations.", UserWarning, stacklevel=2)
+    norm = norm.clamp(min=0) if isinstance(norm, Tensor) else max(norm, 0.0)
     centered = x - avg
     weighted = centered if w is None else centered * w
     out = weighted.mm(centered.t()) / norm
