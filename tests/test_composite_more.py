@@ -95,6 +95,8 @@ CASES: dict = {
     "special_softmax": (lambda L, x: L.special.softmax(x, 0), (M,)),
     "special_log_softmax": (lambda L, x: L.special.log_softmax(x, 1), (M,)),
     "special_round": (lambda L, x: L.special.round(x * 10), (M,)),
+    "special_round_decimals": (lambda L, x: L.special.round(x * 1000, decimals=2), (M,)),
+    "special_round_negative": (lambda L, x: L.special.round(x * 1000, decimals=-2), (M,)),
     "special_entr": (lambda L, x: L.special.entr(x), (np.array([0.5, 2.0, 0.1, 3.0]),)),
     "special_ndtr": (lambda L, x: L.special.ndtr(x * 3), (M,)),
     "special_log_ndtr": (lambda L, x: L.special.log_ndtr(x * 3), (M,)),
@@ -102,7 +104,7 @@ CASES: dict = {
 }
 
 # outputs that carry no gradient in PyTorch
-NOT_DIFFERENTIABLE = {"special_round"}
+NOT_DIFFERENTIABLE = {"special_round", "special_round_decimals", "special_round_negative"}
 # gradcheck's finite differences cross a kink or a clamp edge here
 NO_GRADCHECK = {"aminmax", "aminmax_dim", "logit_eps", "special_logit", "special_round", "take_along_dim",
                 "take_along_dim_flat", "take_along_dim_bcast", "addbmm_beta0", "logcumsumexp_wide", "hypot_large",

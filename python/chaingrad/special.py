@@ -59,8 +59,11 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorc
     _check_tensor("special_round", input)
     if decimals == 0:
         return input.round()
-    scale = 10.0 ** decimals
-    return (input * scale).round() / scale
+    if decimals > 0:
+        scale = 10.0 ** decimals
+        return (input * scale).round() / scale
+    scale = 10.0 ** -decimals  # PyTorch divides for negative decimals (10 ** -2 is not exact)
+    return (input / scale).round() * scale
 
 
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
