@@ -316,6 +316,7 @@ def test_dtypes_and_edge_shapes() -> None:
     assert cg.deg2rad(ints).dtype == cg.float32 and cg.sinc(ints).dtype == cg.float32
     assert cg.float_power(ints, 2).dtype == cg.float64 and cg.xlogy(ints, 2).dtype == cg.float32
     assert cg.addcmul(ints, ints, ints, value=2).tolist() == [3, 10, 21]
+    assert cg.addcmul(ints, ints, ints, value=1.7).tolist() == [2, 6, 12]  # PyTorch: the value cast to int
     assert cg.nansum(ints).item() == 6
     empty = cg.zeros(0, 3)
     assert tuple(cg.logcumsumexp(empty, 0).shape) == (0, 3) and tuple(cg.diag_embed(empty).shape) == (0, 3, 3)
@@ -386,6 +387,10 @@ def test_errors(call: Any, error: type, message: str) -> None:
     lambda L: L.nanmean(L.tensor([1, 2])),
     lambda L: L.aminmax(L.ones(0)),
     lambda L: L.cov(L.ones(2, 3), fweights=L.ones(3)),
+    lambda L: L.aminmax(L.ones(0, 3), dim=0),
+    lambda L: L.hypot(L.tensor([1, 2]), L.tensor([1, 2])),
+    lambda L: L.logaddexp2(L.tensor([1, 2]), L.tensor([1, 2])),
+    lambda L: L.logcumsumexp(L.tensor([1, 2]), 0),
 ])
 def test_error_messages_equal_pytorch(call: Any) -> None:
     with pytest.raises(Exception) as theirs:

@@ -280,7 +280,7 @@ def test_edge_inputs() -> None:
     (lambda: cg.quantile(cg.tensor([1, 2]), 0.5), RuntimeError,
      r"quantile\(\) input tensor must be either float or double dtype"),
     (lambda: cg.quantile(cg.ones(2), 0.5, interpolation="cubic"), RuntimeError,
-     r"quantile\(\) interpolation must be one of linear, lower, higher, midpoint or nearest. Found 'cubic'"),
+     r"quantile\(\) interpolation must be one of linear, lower, higher, midpoint or nearest, but got cubic"),
     (lambda: cg.searchsorted(cg.ones(3), cg.ones(2), side="middle"), RuntimeError,
      r"torch.searchsorted\(\): side can only be 'left' or 'right' but got middle"),
     (lambda: cg.bucketize(cg.ones(2), cg.ones(2, 2)), RuntimeError,
@@ -301,6 +301,11 @@ def test_errors(call: Any, error: type, message: str) -> None:
     lambda L: L.quantile(L.ones(2), 1.5),
     lambda L: L.bincount(L.tensor([-1, 2])),
     lambda L: L.histc(L.tensor([1, 2])),
+    lambda L: L.nanquantile(L.tensor([1, 2]), 0.5),
+    lambda L: L.nanquantile(L.ones(2), L.tensor([1.5])),
+    lambda L: L.quantile(L.ones(2), 0.5, interpolation="cubic"),
+    lambda L: L.quantile(L.ones(0, 3), 0.5, dim=1),
+    lambda L: L.trapezoid(L.tensor(1.0)),
 ])
 def test_error_messages_equal_pytorch(call: Any) -> None:
     with pytest.raises(Exception) as theirs:

@@ -47,6 +47,8 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
     """``input + value * tensor1 * tensor2`` (broadcast)."""
     _check_tensor("addcmul", input)
     product = tensor1 * tensor2
+    if not (input + product).is_floating_point() and value == value:
+        value = int(value)  # PyTorch casts the scalar to the integer result type (0.5 counts as 0)
     return input + (product if value == 1 else product * value)
 
 
@@ -272,9 +274,16 @@ def xlog1py(input: Any, other: Any) -> Tensor:
     return _xlog("xlog1py", input, other, Tensor.log1p, -1.0)
 
 
+def _floating_only(name: str, *tensors: Any) -> None:
+    for t in tensors:
+        if isinstance(t, Tensor) and not t.is_floating_point():
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_scalar_type(t.dtype)}'")
+
+
 def hypot(input: Tensor, other: Tensor) -> Tensor:
     """``sqrt(input**2 + other**2)``, scaled by the larger magnitude so large values do not overflow."""
     _check_tensor("hypot", input)
+    _floating_only("hypot", input, other)
     a, b = broadcast_tensors(input, _as_tensor(other, input))
     # The scale is a constant of the graph: out = s * sqrt((a/s)^2 + (b/s)^2) has gradient a / out
     # for any fixed s, so detaching it keeps the derivative (and PyTorch's NaN at (0, 0)).
@@ -321,6 +330,7 @@ def float_power(input: Any, exponent: Any) -> Tensor:
 def logaddexp2(input: Tensor, other: Tensor) -> Tensor:
     """``log2(2**input + 2**other)`` without overflow."""
     _check_tensor("logaddexp2", input)
+    _floating_only("logaddexp2", input, other)
     a, b = broadcast_tensors(input, _as_tensor(other, input))
     m = a.maximum(b)
     same_inf = m.isinf() & (a == b)  # inf - inf would be NaN; log2(2**inf + 2**inf) is inf
@@ -373,9 +383,11 @@ def nanmean(input: Tensor, dim: Optional[_Dims] = None, keepdim: bool = False, *
 def aminmax(input: Tensor, *, dim: Optional[int] = None, keepdim: bool = False) -> Any:
     """``(min, max)`` of all elements or along ``dim``, as ``return_types.aminmax``."""
     _check_tensor("aminmax", input)
-    if input.numel() == 0 and (dim is None or input.shape[wrap_dim(dim, input.dim())] == 0):
+    if dim is None and input.numel() == 0:
         raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
                            "identity.")
+    if dim is not None and input.dim() and input.shape[wrap_dim(dim, input.dim())] == 0:
+        raise IndexError(f"aminmax: Expected reduction dim {wrap_dim(dim, input.dim())} to have non-zero size.")
     if dim is None:
         lo, hi = input.amin(), input.amax()
         if keepdim:
@@ -392,7 +404,8 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """``log(cumsum(exp(input), dim))`` without overflow or underflow: each prefix's ``logsumexp``, over an
     (n, n) lower-triangular masking of the dimension (O(n^2) work, exact at any magnitude)."""
     _check_tensor("logcumsumexp", input)
-    x = _float(input)
+    _floating_only("logcumsumexp_out", input)
+    x = input
     if x.dim() == 0:
         return x.clone()
     d = wrap_dim(dim, x.dim())

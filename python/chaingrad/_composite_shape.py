@@ -231,6 +231,8 @@ def vander(x: Tensor, N: Optional[int] = None, increasing: bool = False) -> Tens
 
 def _spacing(name: str, y: Tensor, x: Optional[Any], dx: Optional[float], d: int) -> Tuple[Any, Any]:
     """The halves of consecutive ``y`` pairs along ``d`` and the spacing to weigh them by."""
+    if y.dim() == 0:
+        raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
     n = y.shape[d]
     left, right = y.narrow(d, 0, max(n - 1, 0)), y.narrow(d, 1, max(n - 1, 0))
     if x is not None and dx is not None:
@@ -255,7 +257,7 @@ def trapezoid(y: Tensor, x: Optional[Any] = None, *, dx: Optional[float] = None,
     """The trapezoidal rule along ``dim``: sample points ``x`` (a tensor) or a constant spacing (``x`` as a
     number, or ``dx``; 1 by default)."""
     _check_tensor("trapezoid", y)
-    d = wrap_dim(dim, y.dim())
+    d = wrap_dim(dim, y.dim()) if y.dim() else dim
     mid, step = _spacing("trapezoid", y, x, dx, d)
     return (mid * step).sum(d)
 
@@ -264,7 +266,7 @@ def cumulative_trapezoid(y: Tensor, x: Optional[Any] = None, *, dx: Optional[flo
                          dim: int = -1) -> Tensor:
     """The running trapezoidal rule along ``dim`` (one element fewer than ``y`` there)."""
     _check_tensor("cumulative_trapezoid", y)
-    d = wrap_dim(dim, y.dim())
+    d = wrap_dim(dim, y.dim()) if y.dim() else dim
     mid, step = _spacing("cumulative_trapezoid", y, x, dx, d)
     return (mid * step).cumsum(d)
 

@@ -187,30 +187,29 @@ _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 def _quantile(name: str, input: Tensor, q: Union[float, Sequence[float], Tensor], dim: Optional[int],
               keepdim: bool, interpolation: str, ignore_nan: bool) -> Tensor:
     _check_tensor(name, input)
+    # PyTorch's messages say quantile() for nanquantile too
+    if input.numel() == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
     if not input.is_floating_point():
-        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
-    if interpolation not in _INTERPOLATIONS:
-        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
-                           f"Found '{interpolation}'")
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
     if isinstance(q, Tensor):
         if q.dim() > 1:
-            raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
+            raise RuntimeError("quantile() q must be a scalar or 1D tensor")
         if q.dtype != input.dtype:
-            raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
+            raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
     qs = _numpy(q).astype(np.float64)
     scalar_q = qs.ndim == 0
     qs = qs.reshape(-1)
     if ((qs < 0) | (qs > 1)).any():
-        raise RuntimeError(f"{name}() q values must be in the range [0, 1]" if not scalar_q
-                           else f"{name}() q must be in the range [0, 1] but got {float(qs[0])}")
-    if input.numel() == 0 and dim is None:
-        raise RuntimeError(f"{name}() input tensor must be non-empty")
+        raise RuntimeError("quantile() q values must be in the range [0, 1]" if not scalar_q
+                           else f"quantile() q must be in the range [0, 1] but got {float(qs[0])}")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError("quantile() interpolation must be one of linear, lower, higher, midpoint or nearest, "
+                           f"but got {interpolation}")
     x = input.reshape(-1) if dim is None else (input if input.dim() else input.reshape(1))
     d = 0 if dim is None else wrap_dim(dim, x.dim())
     x = x.movedim(d, -1)
     n = x.shape[-1]
-    if n == 0:
-        raise RuntimeError(f"{name}() input tensor must be non-empty")
     values, _ = x.sort(-1)  # NaN sorts last
     nan = np.isnan(_numpy(values))
     valid = (~nan).sum(-1, keepdims=True) if ignore_nan else np.full(nan.shape[:-1] + (1,), n)
