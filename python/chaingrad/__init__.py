@@ -44,7 +44,7 @@ from ._C import (
 
 _tensor.install()
 
-from . import _composite, _functions  # noqa: E402
+from . import _composite, _composite_math, _composite_shape, _composite_stats, _functions  # noqa: E402
 from ._C import argsort, sort, topk  # noqa: E402  (sorting and selection)
 from ._einsum import einsum  # noqa: E402
 from ._factories import (  # noqa: E402
@@ -85,6 +85,9 @@ from ._tensor_str import get_printoptions, set_printoptions  # noqa: E402
 
 _functions.export(globals())
 _composite.install(globals())
+_composite_math.install(globals())
+_composite_shape.install(globals())
+_composite_stats.install(globals())
 
 # PyTorch's dtype aliases.
 float = float32  # noqa: A001
@@ -103,6 +106,7 @@ from . import (
     nn,  # noqa: E402
     optim,  # noqa: E402
     return_types,  # noqa: E402
+    special,  # noqa: E402
     testing,  # noqa: E402
     utils,  # noqa: E402
 )
@@ -312,6 +316,15 @@ __all__ = [
     "unique",
     "var_mean",
     "vstack",
+    # composed of native ops (_composite_math.py, _composite_shape.py, _composite_stats.py)
+    "special",
+    "addbmm", "addcdiv", "addcmul", "addr", "aminmax", "argwhere", "atleast_3d", "baddbmm", "bincount", "block_diag",
+    "bucketize", "cartesian_prod", "column_stack", "combinations", "corrcoef", "cov", "cumulative_trapezoid",
+    "deg2rad", "diag_embed", "diagflat", "dsplit", "dstack", "float_power", "ger", "heaviside", "histc", "hsplit",
+    "hypot", "inner", "isin", "kthvalue", "logaddexp2", "logcumsumexp", "logit", "matrix_power", "mode", "moveaxis",
+    "movedim", "nanmean", "nanquantile", "nansum", "quantile", "rad2deg", "rot90", "searchsorted", "sinc",
+    "take_along_dim", "tensor_split", "trapezoid", "tril_indices", "triu_indices", "unflatten", "vander", "vdot",
+    "vsplit", "xlogy",
 ]
 if _TYPE_CHECKING:
     from ._composite import (
@@ -344,6 +357,68 @@ if _TYPE_CHECKING:
         unique,
         var_mean,
         vstack,
+    )
+    from ._composite_math import (
+        addbmm,
+        addcdiv,
+        addcmul,
+        addr,
+        aminmax,
+        baddbmm,
+        corrcoef,
+        cov,
+        deg2rad,
+        diag_embed,
+        diagflat,
+        float_power,
+        ger,
+        heaviside,
+        hypot,
+        inner,
+        logaddexp2,
+        logcumsumexp,
+        logit,
+        matrix_power,
+        moveaxis,
+        movedim,
+        nanmean,
+        nansum,
+        rad2deg,
+        sinc,
+        take_along_dim,
+        vdot,
+        xlogy,
+    )
+    from ._composite_shape import (
+        atleast_3d,
+        block_diag,
+        cartesian_prod,
+        column_stack,
+        combinations,
+        cumulative_trapezoid,
+        dsplit,
+        dstack,
+        hsplit,
+        rot90,
+        tensor_split,
+        trapezoid,
+        tril_indices,
+        triu_indices,
+        unflatten,
+        vander,
+        vsplit,
+    )
+    from ._composite_stats import (
+        argwhere,
+        bincount,
+        bucketize,
+        histc,
+        isin,
+        kthvalue,
+        mode,
+        nanquantile,
+        quantile,
+        searchsorted,
     )
     from .linalg import det, logdet, slogdet
     from .linalg import inv as inverse

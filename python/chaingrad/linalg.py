@@ -17,14 +17,15 @@ from . import _C
 from ._C import Tensor
 from ._composite import broadcast_shapes
 from ._composite import linalg_cross as cross
+from ._composite_math import matrix_power
 from ._functions import _into_out, _scalar_type
 from .autograd.function import Function, once_differentiable
 from .return_types import linalg_inv_ex
 from .return_types import slogdet as _slogdet_type
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "eigh", "eigvalsh", "inv", "inv_ex", "matmul",
-           "matrix_norm", "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "vecdot",
-           "vector_norm"]
+           "matrix_norm", "matrix_power", "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals",
+           "vecdot", "vector_norm"]
 
 _Dims = Union[int, Sequence[int], None]
 

@@ -121,3 +121,30 @@ class svd(NamedTuple):  # noqa: N801 - PyTorch's name
     V: Tensor
 
     __repr__ = _repr
+
+
+class aminmax(NamedTuple):  # noqa: N801 - PyTorch's name
+    """``chaingrad.return_types.aminmax(min, max)``."""
+
+    min: Tensor
+    max: Tensor
+
+    __repr__ = _repr
+
+
+class kthvalue(NamedTuple):  # noqa: N801 - PyTorch's name
+    """``chaingrad.return_types.kthvalue(values, indices)``."""
+
+    values: Tensor
+    indices: Tensor
+
+    __repr__ = _repr
+
+
+class mode(NamedTuple):  # noqa: N801 - PyTorch's name
+    """``chaingrad.return_types.mode(values, indices)``."""
+
+    values: Tensor
+    indices: Tensor
+
+    __repr__ = _repr
