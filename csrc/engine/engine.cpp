@@ -2,6 +2,7 @@
 //   1. seed_roots         check the roots and make their gradients;
 //   2. count_dependencies walk the graph once (an explicit stack: graphs may be 10^6 deep), give
 //                         every tracked node a record (a chain's links get theirs as they run);
+//                         with one root, not before the path from it forks (finish_deferred_walk);
 //   3. plan               with inputs=: mark what runs and what is captured, per node record;
 //   4. execute            run nodes as their dependencies clear, on this thread or, for graphs
 //                         with independent heavy branches, also on a few pool threads;
@@ -72,7 +73,9 @@ void seed_roots(const TensorList& roots, const TensorList& grad_roots, std::vect
 // links of a chain) is met exactly once: it is walked through without a record (it gets an inline
 // one when its gradient arrives), unless inputs= is given (should_compute_output then looks any
 // node up).
-void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, bool claim_all) {
+// `from` .. `from + n` are the edges the walk starts from (the roots', or those of the node a
+// deferred walk starts at); invalid ones are skipped.
+void count_dependencies(GraphTask& task, const Edge* from, size_t n_from, bool claim_all, bool walk = true) {
   std::vector<Node*> stack;
   auto track = [&](Node* fn) {
     bool fresh = true;
@@ -81,7 +84,9 @@ void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, bo
     rec.dependencies++;
     rec.incoming++;
   };
-  for (const Edge& e : root_edges) track(e.fn.get());
+  for (size_t i = 0; i < n_from; ++i)
+    if (from[i].valid()) track(from[i].fn.get());
+  if (!walk) return;  // (the roots' records alone: the walk is deferred)
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
@@ -94,6 +99,22 @@ void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, bo
     }
   }
   task.finish_counting();
+}
+
+// The deferred walk (GraphTask::walk_deferred): while the nodes run from a single root form a
+// path (each has at most one valid edge), no counting is needed: every node the graph reaches is
+// reached through that path, so no other edge of the graph can lead to its next node (it would
+// be a cycle). That node's one gradient arrives when the node before it ran, and it runs next on
+// an inline record. The graph below the first node with several edges is walked when that node
+// has run, before it delivers. A 10^6-node chain is then walked once, not twice.
+bool leads_to_one_node(const Node& node) {
+  int valid = 0;
+  for (const Edge& e : node.next_edges) valid += e.valid();
+  return valid <= 1;
+}
+void finish_deferred_walk(GraphTask& task, const Node& node) {
+  task.walk_deferred = false;
+  count_dependencies(task, node.next_edges.data(), node.next_edges.size(), false);
 }
 
 // ---- 3. plan: what runs, what is captured -------------------------------------------------------
@@ -298,6 +319,8 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& g
     for (size_t i = 0; i < grads.size() && i < node.output_meta.size(); ++i)
       if (!grads[i].defined()) grads[i] = Tensor::zeros(node.output_meta[i].shape, node.output_meta[i].dtype);
   TensorList grads_in = hooks && !hooks->post.empty() ? grads : TensorList();
+  // (A fused chain looks at the records of the nodes below: they must be counted.)
+  if (task.walk_deferred && !node.is_accumulator() && !hooks && may_fuse(grads)) finish_deferred_walk(task, node);
   if (node.is_accumulator())
     result.tensors = accumulate_leaf(static_cast<AccumulateGrad&>(node), std::move(grads));
   else if (hooks || !run_fused_chain(task, slot, grads, result.tensors))  // engine/fused_chain.h
@@ -337,6 +360,7 @@ void execute(GraphTask& task, int threads) {
     if (slot == kNoSlot) slot = task.ready.pop();
     NodeTask& rec = task.nodes[slot];
     NodeResult result = evaluate(task, slot, rec, grads);
+    if (task.walk_deferred && !leads_to_one_node(*rec.node)) finish_deferred_walk(task, *rec.node);
     deliver(records, slot, rec, result, [&](uint32_t s) {
       if (next == kNoSlot && task.ready.empty()) {
         next = s;
@@ -381,7 +405,13 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
   seed_roots(roots, grad_roots, root_edges, root_grads);
 
   GraphTask task(opt, inputs.size());
-  count_dependencies(task, root_edges, !inputs.empty());
+  // One root, every node runs, no graph is made of the gradients (whose nodes would hold
+  // references into this graph): the walk waits until the chain from the root ends.
+  task.walk_deferred = inputs.empty() && root_edges.size() == 1 && !opt.create_graph;
+  if (task.walk_deferred)
+    count_dependencies(task, root_edges.data(), 1, false, /*walk=*/false);
+  else
+    count_dependencies(task, root_edges.data(), root_edges.size(), !inputs.empty());
   if (!inputs.empty()) plan(task, inputs, root_edges);
 
   BackwardFilter::Scope scope(&task);

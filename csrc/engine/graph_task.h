@@ -200,6 +200,9 @@ class GraphTask final : public BackwardFilter {
   const BackwardOptions options;
   // `filtered` (BackwardFilter): inputs= given, only nodes on a path to them run.
   bool scalar_path = false;  // nodes may pass 0-d gradients as numbers (Node::apply_0d)
+  // The dependency walk has not run yet (engine.cpp, finish_deferred_walk): only the root has a
+  // record, and the nodes run so far were a chain of links from it.
+  bool walk_deferred = false;
   ChunkedArray<NodeTask> nodes;
   RecordArray<GradCell> cells;  // the cells after each tracked node's first
   std::vector<Capture> captures;
