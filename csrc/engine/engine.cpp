@@ -213,7 +213,7 @@ double add_as(DType dtype, double a, double b) {
 
 // The 0-d fast path: taken when every gradient into the node is a number and nothing (hooks,
 // captures, create_graph, anomaly checks) needs to see tensors. False: take the general path.
-bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
+[[gnu::always_inline]] inline bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
   Node& node = *rec.node;
   if (!task.scalar_path || node.is_accumulator() || rec.captures || !rec.execute || node.has_hooks() ||
       node.output_meta.size() != 1 || !node.output_meta[0].shape.empty() ||
@@ -287,14 +287,13 @@ void gather(GraphTask& task, NodeTask& rec, TensorList& grads) {
   });
 }
 
-}  // namespace
-
-// (engine/parallel_walk.h)
-NodeResult evaluate(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& grads) {
+// Everything but the 0-d fast path: out of line, so that the serial executor's loop holds the
+// fast path inline and a chain of 0-d links does not pay for this part's large stack frame (hook
+// lists, the anomaly guard) and a call per node.
+[[gnu::noinline]] void evaluate_tensors(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& grads,
+                                        NodeResult& result) {
   Node& node = *rec.node;
-  NodeResult result;
-  if (evaluate_0d(task, rec, result)) return result;  // (never in anomaly mode)
-  if (task.take_fused_outputs(node, result.tensors)) return result;  // a later node of a fused chain
+  if (task.take_fused_outputs(node, result.tensors)) return;  // a later node of a fused chain
   AnomalyNodeGuard anomaly_guard(node);  // anomaly mode: an error below shows where `node` was created
   grads.clear();
   grads.resize(num_outputs(node));
@@ -312,7 +311,7 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& g
   for (auto& g : grads) any_defined |= g.defined();
   if (!rec.execute || !any_defined) {
     grads.clear();
-    return result;
+    return;
   }
   if (hooks) run_pre_hooks(*hooks, grads);
   if (node.materializes_grads())
@@ -329,6 +328,19 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& g
   if (hooks) run_post_hooks(*hooks, result.tensors, grads_in);
   check_node_outputs(node, result.tensors);  // anomaly mode's check_nan / set_nan_check
   if (!task.options.keep_graph) node.release_saved();
+}
+
+[[gnu::always_inline]] inline void evaluate_into(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& grads,
+                                                 NodeResult& result) {
+  if (!evaluate_0d(task, rec, result)) evaluate_tensors(task, slot, rec, grads, result);  // (0-d: never in anomaly mode)
+}
+
+}  // namespace
+
+// (engine/parallel_walk.h)
+NodeResult evaluate(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& grads) {
+  NodeResult result;
+  evaluate_into(task, slot, rec, grads, result);
   return result;
 }
 
@@ -340,17 +352,27 @@ namespace {
 struct SerialRecords {
   GraphTask& task;
   void give_back(NodeTask& rec) { release_claim(task, rec); }
-  NodeTask& add_inline(Node* fn, uint32_t& slot) { return task.add_inline(fn, slot); }
+  // The inline record made last, usually the next link of a chain, which runs next: the executor
+  // takes it from here instead of looking its slot up (records never move).
+  uint32_t last_slot = kNoSlot;
+  NodeTask* last = nullptr;
+  NodeTask& add_inline(Node* fn, uint32_t& slot) {
+    NodeTask& rec = task.add_inline(fn, slot);
+    last_slot = slot;
+    last = &rec;
+    return rec;
+  }
+  NodeTask& record(uint32_t slot) { return slot == last_slot ? *last : task.nodes[slot]; }
   GradCell& arrive(uint32_t, NodeTask& to) { return task.cell(to, to.incoming - to.dependencies); }  // in arrival order
   bool filled(uint32_t, NodeTask& to) { return --to.dependencies == 0; }
-  void free_inline(uint32_t slot) { task.free_inline(slot); }
+  void free_inline(uint32_t slot, NodeTask& rec) { task.free_inline(slot, rec); }
 };
 
 // Runs nodes on this thread until none is ready, or, with `threads` > 1, until two heavy nodes
 // are ready at once: from there on the task runs in parallel (a chain never checks anything).
 void execute(GraphTask& task, int threads) {
   TensorList grads;
-  SerialRecords records{task};
+  SerialRecords records{task, kNoSlot, nullptr};
   uint32_t next = kNoSlot;  // the one ready node, passed on without the queue (a chain's next link)
   while (next != kNoSlot || !task.ready.empty()) {
     if (next == kNoSlot && threads > 1 && task.ready.size() > 1 && should_go_parallel(task))
@@ -358,8 +380,9 @@ void execute(GraphTask& task, int threads) {
     uint32_t slot = next;
     next = kNoSlot;
     if (slot == kNoSlot) slot = task.ready.pop();
-    NodeTask& rec = task.nodes[slot];
-    NodeResult result = evaluate(task, slot, rec, grads);
+    NodeTask& rec = records.record(slot);
+    NodeResult result;
+    evaluate_into(task, slot, rec, grads, result);
     if (task.walk_deferred && !leads_to_one_node(*rec.node)) finish_deferred_walk(task, *rec.node);
     deliver(records, slot, rec, result, [&](uint32_t s) {
       if (next == kNoSlot && task.ready.empty()) {

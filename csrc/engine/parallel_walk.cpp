@@ -167,7 +167,7 @@ struct ParallelRecords {
   bool filled(uint32_t slot, NodeTask& to) {
     return to.incoming == 1 || task.arrivals[slot].filled.fetch_add(1, std::memory_order_acq_rel) + 1 == to.incoming;
   }
-  void free_inline(uint32_t slot) { free_slots.push_back(slot); }
+  void free_inline(uint32_t slot, NodeTask&) { free_slots.push_back(slot); }
 };
 
 // Runs the node at `slot` and then, as long as it makes some ready, the latest of those on this
