@@ -2,6 +2,7 @@
 //   1. seed_roots         check the roots and make their gradients;
 //   2. count_dependencies walk the graph once (an explicit stack: graphs may be 10^6 deep), give
 //                         every tracked node a record (a chain's links get theirs as they run);
+//                         with one root, not before the path from it forks (finish_deferred_walk);
 //   3. plan               with inputs=: mark what runs and what is captured, per node record;
 //   4. execute            run nodes as their dependencies clear, on this thread or, for graphs
 //                         with independent heavy branches, also on a few pool threads;
@@ -72,7 +73,9 @@ void seed_roots(const TensorList& roots, const TensorList& grad_roots, std::vect
 // links of a chain) is met exactly once: it is walked through without a record (it gets an inline
 // one when its gradient arrives), unless inputs= is given (should_compute_output then looks any
 // node up).
-void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, bool claim_all) {
+// `from` .. `from + n` are the edges the walk starts from (the roots', or those of the node a
+// deferred walk starts at); invalid ones are skipped.
+void count_dependencies(GraphTask& task, const Edge* from, size_t n_from, bool claim_all, bool walk = true) {
   std::vector<Node*> stack;
   auto track = [&](Node* fn) {
     bool fresh = true;
@@ -81,7 +84,9 @@ void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, bo
     rec.dependencies++;
     rec.incoming++;
   };
-  for (const Edge& e : root_edges) track(e.fn.get());
+  for (size_t i = 0; i < n_from; ++i)
+    if (from[i].valid()) track(from[i].fn.get());
+  if (!walk) return;  // (the roots' records alone: the walk is deferred)
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
@@ -94,6 +99,22 @@ void count_dependencies(GraphTask& task, const std::vector<Edge>& root_edges, bo
     }
   }
   task.finish_counting();
+}
+
+// The deferred walk (GraphTask::walk_deferred): while the nodes run from a single root form a
+// path (each has at most one valid edge), no counting is needed: every node the graph reaches is
+// reached through that path, so no other edge of the graph can lead to its next node (it would
+// be a cycle). That node's one gradient arrives when the node before it ran, and it runs next on
+// an inline record. The graph below the first node with several edges is walked when that node
+// has run, before it delivers. A 10^6-node chain is then walked once, not twice.
+bool leads_to_one_node(const Node& node) {
+  int valid = 0;
+  for (const Edge& e : node.next_edges) valid += e.valid();
+  return valid <= 1;
+}
+void finish_deferred_walk(GraphTask& task, const Node& node) {
+  task.walk_deferred = false;
+  count_dependencies(task, node.next_edges.data(), node.next_edges.size(), false);
 }
 
 // ---- 3. plan: what runs, what is captured -------------------------------------------------------
@@ -192,7 +213,7 @@ double add_as(DType dtype, double a, double b) {
 
 // The 0-d fast path: taken when every gradient into the node is a number and nothing (hooks,
 // captures, create_graph, anomaly checks) needs to see tensors. False: take the general path.
-bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
+[[gnu::always_inline]] inline bool evaluate_0d(GraphTask& task, NodeTask& rec, NodeResult& result) {
   Node& node = *rec.node;
   if (!task.scalar_path || node.is_accumulator() || rec.captures || !rec.execute || node.has_hooks() ||
       node.output_meta.size() != 1 || !node.output_meta[0].shape.empty() ||
@@ -266,14 +287,13 @@ void gather(GraphTask& task, NodeTask& rec, TensorList& grads) {
   });
 }
 
-}  // namespace
-
-// (engine/parallel_walk.h)
-NodeResult evaluate(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& grads) {
+// Everything but the 0-d fast path: out of line, so that the serial executor's loop holds the
+// fast path inline and a chain of 0-d links does not pay for this part's large stack frame (hook
+// lists, the anomaly guard) and a call per node.
+[[gnu::noinline]] void evaluate_tensors(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& grads,
+                                        NodeResult& result) {
   Node& node = *rec.node;
-  NodeResult result;
-  if (evaluate_0d(task, rec, result)) return result;  // (never in anomaly mode)
-  if (task.take_fused_outputs(node, result.tensors)) return result;  // a later node of a fused chain
+  if (task.take_fused_outputs(node, result.tensors)) return;  // a later node of a fused chain
   AnomalyNodeGuard anomaly_guard(node);  // anomaly mode: an error below shows where `node` was created
   grads.clear();
   grads.resize(num_outputs(node));
@@ -291,13 +311,15 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& g
   for (auto& g : grads) any_defined |= g.defined();
   if (!rec.execute || !any_defined) {
     grads.clear();
-    return result;
+    return;
   }
   if (hooks) run_pre_hooks(*hooks, grads);
   if (node.materializes_grads())
     for (size_t i = 0; i < grads.size() && i < node.output_meta.size(); ++i)
       if (!grads[i].defined()) grads[i] = Tensor::zeros(node.output_meta[i].shape, node.output_meta[i].dtype);
   TensorList grads_in = hooks && !hooks->post.empty() ? grads : TensorList();
+  // (A fused chain looks at the records of the nodes below: they must be counted.)
+  if (task.walk_deferred && !node.is_accumulator() && !hooks && may_fuse(grads)) finish_deferred_walk(task, node);
   if (node.is_accumulator())
     result.tensors = accumulate_leaf(static_cast<AccumulateGrad&>(node), std::move(grads));
   else if (hooks || !run_fused_chain(task, slot, grads, result.tensors))  // engine/fused_chain.h
@@ -306,6 +328,19 @@ NodeResult evaluate(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& g
   if (hooks) run_post_hooks(*hooks, result.tensors, grads_in);
   check_node_outputs(node, result.tensors);  // anomaly mode's check_nan / set_nan_check
   if (!task.options.keep_graph) node.release_saved();
+}
+
+[[gnu::always_inline]] inline void evaluate_into(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& grads,
+                                                 NodeResult& result) {
+  if (!evaluate_0d(task, rec, result)) evaluate_tensors(task, slot, rec, grads, result);  // (0-d: never in anomaly mode)
+}
+
+}  // namespace
+
+// (engine/parallel_walk.h)
+NodeResult evaluate(GraphTask& task, uint32_t slot, NodeTask& rec, TensorList& grads) {
+  NodeResult result;
+  evaluate_into(task, slot, rec, grads, result);
   return result;
 }
 
@@ -317,17 +352,27 @@ namespace {
 struct SerialRecords {
   GraphTask& task;
   void give_back(NodeTask& rec) { release_claim(task, rec); }
-  NodeTask& add_inline(Node* fn, uint32_t& slot) { return task.add_inline(fn, slot); }
+  // The inline record made last, usually the next link of a chain, which runs next: the executor
+  // takes it from here instead of looking its slot up (records never move).
+  uint32_t last_slot = kNoSlot;
+  NodeTask* last = nullptr;
+  NodeTask& add_inline(Node* fn, uint32_t& slot) {
+    NodeTask& rec = task.add_inline(fn, slot);
+    last_slot = slot;
+    last = &rec;
+    return rec;
+  }
+  NodeTask& record(uint32_t slot) { return slot == last_slot ? *last : task.nodes[slot]; }
   GradCell& arrive(uint32_t, NodeTask& to) { return task.cell(to, to.incoming - to.dependencies); }  // in arrival order
   bool filled(uint32_t, NodeTask& to) { return --to.dependencies == 0; }
-  void free_inline(uint32_t slot) { task.free_inline(slot); }
+  void free_inline(uint32_t slot, NodeTask& rec) { task.free_inline(slot, rec); }
 };
 
 // Runs nodes on this thread until none is ready, or, with `threads` > 1, until two heavy nodes
 // are ready at once: from there on the task runs in parallel (a chain never checks anything).
 void execute(GraphTask& task, int threads) {
   TensorList grads;
-  SerialRecords records{task};
+  SerialRecords records{task, kNoSlot, nullptr};
   uint32_t next = kNoSlot;  // the one ready node, passed on without the queue (a chain's next link)
   while (next != kNoSlot || !task.ready.empty()) {
     if (next == kNoSlot && threads > 1 && task.ready.size() > 1 && should_go_parallel(task))
@@ -335,8 +380,10 @@ void execute(GraphTask& task, int threads) {
     uint32_t slot = next;
     next = kNoSlot;
     if (slot == kNoSlot) slot = task.ready.pop();
-    NodeTask& rec = task.nodes[slot];
-    NodeResult result = evaluate(task, slot, rec, grads);
+    NodeTask& rec = records.record(slot);
+    NodeResult result;
+    evaluate_into(task, slot, rec, grads, result);
+    if (task.walk_deferred && !leads_to_one_node(*rec.node)) finish_deferred_walk(task, *rec.node);
     deliver(records, slot, rec, result, [&](uint32_t s) {
       if (next == kNoSlot && task.ready.empty()) {
         next = s;
@@ -381,7 +428,13 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, c
   seed_roots(roots, grad_roots, root_edges, root_grads);
 
   GraphTask task(opt, inputs.size());
-  count_dependencies(task, root_edges, !inputs.empty());
+  // One root, every node runs, no graph is made of the gradients (whose nodes would hold
+  // references into this graph): the walk waits until the chain from the root ends.
+  task.walk_deferred = inputs.empty() && root_edges.size() == 1 && !opt.create_graph;
+  if (task.walk_deferred)
+    count_dependencies(task, root_edges.data(), 1, false, /*walk=*/false);
+  else
+    count_dependencies(task, root_edges.data(), root_edges.size(), !inputs.empty());
   if (!inputs.empty()) plan(task, inputs, root_edges);
 
   BackwardFilter::Scope scope(&task);

@@ -71,10 +71,14 @@ Node* next_link(const GraphTask& task, const Node& node, int i, const OutputMeta
 
 }  // namespace
 
+bool may_fuse(const TensorList& grads) {
+  return grads.size() == 1 && grads[0].defined() && grads[0].numel() >= kMinElements;
+}
+
 bool run_fused_chain(GraphTask& task, uint32_t slot, TensorList& grads, TensorList& out) {
   Node& first = *task.nodes[slot].node;
   if (task.parallel || GradMode::is_enabled() || AnomalyMode::is_enabled() || forward_ad::level_active() ||
-      grads.size() != 1 || !grads[0].defined() || first.output_meta.size() != 1)
+      !may_fuse(grads) || first.output_meta.size() != 1)
     return false;
   const OutputMeta meta = first.output_meta[0];
   const Tensor& g0 = grads[0];

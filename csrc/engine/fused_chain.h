@@ -12,6 +12,9 @@ namespace cg::autograd {
 // else `out` holds the first node's input gradients, the later nodes' off-chain gradients wait in
 // task.fused_outputs (the nodes run without a gradient of their own and send those on), and
 // their saved tensors are released unless the graph is kept.
+// Whether run_fused_chain might fuse a chain starting at a node with gradients `grads` (false:
+// it surely does not).
+bool may_fuse(const TensorList& grads);
 bool run_fused_chain(GraphTask& task, uint32_t slot, TensorList& grads, TensorList& out);
 
 }  // namespace cg::autograd

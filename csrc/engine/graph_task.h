@@ -200,6 +200,9 @@ class GraphTask final : public BackwardFilter {
   const BackwardOptions options;
   // `filtered` (BackwardFilter): inputs= given, only nodes on a path to them run.
   bool scalar_path = false;  // nodes may pass 0-d gradients as numbers (Node::apply_0d)
+  // The dependency walk has not run yet (engine.cpp, finish_deferred_walk): only the root has a
+  // record, and the nodes run so far were a chain of links from it.
+  bool walk_deferred = false;
   ChunkedArray<NodeTask> nodes;
   RecordArray<GradCell> cells;  // the cells after each tracked node's first
   std::vector<Capture> captures;
@@ -246,9 +249,10 @@ class GraphTask final : public BackwardFilter {
   // An inline record for `fn`, reached by the one edge that leads there; its slot in `slot`.
   NodeTask& add_inline(Node* fn, uint32_t& slot) {
     if (free_inline_.empty()) return start_inline(new_inline(slot), fn);
-    slot = free_inline_.back();
+    slot = free_inline_.back().slot;
+    NodeTask& rec = *free_inline_.back().rec;
     free_inline_.pop_back();
-    return start_inline(nodes[slot], fn);
+    return start_inline(rec, fn);
   }
   // A fresh inline record at the end (in parallel mode: under the lock).
   NodeTask& new_inline(uint32_t& slot) {
@@ -263,7 +267,7 @@ class GraphTask final : public BackwardFilter {
     return rec;
   }
   // Gives an inline record back once its node ran (its cell is empty: the node took its gradient).
-  void free_inline(uint32_t slot) { free_inline_.push_back(slot); }
+  void free_inline(uint32_t slot, NodeTask& rec) { free_inline_.push_back({slot, &rec}); }
   // The slot of `fn`, or kNoSlot when this call has no record of it (never reached, or reached
   // by one edge: inline).
   uint32_t slot_of(const Node* fn) const {
@@ -308,7 +312,13 @@ class GraphTask final : public BackwardFilter {
   friend void release_claim(GraphTask& task, NodeTask& rec);  // (below)
   size_t claims_ = 0;  // claimed nodes not given back yet (the destructor's work)
   std::unordered_map<const Node*, uint32_t> overflow_;  // nodes another call had claimed first
-  std::vector<uint32_t> free_inline_;  // inline records given back, for the next ones
+  // Inline records given back, for the next ones (with their address: records never move, and
+  // finding a slot's chunk costs more than the rest of taking it).
+  struct FreeRecord {
+    uint32_t slot;
+    NodeTask* rec;
+  };
+  std::vector<FreeRecord> free_inline_;
 };
 
 // Gives a claimed node back (nobody looks it up in this call any more); no-op for unclaimed ones.

@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -85,23 +87,35 @@ int allowed_cpus() {
   return CPU_COUNT(&mask);
 }
 
-// Whether a helper would find a core to itself right now: fewer threads are runnable on the
-// machine (this one included: /proc/loadavg's fourth field) than this process has CPUs. On a
-// loaded machine a helper only takes turns with the caller or another process, which makes the
-// call slower, not faster. Without /proc: assume there is.
+// Whether a helper would find a core to itself: over the last minute fewer than cpus - 1/2
+// threads were runnable on average (/proc/loadavg's first field; this process's own thread
+// counts too), and right now no more than one per CPU (its fourth field, this thread included).
+// The instant count alone is a single sample that other short-lived threads make noisy: on an
+// idle 2-core VM it said "busy" in about 2 of 3 calls and kept the call serial. On a loaded
+// machine a helper only takes turns with the caller or another process, which makes the call
+// slower, not faster. Read at most every 50 ms per thread (the file costs a few syscalls); without
+// /proc: assume there is a core.
 bool free_core_now() {
   static const int cpus = allowed_cpus();
   if (cpus < 2) return false;
+  thread_local std::chrono::steady_clock::time_point checked{};
+  thread_local bool free = true;
+  const auto now = std::chrono::steady_clock::now();
+  if (checked != std::chrono::steady_clock::time_point{} && now - checked < std::chrono::milliseconds(50)) return free;
+  checked = now;
+  free = true;
   char buf[128];
   const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return true;
+  if (fd < 0) return free;
   const ssize_t n = ::read(fd, buf, sizeof buf - 1);
   ::close(fd);
-  if (n <= 0) return true;
+  if (n <= 0) return free;
   buf[n] = '\0';
+  double load = 0;
   int running = 0;
-  if (std::sscanf(buf, "%*f %*f %*f %d/", &running) != 1) return true;
-  return running < cpus;
+  if (std::sscanf(buf, "%lf %*f %*f %d/", &load, &running) != 2) return free;
+  free = load < cpus - 0.5 && running <= cpus;
+  return free;
 }
 
 // While it lives, keeps this pool thread off the caller's CPU. The scheduler tends to wake a
@@ -153,7 +167,7 @@ struct ParallelRecords {
   bool filled(uint32_t slot, NodeTask& to) {
     return to.incoming == 1 || task.arrivals[slot].filled.fetch_add(1, std::memory_order_acq_rel) + 1 == to.incoming;
   }
-  void free_inline(uint32_t slot) { free_slots.push_back(slot); }
+  void free_inline(uint32_t slot, NodeTask&) { free_slots.push_back(slot); }
 };
 
 // Runs the node at `slot` and then, as long as it makes some ready, the latest of those on this

@@ -56,7 +56,7 @@ void deliver(Records& records, uint32_t slot, NodeTask& rec, NodeResult& result,
     }
     if (records.filled(to_slot, to)) on_ready(to_slot);
   }
-  if (rec.is_inline) records.free_inline(slot);
+  if (rec.is_inline) records.free_inline(slot, rec);
 }
 
 // ---- from parallel_walk.cpp ---------------------------------------------------------------------
