@@ -13,10 +13,10 @@ namespace cg::autograd::forward_ad {
 
 namespace {
 
-// The active level's generation (0: none) and whether a JVP is running (its ops are plain).
-thread_local uint64_t t_generation = 0;
+// (The active level's generation and the suspended flag are in forward_hooks.h.)
+using detail::t_generation;
+using detail::t_suspended;
 thread_local uint64_t t_next_generation = 0;
-thread_local bool t_suspended = false;
 thread_local JvpRunner t_runner = nullptr;
 // Every tangent handed out at the active level, dropped when it exits.
 thread_local std::vector<std::weak_ptr<ForwardGrad>> t_level_grads;
@@ -128,7 +128,6 @@ void capture(const std::shared_ptr<Node>& node, const TensorList& tangents, bool
 
 Counts& counts() { return t_counts; }
 
-bool active() { return t_generation != 0 && !t_suspended; }
 bool level_active() { return t_generation != 0; }
 
 Suspend::Suspend() : prev_(t_suspended) { t_suspended = true; }

@@ -7,8 +7,6 @@
 
 namespace cg::autograd {
 
-AutogradMeta* meta(const Tensor& t) { return static_cast<AutogradMeta*>(t.impl()->autograd.get()); }
-
 AutogradMeta& meta_mut(const Tensor& t) {
   auto& slot = t.impl()->autograd;
   if (!slot) return slot.emplace<AutogradMeta>();
@@ -44,15 +42,9 @@ void refresh_view_history(const Tensor& t) {
   m->attr_version = version;
 }
 
-bool requires_grad(const Tensor& t) {
-  const AutogradMeta* m = meta(t);
-  if (!m) return false;
-  if (m->requires_grad || m->grad_fn) return true;
-  if (m->is_view) {
-    refresh_view_history(t);
-    return m->grad_fn != nullptr;
-  }
-  return false;
+bool view_requires_grad(const Tensor& t) {
+  refresh_view_history(t);
+  return meta(t)->grad_fn != nullptr;
 }
 
 bool is_leaf(const Tensor& t) {
@@ -125,7 +117,7 @@ void retain_grad(const Tensor& t) {
   m.grad_fn->edit_hooks([&](Node::Hooks& h) { h.retained.emplace_back(m.output_nr, t.impl_ptr()); });
 }
 
-Edge gradient_edge(const Tensor& t) {
+Edge gradient_edge_slow(const Tensor& t) {
   const AutogradMeta* m = meta(t);
   if (!m) return {};
   if (m->is_view) refresh_view_history(t);

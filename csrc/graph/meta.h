@@ -64,18 +64,33 @@ struct AutogradMeta : AutogradMetaBase {
   mutable std::mutex mutex;
 };
 
-AutogradMeta* meta(const Tensor& t);          // null when the tensor has no autograd state
+// Null when the tensor has no autograd state.
+inline AutogradMeta* meta(const Tensor& t) { return static_cast<AutogradMeta*>(t.impl()->autograd.get()); }
 AutogradMeta& meta_mut(const Tensor& t);      // creates it when missing
 
-bool requires_grad(const Tensor& t);
+// Views may have to rebuild a stale history first (out of line: every op asks the inline part).
+bool view_requires_grad(const Tensor& t);
+inline bool requires_grad(const Tensor& t) {
+  const AutogradMeta* m = meta(t);
+  if (!m) return false;
+  if (m->requires_grad || m->grad_fn) return true;
+  return m->is_view && view_requires_grad(t);
+}
 bool is_leaf(const Tensor& t);
 // Rebuilds a view's history from its base after the base was modified in place (no-op otherwise).
 void refresh_view_history(const Tensor& t);
 void set_requires_grad(const Tensor& t, bool value);
 const std::shared_ptr<Node>& grad_fn(const Tensor& t);
 
-// Where the gradient of `t` goes: (grad_fn, output_nr), or the leaf's accumulator.
-Edge gradient_edge(const Tensor& t);
+// Where the gradient of `t` goes: (grad_fn, output_nr), or the leaf's accumulator. The common
+// case (a non-view with a history) inline; leaves and views out of line.
+Edge gradient_edge_slow(const Tensor& t);
+inline Edge gradient_edge(const Tensor& t) {
+  const AutogradMeta* m = meta(t);
+  if (!m) return {};
+  if (!m->is_view && m->grad_fn) return {m->grad_fn, m->output_nr};
+  return gradient_edge_slow(t);
+}
 std::shared_ptr<Node> grad_accumulator(const Tensor& t);
 
 // `.grad`, read and replaced under the tensor's lock (concurrent backward calls write it).
