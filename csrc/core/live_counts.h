@@ -28,6 +28,20 @@ inline void live_add(LiveKind kind, int64_t delta) {
   v.store(v.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
 }
 
+// Two counts of one object at once (a storage and its bytes): one look-up of the slots.
+inline void live_add2(LiveKind k1, int64_t d1, LiveKind k2, int64_t d2) {
+  live_detail::Slots* s = live_detail::t_slots;
+  if (!s) {
+    live_add(k1, d1);
+    live_add(k2, d2);
+    return;
+  }
+  std::atomic<int64_t>& v1 = s->value[static_cast<int>(k1)];
+  std::atomic<int64_t>& v2 = s->value[static_cast<int>(k2)];
+  v1.store(v1.load(std::memory_order_relaxed) + d1, std::memory_order_relaxed);
+  v2.store(v2.load(std::memory_order_relaxed) + d2, std::memory_order_relaxed);
+}
+
 int64_t live_total(LiveKind kind);
 
 }  // namespace cg

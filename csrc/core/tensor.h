@@ -55,6 +55,8 @@ class TensorImpl {
  public:
   TensorImpl(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset, DType dtype,
              std::shared_ptr<VersionCounter> version);
+  // A 0-d tensor over `storage` (its own version counter): no shape or stride vectors to copy.
+  TensorImpl(std::shared_ptr<Storage> storage, DType dtype);
   ~TensorImpl();
 
   std::shared_ptr<Storage> storage;
@@ -81,6 +83,7 @@ class Tensor {
 
   // Creation (no autograd). `empty` leaves memory uninitialised.
   static Tensor empty(const Shape& shape, DType dtype);
+  static Tensor empty_0d(DType dtype);  // empty({}, dtype) without the shape (scalar code's every op)
   static Tensor zeros(const Shape& shape, DType dtype);
   static Tensor full(const Shape& shape, Scalar value, DType dtype);
   static Tensor scalar(Scalar value, DType dtype) { return full({}, value, dtype); }

@@ -149,6 +149,12 @@ void set_history_impl(const Tensor& out, NodePtr&& node) {
 void set_history(const Tensor& out, const std::shared_ptr<Node>& node) { set_history_impl(out, node); }
 void set_history(const Tensor& out, std::shared_ptr<Node>&& node) { set_history_impl(out, std::move(node)); }
 
+bool any_has_tangent(std::initializer_list<const Tensor*> ts) {
+  for (const Tensor* t : ts)
+    if (t && forward_ad::has_tangent(*t)) return true;
+  return false;
+}
+
 Tensor detach(const Tensor& t) { return t.alias(); }
 
 }  // namespace cg::autograd

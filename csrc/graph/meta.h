@@ -101,14 +101,17 @@ void retain_grad(const Tensor& t);
 
 // Whether an op on these inputs should record a node.
 // With a dual level active, an input with a tangent records one too (forward_ad.h).
+bool any_has_tangent(std::initializer_list<const Tensor*> ts);
+// The one-input form (unary ops, tensor-number ops): no list to walk, small enough to inline.
+inline bool any_requires_grad(const Tensor& t) {
+  if (GradMode::is_enabled() && t.defined() && requires_grad(t)) return true;
+  return forward_ad::active() && any_has_tangent({&t});
+}
 inline bool any_requires_grad(std::initializer_list<const Tensor*> ts) {
   if (GradMode::is_enabled())
     for (const Tensor* t : ts)
       if (t && t->defined() && requires_grad(*t)) return true;
-  if (forward_ad::active())
-    for (const Tensor* t : ts)
-      if (t && forward_ad::has_tangent(*t)) return true;
-  return false;
+  return forward_ad::active() && any_has_tangent(ts);  // the rare dual case out of line
 }
 
 // Creates node T with one edge per input (invalid for inputs that need no gradient).
