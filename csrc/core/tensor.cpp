@@ -63,7 +63,7 @@ struct DestroyInPlace {
 
 // A fresh 0-d tensor (the common case of scalar code): one element, in the storage's inline
 // bytes, no shape or stride vectors; nothing here can throw once the block is taken.
-Tensor fresh_0d(DType dtype, bool zero) {
+inline Tensor fresh_0d(DType dtype, bool zero) {
   FreshBlock* block = FreshBlock::make();
   Storage* s = new (block->storage) Storage(cg::itemsize(dtype), zero);
   std::shared_ptr<Storage> storage(s, DestroyInPlace{}, PlacedAllocator<Storage>(block->storage_cb, block));
@@ -125,7 +125,7 @@ std::shared_ptr<TensorImpl> make_tensor_impl(std::shared_ptr<Storage> storage, S
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) { return fresh_tensor(shape, dtype, false); }
-Tensor Tensor::empty_0d(DType dtype) { return fresh_0d(dtype, false); }
+Tensor Tensor::empty_0d(DType dtype) { return fresh_0d(dtype, false); }  // (fresh_0d inlined here)
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype) { return fresh_tensor(shape, dtype, true); }
 

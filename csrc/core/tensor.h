@@ -23,7 +23,7 @@ struct AutogradMetaBase {
 // Room inside every TensorImpl for the autograd layer's per-tensor state, so that a tensor that
 // requires grad costs no allocation beyond its own. The core knows only the size it reserves
 // (the autograd layer checks at compile time that its state fits).
-constexpr size_t kAutogradMetaBytes = 240;
+constexpr size_t kAutogradMetaBytes = 160;
 class AutogradSlot {
  public:
   AutogradSlot() = default;

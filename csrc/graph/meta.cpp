@@ -17,9 +17,9 @@ namespace {
 // A view whose base was written in place after the view's history was recorded (the shared
 // version counter moved on), or whose base gained a history (y[0] = x) while the view had none.
 inline bool view_is_stale(const Tensor& t, const AutogradMeta* m) {
-  if (!m || !m->is_view || !m->view_base.defined() || m->no_grad_view) return false;
+  if (!m || !m->is_view || !m->view_base().defined() || m->no_grad_view) return false;
   if (m->grad_fn) return m->attr_version != t.version();
-  const AutogradMeta* bm = meta(m->view_base);
+  const AutogradMeta* bm = meta(m->view_base());
   return bm && bm->grad_fn;
 }
 }  // namespace
@@ -27,14 +27,14 @@ inline bool view_is_stale(const Tensor& t, const AutogradMeta* m) {
 void refresh_view_history(const Tensor& t) {
   AutogradMeta* m = meta(t);
   if (!view_is_stale(t, m)) return;
-  const Tensor base = m->view_base;
+  const Tensor base = m->view_base();
   const uint32_t version = t.version();
   if (!requires_grad(base)) {
     m->grad_fn = nullptr;
-  } else if (base.is_contiguous() && m->replay_view) {
+  } else if (base.is_contiguous() && m->extras_if()->replay_view) {
     // PyTorch's rule: the view's values are now a strided window of the base's current values.
     GradModeGuard enable(true);
-    Tensor window = m->replay_view(base, t);
+    Tensor window = m->extras_if()->replay_view(base, t);
     m->grad_fn = meta(window)->grad_fn;
     m->output_nr = 0;
     m->requires_grad = false;

@@ -18,8 +18,29 @@ struct AutogradMeta : AutogradMetaBase {
     defer_release(std::move(grad_fn));
     defer_release(std::move(grad_accumulator));
     defer_release(std::move(grad.impl_ptr_mut()));
-    defer_release(std::move(view_base.impl_ptr_mut()));
+    if (extras_) defer_release(std::move(extras_->view_base.impl_ptr_mut()));
   }
+
+  // What few tensors have (views, dual tensors, named ones), out of line: the state every tensor
+  // that requires grad makes and destroys stays small.
+  struct Extras {
+    // Views: the tensor this one views into (in-place writes through a view rebase the base).
+    Tensor view_base;
+    // Views: rebuilds this view's history as a window of the base's current history (set by the
+    // op that made the view: view ops live above this layer). Null: the history is dropped.
+    Tensor (*replay_view)(const Tensor& base, const Tensor& view) = nullptr;
+    // Optional label used in error messages and graph pictures.
+    std::string name;
+    // Forward-mode AD: the tangent at the active dual level (graph/forward_ad.h).
+    std::shared_ptr<forward_ad::ForwardGrad> fw;
+  };
+  Extras& extras() {  // made on first use
+    if (!extras_) extras_ = std::make_unique<Extras>();
+    return *extras_;
+  }
+  const Extras* extras_if() const { return extras_.get(); }
+  const Tensor& view_base() const { return extras_ ? extras_->view_base : undefined_tensor(); }
+  forward_ad::ForwardGrad* fw() const { return extras_ ? extras_->fw.get() : nullptr; }
 
   Tensor grad;
   std::shared_ptr<Node> grad_fn;   // null for leaves
@@ -44,24 +65,22 @@ struct AutogradMeta : AutogradMetaBase {
   // An output of a function returning several views (split, chunk, unbind), or a view of one:
   // PyTorch forbids writing it in place while it requires grad.
   bool multi_output_view = false;
-  HookList<TensorHook> hooks;      // leaf hooks (non-leaf hooks live on grad_fn)
-  HookList<std::function<void(const Tensor&)>> post_accumulate_hooks;
-  // Views: the tensor this one views into (in-place writes through a view rebase the base).
-  Tensor view_base;
-  // Views: rebuilds this view's history as a window of the base's current history (set by the op
-  // that made the view: view ops live above this layer). Null: the history is dropped.
-  Tensor (*replay_view)(const Tensor& base, const Tensor& view) = nullptr;
-  // Optional label used in error messages and graph pictures (out of line: rarely set).
-  std::unique_ptr<std::string> name;
+  LazyHookList<TensorHook> hooks;  // leaf hooks (non-leaf hooks live on grad_fn)
+  LazyHookList<std::function<void(const Tensor&)>> post_accumulate_hooks;
   // SavedTensor: the data-only alias that nodes saving this leaf/view keep instead of the tensor
   // itself (no cycle through .grad); shared by all of them while any lives.
   std::weak_ptr<TensorImpl> saved_alias;
-  // Forward-mode AD: the tangent at the active dual level (graph/forward_ad.h).
-  std::shared_ptr<forward_ad::ForwardGrad> fw;
   // Backward calls on other threads may accumulate into this tensor while Python reads or sets
   // .grad: `grad`, `grad_accumulator`, `hooks`, `post_accumulate_hooks`, `retains_grad` and
   // `saved_alias` are read and written only under this lock. Never held while taking the GIL.
   mutable std::mutex mutex;
+
+ private:
+  static const Tensor& undefined_tensor() {
+    static const Tensor none;
+    return none;
+  }
+  std::unique_ptr<Extras> extras_;
 };
 
 // Null when the tensor has no autograd state.
