@@ -16,14 +16,15 @@ struct Slots {
 };
 Slots* thread_slots();  // this thread's slots, or null during thread teardown
 void add_global(LiveKind kind, int64_t delta);
+// A thread's first count, or one during its teardown (out of line: keeps live_add small).
+void add_slow(LiveKind kind, int64_t delta);
 inline thread_local Slots* t_slots = nullptr;
 }  // namespace live_detail
 
 // Only the owning thread writes its slots, so a relaxed load and store replace fetch_add.
 inline void live_add(LiveKind kind, int64_t delta) {
   live_detail::Slots* s = live_detail::t_slots;
-  if (!s) s = live_detail::thread_slots();
-  if (!s) return live_detail::add_global(kind, delta);
+  if (!s) return live_detail::add_slow(kind, delta);
   std::atomic<int64_t>& v = s->value[static_cast<int>(kind)];
   v.store(v.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
 }

@@ -158,8 +158,8 @@ class Node {
   SmallVector<Edge, 2> next_edges;
   SmallVector<OutputMeta, 1> output_meta;
 
-  // Inline: every op makes one.
-  Node() : sequence_nr_(node_detail::t_next_sequence_nr++) {
+  // Inline (forced: the compiler kept it out of line, and every op makes a node).
+  __attribute__((always_inline)) Node() : sequence_nr_(node_detail::t_next_sequence_nr++) {
     live_add(LiveKind::Node, 1);
     if (node_detail::g_anomaly_enabled.load(std::memory_order_relaxed)) note_creation_trace();
   }
