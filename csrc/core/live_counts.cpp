@@ -52,6 +52,15 @@ Slots* thread_slots() {
   return o.slots;
 }
 
+void add_slow(LiveKind kind, int64_t delta) {
+  if (Slots* s = thread_slots()) {
+    std::atomic<int64_t>& v = s->value[static_cast<int>(kind)];
+    v.store(v.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+  } else {
+    add_global(kind, delta);
+  }
+}
+
 void add_global(LiveKind kind, int64_t delta) {
   registry().global.value[static_cast<int>(kind)].fetch_add(delta, std::memory_order_relaxed);
 }

@@ -68,6 +68,14 @@ inline void* small_alloc(size_t nbytes) {
       --l->count[cls];
       return b;
     }
+    // An empty list: cut the block from the class's current chunk (what a growing graph does for
+    // every node); only a used-up chunk takes the slow path (shared pool, new chunk).
+    const size_t bytes = (cls + 1) * kClassBytes;
+    char* p = l->bump[cls];
+    if (p && p + bytes <= l->bump_end[cls]) {
+      l->bump[cls] = p + bytes;
+      return p;
+    }
   }
   return alloc_slow(nbytes);
 }

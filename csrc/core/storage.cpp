@@ -28,20 +28,14 @@ void add_heap_bytes(int64_t n) {
 constexpr size_t kHugePage = size_t{2} << 20;  // allocations are rounded up to this at most
 }  // namespace
 
-Storage::Storage(size_t nbytes, bool zero) : nbytes_(nbytes) {
-  if (nbytes > static_cast<size_t>(PTRDIFF_MAX) - kHugePage)
-    throw RuntimeError(msg("Storage size calculation overflowed: ", nbytes, " bytes"));
-  if (nbytes <= kInlineBytes) {
-    data_ = inline_;
-    if (zero) std::memset(inline_, 0, kInlineBytes);
-  } else {
-    data_ = allocate_buffer(nbytes);  // core/allocator.h: aligned, large buffers cached
-    owns_heap_ = true;
-    if (zero) std::memset(data_, 0, nbytes);
-  }
+void Storage::init_heap(bool zero) {
+  if (nbytes_ > static_cast<size_t>(PTRDIFF_MAX) - kHugePage)
+    throw RuntimeError(msg("Storage size calculation overflowed: ", nbytes_, " bytes"));
+  data_ = allocate_buffer(nbytes_);  // core/allocator.h: aligned, large buffers cached
+  owns_heap_ = true;
+  if (zero) std::memset(data_, 0, nbytes_);
   live_add(LiveKind::Storage, 1);
-  if (owns_heap_) add_heap_bytes(static_cast<int64_t>(nbytes_));
-  else live_add(LiveKind::StorageBytes, static_cast<int64_t>(nbytes_));
+  add_heap_bytes(static_cast<int64_t>(nbytes_));
 }
 
 Storage::Storage(void* data, size_t nbytes, std::shared_ptr<void> owner)
@@ -51,11 +45,10 @@ Storage::Storage(void* data, size_t nbytes, std::shared_ptr<void> owner)
   borrowed_ = true;
 }
 
-Storage::~Storage() {
+void Storage::release_heap() noexcept {
   if (owns_heap_) free_buffer(data_, nbytes_);
   live_add(LiveKind::Storage, -1);
-  if (owns_heap_ || borrowed_) g_heap_bytes.fetch_sub(static_cast<int64_t>(nbytes_), std::memory_order_relaxed);
-  else live_add(LiveKind::StorageBytes, -static_cast<int64_t>(nbytes_));
+  g_heap_bytes.fetch_sub(static_cast<int64_t>(nbytes_), std::memory_order_relaxed);
 }
 
 int64_t Storage::live_count() { return live_total(LiveKind::Storage); }

@@ -4,7 +4,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+
+#include "core/live_counts.h"
 
 namespace cg {
 
@@ -15,9 +18,21 @@ struct VersionCounter {
 
 class Storage {
  public:
-  explicit Storage(size_t nbytes, bool zero = false);
+  // Tiny buffers (every 0-d tensor) inline, without a call; heap buffers out of line.
+  explicit Storage(size_t nbytes, bool zero = false) : nbytes_(nbytes) {
+    if (nbytes <= kInlineBytes) {
+      data_ = inline_;
+      if (zero) std::memset(inline_, 0, kInlineBytes);
+      live_add2(LiveKind::Storage, 1, LiveKind::StorageBytes, static_cast<int64_t>(nbytes));
+    } else {
+      init_heap(zero);
+    }
+  }
   Storage(void* data, size_t nbytes, std::shared_ptr<void> owner);
-  ~Storage();
+  ~Storage() {
+    if (owns_heap_ || borrowed_) release_heap();
+    else live_add2(LiveKind::Storage, -1, LiveKind::StorageBytes, -static_cast<int64_t>(nbytes_));
+  }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
@@ -42,6 +57,9 @@ class Storage {
   // Up to this many bytes live inside the Storage object itself (0-d and tiny tensors):
   // creating such a tensor then costs one allocation less.
   static constexpr size_t kInlineBytes = 32;
+
+  void init_heap(bool zero);  // nbytes_ > kInlineBytes: an aligned allocation of its own
+  void release_heap() noexcept;  // owned heap or borrowed memory
 
   void* data_;
   size_t nbytes_;

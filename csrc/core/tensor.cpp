@@ -61,9 +61,19 @@ struct DestroyInPlace {
   void operator()(T* p) const noexcept { p->~T(); }
 };
 
+// A fresh 0-d tensor (the common case of scalar code): one element, in the storage's inline
+// bytes, no shape or stride vectors; nothing here can throw once the block is taken.
+inline Tensor fresh_0d(DType dtype, bool zero) {
+  FreshBlock* block = FreshBlock::make();
+  Storage* s = new (block->storage) Storage(cg::itemsize(dtype), zero);
+  std::shared_ptr<Storage> storage(s, DestroyInPlace{}, PlacedAllocator<Storage>(block->storage_cb, block));
+  TensorImpl* impl = new (block->impl) TensorImpl(std::move(storage), dtype);
+  return Tensor(std::shared_ptr<TensorImpl>(impl, DestroyInPlace{}, PlacedAllocator<TensorImpl>(block->impl_cb, block)));
+}
+
 Tensor fresh_tensor(const Shape& shape, DType dtype, bool zero) {
-  const bool scalar = shape.empty();  // 0-d: one element, no strides (the common case of scalar code)
-  const size_t nbytes = scalar ? cg::itemsize(dtype) : storage_nbytes(shape, cg::itemsize(dtype));
+  if (shape.empty()) return fresh_0d(dtype, zero);
+  const size_t nbytes = storage_nbytes(shape, cg::itemsize(dtype));
   FreshBlock* block = FreshBlock::make();
   Storage* s;
   try {
@@ -76,7 +86,7 @@ Tensor fresh_tensor(const Shape& shape, DType dtype, bool zero) {
   std::shared_ptr<Storage> storage(s, DestroyInPlace{}, PlacedAllocator<Storage>(block->storage_cb, block));
   TensorImpl* impl;
   try {
-    impl = new (block->impl) TensorImpl(std::move(storage), shape, scalar ? Shape() : contiguous_strides(shape), 0, dtype, nullptr);
+    impl = new (block->impl) TensorImpl(std::move(storage), shape, contiguous_strides(shape), 0, dtype, nullptr);
   } catch (...) {
     block->release_part();  // the impl part never existed; the storage part went with `storage`
     throw;
@@ -98,6 +108,11 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, Shape shape_, Shape st
   live_add(LiveKind::Tensor, 1);
 }
 
+TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, DType dtype_)
+    : storage(std::move(storage_)), offset(0), dtype(dtype_), version(&storage->version()) {
+  live_add(LiveKind::Tensor, 1);
+}
+
 TensorImpl::~TensorImpl() { live_add(LiveKind::Tensor, -1); }
 
 int64_t TensorImpl::live_count() { return live_total(LiveKind::Tensor); }
@@ -110,6 +125,7 @@ std::shared_ptr<TensorImpl> make_tensor_impl(std::shared_ptr<Storage> storage, S
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) { return fresh_tensor(shape, dtype, false); }
+Tensor Tensor::empty_0d(DType dtype) { return fresh_0d(dtype, false); }  // (fresh_0d inlined here)
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype) { return fresh_tensor(shape, dtype, true); }
 

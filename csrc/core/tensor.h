@@ -23,7 +23,7 @@ struct AutogradMetaBase {
 // Room inside every TensorImpl for the autograd layer's per-tensor state, so that a tensor that
 // requires grad costs no allocation beyond its own. The core knows only the size it reserves
 // (the autograd layer checks at compile time that its state fits).
-constexpr size_t kAutogradMetaBytes = 240;
+constexpr size_t kAutogradMetaBytes = 160;
 class AutogradSlot {
  public:
   AutogradSlot() = default;
@@ -55,6 +55,8 @@ class TensorImpl {
  public:
   TensorImpl(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset, DType dtype,
              std::shared_ptr<VersionCounter> version);
+  // A 0-d tensor over `storage` (its own version counter): no shape or stride vectors to copy.
+  TensorImpl(std::shared_ptr<Storage> storage, DType dtype);
   ~TensorImpl();
 
   std::shared_ptr<Storage> storage;
@@ -81,6 +83,7 @@ class Tensor {
 
   // Creation (no autograd). `empty` leaves memory uninitialised.
   static Tensor empty(const Shape& shape, DType dtype);
+  static Tensor empty_0d(DType dtype);  // empty({}, dtype) without the shape (scalar code's every op)
   static Tensor zeros(const Shape& shape, DType dtype);
   static Tensor full(const Shape& shape, Scalar value, DType dtype);
   static Tensor scalar(Scalar value, DType dtype) { return full({}, value, dtype); }

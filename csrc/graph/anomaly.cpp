@@ -10,9 +10,11 @@
 
 namespace cg::autograd {
 
+// Process-wide like PyTorch's AnomalyMode (a debugging switch, read once per node, inline in
+// Node's constructor: graph/node.h).
+std::atomic<bool> node_detail::g_anomaly_enabled{false};
+
 namespace {
-// Process-wide like PyTorch's AnomalyMode (a debugging switch, read once per node).
-std::atomic<bool> g_anomaly{false};
 std::atomic<bool> g_anomaly_check_nan{true};
 std::atomic<bool> g_nan_check{false};
 std::atomic<bool> g_nan_check_inf{true};
@@ -53,11 +55,11 @@ std::string where_gradient_goes(const Node& node, size_t i) {
 }
 }  // namespace
 
-bool AnomalyMode::is_enabled() { return g_anomaly.load(std::memory_order_relaxed); }
+bool AnomalyMode::is_enabled() { return node_detail::g_anomaly_enabled.load(std::memory_order_relaxed); }
 bool AnomalyMode::should_check_nan() { return g_anomaly_check_nan.load(std::memory_order_relaxed); }
 void AnomalyMode::set_enabled(bool enabled, bool check_nan) {
   g_anomaly_check_nan.store(check_nan);
-  g_anomaly.store(enabled);
+  node_detail::g_anomaly_enabled.store(enabled);
 }
 
 bool NanCheck::is_enabled() { return g_nan_check.load(std::memory_order_relaxed); }

@@ -13,10 +13,10 @@ namespace cg::autograd::forward_ad {
 
 namespace {
 
-// The active level's generation (0: none) and whether a JVP is running (its ops are plain).
-thread_local uint64_t t_generation = 0;
+// (The active level's generation and the suspended flag are in forward_hooks.h.)
+using detail::t_generation;
+using detail::t_suspended;
 thread_local uint64_t t_next_generation = 0;
-thread_local bool t_suspended = false;
 thread_local JvpRunner t_runner = nullptr;
 // Every tangent handed out at the active level, dropped when it exits.
 thread_local std::vector<std::weak_ptr<ForwardGrad>> t_level_grads;
@@ -36,8 +36,8 @@ std::shared_ptr<ForwardGrad> new_grad() {
 ForwardGrad* current(const Tensor& t) {
   if (!t.defined() || t_generation == 0) return nullptr;
   AutogradMeta* m = meta(t);
-  if (!m || !m->fw || m->fw->generation != t_generation) return nullptr;
-  return m->fw.get();
+  ForwardGrad* g = m ? m->fw() : nullptr;
+  return g && g->generation == t_generation ? g : nullptr;
 }
 
 // t's own tangent (computed or pending), not one it reads from a base.
@@ -51,17 +51,17 @@ ForwardGrad* live_grad(const Tensor& t) {
 Tensor forward_base(const Tensor& t) {
   if (ForwardGrad* g = current(t)) return g->base;
   const AutogradMeta* m = t.defined() ? meta(t) : nullptr;
-  return m && m->is_view ? m->view_base : Tensor();
+  return m && m->is_view ? m->view_base() : Tensor();
 }
 
 // Replaces t's forward state (same level), keeping its forward base.
 ForwardGrad& renew(const Tensor& t) {
   ForwardGrad* old = current(t);
   Tensor base = old ? old->base : Tensor();
-  AutogradMeta& m = meta_mut(t);
-  m.fw = new_grad();
-  m.fw->base = std::move(base);
-  return *m.fw;
+  std::shared_ptr<ForwardGrad>& fw = meta_mut(t).extras().fw;
+  fw = new_grad();
+  fw->base = std::move(base);
+  return *fw;
 }
 
 // Whether no two elements of t share memory: then a tangent laid out as t holds every value
@@ -128,7 +128,6 @@ void capture(const std::shared_ptr<Node>& node, const TensorList& tangents, bool
 
 Counts& counts() { return t_counts; }
 
-bool active() { return t_generation != 0 && !t_suspended; }
 bool level_active() { return t_generation != 0; }
 
 Suspend::Suspend() : prev_(t_suspended) { t_suspended = true; }
@@ -203,8 +202,8 @@ void note_view(const Tensor& input, const Tensor& view) {
   if (!active()) return;
   Tensor base = forward_base(input);
   if (!base.defined()) base = input;
-  if (!current(view)) meta_mut(view).fw = new_grad();
-  meta_mut(view).fw->base = std::move(base);
+  if (!current(view)) meta_mut(view).extras().fw = new_grad();
+  meta_mut(view).extras().fw->base = std::move(base);
 }
 
 void capture_inputs(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs) {

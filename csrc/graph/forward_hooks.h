@@ -1,6 +1,7 @@
 // The calls the graph vocabulary and the ops make into forward-mode AD (graph/forward_ad.h),
 // declared apart so that meta.h stays light: with no dual level active each is one check.
 #pragma once
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <vector>
@@ -16,8 +17,15 @@ namespace cg::autograd::forward_ad {
 struct ForwardGrad;
 struct NodeForward;
 
+namespace detail {
+// The active level's generation (0: none) and whether a JVP is running (its ops are plain); in
+// the header so that the check every op makes is two loads, not a call.
+inline thread_local uint64_t t_generation = 0;
+inline thread_local bool t_suspended = false;
+}  // namespace detail
+
 // Whether a dual level is active on this thread (and not suspended while a JVP runs).
-bool active();
+inline bool active() { return detail::t_generation != 0 && !detail::t_suspended; }
 bool has_tangent(const Tensor& t);
 // Called by make_grad_node (and ops building edges by hand) when active(): records the input
 // tangents on the node when any input has one (`node->forward()` stays null otherwise).

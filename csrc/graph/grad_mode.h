@@ -3,11 +3,17 @@
 
 namespace cg::autograd {
 
+namespace grad_mode_detail {
+// In the header so that the check every op makes is a load, not a call.
+inline thread_local bool t_grad_enabled = true;
+inline thread_local bool t_inference = false;
+}  // namespace grad_mode_detail
+
 struct GradMode {
-  static bool is_enabled();
-  static void set_enabled(bool enabled);
-  static bool is_inference();
-  static void set_inference(bool inference);
+  static bool is_enabled() { return grad_mode_detail::t_grad_enabled; }
+  static void set_enabled(bool enabled) { grad_mode_detail::t_grad_enabled = enabled; }
+  static bool is_inference() { return grad_mode_detail::t_inference; }
+  static void set_inference(bool inference) { grad_mode_detail::t_inference = inference; }
 };
 
 // RAII: sets grad mode for a scope and restores the previous value.

@@ -7,8 +7,6 @@
 
 namespace cg::autograd {
 
-AutogradMeta* meta(const Tensor& t) { return static_cast<AutogradMeta*>(t.impl()->autograd.get()); }
-
 AutogradMeta& meta_mut(const Tensor& t) {
   auto& slot = t.impl()->autograd;
   if (!slot) return slot.emplace<AutogradMeta>();
@@ -19,9 +17,9 @@ namespace {
 // A view whose base was written in place after the view's history was recorded (the shared
 // version counter moved on), or whose base gained a history (y[0] = x) while the view had none.
 inline bool view_is_stale(const Tensor& t, const AutogradMeta* m) {
-  if (!m || !m->is_view || !m->view_base.defined() || m->no_grad_view) return false;
+  if (!m || !m->is_view || !m->view_base().defined() || m->no_grad_view) return false;
   if (m->grad_fn) return m->attr_version != t.version();
-  const AutogradMeta* bm = meta(m->view_base);
+  const AutogradMeta* bm = meta(m->view_base());
   return bm && bm->grad_fn;
 }
 }  // namespace
@@ -29,14 +27,14 @@ inline bool view_is_stale(const Tensor& t, const AutogradMeta* m) {
 void refresh_view_history(const Tensor& t) {
   AutogradMeta* m = meta(t);
   if (!view_is_stale(t, m)) return;
-  const Tensor base = m->view_base;
+  const Tensor base = m->view_base();
   const uint32_t version = t.version();
   if (!requires_grad(base)) {
     m->grad_fn = nullptr;
-  } else if (base.is_contiguous() && m->replay_view) {
+  } else if (base.is_contiguous() && m->extras_if()->replay_view) {
     // PyTorch's rule: the view's values are now a strided window of the base's current values.
     GradModeGuard enable(true);
-    Tensor window = m->replay_view(base, t);
+    Tensor window = m->extras_if()->replay_view(base, t);
     m->grad_fn = meta(window)->grad_fn;
     m->output_nr = 0;
     m->requires_grad = false;
@@ -44,15 +42,9 @@ void refresh_view_history(const Tensor& t) {
   m->attr_version = version;
 }
 
-bool requires_grad(const Tensor& t) {
-  const AutogradMeta* m = meta(t);
-  if (!m) return false;
-  if (m->requires_grad || m->grad_fn) return true;
-  if (m->is_view) {
-    refresh_view_history(t);
-    return m->grad_fn != nullptr;
-  }
-  return false;
+bool view_requires_grad(const Tensor& t) {
+  refresh_view_history(t);
+  return meta(t)->grad_fn != nullptr;
 }
 
 bool is_leaf(const Tensor& t) {
@@ -125,7 +117,7 @@ void retain_grad(const Tensor& t) {
   m.grad_fn->edit_hooks([&](Node::Hooks& h) { h.retained.emplace_back(m.output_nr, t.impl_ptr()); });
 }
 
-Edge gradient_edge(const Tensor& t) {
+Edge gradient_edge_slow(const Tensor& t) {
   const AutogradMeta* m = meta(t);
   if (!m) return {};
   if (m->is_view) refresh_view_history(t);
@@ -156,6 +148,12 @@ void set_history_impl(const Tensor& out, NodePtr&& node) {
 
 void set_history(const Tensor& out, const std::shared_ptr<Node>& node) { set_history_impl(out, node); }
 void set_history(const Tensor& out, std::shared_ptr<Node>&& node) { set_history_impl(out, std::move(node)); }
+
+bool any_has_tangent(std::initializer_list<const Tensor*> ts) {
+  for (const Tensor* t : ts)
+    if (t && forward_ad::has_tangent(*t)) return true;
+  return false;
+}
 
 Tensor detach(const Tensor& t) { return t.alias(); }
 

@@ -18,8 +18,29 @@ struct AutogradMeta : AutogradMetaBase {
     defer_release(std::move(grad_fn));
     defer_release(std::move(grad_accumulator));
     defer_release(std::move(grad.impl_ptr_mut()));
-    defer_release(std::move(view_base.impl_ptr_mut()));
+    if (extras_) defer_release(std::move(extras_->view_base.impl_ptr_mut()));
   }
+
+  // What few tensors have (views, dual tensors, named ones), out of line: the state every tensor
+  // that requires grad makes and destroys stays small.
+  struct Extras {
+    // Views: the tensor this one views into (in-place writes through a view rebase the base).
+    Tensor view_base;
+    // Views: rebuilds this view's history as a window of the base's current history (set by the
+    // op that made the view: view ops live above this layer). Null: the history is dropped.
+    Tensor (*replay_view)(const Tensor& base, const Tensor& view) = nullptr;
+    // Optional label used in error messages and graph pictures.
+    std::string name;
+    // Forward-mode AD: the tangent at the active dual level (graph/forward_ad.h).
+    std::shared_ptr<forward_ad::ForwardGrad> fw;
+  };
+  Extras& extras() {  // made on first use
+    if (!extras_) extras_ = std::make_unique<Extras>();
+    return *extras_;
+  }
+  const Extras* extras_if() const { return extras_.get(); }
+  const Tensor& view_base() const { return extras_ ? extras_->view_base : undefined_tensor(); }
+  forward_ad::ForwardGrad* fw() const { return extras_ ? extras_->fw.get() : nullptr; }
 
   Tensor grad;
   std::shared_ptr<Node> grad_fn;   // null for leaves
@@ -44,38 +65,51 @@ struct AutogradMeta : AutogradMetaBase {
   // An output of a function returning several views (split, chunk, unbind), or a view of one:
   // PyTorch forbids writing it in place while it requires grad.
   bool multi_output_view = false;
-  HookList<TensorHook> hooks;      // leaf hooks (non-leaf hooks live on grad_fn)
-  HookList<std::function<void(const Tensor&)>> post_accumulate_hooks;
-  // Views: the tensor this one views into (in-place writes through a view rebase the base).
-  Tensor view_base;
-  // Views: rebuilds this view's history as a window of the base's current history (set by the op
-  // that made the view: view ops live above this layer). Null: the history is dropped.
-  Tensor (*replay_view)(const Tensor& base, const Tensor& view) = nullptr;
-  // Optional label used in error messages and graph pictures (out of line: rarely set).
-  std::unique_ptr<std::string> name;
+  LazyHookList<TensorHook> hooks;  // leaf hooks (non-leaf hooks live on grad_fn)
+  LazyHookList<std::function<void(const Tensor&)>> post_accumulate_hooks;
   // SavedTensor: the data-only alias that nodes saving this leaf/view keep instead of the tensor
   // itself (no cycle through .grad); shared by all of them while any lives.
   std::weak_ptr<TensorImpl> saved_alias;
-  // Forward-mode AD: the tangent at the active dual level (graph/forward_ad.h).
-  std::shared_ptr<forward_ad::ForwardGrad> fw;
   // Backward calls on other threads may accumulate into this tensor while Python reads or sets
   // .grad: `grad`, `grad_accumulator`, `hooks`, `post_accumulate_hooks`, `retains_grad` and
   // `saved_alias` are read and written only under this lock. Never held while taking the GIL.
   mutable std::mutex mutex;
+
+ private:
+  static const Tensor& undefined_tensor() {
+    static const Tensor none;
+    return none;
+  }
+  std::unique_ptr<Extras> extras_;
 };
 
-AutogradMeta* meta(const Tensor& t);          // null when the tensor has no autograd state
+// Null when the tensor has no autograd state.
+inline AutogradMeta* meta(const Tensor& t) { return static_cast<AutogradMeta*>(t.impl()->autograd.get()); }
 AutogradMeta& meta_mut(const Tensor& t);      // creates it when missing
 
-bool requires_grad(const Tensor& t);
+// Views may have to rebuild a stale history first (out of line: every op asks the inline part).
+bool view_requires_grad(const Tensor& t);
+inline bool requires_grad(const Tensor& t) {
+  const AutogradMeta* m = meta(t);
+  if (!m) return false;
+  if (m->requires_grad || m->grad_fn) return true;
+  return m->is_view && view_requires_grad(t);
+}
 bool is_leaf(const Tensor& t);
 // Rebuilds a view's history from its base after the base was modified in place (no-op otherwise).
 void refresh_view_history(const Tensor& t);
 void set_requires_grad(const Tensor& t, bool value);
 const std::shared_ptr<Node>& grad_fn(const Tensor& t);
 
-// Where the gradient of `t` goes: (grad_fn, output_nr), or the leaf's accumulator.
-Edge gradient_edge(const Tensor& t);
+// Where the gradient of `t` goes: (grad_fn, output_nr), or the leaf's accumulator. The common
+// case (a non-view with a history) inline; leaves and views out of line.
+Edge gradient_edge_slow(const Tensor& t);
+inline Edge gradient_edge(const Tensor& t) {
+  const AutogradMeta* m = meta(t);
+  if (!m) return {};
+  if (!m->is_view && m->grad_fn) return {m->grad_fn, m->output_nr};
+  return gradient_edge_slow(t);
+}
 std::shared_ptr<Node> grad_accumulator(const Tensor& t);
 
 // `.grad`, read and replaced under the tensor's lock (concurrent backward calls write it).
@@ -86,14 +120,17 @@ void retain_grad(const Tensor& t);
 
 // Whether an op on these inputs should record a node.
 // With a dual level active, an input with a tangent records one too (forward_ad.h).
+bool any_has_tangent(std::initializer_list<const Tensor*> ts);
+// The one-input form (unary ops, tensor-number ops): no list to walk, small enough to inline.
+inline bool any_requires_grad(const Tensor& t) {
+  if (GradMode::is_enabled() && t.defined() && requires_grad(t)) return true;
+  return forward_ad::active() && any_has_tangent({&t});
+}
 inline bool any_requires_grad(std::initializer_list<const Tensor*> ts) {
   if (GradMode::is_enabled())
     for (const Tensor* t : ts)
       if (t && t->defined() && requires_grad(*t)) return true;
-  if (forward_ad::active())
-    for (const Tensor* t : ts)
-      if (t && forward_ad::has_tangent(*t)) return true;
-  return false;
+  return forward_ad::active() && any_has_tangent(ts);  // the rare dual case out of line
 }
 
 // Creates node T with one edge per input (invalid for inputs that need no gradient).

@@ -10,8 +10,6 @@
 namespace cg::autograd {
 
 namespace {
-// Creation order decides execution order among ready nodes; per thread like PyTorch's.
-thread_local uint64_t t_next_sequence_nr = 0;
 thread_local const BackwardFilter* t_current_filter = nullptr;
 }  // namespace
 
@@ -19,10 +17,7 @@ const BackwardFilter* BackwardFilter::current() { return t_current_filter; }
 BackwardFilter::Scope::Scope(const BackwardFilter* filter) : prev_(t_current_filter) { t_current_filter = filter; }
 BackwardFilter::Scope::~Scope() { t_current_filter = prev_; }
 
-Node::Node() : sequence_nr_(t_next_sequence_nr++) {
-  live_add(LiveKind::Node, 1);
-  if (AnomalyMode::is_enabled()) set_creation_trace(capture_creation_trace());  // where the forward call was
-}
+void Node::note_creation_trace() { set_creation_trace(capture_creation_trace()); }
 
 Node::~Node() {
   // Hand the links to the next nodes to the iterative releaser: no recursion on long chains.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/deferred_delete.h"
+#include "core/live_counts.h"
 #include "core/small_alloc.h"
 #include "core/small_vector.h"
 #include "core/tensor.h"
@@ -20,6 +21,13 @@ namespace cg::autograd {
 
 class Node;
 using TensorList = std::vector<Tensor>;
+
+namespace node_detail {
+// Creation order decides execution order among ready nodes; per thread like PyTorch's.
+inline thread_local uint64_t t_next_sequence_nr = 0;
+// AnomalyMode's switch (graph/anomaly.cpp), read here so that making a node needs no call.
+extern std::atomic<bool> g_anomaly_enabled;
+}  // namespace node_detail
 namespace forward_ad { struct NodeForward; }
 struct PointwiseVjp;  // graph/pointwise.h
 
@@ -64,6 +72,32 @@ struct HookList {
     for (const Item& item : items) step(item.name, item.fn);
   }
   int next_id = 0;
+};
+
+// A HookList made on first use: every tensor that requires grad has two (leaf hooks, post-
+// accumulate hooks) and almost none ever gets a hook, so an empty one is a null pointer (creating
+// and destroying it costs one store and one check). Reads as the HookList (the engine runs a copy).
+template <typename F>
+class LazyHookList {
+ public:
+  bool empty() const { return !list_ || list_->empty(); }
+  int add(F f, std::string name = "") {
+    if (!list_) list_ = std::make_unique<HookList<F>>();
+    return list_->add(std::move(f), std::move(name));
+  }
+  bool remove(int id) { return list_ && list_->remove(id); }
+  const HookList<F>& get() const {
+    static const HookList<F> none;
+    return list_ ? *list_ : none;
+  }
+  operator const HookList<F>&() const { return get(); }  // NOLINT: implicit by design
+  template <typename Step>
+  void run(Step&& step) const {
+    if (list_) list_->run(std::forward<Step>(step));
+  }
+
+ private:
+  std::unique_ptr<HookList<F>> list_;
 };
 
 // A replacement gradient from a user hook must keep the value's shape and dtype (PyTorch's rule
@@ -124,7 +158,11 @@ class Node {
   SmallVector<Edge, 2> next_edges;
   SmallVector<OutputMeta, 1> output_meta;
 
-  Node();
+  // Inline (forced: the compiler kept it out of line, and every op makes a node).
+  __attribute__((always_inline)) Node() : sequence_nr_(node_detail::t_next_sequence_nr++) {
+    live_add(LiveKind::Node, 1);
+    if (node_detail::g_anomaly_enabled.load(std::memory_order_relaxed)) note_creation_trace();
+  }
   virtual ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -226,6 +264,7 @@ class Node {
     ~Extras();  // graph/node.cpp, where NodeForward is complete
   };
   Extras& extras();  // made on first use; call under hooks_lock_
+  void note_creation_trace();  // anomaly mode: where the forward call was
   std::atomic<Extras*> extras_{nullptr};
 };
 

@@ -79,7 +79,7 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
       // Ops save outputs once they recorded them: the owner is their grad_fn, or for a node
       // recorded for tangents only, the node their pending tangent waits on.
       if (m->grad_fn) link_ = m->grad_fn;
-      else if (m->fw) link_ = m->fw->node;
+      else if (m->fw()) link_ = m->fw()->node;
     }
   } else {
     if (requires_grad_) edge_ = gradient_edge(t);

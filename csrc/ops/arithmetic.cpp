@@ -236,6 +236,9 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 // PyTorch saves c as a tensor, so a second backward without retain_graph raises there: `released`
 // keeps that error (the number itself stays, it costs nothing).
 struct MulScalarBackward : BackwardNode<MulScalarBackward> {
+  // User-provided: make_node's value-initialisation then skips zero-filling the whole node first
+  // (every member has its initialiser; x * c is the op of scalar chains).
+  MulScalarBackward() {}  // NOLINT(modernize-use-equals-default)
   Scalar operand = 1;     // c
   bool divides = false;   // x / c
   bool released = false;
@@ -279,15 +282,18 @@ struct MulScalarBackward : BackwardNode<MulScalarBackward> {
   }
 };
 
+namespace {
+// x * c's values (made in place in the caller's result: no move-assignment on the 0-d path).
+Tensor mul_scalar_data(const Tensor& a, Scalar b) {
+  if (float_0d(a)) return map_0d(a, [&b](auto x) { return x * b.to<decltype(x)>(); });  // keeps its dtype
+  const DType dt = result_type(a, b);
+  return scalar_data(Binary::Mul, a, b, dt, dt);
+}
+}  // namespace
+
 Tensor mul(const Tensor& a, Scalar b) {
-  Tensor out;
-  if (float_0d(a)) {  // a floating tensor keeps its dtype with any number
-    out = map_0d(a, [&b](auto x) { return x * b.to<decltype(x)>(); });
-  } else {
-    DType dt = result_type(a, b);
-    out = scalar_data(Binary::Mul, a, b, dt, dt);
-  }
-  if (any_requires_grad({&a})) {
+  Tensor out = mul_scalar_data(a, b);
+  if (any_requires_grad(a)) {
     auto node = MulScalarBackward::make({&a});
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
     node->operand = b;

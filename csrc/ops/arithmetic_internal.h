@@ -35,14 +35,14 @@ inline bool float_0d_pair(const Tensor& a, const Tensor& b) {
 }
 template <typename F>
 Tensor map_0d(const Tensor& a, F&& f) {
-  Tensor out = Tensor::empty({}, a.dtype());
+  Tensor out = Tensor::empty_0d(a.dtype());
   if (a.dtype() == DType::Float32) *reinterpret_cast<float*>(out.data_bytes()) = f(*reinterpret_cast<const float*>(a.data_bytes()));
   else *reinterpret_cast<double*>(out.data_bytes()) = f(*reinterpret_cast<const double*>(a.data_bytes()));
   return out;
 }
 template <typename F>
 Tensor map_0d(const Tensor& a, const Tensor& b, F&& f) {
-  Tensor out = Tensor::empty({}, a.dtype());
+  Tensor out = Tensor::empty_0d(a.dtype());
   if (a.dtype() == DType::Float32)
     *reinterpret_cast<float*>(out.data_bytes()) =
         f(*reinterpret_cast<const float*>(a.data_bytes()), *reinterpret_cast<const float*>(b.data_bytes()));

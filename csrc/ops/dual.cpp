@@ -33,7 +33,7 @@ Tensor make_dual(const Tensor& primal, const Tensor& tangent) {
   autograd::AutogradMeta& m = autograd::meta_mut(dual);
   if (!m.is_view) {
     m.is_view = true;
-    m.view_base = primal;
+    m.extras().view_base = primal;
   }
   fw::set_tangent(dual, tangent);
   return dual;

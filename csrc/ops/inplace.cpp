@@ -46,7 +46,7 @@ void check_inplace(const Tensor& self) {
                            "returns multiple views. Such functions do not allow the output views to be modified "
                            "inplace. You should replace the inplace operation by an out-of-place one."));
   }
-  if (m->is_view && m->view_base.defined() && autograd::is_leaf(m->view_base) && autograd::requires_grad(m->view_base))
+  if (m->is_view && m->view_base().defined() && autograd::is_leaf(m->view_base()) && autograd::requires_grad(m->view_base()))
     throw RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.");
   if (!m->grad_fn && m->requires_grad)
     throw RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.");
@@ -73,7 +73,7 @@ bool inplace_records(const Tensor& self, std::initializer_list<const Tensor*> ot
   for (const Tensor* t : others)
     if (t && needs(*t)) records = true;
   const autograd::AutogradMeta* m = autograd::meta(self);
-  if (m && m->no_grad_view && (records || (m->view_base.defined() && needs(m->view_base))))
+  if (m && m->no_grad_view && (records || (m->view_base().defined() && needs(m->view_base()))))
     throw RuntimeError(
         "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this "
         "use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view "
@@ -92,8 +92,8 @@ void commit_inplace(const Tensor& self, const Tensor& result) {
   autograd::forward_ad::commit_inplace(self, result);
   if (!autograd::requires_grad(result)) return;
   autograd::AutogradMeta& m = autograd::meta_mut(self);
-  if (m.is_view && m.view_base.defined()) {
-    const Tensor& base = m.view_base;
+  if (m.is_view && m.view_base().defined()) {
+    const Tensor& base = m.view_base();
     auto node = CopySlices::make({&base, &result});
     node->base_shape = base.shape();
     node->view_shape = self.shape();

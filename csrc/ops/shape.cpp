@@ -32,8 +32,8 @@ Tensor finish_view(const Tensor& input, Tensor out) {
   autograd::AutogradMeta& m = autograd::meta_mut(out);
   m.no_grad_view = !grad_mode;
   m.is_view = true;
-  m.view_base = (im && im->is_view && im->view_base.defined()) ? im->view_base : input;
-  m.replay_view = &replay_as_window;
+  m.extras().view_base = (im && im->is_view && im->view_base().defined()) ? im->view_base() : input;
+  m.extras().replay_view = &replay_as_window;
   m.multi_output_view = im && im->multi_output_view;  // views of such views keep the restriction
   return out;
 }

@@ -226,9 +226,9 @@ int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
   if (!m) return 0;
   {
     std::lock_guard<std::mutex> lock(m->mutex);
-    for (auto& item : m->hooks.items)
+    for (auto& item : m->hooks.get().items)
       if (int r = visit_hook<PyTensorHookFn>(item.fn, visit, arg)) return r;
-    for (auto& item : m->post_accumulate_hooks.items)
+    for (auto& item : m->post_accumulate_hooks.get().items)
       if (int r = visit_hook<PyPostAccumulateHookFn>(item.fn, visit, arg)) return r;
   }
   if (m->grad_fn && m->grad_fn.use_count() == 1) return traverse_node(*m->grad_fn, visit, arg);

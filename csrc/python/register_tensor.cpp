@@ -457,7 +457,7 @@ void register_tensor(py::module_& m) {
       })
       .def("_base_tensor", [](const Tensor& t) -> Tensor {
         auto* m = autograd::meta(t);
-        return m && m->is_view ? m->view_base : Tensor();
+        return m && m->is_view ? m->view_base() : Tensor();
       })
       // autograd state
       .def_property("requires_grad", [](const Tensor& t) { return autograd::requires_grad(t); },
@@ -531,7 +531,7 @@ void register_tensor(py::module_& m) {
       .def("short", [](const Tensor& t) { return ops::to_dtype(t, DType::Int16); })
       .def("char", [](const Tensor& t) { return ops::to_dtype(t, DType::Int8); })
       .def("byte", [](const Tensor& t) { return ops::to_dtype(t, DType::UInt8); })
-      .def("_set_name", [](const Tensor& t, const std::string& n) { autograd::meta_mut(t).name = std::make_unique<std::string>(n); });
+      .def("_set_name", [](const Tensor& t, const std::string& n) { autograd::meta_mut(t).extras().name = n; });
   register_tensor_ops(m, cls);
   register_interop(m, cls);
 }
