@@ -75,3 +75,29 @@ def test_hvp_matches_closed_form():
     t = np.tanh(w64 @ xv)
     np.testing.assert_allclose(g.detach().numpy(), w64.T @ (1 - t * t), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(hv.numpy(), w64.T @ (-2 * t * (1 - t * t) * (w64 @ vv)), rtol=1e-4, atol=1e-5)
+
+
+def test_concurrent_callers_get_the_serial_bits(restore_threads):
+    """Each calling thread has its own helper (kernels/chunk_helper.cpp): products from two Python
+    threads at once, many times over, give the bits of the same products on one thread."""
+    import threading
+
+    chaingrad.set_num_threads(2)
+    rng = np.random.default_rng(9)
+    mats = [chaingrad.tensor(rng.standard_normal((512, 512)).astype(np.float32)) for _ in range(2)]
+    vec = chaingrad.tensor(rng.standard_normal(512).astype(np.float32))
+    want = [(m @ vec).numpy() for m in mats] + [(m.t() @ vec).numpy() for m in mats]
+    bad = []
+
+    def work(i):
+        for _ in range(50):
+            got = [(mats[i] @ vec).numpy(), (mats[i].t() @ vec).numpy()]
+            if not (np.array_equal(got[0], want[i]) and np.array_equal(got[1], want[2 + i])):
+                bad.append(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not bad

@@ -6,16 +6,19 @@
 //  - S x walks its rows first to last and S^T a last to first: each pass starts on the rows the
 //    previous one read last, which are still in L2 (about half of the matrix). BLAS walks both
 //    first to last, so every pass starts on rows evicted long ago.
-//  - Matrices of kSplitWork multiply-adds and more are cut into two row blocks fixed by the
-//    shape, run on two threads when there are two: each core reads the same half of S for S x
-//    and for S^T a and so keeps it in its own L2 (OpenBLAS splits S^T a by columns instead).
+//  - Products of kChunkWork multiply-adds and more are cut into row blocks fixed by the shape,
+//    which this thread and a helper thread (chunk_helper.h) take in turn: two cores then read
+//    the matrix, each from its own L2 and L3 port. The blocks run in the same row order as the
+//    whole pass would (S^T a's from the last block to the first).
 //  - The bits never depend on the thread count: an output of S x is one row's dot product, and
-//    S^T a adds the second block's partial sums to the first's whether one thread ran both or two.
+//    S^T a adds the blocks' partial sums to the first block's in block order, whichever thread
+//    ran which block.
 #include "kernels/linalg_gemv.h"
 
 #include <algorithm>
 #include <vector>
 
+#include "kernels/chunk_helper.h"
 #include "kernels/loop.h"
 #include "kernels/parallel.h"
 
@@ -29,7 +32,6 @@ namespace cg::kernels {
 namespace {
 
 constexpr int64_t kMinCols = 16;  // narrower rows keep BLAS (a row would be a few scalar steps)
-constexpr int64_t kSplitWork = int64_t{1} << 21;  // multiply-adds from which S is cut in two blocks
 constexpr int64_t kTRows = 8;  // rows S^T a adds per pass over the output
 
 __attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
@@ -131,10 +133,44 @@ __attribute__((target("avx2,fma"))) void rows_transposed_times_vector(const floa
   }
 }
 
-// Where S is cut: the first block's rows, a multiple of kTRows (so both blocks keep full groups).
-int64_t split_row(int64_t rows, int64_t cols) {
-  if (rows * cols < kSplitWork || rows < 2 * kTRows) return rows;
-  return rows / 2 / kTRows * kTRows;
+// Products of kChunkWork multiply-adds and more are cut into row blocks fixed by the shape:
+// each block (a "chunk") is one call of the loops above, run by this thread or its helper.
+constexpr int64_t kChunkWork = int64_t{1} << 15;   // multiply-adds per block at least
+constexpr int64_t kMaxChunks = 16;
+constexpr int64_t kOpenMPWork = int64_t{1} << 21;  // above this, more than 2 threads pay off
+
+struct Chunked {
+  const float *S, *x;
+  float *y, *partial;  // partial: S^T a's block sums, (chunks - 1) * cols
+  int64_t rows, cols, ld, chunks;
+  int64_t row_begin(int64_t b) const { return rows / kTRows * b / chunks * kTRows; }
+  int64_t row_end(int64_t b) const { return b + 1 == chunks ? rows : row_begin(b + 1); }
+};
+
+void chunk_n(const void* ctx, int64_t b) {
+  const Chunked& c = *static_cast<const Chunked*>(ctx);
+  rows_times_vector(c.S, c.ld, c.cols, c.x, c.y, c.row_begin(b), c.row_end(b));
+}
+
+// Chunk k of S^T a is block chunks-1-k: claimed in order, the pass runs from the last row to the first.
+void chunk_t(const void* ctx, int64_t k) {
+  const Chunked& c = *static_cast<const Chunked*>(ctx);
+  const int64_t b = c.chunks - 1 - k;
+  float* out = b == 0 ? c.y : c.partial + (b - 1) * c.cols;
+  rows_transposed_times_vector(c.S, c.ld, c.cols, c.x, out, c.row_begin(b), c.row_end(b));
+}
+
+void run_chunked(const Chunked& c, ChunkFn fn) {
+  const int threads = intra_op_threads();
+  if (threads > 2 && c.rows * c.cols >= kOpenMPWork) {
+    parallel_for(c.chunks, 1, [&](int64_t k0, int64_t k1) {
+      for (int64_t k = k0; k < k1; ++k) fn(&c, k);
+    });
+  } else if (threads >= 2) {
+    run_chunks(c.chunks, fn, &c);
+  } else {
+    for (int64_t k = 0; k < c.chunks; ++k) fn(&c, k);
+  }
 }
 
 }  // namespace
@@ -143,31 +179,25 @@ int64_t split_row(int64_t rows, int64_t cols) {
 bool stored_gemv_f32(const float* S, int64_t rows, int64_t cols, int64_t ld, bool trans, const float* x, float* y) {
 #ifdef CG_HAVE_AVX2_KERNELS
   if (!cpu_has_avx2_fma() || cols < kMinCols || rows < 1) return false;
-  const int64_t mid = split_row(rows, cols);
+  const int64_t chunks = std::min({kMaxChunks, rows * cols / kChunkWork, rows / kTRows});
+  if (chunks < 2) {
+    if (trans) rows_transposed_times_vector(S, ld, cols, x, y, 0, rows);
+    else rows_times_vector(S, ld, cols, x, y, 0, rows);
+    return true;
+  }
   if (!trans) {
-    // Block 0 is the calling thread's (parallel_for's first chunk), block 1 the other thread's.
-    parallel_for(mid < rows ? 2 : 1, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b)
-        rows_times_vector(S, ld, cols, x, y, b == 0 ? 0 : mid, b == 0 ? mid : rows);
-    });
+    run_chunked(Chunked{S, x, y, nullptr, rows, cols, ld, chunks}, &chunk_n);
     return true;
   }
-  if (mid == rows) {
-    rows_transposed_times_vector(S, ld, cols, x, y, 0, rows);
-    return true;
-  }
-  // Block 1's partial sums, then y += them: the same additions on one thread or two. One thread
-  // runs block 1 first, so the whole pass still goes from the last row to the first.
+  // Block 0 writes y, the others their partial sums, added to y in block order: the same
+  // additions whichever thread ran which block.
   thread_local std::vector<float> partial;
-  partial.resize(static_cast<size_t>(cols));
-  float* const part = partial.data();
-  parallel_for(2, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b1 - 1; b >= b0; --b) {
-      if (b == 0) rows_transposed_times_vector(S, ld, cols, x, y, 0, mid);
-      else rows_transposed_times_vector(S, ld, cols, x, part, mid, rows);
-    }
-  });
-  for (int64_t j = 0; j < cols; ++j) y[j] += part[j];
+  partial.resize(static_cast<size_t>((chunks - 1) * cols));
+  run_chunked(Chunked{S, x, y, partial.data(), rows, cols, ld, chunks}, &chunk_t);
+  for (int64_t b = 1; b < chunks; ++b) {
+    const float* p = partial.data() + (b - 1) * cols;
+    for (int64_t j = 0; j < cols; ++j) y[j] += p[j];
+  }
   return true;
 #else
   (void)S, (void)rows, (void)cols, (void)ld, (void)trans, (void)x, (void)y;
