@@ -7,6 +7,7 @@
 #include "kernels/convert.h"
 #include "kernels/checks.h"
 #include "kernels/elementwise.h"
+#include "kernels/linalg_gemv.h"
 #include "kernels/parallel.h"
 
 extern "C" void scipy_openblas_set_num_threads(int);
@@ -238,10 +239,20 @@ constexpr int64_t kSmallGemmWork = 4096;  // multiply-adds below which small_gem
 
 void gemv(const Tensor& a, const Tensor& x, const Tensor& y) {
   CG_CHECK(a.dim() == 2 && x.dim() == 1 && y.dim() == 1, "mv: expected a matrix and two vectors");
-  const Tensor col = x.as_strided({x.shape()[0], 1}, {x.strides()[0], 1}, x.offset());
-  const Tensor out = y.as_strided({y.shape()[0], 1}, {y.strides()[0], 1}, y.offset());
   const bool blas = is_floating(a.dtype()) && !any_storage_only({&a, &x, &y}) && a.shape()[0] > 0 &&
                     a.shape()[1] > 0 && a.dtype() == x.dtype() && a.dtype() == y.dtype();
+  // float32 with unit-stride rows (or columns: a transposed view) and vectors: our own loops.
+  if (blas && a.dtype() == DType::Float32 && x.strides()[0] == 1 && y.strides()[0] == 1) {
+    const int64_t m = a.shape()[0], k = a.shape()[1], s0 = a.strides()[0], s1 = a.strides()[1];
+    const float* A = a.data<float>();
+    if ((s1 == 1 || k == 1) && s0 >= k && stored_gemv_f32(A, m, k, s0, false, x.data<float>(), y.data<float>()))
+      return;
+    if ((s0 == 1 || m == 1) && s1 >= m && stored_gemv_f32(A, k, m, s1, true, x.data<float>(), y.data<float>()))
+      return;
+  }
+  // BLAS and gemm see the vectors as one-column matrices (made only here: views cost allocations).
+  const Tensor col = x.as_strided({x.shape()[0], 1}, {x.strides()[0], 1}, x.offset());
+  const Tensor out = y.as_strided({y.shape()[0], 1}, {y.strides()[0], 1}, y.offset());
   if (blas) {
     const Tensor ap = blas_view(a).ok ? a : packed(a);
     const BlasView va = blas_view(ap), vb = blas_view(col);
