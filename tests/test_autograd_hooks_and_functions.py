@@ -540,3 +540,14 @@ def test_no_leaks(scenario):
     scenario()
     assert live_nodes() == before
     assert cg._live_counts()["storages"] == storages
+
+
+def test_node_post_hook_sees_none_for_a_number_operand() -> None:
+    # As PyTorch: MulBackward0 of x * 2 has an edge for the number, so its hook gets (grad, None).
+    x = cg.ones(2, requires_grad=True)
+    y = x * 2
+    seen = []
+    y.grad_fn.register_hook(lambda gi, go: (seen.append(gi), (gi[0] * 10, None))[1])
+    y.sum().backward()
+    assert len(seen[0]) == 2 and seen[0][1] is None
+    assert x.grad.tolist() == [20.0, 20.0]

@@ -325,7 +325,12 @@ void gather(GraphTask& task, NodeTask& rec, TensorList& grads) {
   else if (hooks || !run_fused_chain(task, slot, grads, result.tensors))  // engine/fused_chain.h
     result.tensors = node.apply(std::move(grads));
   grads.clear();  // what apply left here must not keep gradients alive (AccumulateGrad steals unique ones)
-  if (hooks) run_post_hooks(*hooks, result.tensors, grads_in);
+  if (hooks) {
+    // A post hook sees one gradient per input, None for an input that is not a tensor (x * 2's
+    // number), as PyTorch's nodes have an edge for it.
+    if (result.tensors.size() < node.next_edges.size()) result.tensors.resize(node.next_edges.size());
+    run_post_hooks(*hooks, result.tensors, grads_in);
+  }
   check_node_outputs(node, result.tensors);  // anomaly mode's check_nan / set_nan_check
   if (!task.options.keep_graph) node.release_saved();
 }
