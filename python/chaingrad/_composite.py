@@ -410,12 +410,16 @@ FUNCTIONS = METHODS + ("atleast_1d", "atleast_2d", "hstack", "vstack", "row_stac
                        "broadcast_tensors", "meshgrid", "tensordot", "cdist", "std_mean", "var_mean")
 
 
+def install_names(module: dict, namespace: dict, functions: Sequence[str], methods: Sequence[str]) -> None:
+    """Defines a composite module's ``functions`` in the package's namespace and its ``methods`` on Tensor."""
+    for name in functions:
+        namespace[name] = module[name]
+    for name in methods:
+        setattr(Tensor, name, module[name])
+
+
 def install(namespace: dict) -> None:
     """Defines the functions in the package's namespace and the methods on Tensor."""
-    here = globals()
-    for name in FUNCTIONS:
-        namespace[name] = here[name]
-    for name in METHODS:
-        setattr(Tensor, name, here[name])
+    install_names(globals(), namespace, FUNCTIONS, METHODS)
     Tensor.tril_ = lambda self, diagonal=0: self.copy_(tril(self, diagonal))
     Tensor.triu_ = lambda self, diagonal=0: self.copy_(triu(self, diagonal))

@@ -16,7 +16,7 @@ from typing import Any, List, Optional, Sequence, Union
 
 from . import _C
 from ._C import Tensor
-from ._composite import _add_product, _check_tensor, broadcast_tensors
+from ._composite import _add_product, _check_tensor, broadcast_tensors, install_names
 from ._factories import arange, eye
 from ._functions import _scalar_type, where
 from ._size import wrap_dim
@@ -522,10 +522,6 @@ def _in_place(name: str) -> Any:
 
 def install(namespace: dict) -> None:
     """Defines the functions in the package's namespace and the methods (and in-place methods) on Tensor."""
-    here = globals()
-    for name in FUNCTIONS:
-        namespace[name] = here[name]
-    for name in METHODS:
-        setattr(Tensor, name, here[name])
+    install_names(globals(), namespace, FUNCTIONS, METHODS)
     for name in IN_PLACE:
         setattr(Tensor, name + "_", _in_place(name))

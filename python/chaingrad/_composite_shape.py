@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _C
 from ._C import Tensor
-from ._composite import _check_tensor, _tensor_list, atleast_2d, hstack
+from ._composite import _check_tensor, _tensor_list, atleast_2d, hstack, install_names
 from ._size import wrap_dim
 
 _Indices = Union[int, Sequence[int], Tensor]
@@ -300,8 +300,4 @@ FUNCTIONS = METHODS + ("atleast_3d", "dstack", "column_stack", "cartesian_prod",
 
 def install(namespace: dict) -> None:
     """Defines the functions in the package's namespace and the methods on Tensor."""
-    here = globals()
-    for name in FUNCTIONS:
-        namespace[name] = here[name]
-    for name in METHODS:
-        setattr(Tensor, name, here[name])
+    install_names(globals(), namespace, FUNCTIONS, METHODS)

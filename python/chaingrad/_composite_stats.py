@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _C
 from ._C import Tensor
-from ._composite import _check_tensor
+from ._composite import _check_tensor, install_names
 from ._functions import _scalar_type, where
 from ._size import wrap_dim
 from .return_types import kthvalue as _kthvalue_type
@@ -250,16 +250,11 @@ def nanquantile(input: Tensor, q: Any, dim: Optional[int] = None, keepdim: bool 
     return _quantile("nanquantile", input, q, dim, keepdim, interpolation, ignore_nan=True)
 
 
-METHODS = ("isin", "argwhere", "bincount", "histc", "kthvalue", "mode", "quantile", "nanquantile")
+METHODS = ("argwhere", "bincount", "histc", "kthvalue", "mode", "quantile", "nanquantile")
 
-FUNCTIONS = METHODS + ("searchsorted", "bucketize")
+FUNCTIONS = METHODS + ("isin", "searchsorted", "bucketize")  # PyTorch has torch.isin only
 
 
 def install(namespace: dict) -> None:
     """Defines the functions in the package's namespace and the methods on Tensor."""
-    here = globals()
-    for name in FUNCTIONS:
-        namespace[name] = here[name]
-    for name in METHODS:
-        if name != "isin":  # PyTorch has torch.isin only
-            setattr(Tensor, name, here[name])
+    install_names(globals(), namespace, FUNCTIONS, METHODS)
