@@ -2,6 +2,8 @@
 // with no Python in the process.
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <thread>
 
 #include "engine/engine.h"
 #include "graph/meta.h"
@@ -127,11 +129,11 @@ int main(int argc, char** argv) {
     const int64_t default_min = autograd::parallel_min_node_work();
     // `as_user`: the thread count comes from set_num_threads (as in a user's program), not from
     // set_backward_threads (an explicit count, which the engine takes as asked).
-    auto two_branches = [&](int64_t n, const char* label, bool as_user) {
+    auto two_branches = [&](int64_t n, int length, const char* label, bool as_user) {
       Tensor x = leaf({n});
       auto branch = [&](double f) {
         Tensor y = x;
-        for (int i = 0; i < 50; ++i) y = ops::tanh(ops::mul(y, f));
+        for (int i = 0; i < length; ++i) y = ops::tanh(ops::mul(y, f));
         return ops::sum(y);
       };
       double t[3] = {1e30, 1e30, 1e30};
@@ -144,22 +146,54 @@ int main(int argc, char** argv) {
           t[threads] = std::min(t[threads], time_once([&] { backward(loss); }));
         }
       }
-      char title[128];
-      std::snprintf(title, sizeof title, "parallel backward 2 branches n=%lld%s: 1 thread", static_cast<long long>(n), label);
+      char title[160];
+      char what[96];
+      std::snprintf(what, sizeof what, "parallel backward 2 branches n=%lld%s%s", static_cast<long long>(n),
+                    length == 50 ? "" : (" x " + std::to_string(length) + " ops").c_str(), label);
+      std::snprintf(title, sizeof title, "%s: 1 thread", what);
       report(sys, title, t[1] * 1e6, "us");
-      std::snprintf(title, sizeof title, "parallel backward 2 branches n=%lld%s: 2 threads", static_cast<long long>(n), label);
+      std::snprintf(title, sizeof title, "%s: 2 threads", what);
       report(sys, title, t[2] * 1e6, "us");
-      std::snprintf(title, sizeof title, "parallel backward 2 branches n=%lld%s: speed-up", static_cast<long long>(n), label);
+      std::snprintf(title, sizeof title, "%s: speed-up", what);
+      report(sys, title, t[1] / t[2], "x");
+    };
+    // What this machine gives two threads at all: the same kernels (two forward branches, no
+    // graph) on the caller alone, then on the caller and a fresh std::thread, best of 9.
+    auto ceiling = [&](int64_t n, int length) {
+      Tensor x = ops::randn({n}, DType::Float32);
+      auto branch = [&](double f) {
+        autograd::GradModeGuard off(false);
+        IntraOpCap one(1);  // the kernels' own loops stay on this thread, as in a parallel walk
+        Tensor y = x;
+        for (int i = 0; i < length; ++i) y = ops::tanh(ops::mul(y, f));
+        return y;
+      };
+      double t[3] = {1e30, 1e30, 1e30};
+      for (int r = 0; r < 9; ++r) {
+        t[1] = std::min(t[1], time_once([&] { branch(0.9); branch(1.1); }));
+        t[2] = std::min(t[2], time_once([&] {
+          std::thread other([&] { branch(1.1); });
+          branch(0.9);
+          other.join();
+        }));
+      }
+      char title[160];
+      std::snprintf(title, sizeof title, "2 threads, no engine (the machine's ceiling) n=%lld x %d ops: speed-up",
+                    static_cast<long long>(n), length);
       report(sys, title, t[1] / t[2], "x");
     };
     autograd::set_parallel_min_node_work(1);
-    for (int64_t n : {256, 1024, 4096, 8192, 16384, 32768}) two_branches(n, "", false);
+    for (int64_t n : {256, 1024, 4096, 8192, 16384, 32768}) two_branches(n, 50, "", false);
+    // Long branches: the helper's wake-up is paid once against milliseconds of work.
+    ceiling(8192, 500);
+    two_branches(8192, 500, "", false);
     autograd::set_parallel_min_node_work(default_min);
     autograd::set_backward_threads(0);
     const int saved_threads = get_num_threads();
     char label[48];
     std::snprintf(label, sizeof label, " default threshold %lld", static_cast<long long>(default_min));
-    for (int64_t n : {1024, 8192}) two_branches(n, label, true);
+    for (int64_t n : {1024, 8192}) two_branches(n, 50, label, true);
+    two_branches(8192, 500, label, true);
     set_num_threads(saved_threads);
   }
 
