@@ -22,7 +22,6 @@
 #include <optional>
 
 #include "engine/engine.h"
-#include "engine/worker_pool.h"
 #include "graph/grad_mode.h"
 #include "kernels/parallel.h"
 
@@ -271,48 +270,26 @@ void execute_parallel(GraphTask& task, int threads) {
     task.arrivals[s].claimed.store(arrived, std::memory_order_relaxed);
     task.arrivals[s].filled.store(arrived, std::memory_order_relaxed);
   }
-  // A pool thread may start long after it was asked (a loaded machine): it joins through the
-  // ticket, and only while the task still runs, so the caller never waits for a late helper.
-  struct Ticket {
-    std::mutex mutex;
-    GraphTask* task;
-  };
-  auto ticket = std::make_shared<Ticket>();
-  ticket->task = &task;
-  // Helpers inherit what a node's evaluation reads from thread-local state: the task (for
-  // should_compute_output) and grad mode (off: parallel tasks never create graph).
+  // The helpers are the kernels' OpenMP team. Each helper takes on what a node's evaluation reads
+  // from the caller's thread-local state: the task (for should_compute_output) and grad mode (off:
+  // parallel tasks never create graph). A helper that starts late finds the work done and leaves
+  // at once; the caller waits for it at the team's end.
   const int caller_cpu = sched_getcpu();
-  auto help = [ticket, threads, caller_cpu] {
+  run_on_team(threads, [&](int rank) {
+    if (rank == 0) {
+      CpuMaskScope stay(CpuMaskScope::kOnly, caller_cpu);
+      work_on(task, threads);
+      return;
+    }
     CpuMaskScope away(CpuMaskScope::kAllBut, caller_cpu);
-    GraphTask* t;
+    task.helpers.fetch_add(1, std::memory_order_relaxed);
     {
-      std::lock_guard<std::mutex> join(ticket->mutex);
-      if (!(t = ticket->task)) return;
-      t->helpers.fetch_add(1, std::memory_order_relaxed);
-    }
-    {
-      BackwardFilter::Scope scope(t);
+      BackwardFilter::Scope scope(&task);
       GradModeGuard grad_mode(false);
-      work_on(*t, threads);
+      work_on(task, threads);
     }
-    std::lock_guard<std::mutex> lock(t->mutex);
-    t->helpers.fetch_sub(1, std::memory_order_relaxed);
-    t->wake.notify_all();
-  };
-  for (int i = 1; i < threads; ++i)
-    if (!submit_to_worker_pool(help, threads - 1)) break;
-  {
-    // (Pinned after the submits: a pool thread started now inherits its starter's mask.)
-    CpuMaskScope stay(CpuMaskScope::kOnly, caller_cpu);
-    work_on(task, threads);
-  }
-  {
-    std::lock_guard<std::mutex> close(ticket->mutex);
-    ticket->task = nullptr;
-  }
-  std::unique_lock<std::mutex> lock(task.mutex);
-  // Those that joined use `task` until they leave.
-  task.wake.wait(lock, [&] { return task.helpers.load(std::memory_order_relaxed) == 0; });
+    task.helpers.fetch_sub(1, std::memory_order_relaxed);
+  });
   if (task.error) std::rethrow_exception(task.error);
 }
 

@@ -49,6 +49,11 @@ void parallel_run(int64_t n, int64_t grain, int threads, RangeFn fn, const void*
     if (begin < end) fn(ctx, begin, end);
   }
 }
+
+void team_run(int threads, RankFn fn, const void* ctx) {
+#pragma omp parallel num_threads(std::max(1, threads))
+  fn(ctx, omp_get_thread_num());
+}
 }  // namespace detail
 
 }  // namespace cg

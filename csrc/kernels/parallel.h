@@ -32,6 +32,8 @@ using RangeFn = void (*)(const void* ctx, int64_t begin, int64_t end);
 // The one OpenMP region (parallel.cpp): loops share it instead of each call site outlining its
 // own, which kept the kernels' compile time growing with every instantiation.
 void parallel_run(int64_t n, int64_t grain, int threads, RangeFn fn, const void* ctx);
+using RankFn = void (*)(const void* ctx, int rank);
+void team_run(int threads, RankFn fn, const void* ctx);
 }  // namespace detail
 
 // Calls f(begin, end) over [0, n) in chunks, in parallel when n > grain and threads > 1.
@@ -44,6 +46,15 @@ void parallel_for(int64_t n, int64_t grain, const F& f) {
   }
   detail::parallel_run(n, grain, threads,
                        [](const void* ctx, int64_t b, int64_t e) { (*static_cast<const F*>(ctx))(b, e); }, &f);
+}
+
+// Calls f(rank) once on each of up to `threads` threads, this one as rank 0, and returns when all
+// have returned: the same OpenMP team the loops use, whose threads are still spinning for a while
+// after the last loop (they start within microseconds, and no second set of threads competes with
+// them for the cores). f must not throw.
+template <typename F>
+void run_on_team(int threads, const F& f) {
+  detail::team_run(threads, [](const void* ctx, int rank) { (*static_cast<const F*>(ctx))(rank); }, &f);
 }
 
 }  // namespace cg
