@@ -6,6 +6,9 @@ hook must behave as they do serially."""
 
 from __future__ import annotations
 
+import os
+import select
+import signal
 import threading
 from collections.abc import Iterator
 
@@ -262,3 +265,34 @@ def test_concurrent_parallel_backward_calls_from_python_threads(parallel_engine:
         t.join()
     assert not errors
     assert len(outcomes) == 8 and all(o == reference for o in outcomes)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_after_parallel_work_runs_on_one_thread(parallel_engine: None) -> None:
+    """A child forked after the parent's threads ran (a parallel backward, a loop split over
+    threads) gets the same gradients on its one thread instead of hanging in the thread team."""
+    big = cg.ones(1 << 20).tanh().sum().item()  # a loop split over the threads
+    parent = _grads_for(2)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report whether its gradients match, then leave at once
+        try:
+            os.close(read_end)
+            _C._set_backward_threads(2)
+            x, w = _leaves(0)
+            _branchy_loss(x, w).backward()
+            same = all(np.array_equal(a, b) for a, b in zip(parent[:2], (x.grad.numpy(), w.grad.numpy())))
+            same = same and cg.ones(1 << 20).tanh().sum().item() == big
+            os.write(write_end, b"same" if same else b"diff")
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], 120)
+        answer = os.read(read_end, 4) if ready else b"hung"
+    finally:
+        os.close(read_end)
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert answer == b"same"

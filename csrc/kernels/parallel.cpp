@@ -1,6 +1,7 @@
 #include "kernels/parallel.h"
 
 #include <omp.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,9 +16,25 @@ namespace {
 // Process-wide configuration (like torch.set_num_threads), read by every parallel loop.
 std::atomic<int> g_num_threads{-1};
 thread_local int t_intra_op_cap = 0;  // 0: no cap
+
+// A child forked after the parent ran an OpenMP region inherits a team whose threads it does not
+// have, and libgomp hangs in the child's next region. Such a child runs everything on its one
+// thread (as PyTorch's forked workers do); a child forked before any region keeps its threads.
+std::atomic<bool> g_team_started{false};
+std::atomic<bool> g_in_bad_fork{false};
+const bool g_fork_handler = [] {
+  pthread_atfork(nullptr, nullptr, [] {
+    if (g_team_started.load(std::memory_order_relaxed)) g_in_bad_fork.store(true, std::memory_order_relaxed);
+  });
+  return true;
+}();
+void note_team_started() {
+  if (!g_team_started.load(std::memory_order_relaxed)) g_team_started.store(true, std::memory_order_relaxed);
+}
 }  // namespace
 
 int get_num_threads() {
+  if (g_in_bad_fork.load(std::memory_order_relaxed)) return 1;
   int n = g_num_threads.load(std::memory_order_relaxed);
   if (n < 0) {
     n = omp_get_max_threads();
@@ -41,6 +58,8 @@ void set_num_threads(int n) {
 
 namespace detail {
 void parallel_run(int64_t n, int64_t grain, int threads, RangeFn fn, const void* ctx) {
+  if (g_in_bad_fork.load(std::memory_order_relaxed)) return fn(ctx, 0, n);
+  note_team_started();
   const int64_t chunks = std::min<int64_t>(threads, (n + grain - 1) / grain);
 #pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static, 1)
   for (int64_t c = 0; c < chunks; ++c) {
@@ -51,6 +70,8 @@ void parallel_run(int64_t n, int64_t grain, int threads, RangeFn fn, const void*
 }
 
 void team_run(int threads, RankFn fn, const void* ctx) {
+  if (g_in_bad_fork.load(std::memory_order_relaxed)) return fn(ctx, 0);
+  note_team_started();
 #pragma omp parallel num_threads(std::max(1, threads))
   fn(ctx, omp_get_thread_num());
 }
