@@ -22,6 +22,7 @@
 #include <optional>
 
 #include "engine/engine.h"
+#include "engine/machine_load.h"
 #include "graph/grad_mode.h"
 #include "kernels/parallel.h"
 
@@ -77,44 +78,6 @@ bool is_heavy(const Node& node) {
     if (e.valid() && e.input_nr < e.fn->output_meta.size()) out += numel_of(e.fn->output_meta[e.input_nr].shape);
   const int64_t work = std::max(in, out);
   return work >= parallel_min_node_work() && work < kGrainSize;
-}
-
-// The CPUs this process may run on.
-int allowed_cpus() {
-  cpu_set_t mask;
-  if (sched_getaffinity(0, sizeof mask, &mask) != 0) return 1;
-  return CPU_COUNT(&mask);
-}
-
-// Whether a helper would find a core to itself: over the last minute fewer than cpus - 1/2
-// threads were runnable on average (/proc/loadavg's first field; this process's own thread
-// counts too), and right now no more than one per CPU (its fourth field, this thread included).
-// The instant count alone is a single sample that other short-lived threads make noisy: on an
-// idle 2-core VM it said "busy" in about 2 of 3 calls and kept the call serial. On a loaded
-// machine a helper only takes turns with the caller or another process, which makes the call
-// slower, not faster. Read at most every 50 ms per thread (the file costs a few syscalls); without
-// /proc: assume there is a core.
-bool free_core_now() {
-  static const int cpus = allowed_cpus();
-  if (cpus < 2) return false;
-  thread_local std::chrono::steady_clock::time_point checked{};
-  thread_local bool free = true;
-  const auto now = std::chrono::steady_clock::now();
-  if (checked != std::chrono::steady_clock::time_point{} && now - checked < std::chrono::milliseconds(50)) return free;
-  checked = now;
-  free = true;
-  char buf[128];
-  const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return free;
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return free;
-  buf[n] = '\0';
-  double load = 0;
-  int running = 0;
-  if (std::sscanf(buf, "%lf %*f %*f %d/", &load, &running) != 2) return free;
-  free = load < cpus - 0.5 && running <= cpus;
-  return free;
 }
 
 // While it lives, narrows this thread's CPU mask (the thread's own mask comes back at the end).
