@@ -93,6 +93,17 @@ class SmallVector {
   void clear() {
     while (size_ > 0) pop_back();
   }
+  // Hands each element to `last_use` and destroys it, in one pass (how a node drops its edges),
+  // leaving the vector empty.
+  template <typename F>
+  void clear_each(F&& last_use) {
+    T* p = data();
+    for (T* e = p + size_; p != e; ++p) {
+      last_use(*p);
+      p->~T();
+    }
+    size_ = 0;
+  }
 
  private:
   T* inline_data() { return std::launder(reinterpret_cast<T*>(inline_)); }
