@@ -26,7 +26,7 @@ void defer_release(std::shared_ptr<void> link) noexcept;
 // is destroyed by dropping it). A concurrent release elsewhere can make it the last after all:
 // its object's destructor then starts a deferred release of its own, still without recursion.
 template <typename T>
-inline void defer_release(std::shared_ptr<T>&& link) noexcept {
+__attribute__((always_inline)) inline void defer_release(std::shared_ptr<T>&& link) noexcept {
   if (!link) return;
   if (link.use_count() > 1) {
     link.reset();
