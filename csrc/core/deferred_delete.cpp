@@ -21,10 +21,8 @@ __attribute__((noinline)) void queue_link(std::shared_ptr<void>&& link) noexcept
   t_queued = true;
 }
 
-// The outermost release: drops `link`, then every link queued meanwhile, until none is left.
-__attribute__((noinline)) void drain(std::shared_ptr<void>&& link) noexcept {
-  t_draining = true;
-  link.reset();
+// The links queued while the outermost release ran, and those they queue in turn.
+__attribute__((noinline)) void drain_queued() noexcept {
   for (;;) {
     std::shared_ptr<void> next;
     if (t_next_full) {
@@ -41,6 +39,14 @@ __attribute__((noinline)) void drain(std::shared_ptr<void>&& link) noexcept {
     next.reset();  // may queue more links; never recurses
   }
   t_queued = false;
+}
+
+// The outermost release: drops `link`, then every link queued meanwhile (none, when the object
+// held no other last link: a small frame for that common case, the loop out of line).
+__attribute__((noinline)) void drain(std::shared_ptr<void>&& link) noexcept {
+  t_draining = true;
+  link.reset();
+  if (t_next_full || t_queued) drain_queued();
   t_draining = false;
 }
 }  // namespace
