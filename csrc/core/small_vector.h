@@ -10,6 +10,7 @@
 #include <initializer_list>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 namespace cg {
@@ -47,9 +48,14 @@ class SmallVector {
     }
     return *this;
   }
+  // Elements in one pass, without storing the shrinking size after each (every node destroys
+  // two of these); nothing to do for trivial ones.
   ~SmallVector() {
-    clear();
-    free_heap();
+    if constexpr (!std::is_trivially_destructible_v<T>) {
+      T* p = data();
+      for (T* e = p + size_; p != e; ++p) p->~T();
+    }
+    if (on_heap()) ::operator delete(heap_);
   }
 
   size_t size() const { return size_; }
@@ -86,6 +92,17 @@ class SmallVector {
   }
   void clear() {
     while (size_ > 0) pop_back();
+  }
+  // Hands each element to `last_use` and destroys it, in one pass (how a node drops its edges),
+  // leaving the vector empty.
+  template <typename F>
+  void clear_each(F&& last_use) {
+    T* p = data();
+    for (T* e = p + size_; p != e; ++p) {
+      last_use(*p);
+      p->~T();
+    }
+    size_ = 0;
   }
 
  private:

@@ -18,6 +18,9 @@ namespace cg {
 
 struct AutogradMetaBase {
   virtual ~AutogradMetaBase() = default;
+  // Ends the state's life (what AutogradSlot calls): the destructor, unless the autograd layer
+  // knows a cheaper way for state that holds nothing to release.
+  virtual void destroy() noexcept { this->~AutogradMetaBase(); }
 };
 
 // Room inside every TensorImpl for the autograd layer's per-tensor state, so that a tensor that
@@ -43,7 +46,7 @@ class AutogradSlot {
     return *m;
   }
   void reset() {
-    if (AutogradMetaBase* m = std::exchange(meta_, nullptr)) m->~AutogradMetaBase();
+    if (AutogradMetaBase* m = std::exchange(meta_, nullptr)) m->destroy();
   }
 
  private:

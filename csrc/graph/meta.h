@@ -20,6 +20,17 @@ struct AutogradMeta : AutogradMetaBase {
     defer_release(std::move(grad.impl_ptr_mut()));
     if (extras_) defer_release(std::move(extras_->view_base.impl_ptr_mut()));
   }
+  // An op's output (the state of almost every tensor that requires grad) holds nothing but its
+  // grad_fn: then that link is released and the destructor skipped, since every other member
+  // would destroy as a no-op (null pointers, flags, an unlocked std::mutex). One check instead of
+  // a dozen member destructors on every intermediate tensor dropped.
+  void destroy() noexcept override {
+    if (holds_only_grad_fn()) {
+      defer_release(std::move(grad_fn));
+      return;
+    }
+    this->~AutogradMeta();
+  }
 
   // What few tensors have (views, dual tensors, named ones), out of line: the state every tensor
   // that requires grad makes and destroys stays small.
@@ -76,6 +87,11 @@ struct AutogradMeta : AutogradMetaBase {
   mutable std::mutex mutex;
 
  private:
+  bool holds_only_grad_fn() const {
+    const bool saved_alias_made = std::weak_ptr<TensorImpl>().owner_before(saved_alias);  // (even if expired)
+    return !grad.defined() && !grad_accumulator && !extras_ && !hooks.allocated() && !post_accumulate_hooks.allocated() &&
+           !saved_alias_made;
+  }
   static const Tensor& undefined_tensor() {
     static const Tensor none;
     return none;

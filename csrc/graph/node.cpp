@@ -21,7 +21,7 @@ void Node::note_creation_trace() { set_creation_trace(capture_creation_trace());
 
 Node::~Node() {
   // Hand the links to the next nodes to the iterative releaser: no recursion on long chains.
-  for (Edge& e : next_edges) defer_release(std::move(e.fn));
+  next_edges.clear_each([](Edge& e) { defer_release(std::move(e.fn)); });
   delete extras_.load(std::memory_order_relaxed);
   live_add(LiveKind::Node, -1);
 }

@@ -81,6 +81,7 @@ template <typename F>
 class LazyHookList {
  public:
   bool empty() const { return !list_ || list_->empty(); }
+  bool allocated() const { return list_ != nullptr; }  // (made by a first add; may be empty again)
   int add(F f, std::string name = "") {
     if (!list_) list_ = std::make_unique<HookList<F>>();
     return list_->add(std::move(f), std::move(name));

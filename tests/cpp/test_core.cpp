@@ -356,6 +356,34 @@ TEST(DeferredDelete, SharedTailsSurviveWhileReferenced) {
   defer_release(nullptr);  // a no-op
 }
 
+// Two unique links per node: one waits in the releaser's one-link slot, the other in its queue.
+struct LadderNode {
+  static std::atomic<int64_t> alive;
+  std::shared_ptr<LadderNode> left, right;
+  LadderNode() { alive++; }
+  ~LadderNode() {
+    defer_release(std::move(left));
+    defer_release(std::move(right));
+    alive--;
+  }
+};
+std::atomic<int64_t> LadderNode::alive{0};
+
+TEST(DeferredDelete, DeepNodesWithTwoLastLinksEach) {
+  constexpr int64_t kLength = 500'000;
+  {
+    auto head = std::make_shared<LadderNode>();
+    LadderNode* tail = head.get();
+    for (int64_t i = 1; i < kLength; ++i) {  // each node: a fresh leaf and the rest of the ladder
+      tail->left = std::make_shared<LadderNode>();
+      tail->right = std::make_shared<LadderNode>();
+      tail = (i % 2 ? tail->left : tail->right).get();
+    }
+    EXPECT_EQ(LadderNode::alive.load(), 2 * kLength - 1);
+  }
+  EXPECT_EQ(LadderNode::alive.load(), 0);
+}
+
 TEST(DeferredDelete, MillionOpAutogradGraph) {
   const int64_t nodes_before = autograd::Node::live_count();
   {
