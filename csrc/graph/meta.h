@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 
 #include "graph/forward_hooks.h"
 #include "graph/grad_mode.h"
@@ -23,7 +24,8 @@ struct AutogradMeta : AutogradMetaBase {
   // An op's output (the state of almost every tensor that requires grad) holds nothing but its
   // grad_fn: then that link is released and the destructor skipped, since every other member
   // would destroy as a no-op (null pointers, flags, an unlocked std::mutex). One check instead of
-  // a dozen member destructors on every intermediate tensor dropped.
+  // a dozen member destructors on every intermediate tensor dropped. A member added with a
+  // destructor that does something when empty must be checked in holds_only_grad_fn().
   void destroy() noexcept override {
     if (holds_only_grad_fn()) {
       defer_release(std::move(grad_fn));
@@ -85,6 +87,7 @@ struct AutogradMeta : AutogradMetaBase {
   // .grad: `grad`, `grad_accumulator`, `hooks`, `post_accumulate_hooks`, `retains_grad` and
   // `saved_alias` are read and written only under this lock. Never held while taking the GIL.
   mutable std::mutex mutex;
+  static_assert(std::is_trivially_destructible_v<std::mutex>, "destroy() skips ~AutogradMeta, mutex included");
 
  private:
   bool holds_only_grad_fn() const {
