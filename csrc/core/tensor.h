@@ -34,7 +34,7 @@ class AutogradSlot {
   AutogradMetaBase* get() const { return meta_; }
   explicit operator bool() const { return meta_ != nullptr; }
   template <typename M>
-  M& emplace() {
+  __attribute__((always_inline)) M& emplace() {  // (inline: every recorded op output makes one)
     static_assert(sizeof(M) <= kAutogradMetaBytes, "autograd state outgrew the space TensorImpl reserves");
     static_assert(alignof(M) <= alignof(std::max_align_t), "over-aligned autograd state");
     reset();

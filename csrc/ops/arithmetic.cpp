@@ -294,7 +294,7 @@ Tensor mul_scalar_data(const Tensor& a, Scalar b) {
 Tensor mul(const Tensor& a, Scalar b) {
   Tensor out = mul_scalar_data(a, b);
   if (any_requires_grad(a)) {
-    auto node = MulScalarBackward::make({&a});
+    auto node = MulScalarBackward::make(a);
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
     node->operand = b;
     record(std::move(node), out);
