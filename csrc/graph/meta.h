@@ -111,6 +111,8 @@ inline Edge gradient_edge(const Tensor& t) {
   const AutogradMeta* m = meta(t);
   if (!m) return {};
   if (!m->is_view && m->grad_fn) return {m->grad_fn, m->output_nr};
+  // A leaf whose accumulator exists (every use of a parameter after its first).
+  if (!m->is_view && m->requires_grad && m->has_accumulator.load(std::memory_order_acquire)) return {m->grad_accumulator, 0};
   return gradient_edge_slow(t);
 }
 std::shared_ptr<Node> grad_accumulator(const Tensor& t);
@@ -141,6 +143,8 @@ inline bool any_requires_grad(std::initializer_list<const Tensor*> ts) {
 inline void append_gradient_edge(SmallVector<Edge, 2>& edges, const Tensor& t) {
   const AutogradMeta* m = t.defined() ? meta(t) : nullptr;
   if (m && !m->is_view && m->grad_fn) edges.emplace_back(m->grad_fn, m->output_nr);
+  else if (m && !m->is_view && m->requires_grad && m->has_accumulator.load(std::memory_order_acquire))
+    edges.emplace_back(m->grad_accumulator, 0);
   else edges.push_back(m ? gradient_edge_slow(t) : Edge{});
 }
 
