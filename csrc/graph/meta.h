@@ -140,7 +140,7 @@ inline bool any_requires_grad(std::initializer_list<const Tensor*> ts) {
 
 // The edge to `t`'s gradient, built in place at the end of `edges` (no temporary Edge to move
 // and destroy); the common case of a non-view with a history inline, as in gradient_edge.
-inline void append_gradient_edge(SmallVector<Edge, 2>& edges, const Tensor& t) {
+__attribute__((always_inline)) inline void append_gradient_edge(SmallVector<Edge, 2>& edges, const Tensor& t) {
   const AutogradMeta* m = t.defined() ? meta(t) : nullptr;
   if (m && !m->is_view && m->grad_fn) edges.emplace_back(m->grad_fn, m->output_nr);
   else if (m && !m->is_view && m->requires_grad && m->has_accumulator.load(std::memory_order_acquire))

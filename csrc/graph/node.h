@@ -35,7 +35,7 @@ struct PointwiseVjp;  // graph/pointwise.h
 struct Edge {
   Edge() = default;
   // (Constructors, not an aggregate: edge lists build an edge in place with emplace_back.)
-  Edge(const std::shared_ptr<Node>& f, uint32_t nr) : fn(f), input_nr(nr) {}
+  __attribute__((flatten)) Edge(const std::shared_ptr<Node>& f, uint32_t nr) : fn(f), input_nr(nr) {}
   Edge(std::shared_ptr<Node>&& f, uint32_t nr) : fn(std::move(f)), input_nr(nr) {}
   std::shared_ptr<Node> fn;
   uint32_t input_nr = 0;
