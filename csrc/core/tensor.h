@@ -34,10 +34,15 @@ class AutogradSlot {
   AutogradMetaBase* get() const { return meta_; }
   explicit operator bool() const { return meta_ != nullptr; }
   template <typename M>
-  __attribute__((always_inline)) M& emplace() {  // (inline: every recorded op output makes one)
+  M& emplace() {
+    reset();
+    return emplace_empty<M>();
+  }
+  // The same on a slot known to be empty (a fresh tensor's): nothing to destroy first.
+  template <typename M>
+  __attribute__((always_inline)) M& emplace_empty() {
     static_assert(sizeof(M) <= kAutogradMetaBytes, "autograd state outgrew the space TensorImpl reserves");
     static_assert(alignof(M) <= alignof(std::max_align_t), "over-aligned autograd state");
-    reset();
     M* m = new (space_) M();
     meta_ = m;
     return *m;

@@ -184,7 +184,7 @@ __attribute__((always_inline)) inline void record(std::shared_ptr<Node> node, co
   Node& n = *node;
   AutogradSlot& slot = out.impl()->autograd;
   if (slot || n.forward() || n.output_meta.size() == n.output_meta.capacity()) return set_history(out, std::move(node));
-  AutogradMeta& m = slot.emplace<AutogradMeta>();
+  AutogradMeta& m = slot.emplace_empty<AutogradMeta>();
   m.output_nr = static_cast<uint32_t>(n.output_meta.size());
   m.attr_version = out.version();
   n.output_meta.emplace_back(out.shape(), out.dtype());
