@@ -180,15 +180,22 @@ void set_history(const Tensor& out, std::shared_ptr<Node>&& node);
 // node with std::move when the op is done with it: no reference-count round trip). The common
 // case inline (a call costs a 0-d op about a fifth of its recording): a fresh output (no autograd
 // state yet, so its defaults are right) of a node without forward-mode state.
-__attribute__((always_inline)) inline void record(std::shared_ptr<Node> node, const Tensor& out) {
+template <typename T>
+__attribute__((always_inline)) inline void record(std::shared_ptr<T>&& node, const Tensor& out) {
   Node& n = *node;
   AutogradSlot& slot = out.impl()->autograd;
-  if (slot || n.forward() || n.output_meta.size() == n.output_meta.capacity()) return set_history(out, std::move(node));
+  if (slot || n.forward() || n.output_meta.size() == n.output_meta.capacity())
+    return set_history(out, std::shared_ptr<Node>(std::move(node)));
   AutogradMeta& m = slot.emplace_empty<AutogradMeta>();
   m.output_nr = static_cast<uint32_t>(n.output_meta.size());
   m.attr_version = out.version();
   n.output_meta.emplace_back(out.shape(), out.dtype());
   m.grad_fn = std::move(node);
+}
+// The op keeps its reference (it still needs the node).
+template <typename T>
+void record(const std::shared_ptr<T>& node, const Tensor& out) {
+  record(std::shared_ptr<T>(node), out);
 }
 
 // A tensor sharing `t`'s memory and version counter with no autograd history.
