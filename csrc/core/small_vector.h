@@ -76,7 +76,7 @@ class SmallVector {
     if (n > capacity_) grow(n);
   }
   template <typename... Args>
-  T& emplace_back(Args&&... args) {
+  __attribute__((always_inline)) T& emplace_back(Args&&... args) {  // (the graph's hot path)
     if (size_ == capacity_) grow(capacity_ * 2);
     T* p = new (data() + size_) T(std::forward<Args>(args)...);
     ++size_;
@@ -113,7 +113,8 @@ class SmallVector {
     if (on_heap()) ::operator delete(heap_);
     capacity_ = N;
   }
-  void grow(size_t n) {
+  // Out of line: keeps emplace_back small enough to inline (the inline room is the common case).
+  __attribute__((noinline)) void grow(size_t n) {
     T* fresh = static_cast<T*>(::operator new(n * sizeof(T)));
     T* old = data();
     for (size_t i = 0; i < size_; ++i) {

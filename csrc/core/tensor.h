@@ -38,9 +38,14 @@ class AutogradSlot {
   explicit operator bool() const { return meta_ != nullptr; }
   template <typename M>
   M& emplace() {
+    reset();
+    return emplace_empty<M>();
+  }
+  // The same on a slot known to be empty (a fresh tensor's): nothing to destroy first.
+  template <typename M>
+  __attribute__((always_inline)) M& emplace_empty() {
     static_assert(sizeof(M) <= kAutogradMetaBytes, "autograd state outgrew the space TensorImpl reserves");
     static_assert(alignof(M) <= alignof(std::max_align_t), "over-aligned autograd state");
-    reset();
     M* m = new (space_) M();
     meta_ = m;
     return *m;

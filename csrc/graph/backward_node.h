@@ -130,6 +130,11 @@ class BackwardNode : public Node {
   static std::shared_ptr<Derived> make(std::initializer_list<const Tensor*> inputs, Args&&... args) {
     return make_grad_node<Derived>(inputs, std::forward<Args>(args)...);
   }
+  // One input (unary and tensor-number ops): the inlined form.
+  template <typename... Args>
+  __attribute__((always_inline)) static std::shared_ptr<Derived> make(const Tensor& input, Args&&... args) {
+    return make_grad_node<Derived>(input, std::forward<Args>(args)...);
+  }
 
  private:
   const Derived& self() const { return static_cast<const Derived&>(*this); }

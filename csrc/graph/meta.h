@@ -14,6 +14,9 @@
 namespace cg::autograd {
 
 struct AutogradMeta : AutogradMetaBase {
+  // User-provided: emplacing it then skips zero-filling the whole state first (every member has
+  // its initialiser; every op's output makes one).
+  AutogradMeta() {}  // NOLINT(modernize-use-equals-default)
   // Links to other graph objects are released iteratively (see core/deferred_delete.h).
   ~AutogradMeta() override {
     defer_release(std::move(grad_fn));
@@ -127,6 +130,8 @@ inline Edge gradient_edge(const Tensor& t) {
   const AutogradMeta* m = meta(t);
   if (!m) return {};
   if (!m->is_view && m->grad_fn) return {m->grad_fn, m->output_nr};
+  // A leaf whose accumulator exists (every use of a parameter after its first).
+  if (!m->is_view && m->requires_grad && m->has_accumulator.load(std::memory_order_acquire)) return {m->grad_accumulator, 0};
   return gradient_edge_slow(t);
 }
 std::shared_ptr<Node> grad_accumulator(const Tensor& t);
@@ -152,13 +157,36 @@ inline bool any_requires_grad(std::initializer_list<const Tensor*> ts) {
   return forward_ad::active() && any_has_tangent(ts);  // the rare dual case out of line
 }
 
+// The edge to `t`'s gradient, built in place at the end of `edges` (no temporary Edge to move
+// and destroy); the common case of a non-view with a history inline, as in gradient_edge.
+__attribute__((always_inline)) inline void append_gradient_edge(SmallVector<Edge, 2>& edges, const Tensor& t) {
+  const AutogradMeta* m = t.defined() ? meta(t) : nullptr;
+  if (m && !m->is_view && m->grad_fn) edges.emplace_back(m->grad_fn, m->output_nr);
+  else if (m && !m->is_view && m->requires_grad && m->has_accumulator.load(std::memory_order_acquire))
+    edges.emplace_back(m->grad_accumulator, 0);
+  else edges.push_back(m ? gradient_edge_slow(t) : Edge{});
+}
+
 // Creates node T with one edge per input (invalid for inputs that need no gradient).
 template <typename T, typename... Args>
 std::shared_ptr<T> make_grad_node(std::initializer_list<const Tensor*> inputs, Args&&... args) {
   auto node = make_node<T>(std::forward<Args>(args)...);
   node->next_edges.reserve(inputs.size());
-  for (const Tensor* t : inputs) node->next_edges.push_back(t && t->defined() ? gradient_edge(*t) : Edge{});
+  for (const Tensor* t : inputs) {
+    if (t) append_gradient_edge(node->next_edges, *t);
+    else node->next_edges.emplace_back();
+  }
   if (forward_ad::active()) forward_ad::capture_inputs(node, inputs);
+  return node;
+}
+
+// The one-input form (unary and tensor-number ops, most of scalar code): no list to walk, and
+// inlined into the op (forced: as a call it costs about a fifth of a 0-d op's node creation).
+template <typename T, typename... Args>
+__attribute__((always_inline)) inline std::shared_ptr<T> make_grad_node(const Tensor& input, Args&&... args) {
+  auto node = make_node<T>(std::forward<Args>(args)...);
+  append_gradient_edge(node->next_edges, input);
+  if (forward_ad::active()) forward_ad::capture_inputs(node, {&input});
   return node;
 }
 
@@ -168,8 +196,26 @@ void set_history(const Tensor& out, const std::shared_ptr<Node>& node);
 void set_history(const Tensor& out, std::shared_ptr<Node>&& node);
 
 // Makes `out` the next output of `node`: what every op does once it computed `out` (pass the
-// node with std::move when the op is done with it: no reference-count round trip).
-inline void record(std::shared_ptr<Node> node, const Tensor& out) { set_history(out, std::move(node)); }
+// node with std::move when the op is done with it: no reference-count round trip). The common
+// case inline (a call costs a 0-d op about a fifth of its recording): a fresh output (no autograd
+// state yet, so its defaults are right) of a node without forward-mode state.
+template <typename T>
+__attribute__((always_inline)) inline void record(std::shared_ptr<T>&& node, const Tensor& out) {
+  Node& n = *node;
+  AutogradSlot& slot = out.impl()->autograd;
+  if (slot || n.forward() || n.output_meta.size() == n.output_meta.capacity())
+    return set_history(out, std::shared_ptr<Node>(std::move(node)));
+  AutogradMeta& m = slot.emplace_empty<AutogradMeta>();
+  m.output_nr = static_cast<uint32_t>(n.output_meta.size());
+  m.attr_version = out.version();
+  n.output_meta.emplace_back(out.shape(), out.dtype());
+  m.grad_fn = std::move(node);
+}
+// The op keeps its reference (it still needs the node).
+template <typename T>
+void record(const std::shared_ptr<T>& node, const Tensor& out) {
+  record(std::shared_ptr<T>(node), out);
+}
 
 // A tensor sharing `t`'s memory and version counter with no autograd history.
 Tensor detach(const Tensor& t);

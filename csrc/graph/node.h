@@ -33,6 +33,10 @@ struct PointwiseVjp;  // graph/pointwise.h
 
 // (node, which of its inputs): where a gradient flows.
 struct Edge {
+  Edge() = default;
+  // (Constructors, not an aggregate: edge lists build an edge in place with emplace_back.)
+  __attribute__((flatten)) Edge(const std::shared_ptr<Node>& f, uint32_t nr) : fn(f), input_nr(nr) {}
+  Edge(std::shared_ptr<Node>&& f, uint32_t nr) : fn(std::move(f)), input_nr(nr) {}
   std::shared_ptr<Node> fn;
   uint32_t input_nr = 0;
   bool valid() const { return fn != nullptr; }
@@ -111,6 +115,9 @@ using SavedValue = std::variant<std::monostate, Tensor, TensorList, int64_t, dou
 
 // Shape and dtype of each forward output, so the engine can check and create gradients.
 struct OutputMeta {
+  OutputMeta(StoredShape s, DType d) : shape(std::move(s)), dtype(d) {}
+  // Made in place from the output's shape (a 0-d output's is no allocation and no call).
+  OutputMeta(const Shape& s, DType d) : shape(s), dtype(d) {}
   StoredShape shape;
   DType dtype;
 };

@@ -239,6 +239,7 @@ struct MulScalarBackward : BackwardNode<MulScalarBackward> {
   // User-provided: make_node's value-initialisation then skips zero-filling the whole node first
   // (every member has its initialiser; x * c is the op of scalar chains).
   MulScalarBackward() {}  // NOLINT(modernize-use-equals-default)
+  explicit MulScalarBackward(Scalar c) : operand(c) {}
   Scalar operand = 1;     // c
   bool divides = false;   // x / c
   bool released = false;
@@ -294,9 +295,8 @@ Tensor mul_scalar_data(const Tensor& a, Scalar b) {
 Tensor mul(const Tensor& a, Scalar b) {
   Tensor out = mul_scalar_data(a, b);
   if (any_requires_grad(a)) {
-    auto node = MulScalarBackward::make({&a});
+    auto node = MulScalarBackward::make(a, b);
     node->next_edges.emplace_back();  // PyTorch wraps the number as a second input: (None, 0)
-    node->operand = b;
     record(std::move(node), out);
   }
   return out;

@@ -33,22 +33,23 @@ inline bool float_0d(const Tensor& t) {
 inline bool float_0d_pair(const Tensor& a, const Tensor& b) {
   return float_0d(a) && b.dim() == 0 && b.dtype() == a.dtype();
 }
+// (The result is fresh, so its element is at the start of its storage: no offset to scale.)
 template <typename F>
 Tensor map_0d(const Tensor& a, F&& f) {
   Tensor out = Tensor::empty_0d(a.dtype());
-  if (a.dtype() == DType::Float32) *reinterpret_cast<float*>(out.data_bytes()) = f(*reinterpret_cast<const float*>(a.data_bytes()));
-  else *reinterpret_cast<double*>(out.data_bytes()) = f(*reinterpret_cast<const double*>(a.data_bytes()));
+  void* o = out.storage()->data();
+  if (a.dtype() == DType::Float32) *static_cast<float*>(o) = f(*reinterpret_cast<const float*>(a.data_bytes()));
+  else *static_cast<double*>(o) = f(*reinterpret_cast<const double*>(a.data_bytes()));
   return out;
 }
 template <typename F>
 Tensor map_0d(const Tensor& a, const Tensor& b, F&& f) {
   Tensor out = Tensor::empty_0d(a.dtype());
+  void* o = out.storage()->data();
   if (a.dtype() == DType::Float32)
-    *reinterpret_cast<float*>(out.data_bytes()) =
-        f(*reinterpret_cast<const float*>(a.data_bytes()), *reinterpret_cast<const float*>(b.data_bytes()));
+    *static_cast<float*>(o) = f(*reinterpret_cast<const float*>(a.data_bytes()), *reinterpret_cast<const float*>(b.data_bytes()));
   else
-    *reinterpret_cast<double*>(out.data_bytes()) =
-        f(*reinterpret_cast<const double*>(a.data_bytes()), *reinterpret_cast<const double*>(b.data_bytes()));
+    *static_cast<double*>(o) = f(*reinterpret_cast<const double*>(a.data_bytes()), *reinterpret_cast<const double*>(b.data_bytes()));
   return out;
 }
 
