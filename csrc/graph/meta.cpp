@@ -138,10 +138,8 @@ void set_history_impl(const Tensor& out, NodePtr&& node) {
     }
   }
   AutogradMeta& m = meta_mut(out);
-  m.output_nr = static_cast<uint32_t>(n.output_meta.size());
   m.requires_grad = false;
-  m.attr_version = out.version();
-  n.output_meta.push_back({out.shape(), out.dtype()});
+  note_output(m, n, out);
   m.grad_fn = std::forward<NodePtr>(node);
 }
 }  // namespace

@@ -124,14 +124,24 @@ void set_requires_grad(const Tensor& t, bool value);
 const std::shared_ptr<Node>& grad_fn(const Tensor& t);
 
 // Where the gradient of `t` goes: (grad_fn, output_nr), or the leaf's accumulator. The common
-// case (a non-view with a history) inline; leaves and views out of line.
+// cases inline (common_edge_target); views and leaves without an accumulator yet out of line.
 Edge gradient_edge_slow(const Tensor& t);
+struct EdgeTarget {
+  const std::shared_ptr<Node>* fn;  // null: not a common case
+  uint32_t input_nr;
+};
+// A non-view's history, or a leaf whose accumulator exists (every use of a parameter after its
+// first).
+inline EdgeTarget common_edge_target(const AutogradMeta& m) {
+  if (m.is_view) return {nullptr, 0};
+  if (m.grad_fn) return {&m.grad_fn, m.output_nr};
+  if (m.requires_grad && m.has_accumulator.load(std::memory_order_acquire)) return {&m.grad_accumulator, 0};
+  return {nullptr, 0};
+}
 inline Edge gradient_edge(const Tensor& t) {
   const AutogradMeta* m = meta(t);
   if (!m) return {};
-  if (!m->is_view && m->grad_fn) return {m->grad_fn, m->output_nr};
-  // A leaf whose accumulator exists (every use of a parameter after its first).
-  if (!m->is_view && m->requires_grad && m->has_accumulator.load(std::memory_order_acquire)) return {m->grad_accumulator, 0};
+  if (const EdgeTarget e = common_edge_target(*m); e.fn) return {*e.fn, e.input_nr};
   return gradient_edge_slow(t);
 }
 std::shared_ptr<Node> grad_accumulator(const Tensor& t);
@@ -158,13 +168,15 @@ inline bool any_requires_grad(std::initializer_list<const Tensor*> ts) {
 }
 
 // The edge to `t`'s gradient, built in place at the end of `edges` (no temporary Edge to move
-// and destroy); the common case of a non-view with a history inline, as in gradient_edge.
+// and destroy); the common cases inline, as in gradient_edge.
 __attribute__((always_inline)) inline void append_gradient_edge(SmallVector<Edge, 2>& edges, const Tensor& t) {
   const AutogradMeta* m = t.defined() ? meta(t) : nullptr;
-  if (m && !m->is_view && m->grad_fn) edges.emplace_back(m->grad_fn, m->output_nr);
-  else if (m && !m->is_view && m->requires_grad && m->has_accumulator.load(std::memory_order_acquire))
-    edges.emplace_back(m->grad_accumulator, 0);
-  else edges.push_back(m ? gradient_edge_slow(t) : Edge{});
+  if (!m) {
+    edges.emplace_back();
+    return;
+  }
+  if (const EdgeTarget e = common_edge_target(*m); e.fn) edges.emplace_back(*e.fn, e.input_nr);
+  else edges.push_back(gradient_edge_slow(t));
 }
 
 // Creates node T with one edge per input (invalid for inputs that need no gradient).
@@ -190,6 +202,14 @@ __attribute__((always_inline)) inline std::shared_ptr<T> make_grad_node(const Te
   return node;
 }
 
+// What makes `out` the next output of `n` besides the grad_fn link itself: its output number and
+// version on `m`, its shape and dtype on the node (set_history and record's inline path).
+__attribute__((always_inline)) inline void note_output(AutogradMeta& m, Node& n, const Tensor& out) {
+  m.output_nr = static_cast<uint32_t>(n.output_meta.size());
+  m.attr_version = out.version();
+  n.output_meta.emplace_back(out.shape(), out.dtype());
+}
+
 // Makes `out` the output `output_nr` of `node` (records its shape/dtype on the node).
 void set_history(const Tensor& out, const std::shared_ptr<Node>& node);
 // The same, handing the caller's reference to `out` (no reference-count round trip).
@@ -206,9 +226,7 @@ __attribute__((always_inline)) inline void record(std::shared_ptr<T>&& node, con
   if (slot || n.forward() || n.output_meta.size() == n.output_meta.capacity())
     return set_history(out, std::shared_ptr<Node>(std::move(node)));
   AutogradMeta& m = slot.emplace_empty<AutogradMeta>();
-  m.output_nr = static_cast<uint32_t>(n.output_meta.size());
-  m.attr_version = out.version();
-  n.output_meta.emplace_back(out.shape(), out.dtype());
+  note_output(m, n, out);
   m.grad_fn = std::move(node);
 }
 // The op keeps its reference (it still needs the node).
