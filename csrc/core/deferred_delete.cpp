@@ -56,8 +56,7 @@ void defer_release(std::shared_ptr<void> link) noexcept {
   if (!t_draining) return drain(std::move(link));
   // Inside another release: queue it for the outermost one.
   if (t_next_full) return queue_link(std::move(link));
-  new (t_next_bytes) std::shared_ptr<void>(std::move(link));
-  t_next_full = true;
+  deferred_detail::park(std::move(link));
 }
 
 }  // namespace cg

@@ -17,6 +17,11 @@ inline thread_local bool t_draining = false;
 // full while a release drains, so empty at thread exit.
 inline thread_local bool t_next_full = false;
 alignas(std::shared_ptr<void>) inline thread_local unsigned char t_next_bytes[sizeof(std::shared_ptr<void>)];
+// Puts `link` in the empty slot.
+inline void park(std::shared_ptr<void>&& link) noexcept {
+  new (t_next_bytes) std::shared_ptr<void>(std::move(link));
+  t_next_full = true;
+}
 }  // namespace deferred_detail
 
 // Drops `link` now, or (when called during another deferred release) queues it.
@@ -33,11 +38,7 @@ __attribute__((always_inline)) inline void defer_release(std::shared_ptr<T>&& li
     return;
   }
   using namespace deferred_detail;
-  if (t_draining && !t_next_full) {  // the common case of a draining chain, inline
-    new (t_next_bytes) std::shared_ptr<void>(std::move(link));
-    t_next_full = true;
-    return;
-  }
+  if (t_draining && !t_next_full) return park(std::move(link));  // a draining chain's link, inline
   defer_release(std::shared_ptr<void>(std::move(link)));
 }
 
