@@ -28,8 +28,11 @@ const bool g_fork_handler = [] {
   });
   return true;
 }();
-void note_team_started() {
+// Whether this process may start an OpenMP region (not in such a child); notes that one started.
+bool may_start_team() {
+  if (g_in_bad_fork.load(std::memory_order_relaxed)) return false;
   if (!g_team_started.load(std::memory_order_relaxed)) g_team_started.store(true, std::memory_order_relaxed);
+  return true;
 }
 }  // namespace
 
@@ -58,8 +61,7 @@ void set_num_threads(int n) {
 
 namespace detail {
 void parallel_run(int64_t n, int64_t grain, int threads, RangeFn fn, const void* ctx) {
-  if (g_in_bad_fork.load(std::memory_order_relaxed)) return fn(ctx, 0, n);
-  note_team_started();
+  if (!may_start_team()) return fn(ctx, 0, n);
   const int64_t chunks = std::min<int64_t>(threads, (n + grain - 1) / grain);
 #pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static, 1)
   for (int64_t c = 0; c < chunks; ++c) {
@@ -70,8 +72,7 @@ void parallel_run(int64_t n, int64_t grain, int threads, RangeFn fn, const void*
 }
 
 void team_run(int threads, RankFn fn, const void* ctx) {
-  if (g_in_bad_fork.load(std::memory_order_relaxed)) return fn(ctx, 0);
-  note_team_started();
+  if (!may_start_team()) return fn(ctx, 0);
 #pragma omp parallel num_threads(std::max(1, threads))
   fn(ctx, omp_get_thread_num());
 }
