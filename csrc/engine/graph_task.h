@@ -287,7 +287,7 @@ class GraphTask final : public BackwardFilter {
   std::mutex mutex;                 // guards ready, running, error and adding records
   std::condition_variable wake;     // ready work, or the end
   int running = 0;                  // threads running nodes right now
-  std::atomic<int> helpers{0};      // pool threads working on this call
+  std::atomic<int> helpers{0};      // helper threads working on this call
   std::atomic<bool> failed{false};  // `error` is set: every thread stops at its next node
   std::exception_ptr error;
   // In parallel mode the gradient cells of a record several edges lead to are taken (`claimed`)

@@ -10,14 +10,12 @@
 // process's threads too but is what there is. Without /proc: assume a core is free.
 #include "engine/machine_load.h"
 
-#include <fcntl.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 namespace cg::autograd {
@@ -36,17 +34,6 @@ const cpu_set_t& allowed_mask() {
     return m;
   }();
   return mask;
-}
-
-// Reads a small /proc file into buf (NUL-terminated); false without it.
-bool read_proc(const char* path, char* buf, size_t size) {
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  size_t used = 0;
-  for (ssize_t n; used + 1 < size && (n = ::read(fd, buf + used, size - 1 - used)) > 0;) used += static_cast<size_t>(n);
-  ::close(fd);
-  buf[used] = '\0';
-  return used > 0;
 }
 
 // Seconds the allowed CPUs spent on anything but idling and waiting for I/O since boot (stolen
@@ -81,12 +68,13 @@ double own_cpu_seconds() {
 // The load average's answer: over the last minute fewer than cpus - 1/2 threads runnable on
 // average, and right now no more than one per CPU (this thread included).
 bool free_by_load_average(int cpus) {
-  char buf[128];
-  if (!read_proc("/proc/loadavg", buf, sizeof buf)) return true;
+  FILE* f = std::fopen("/proc/loadavg", "re");
+  if (!f) return true;
   double load = 0;
   int running = 0;
-  if (std::sscanf(buf, "%lf %*f %*f %d/", &load, &running) != 2) return true;
-  return load < cpus - 0.5 && running <= cpus;
+  const bool read = std::fscanf(f, "%lf %*f %*f %d/", &load, &running) == 2;
+  std::fclose(f);
+  return !read || (load < cpus - 0.5 && running <= cpus);
 }
 
 struct Sample {

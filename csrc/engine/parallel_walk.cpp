@@ -1,7 +1,7 @@
 // Parallel backward: once two heavy nodes are ready at the same time (independent branches of
-// the graph), the rest of a backward call runs on the caller and a few pool threads. Gradients
-// are the same bits for any thread count: every sum of several gradients runs over its cells in
-// rank order, whichever thread delivered them and when.
+// the graph), the rest of a backward call runs on the caller and the threads of its OpenMP team.
+// Gradients are the same bits for any thread count: every sum of several gradients runs over its
+// cells in rank order, whichever thread delivered them and when.
 //
 // Each thread follows a branch on its own: it keeps the latest node it made ready and runs it next
 // without the task's lock (a chain's links are delivered with no atomics at all, the cells of a
@@ -9,14 +9,10 @@
 // second ready node, to add a fresh inline record, and to wait for work.
 #include "engine/parallel_walk.h"
 
-#include <fcntl.h>
 #include <sched.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -32,9 +28,9 @@ namespace {
 std::atomic<int> g_backward_threads{-1};  // -1: not read yet; 0: follow set_num_threads
 // A node whose gradients have at least this many elements is worth handing to another thread.
 // From the costs measured with the harness's two-branch lines: a 4096-float32 node's backward
-// takes ~1 us; a branch is handed over once (then it stays on its thread), after a pool thread's
-// wake-up (~10 us on a free core; far more on a loaded machine, which is why a late helper is
-// never waited for).
+// takes ~1 us; a branch is handed over once (then it stays on its thread), after a helper's
+// wake-up (microseconds while the team still spins after a kernel loop, ~10 us from sleep on a free
+// core, far more on a loaded machine, which is why the default mode checks the load first).
 std::atomic<int64_t> g_parallel_min_node_work{4096};
 std::atomic<bool> g_load_aware{true};
 thread_local bool t_last_parallel = false;  // what last_backward_was_parallel() reports
@@ -150,7 +146,7 @@ std::exception_ptr run_branch(GraphTask& task, int threads, uint32_t slot, Paral
     NodeTask& rec = task.nodes[slot];
     NodeResult result;
     try {
-      // While pool threads work on the task too, the threads share the cores: a node's kernels
+      // While helpers work on the task too, the threads share the cores: a node's kernels
       // stay on the thread that runs it (loops splitting further would only fight the others for
       // them). Alone (no helper has arrived, or all have left), the kernels may use every core.
       std::optional<IntraOpCap> cap;

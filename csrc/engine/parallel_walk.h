@@ -64,7 +64,7 @@ void deliver(Records& records, uint32_t slot, NodeTask& rec, NodeResult& result,
 // Whether to go parallel now that several nodes are ready: two heavy ones among the first ready
 // (independent branches worth a second thread) and, when load-aware, a free core for a helper.
 bool should_go_parallel(GraphTask& task);
-// Runs the rest of the task on this thread and up to `threads` - 1 pool threads.
+// Runs the rest of the task on this thread and up to `threads` - 1 helpers of its OpenMP team.
 void execute_parallel(GraphTask& task, int threads);
 // What last_backward_was_parallel() reports on this thread.
 void note_last_backward(const GraphTask& task);
